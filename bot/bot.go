@@ -1,0 +1,114 @@
+// Package bot is the core of bridgebot: the neutral types every transport
+// speaks (Update in, Response out), the member session, and the Engine that
+// turns one into the other using the flows and the locales.
+//
+// Data flows one way: a transport (bot/telegram, bot/console) turns a
+// platform event into an Update → the Engine loads the Session from a Store
+// → flows decide the next step → the Response goes out through a Sender →
+// the Session is saved. Adapters live in subpackages and import this one,
+// never the other way round; the small interfaces they satisfy are declared
+// here, where they are used.
+package bot
+
+import (
+	"context"
+	"errors"
+)
+
+// ChatType tells private conversations from groups: the bot serves members
+// one to one, so their answers are never visible to others.
+type ChatType string
+
+// Chat types as Telegram names them.
+const (
+	ChatPrivate ChatType = "private"
+	ChatGroup   ChatType = "group"
+)
+
+// Update is one platform event, stripped to what the bot acts on.
+type Update struct {
+	// ID is the transport's update ID (Telegram's update_id). The engine
+	// ignores an ID at or below the last one it handled for the chat, so a
+	// redelivered update after a crash is not applied twice. 0 disables it.
+	ID       int64
+	ChatID   int64
+	ChatType ChatType
+	From     User
+
+	Text    string // message text or caption
+	Command string // lower-case command without "/" or "@botname", "" if none
+	Args    string // text after the command (deep-link payload for /start)
+
+	Callback   *Callback   // a pressed inline button
+	Attachment *Attachment // a photo, voice note, document or sticker
+	Edited     bool        // an edit of an earlier message
+	// Blocked is set when the member blocked (true) or unblocked (false)
+	// the bot (Telegram my_chat_member); nil for other updates.
+	Blocked *bool
+}
+
+// User is who sent an update. Nothing here is stored unless the member
+// gives it in a form: the name is used only for greetings.
+type User struct {
+	ID           int64
+	FirstName    string
+	Username     string
+	LanguageCode string
+}
+
+// Callback is a pressed inline button.
+type Callback struct {
+	ID        string
+	Data      string
+	MessageID int // 0 when the button was on an inline message
+}
+
+// Attachment is a non-text message part.
+type Attachment struct {
+	Kind     string // photo, voice, document, sticker, video, audio
+	FileID   string
+	FileName string
+	MIME     string
+}
+
+// Response is everything the bot does for one update in one chat, in order.
+type Response struct {
+	ChatID int64
+	// CallbackID, when set, is answered (stopping the button's spinner),
+	// with Notice as a short toast when non-empty.
+	CallbackID string
+	Notice     string
+	// ClearButtons removes the keyboard of an earlier message (the one a
+	// pressed button was on) so old buttons do not invite stale presses.
+	ClearButtons int
+	Messages     []Message
+	// CommandsLang, when set, switches this chat's command menu to that
+	// language.
+	CommandsLang string
+}
+
+// Message is one bot message: Telegram-HTML text and rows of buttons.
+type Message struct {
+	Text    string
+	Buttons [][]Button
+	// Edit replaces an earlier message in place (a multi-select keyboard
+	// being toggled) instead of sending a new one.
+	Edit int
+}
+
+// Button is an inline button: callback data or a URL.
+type Button struct {
+	Text string
+	Data string
+	URL  string
+}
+
+// Sender delivers a Response to the member. Implementations retry what is
+// worth retrying (rate limits, network errors) before giving up.
+type Sender interface {
+	Send(ctx context.Context, r Response) error
+}
+
+// ErrBlocked is returned by a Sender when the member blocked the bot or
+// deleted their account: nothing can reach them any more.
+var ErrBlocked = errors.New("member blocked the bot")

@@ -1,0 +1,77 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"bridgebot/flows"
+)
+
+// Session is a member's conversation state between updates, stored in
+// Redis under the chat ID. It holds only what the conversation needs.
+type Session struct {
+	ChatID int64 `json:"chat_id"`
+	// Version is the stored version, for optimistic concurrency: Save
+	// succeeds only if nobody saved since Load.
+	Version int64 `json:"-"`
+
+	Lang       string `json:"lang"`
+	LangChosen bool   `json:"lang_chosen,omitempty"` // picked explicitly, not guessed
+	Source     string `json:"source,omitempty"`      // /start deep-link payload
+
+	// Form is the flow in progress, nil when none.
+	Form *flows.State `json:"form,omitempty"`
+	// FormUpdated is when the form last moved, for expiry.
+	FormUpdated time.Time `json:"form_updated,omitzero"`
+	// Rev increases whenever buttons are drawn for a new state; buttons
+	// carry it, so presses on older messages are recognised as stale.
+	Rev uint32 `json:"rev"`
+	// Pending is a question awaiting yes/no: "cancel" or "delete".
+	Pending string `json:"pending,omitempty"`
+
+	LastUpdate int64     `json:"last_update,omitempty"`
+	Updated    time.Time `json:"updated"`
+}
+
+// Signup is a member's confirmed interest form: exactly the answers they
+// gave, plus what is needed to write back to them.
+type Signup struct {
+	ChatID  int64         `json:"chat_id"`
+	Lang    string        `json:"lang"`
+	Source  string        `json:"source,omitempty"`
+	Answers flows.Answers `json:"answers"`
+	Created time.Time     `json:"created"`
+	Updated time.Time     `json:"updated"`
+}
+
+// Change is what to write together with a session, atomically.
+type Change struct {
+	// Signup, when non-nil, is stored (created or replaced).
+	Signup *Signup
+	// Forget deletes the session and the sign-up: the member's /delete.
+	Forget bool
+}
+
+// Member is what the Store loads for one update: the session (new if none
+// was stored) and the sign-up, if the member has one.
+type Member struct {
+	Session *Session
+	Signup  *Signup
+}
+
+// Store keeps sessions and sign-ups.
+type Store interface {
+	// Load returns the member's session and sign-up in one round trip. A
+	// member never seen before gets a zero Session with ChatID set and
+	// Version 0.
+	Load(ctx context.Context, chatID int64) (Member, error)
+	// Save writes the session (and the change) if nobody else saved it
+	// since it was loaded; otherwise it returns ErrConflict and writes
+	// nothing. On success the session's Version is updated.
+	Save(ctx context.Context, s *Session, ch Change) error
+}
+
+// ErrConflict means the session changed since it was loaded: reload and
+// handle the update again.
+var ErrConflict = errors.New("session changed concurrently")
