@@ -1,0 +1,284 @@
+// Package redisstore keeps bridgebot's sessions and sign-ups in Redis.
+//
+// Redis is used because every update needs one fast read and one atomic
+// write, abandoned conversations must vanish on their own (key expiry is
+// the privacy guarantee: nothing lingers about a member who walked away),
+// and sign-ups must survive restarts. The same code runs against a real
+// server and against miniredis (see StartEmbedded), so the console and
+// small deployments need nothing installed.
+//
+// # Key layout
+//
+// All keys start with Options.Prefix (default "bridgebot:"):
+//
+//	{prefix}session:{chatID}  hash: field "v" = version (decimal integer),
+//	                          field "d" = bot.Session as JSON. PEXPIRE
+//	                          SessionTTL, refreshed on every save, so an
+//	                          abandoned session and its half-filled form
+//	                          disappear after SessionTTL of inactivity.
+//	{prefix}signup:{chatID}   string: bot.Signup as JSON. No TTL: a sign-up
+//	                          is kept until the member deletes it (/delete).
+//	{prefix}signups           sorted set: member = chat ID (decimal), score =
+//	                          Signup.Created in Unix milliseconds. It gives
+//	                          exports a stable creation order without
+//	                          scanning the keyspace.
+//
+// A missing version counts as 0, so a new member's first save expects 0.
+// Save is a single Lua script: it checks the version and writes the
+// session, the sign-up and the index together, so a crash or a concurrent
+// update can never leave a sign-up without its index entry or the reverse.
+//
+// Redis Cluster: the script touches three keys, which must live in one hash
+// slot. Use a prefix with a hash tag, such as "{bridgebot}:", when the
+// client is a cluster client.
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"bridgebot/bot"
+)
+
+// Defaults for Options.
+const (
+	DefaultPrefix     = "bridgebot:"
+	DefaultSessionTTL = 14 * 24 * time.Hour
+)
+
+// Options configures a Store. The zero value is usable.
+type Options struct {
+	// Prefix starts every key, so several bots (or tests) can share one
+	// Redis database. Default DefaultPrefix.
+	Prefix string
+	// SessionTTL is how long a session (and its partial form) survives
+	// without a save. It bounds how long anything about a member who never
+	// finished is kept. Default DefaultSessionTTL.
+	SessionTTL time.Duration
+	// Now is the clock, replaceable in tests. It dates the index entry of
+	// a sign-up whose Created is zero. Default time.Now.
+	Now func() time.Time
+}
+
+// Store is a bot.Store backed by Redis. It is safe for concurrent use:
+// all coordination happens in Redis, so several bot processes may share
+// one database.
+type Store struct {
+	rdb        redis.UniversalClient
+	prefix     string
+	sessionTTL time.Duration
+	now        func() time.Time
+}
+
+var _ bot.Store = (*Store)(nil)
+
+// New returns a Store using client. The client is not closed by the Store.
+func New(client redis.UniversalClient, opts Options) *Store {
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultPrefix
+	}
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = DefaultSessionTTL
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Store{
+		rdb:        client,
+		prefix:     opts.Prefix,
+		sessionTTL: opts.SessionTTL,
+		now:        opts.Now,
+	}
+}
+
+func (s *Store) sessionKey(chatID int64) string {
+	return s.prefix + "session:" + strconv.FormatInt(chatID, 10)
+}
+
+func (s *Store) signupKey(chatID int64) string {
+	return s.prefix + "signup:" + strconv.FormatInt(chatID, 10)
+}
+
+func (s *Store) signupsKey() string { return s.prefix + "signups" }
+
+// Load returns the member's session and sign-up. Both reads go in one
+// pipeline: Load runs for every update, so it costs one round trip.
+func (s *Store) Load(ctx context.Context, chatID int64) (bot.Member, error) {
+	pipe := s.rdb.Pipeline()
+	hm := pipe.HMGet(ctx, s.sessionKey(chatID), "v", "d")
+	get := pipe.Get(ctx, s.signupKey(chatID))
+	// A missing sign-up makes Exec report redis.Nil; the commands' own
+	// errors are checked below.
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return bot.Member{}, fmt.Errorf("redisstore: load session %d: %w", chatID, err)
+	}
+	sess, err := decodeSession(chatID, hm.Val())
+	if err != nil {
+		return bot.Member{}, fmt.Errorf("redisstore: load session %d: %w", chatID, err)
+	}
+	m := bot.Member{Session: sess}
+	raw, err := get.Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+	case err != nil:
+		return bot.Member{}, fmt.Errorf("redisstore: load sign-up %d: %w", chatID, err)
+	default:
+		if m.Signup, err = decodeSignup(raw); err != nil {
+			return bot.Member{}, fmt.Errorf("redisstore: load sign-up %d: %w", chatID, err)
+		}
+	}
+	return m, nil
+}
+
+// decodeSession builds a session from HMGET v d. Missing fields come back
+// as nil: no session yet, so a fresh one at version 0.
+func decodeSession(chatID int64, vals []any) (*bot.Session, error) {
+	if len(vals) != 2 {
+		return nil, fmt.Errorf("HMGET returned %d values, want 2", len(vals))
+	}
+	sess := &bot.Session{}
+	if v, ok := vals[0].(string); ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("corrupt version %q", v)
+		}
+		sess.Version = n
+	}
+	if d, ok := vals[1].(string); ok {
+		version := sess.Version
+		if err := json.Unmarshal([]byte(d), sess); err != nil {
+			return nil, fmt.Errorf("corrupt session JSON: %w", err)
+		}
+		sess.Version = version
+	}
+	// The key is authoritative, whatever the JSON says.
+	sess.ChatID = chatID
+	return sess, nil
+}
+
+func decodeSignup(raw string) (*bot.Signup, error) {
+	su := new(bot.Signup)
+	if err := json.Unmarshal([]byte(raw), su); err != nil {
+		return nil, fmt.Errorf("corrupt sign-up JSON: %w", err)
+	}
+	return su, nil
+}
+
+// saveScript checks the version and applies the whole change atomically.
+// Versions are compared as strings, as written by Save: no Lua number
+// conversion can round them.
+//
+//	KEYS[1] session hash, KEYS[2] sign-up string, KEYS[3] sign-up index
+//	ARGV[1] expected version, ARGV[2] next version, ARGV[3] session JSON,
+//	ARGV[4] session TTL in ms, ARGV[5] op: "save", "signup" or "forget",
+//	ARGV[6] chat ID (index member), ARGV[7] sign-up JSON, ARGV[8] its score
+//
+// It returns 1 when written, 0 on a version conflict (nothing written).
+var saveScript = redis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], 'v')
+if not cur then cur = '0' end
+if cur ~= ARGV[1] then
+	return 0
+end
+if ARGV[5] == 'forget' then
+	redis.call('DEL', KEYS[1], KEYS[2])
+	redis.call('ZREM', KEYS[3], ARGV[6])
+	return 1
+end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+if ARGV[5] == 'signup' then
+	redis.call('SET', KEYS[2], ARGV[7])
+	redis.call('ZADD', KEYS[3], 'NX', ARGV[8], ARGV[6])
+end
+return 1
+`)
+
+// Save writes the session and the change in one round trip (one script
+// call; only the very first call on a server whose script cache lacks the
+// script costs a second, for EVAL after NOSCRIPT). If the stored version is
+// not s.Version it returns bot.ErrConflict, unwrapped so callers may
+// compare it directly, and writes nothing.
+//
+// With ch.Forget the session, the sign-up and the index entry are deleted
+// and ch.Signup is ignored: deleting wins. The session is then gone, so
+// s.Version becomes 0, as a Load would report; otherwise it is incremented.
+// A re-saved sign-up keeps its original place in the export order.
+func (s *Store) Save(ctx context.Context, sess *bot.Session, ch bot.Change) error {
+	if sess == nil {
+		return errors.New("redisstore: save: nil session")
+	}
+	id := sess.ChatID
+	fail := func(err error) error {
+		return fmt.Errorf("redisstore: save session %d: %w", id, err)
+	}
+	next := sess.Version + 1
+	op, sessJSON, signupJSON, score := "save", "", "", int64(0)
+	switch {
+	case ch.Forget:
+		op = "forget"
+	case ch.Signup != nil:
+		js, err := json.Marshal(ch.Signup)
+		if err != nil {
+			return fail(fmt.Errorf("encode sign-up: %w", err))
+		}
+		created := ch.Signup.Created
+		if created.IsZero() {
+			created = s.now()
+		}
+		op, signupJSON, score = "signup", string(js), created.UnixMilli()
+	}
+	if !ch.Forget {
+		js, err := json.Marshal(sess)
+		if err != nil {
+			return fail(fmt.Errorf("encode session: %w", err))
+		}
+		sessJSON = string(js)
+	}
+	args := []any{
+		strconv.FormatInt(sess.Version, 10),
+		strconv.FormatInt(next, 10),
+		sessJSON,
+		max(s.sessionTTL.Milliseconds(), 1), // PEXPIRE 0 would delete the key
+		op,
+		strconv.FormatInt(id, 10),
+		signupJSON,
+		score,
+	}
+	keys := []string{s.sessionKey(id), s.signupKey(id), s.signupsKey()}
+	ok, err := saveScript.Run(ctx, s.rdb, keys, args...).Int()
+	if err != nil {
+		return fail(err)
+	}
+	if ok == 0 {
+		return bot.ErrConflict
+	}
+	if ch.Forget {
+		sess.Version = 0
+	} else {
+		sess.Version = next
+	}
+	return nil
+}
+
+// GetSignup returns the member's sign-up, or nil, nil when there is none.
+func (s *Store) GetSignup(ctx context.Context, chatID int64) (*bot.Signup, error) {
+	raw, err := s.rdb.Get(ctx, s.signupKey(chatID)).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: get sign-up %d: %w", chatID, err)
+	}
+	su, err := decodeSignup(raw)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: get sign-up %d: %w", chatID, err)
+	}
+	return su, nil
+}
