@@ -1,0 +1,551 @@
+package bot_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"bridgebot/bot"
+	"bridgebot/bot/redisstore"
+	"bridgebot/bot/redisstore/redistest"
+	"bridgebot/flows"
+	"bridgebot/locales"
+)
+
+// recorder is a bot.Sender that keeps what the engine sent. It stands in
+// for a transport only; end-to-end tests in cmd/bridgebot use the real
+// Telegram client against a fake Bot API server.
+type recorder struct {
+	mu    sync.Mutex
+	resps []bot.Response
+	fail  error
+}
+
+func (r *recorder) Send(_ context.Context, resp bot.Response) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.resps = append(r.resps, resp)
+	return r.fail
+}
+
+func (r *recorder) last() bot.Response {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.resps) == 0 {
+		return bot.Response{}
+	}
+	return r.resps[len(r.resps)-1]
+}
+
+type harness struct {
+	t      *testing.T
+	e      *bot.Engine
+	store  *redisstore.Store
+	rec    *recorder
+	cat    *locales.Catalog
+	chat   int64
+	lang   string
+	nextID int64
+	now    time.Time
+	mu     sync.Mutex
+}
+
+func content(t testing.TB) (map[string]*flows.Flow, *locales.Catalog) {
+	t.Helper()
+	fl, err := flows.Load(flows.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := locales.Load(locales.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fl, cat
+}
+
+func newHarness(t *testing.T, lang string) *harness {
+	client, prefix := redistest.New(t)
+	return newHarnessWith(t, lang, redisstore.New(client, redisstore.Options{Prefix: prefix}))
+}
+
+func newHarnessWith(t *testing.T, lang string, store *redisstore.Store) *harness {
+	fl, cat := content(t)
+	h := &harness{t: t, store: store, rec: &recorder{}, cat: cat, chat: 1001, lang: lang, now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	e, err := bot.NewEngine(bot.Config{Store: store, Sender: h.rec, Flows: fl, Locales: cat, BotUsername: "bridge_test_bot", Now: h.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.e = e
+	return h
+}
+
+func (h *harness) clock() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.now
+}
+
+func (h *harness) advance(d time.Duration) {
+	h.mu.Lock()
+	h.now = h.now.Add(d)
+	h.mu.Unlock()
+}
+
+func (h *harness) update() bot.Update {
+	h.nextID++
+	return bot.Update{ID: h.nextID, ChatID: h.chat, ChatType: bot.ChatPrivate, From: bot.User{ID: h.chat, FirstName: "Ana", LanguageCode: h.lang}}
+}
+
+func (h *harness) handle(u bot.Update) bot.Response {
+	h.t.Helper()
+	if err := h.e.Handle(context.Background(), u); err != nil {
+		h.t.Fatalf("handle: %v", err)
+	}
+	return h.rec.last()
+}
+
+func (h *harness) say(text string) bot.Response {
+	h.t.Helper()
+	u := h.update()
+	u.Text = text
+	if strings.HasPrefix(text, "/") {
+		head, rest, _ := strings.Cut(text[1:], " ")
+		u.Command, u.Args = head, rest
+	}
+	return h.handle(u)
+}
+
+// press finds a button whose label contains label in the most recent
+// response's messages and presses it.
+func (h *harness) press(label string) bot.Response {
+	h.t.Helper()
+	b, msg := h.find(label)
+	return h.pressData(b.Data, msg)
+}
+
+func (h *harness) pressData(data string, msgID int) bot.Response {
+	h.t.Helper()
+	u := h.update()
+	u.Callback = &bot.Callback{ID: fmt.Sprint("cb", u.ID), Data: data, MessageID: msgID}
+	return h.handle(u)
+}
+
+func (h *harness) find(label string) (bot.Button, int) {
+	h.t.Helper()
+	h.rec.mu.Lock()
+	defer h.rec.mu.Unlock()
+	for i := len(h.rec.resps) - 1; i >= 0; i-- {
+		for j, m := range h.rec.resps[i].Messages {
+			for _, row := range m.Buttons {
+				for _, b := range row {
+					if strings.Contains(b.Text, label) {
+						return b, 100*i + j + 1
+					}
+				}
+			}
+			if len(m.Buttons) > 0 {
+				h.t.Fatalf("no button %q in the latest keyboard: %s", label, buttons(m))
+			}
+		}
+	}
+	h.t.Fatalf("no button %q anywhere", label)
+	return bot.Button{}, 0
+}
+
+func buttons(m bot.Message) string {
+	var s []string
+	for _, row := range m.Buttons {
+		for _, b := range row {
+			s = append(s, b.Text)
+		}
+	}
+	return strings.Join(s, " | ")
+}
+
+func text(r bot.Response) string {
+	var s []string
+	for _, m := range r.Messages {
+		s = append(s, m.Text)
+	}
+	return strings.Join(s, "\n---\n")
+}
+
+func mustContain(t *testing.T, r bot.Response, parts ...string) {
+	t.Helper()
+	all := text(r) + "\n" + r.Notice
+	for _, p := range parts {
+		if !strings.Contains(all, p) {
+			t.Fatalf("response lacks %q:\n%s", p, all)
+		}
+	}
+}
+
+func (h *harness) signup() *bot.Signup {
+	h.t.Helper()
+	s, err := h.store.GetSignup(context.Background(), h.chat)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return s
+}
+
+// fillSpanish walks the whole interest form in Spanish.
+func (h *harness) fillSpanish() bot.Response {
+	h.t.Helper()
+	h.say("/start campaña_radio")
+	h.press("Inscribirme")
+	h.say("María José Pérez")
+	h.press("Otro")
+	h.say("Defensora comunitaria")
+	h.press("Omitir")
+	h.say("Ciudad Juárez")
+	h.press("Sí")
+	h.press("Migración")
+	h.press("Detención")
+	h.press("Listo")
+	h.say("maria@ejemplo.org")
+	h.say("+52 656 123 4567")
+	h.say("Quiero aprender educación popular 🌵")
+	h.press("Estoy de acuerdo")
+	h.press("Sí")
+	return h.press("Confirmar")
+}
+
+func TestSpanishMemberCompletesForm(t *testing.T) {
+	h := newHarness(t, "es-MX")
+	r := h.say("/start radio_juarez")
+	mustContain(t, r, "¡Hola, Ana!", "Institutos BRIDGE")
+	if r.CommandsLang != "es" {
+		t.Fatalf("command menu not set to Spanish: %q", r.CommandsLang)
+	}
+	h.press("Inscribirme")
+	h.say("María José Pérez")
+	h.press("Otro")
+	h.say("Defensora comunitaria")
+	h.press("Omitir")
+	h.say("Ciudad Juárez")
+	h.press("Sí")
+	r = h.press("Migración")
+	if r.Messages[0].Edit == 0 || !strings.Contains(buttons(r.Messages[0]), "✅ Migración") {
+		t.Fatalf("toggle should edit the keyboard in place: %+v", r.Messages)
+	}
+	h.press("Detención")
+	r = h.press("Listo")
+	mustContain(t, r, "correo electrónico")
+	r = h.say("maria@")
+	mustContain(t, r, "no parece un correo", "maria@ejemplo.org")
+	h.say("maria@ejemplo.org")
+	r = h.say("llámame")
+	mustContain(t, r, "no parece un número", "+52 656 123 4567")
+	h.say("+52 656 123 4567")
+	h.say("Quiero aprender educación popular 🌵")
+	r = h.press("No estoy de acuerdo")
+	mustContain(t, r, "Sin tu consentimiento")
+	h.press("Estoy de acuerdo")
+	r = h.press("Sí")
+	mustContain(t, r, "Por favor revisa tus respuestas", "María José Pérez", "Defensora comunitaria", "Migración, Detención", "<b>Organización:</b> —")
+	r = h.press("Confirmar")
+	mustContain(t, r, "¡Gracias! Tu inscripción quedó guardada")
+
+	s := h.signup()
+	if s == nil {
+		t.Fatal("sign-up not saved")
+	}
+	want := map[string]string{
+		"name": "María José Pérez", "role": "other", "role_other": "Defensora comunitaria", "organization": "",
+		"region": "Ciudad Juárez", "border": "yes", "areas": "migration,detention", "email": "maria@ejemplo.org",
+		"phone": "+52 656 123 4567", "hopes": "Quiero aprender educación popular 🌵", "consent": "agree", "announcements": "yes",
+	}
+	for k, v := range want {
+		if got := strings.Join(s.Answers[k], ","); got != v {
+			t.Errorf("answer %s = %q, want %q", k, got, v)
+		}
+	}
+	if len(s.Answers) != len(want) {
+		t.Errorf("stored answers beyond the form: %v", s.Answers)
+	}
+	if s.Lang != "es" || s.Source != "radio_juarez" {
+		t.Errorf("lang=%q source=%q", s.Lang, s.Source)
+	}
+}
+
+func TestEnglishDefaultAndLanguageSwitch(t *testing.T) {
+	h := newHarness(t, "fr")
+	r := h.say("/start")
+	mustContain(t, r, "Hello, Ana!", "BRIDGE Institutes")
+	h.press("Sign up")
+	h.say("Sam")
+	h.say("/idioma")
+	r = h.press("Español")
+	mustContain(t, r, "desde ahora te escribo en español", "¿Cuál de estas opciones te describe mejor?")
+	if r.CommandsLang != "es" {
+		t.Fatalf("command menu: %q", r.CommandsLang)
+	}
+	r = h.say("/language")
+	h.press("English")
+	r = h.say("/menu")
+	mustContain(t, r, "Which of these best describes you?")
+}
+
+func TestTextWhereButtonsExpectedReasks(t *testing.T) {
+	h := newHarness(t, "en")
+	h.say("/start")
+	h.press("Sign up")
+	h.say("Sam")
+	r := h.say("I am an organizer")
+	mustContain(t, r, "Please choose one of the buttons", "Which of these best describes you?")
+	if !strings.Contains(buttons(r.Messages[len(r.Messages)-1]), "Organizer") {
+		t.Fatal("buttons not shown again")
+	}
+}
+
+func TestStaleAndForgedButtonsChangeNothing(t *testing.T) {
+	h := newHarness(t, "en")
+	h.say("/start")
+	h.press("Sign up")
+	h.say("Sam")
+	organizer, msg := h.find("Organizer")
+	h.pressData(organizer.Data, msg)
+	// The same button again (an old message, or a double tap).
+	r := h.pressData(organizer.Data, msg)
+	if r.Notice == "" || len(r.Messages) != 0 {
+		t.Fatalf("stale press should only get a notice: %+v", r)
+	}
+	for _, forged := range []string{"f|1|p|admin", "f|999|c|", "garbage", "x|1|yes", "d|0|yes", "l|fr", strings.Repeat("A", 64)} {
+		r = h.pressData(forged, msg)
+		if r.Notice == "" || len(r.Messages) != 0 || r.CallbackID == "" {
+			t.Fatalf("forged %q: %+v", forged, r)
+		}
+	}
+	r = h.say("/menu")
+	mustContain(t, r, "Which organization")
+	if h.signup() != nil {
+		t.Fatal("a sign-up appeared")
+	}
+}
+
+func TestDoubleTapRaceAppliesOnce(t *testing.T) {
+	h := newHarness(t, "en")
+	h.say("/start")
+	h.press("Sign up")
+	h.say("Sam")
+	organizer, msg := h.find("Organizer")
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u := bot.Update{ID: int64(1000 + i), ChatID: h.chat, ChatType: bot.ChatPrivate, From: bot.User{ID: h.chat, LanguageCode: "en"},
+				Callback: &bot.Callback{ID: fmt.Sprint("race", i), Data: organizer.Data, MessageID: msg}}
+			if err := h.e.Handle(context.Background(), u); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	stale, advanced := 0, 0
+	for _, r := range h.rec.resps[len(h.rec.resps)-2:] {
+		if r.Notice != "" {
+			stale++
+		}
+		if strings.Contains(text(r), "Which organization") {
+			advanced++
+		}
+	}
+	if stale != 1 || advanced != 1 {
+		t.Fatalf("want one applied and one stale, got applied=%d stale=%d", advanced, stale)
+	}
+}
+
+func TestCancelKeepsNothing(t *testing.T) {
+	h := newHarness(t, "en")
+	h.say("/start")
+	h.press("Sign up")
+	h.say("Sam")
+	r := h.say("/cancel")
+	mustContain(t, r, "Cancel this form?")
+	r = h.press("No, continue")
+	mustContain(t, r, "Which of these best describes you?")
+	h.say("/cancel")
+	r = h.press("Yes, cancel")
+	mustContain(t, r, "Nothing from that form was kept")
+	r = h.press("Sign up")
+	mustContain(t, r, "What is your name?")
+	if strings.Contains(text(r), "Sam") {
+		t.Fatal("old answer kept after cancel")
+	}
+	r = h.say("/cancel")
+	h.press("Yes, cancel")
+	r = h.say("/cancel")
+	mustContain(t, r, "nothing to cancel")
+}
+
+func TestSignedUpMemberUpdatesFromReview(t *testing.T) {
+	h := newHarness(t, "es")
+	h.fillSpanish()
+	first := h.signup()
+	h.advance(time.Hour)
+	r := h.say("/inscribirme")
+	mustContain(t, r, "Ya te inscribiste", "María José Pérez")
+	h.press("✏️ Ciudad")
+	r = h.say("El Paso")
+	mustContain(t, r, "Por favor revisa tus respuestas", "El Paso")
+	r = h.press("Confirmar")
+	mustContain(t, r, "Tu inscripción fue actualizada")
+	s := h.signup()
+	if s.Answers["region"][0] != "El Paso" || !s.Created.Equal(first.Created) || !s.Updated.After(first.Updated) || s.Source != "campaña_radio" && s.Source != "" {
+		t.Fatalf("updated sign-up: %+v", s)
+	}
+}
+
+func TestDeleteForgetsEverything(t *testing.T) {
+	h := newHarness(t, "en")
+	h.say("/start")
+	h.press("Sign up")
+	h.say("Sam")
+	h.press("Organizer")
+	h.press("Skip")
+	h.say("Tucson")
+	h.press("No")
+	h.press("Labor")
+	h.press("Done")
+	h.press("Skip")
+	h.press("Skip")
+	h.press("Skip")
+	h.press("I agree")
+	h.press("No")
+	h.press("Confirm")
+	if h.signup() == nil {
+		t.Fatal("not signed up")
+	}
+	h.say("/delete")
+	r := h.press("Yes, delete")
+	mustContain(t, r, "has been deleted")
+	if h.signup() != nil {
+		t.Fatal("sign-up survived /delete")
+	}
+	m, err := h.store.Load(context.Background(), h.chat)
+	if err != nil || m.Session.Version != 0 {
+		t.Fatalf("session survived /delete: %+v %v", m.Session, err)
+	}
+}
+
+func TestResumeAfterDaysAndExpiry(t *testing.T) {
+	h := newHarness(t, "en")
+	h.say("/start")
+	h.press("Sign up")
+	h.say("Sam")
+	h.advance(3 * 24 * time.Hour)
+	r := h.say("/start")
+	mustContain(t, r, "continue where you left off", "Which of these best describes you?")
+	h.advance(15 * 24 * time.Hour)
+	r = h.say("hello?")
+	mustContain(t, r, "more than 14 days old", "What would you like to do?")
+}
+
+func TestBadInput(t *testing.T) {
+	h := newHarness(t, "en")
+	h.say("/start")
+	h.press("Sign up")
+
+	r := h.say("")
+	mustContain(t, r, "I didn't get an answer")
+	r = h.say(strings.Repeat("a", 10000))
+	mustContain(t, r, "please keep it to 100 characters", "What is your name?")
+
+	u := h.update()
+	u.Attachment = &bot.Attachment{Kind: "sticker", FileID: "s1"}
+	r = h.handle(u)
+	mustContain(t, r, "I can only read text here", "What is your name?")
+
+	u = h.update()
+	u.Attachment = &bot.Attachment{Kind: "voice", FileID: "v1"}
+	r = h.handle(u)
+	mustContain(t, r, "I can only read text here")
+
+	r = h.say("/frobnicate")
+	mustContain(t, r, "I don't know that command", "What is your name?")
+
+	u = h.update()
+	u.Text, u.Edited = "Edited name", true
+	r = h.handle(u)
+	mustContain(t, r, "Edits don't change your answers")
+
+	r = h.say("سارة 🌵")
+	mustContain(t, r, "Which of these best describes you?")
+
+	// A redelivered update (same ID) is not applied twice.
+	u = h.update()
+	u.Callback = &bot.Callback{ID: "dup", Data: mustData(h, "Organizer"), MessageID: 1}
+	h.handle(u)
+	before := len(h.rec.resps)
+	if err := h.e.Handle(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.rec.last(); len(h.rec.resps) != before+1 || len(got.Messages) != 0 {
+		t.Fatalf("duplicate update produced messages: %+v", got)
+	}
+}
+
+func mustData(h *harness, label string) string {
+	b, _ := h.find(label)
+	return b.Data
+}
+
+func TestGroupChatsGetAPointerOnly(t *testing.T) {
+	h := newHarness(t, "es")
+	u := h.update()
+	u.ChatID, u.ChatType, u.Text, u.Command = -100, bot.ChatGroup, "/start", "start"
+	r := h.handle(u)
+	mustContain(t, r, "https://t.me/bridge_test_bot", "en privado")
+	n := len(h.rec.resps)
+	u = h.update()
+	u.ChatID, u.ChatType, u.Text = -100, bot.ChatGroup, "hola a todos"
+	h.handle(u)
+	if len(h.rec.resps) != n {
+		t.Fatal("the bot answered ordinary group chatter")
+	}
+}
+
+func TestRedisDownTellsMemberAndRecovers(t *testing.T) {
+	m, client, prefix := redistest.NewMini(t)
+	h := newHarnessWith(t, "es", redisstore.New(client, redisstore.Options{Prefix: prefix}))
+	h.say("/start")
+	h.press("Inscribirme")
+	h.say("Ana")
+
+	m.Close()
+	u := h.update()
+	u.Text = "hola"
+	err := h.e.Handle(context.Background(), u)
+	if err == nil {
+		t.Fatal("want an error for the log")
+	}
+	mustContain(t, h.rec.last(), "Tus respuestas están a salvo")
+
+	if err := m.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	r := h.say("/menu")
+	mustContain(t, r, "¿Cuál de estas opciones te describe mejor?")
+}
+
+func TestSenderFailureIsReported(t *testing.T) {
+	h := newHarness(t, "en")
+	h.rec.fail = bot.ErrBlocked
+	err := h.e.Handle(context.Background(), h.update())
+	if !errors.Is(err, bot.ErrBlocked) {
+		t.Fatalf("want ErrBlocked, got %v", err)
+	}
+}
+
+func TestEveryMessageTheCodeUsesExistsInBothLanguages(t *testing.T) {
+	_, cat := content(t)
+	if ps := cat.CheckIDs("bot", bot.MessageIDs()); len(ps) > 0 {
+		t.Fatal(ps.Error())
+	}
+}
