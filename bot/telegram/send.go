@@ -1,0 +1,217 @@
+package telegram
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf16"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"bridgebot/bot"
+)
+
+// MaxText is Telegram's limit on a message, in UTF-16 code units.
+const MaxText = 4096
+
+// maxCallbackNotice is Telegram's limit on answerCallbackQuery text.
+const maxCallbackNotice = 200
+
+// Send delivers a response: answers the pressed button, clears the old
+// keyboard, sends or edits messages, switches the chat's command menu.
+// Rate limits are waited out and transient errors retried; a member who
+// blocked the bot yields bot.ErrBlocked.
+func (b *Bot) Send(ctx context.Context, r bot.Response) error {
+	api := b.with(ctx, b.cfg.RequestTimeout)
+	if r.CallbackID != "" {
+		cb := tgbotapi.NewCallback(r.CallbackID, truncate(r.Notice, maxCallbackNotice))
+		err := b.retry(ctx, "answerCallbackQuery", func() error { _, err := api.Request(cb); return err })
+		if err != nil && !isBadRequest(err) {
+			return fmt.Errorf("telegram: answer callback: %w", err)
+		}
+		// A query too old to answer is harmless: the member sees the reply.
+	}
+	if r.ClearButtons != 0 {
+		edit := tgbotapi.NewEditMessageReplyMarkup(r.ChatID, r.ClearButtons, tgbotapi.InlineKeyboardMarkup{InlineKeyboard: [][]tgbotapi.InlineKeyboardButton{}})
+		err := b.retry(ctx, "editMessageReplyMarkup", func() error { _, err := api.Request(edit); return err })
+		if err != nil && !isBadRequest(err) {
+			return fmt.Errorf("telegram: clear keyboard: %w", err)
+		}
+	}
+	for _, m := range r.Messages {
+		if err := b.sendMessage(ctx, api, r.ChatID, m); err != nil {
+			return err
+		}
+	}
+	if r.CommandsLang != "" && b.cfg.Commands != nil {
+		err := b.setCommands(ctx, tgbotapi.NewBotCommandScopeChat(r.ChatID), "", b.cfg.Commands(r.CommandsLang))
+		if err != nil {
+			// The menu is a convenience; the conversation goes on without it.
+			b.log.Warn("could not set chat command menu", slog.Int64("chat", r.ChatID), slog.Any("err", err))
+		}
+	}
+	return nil
+}
+
+func (b *Bot) sendMessage(ctx context.Context, api *tgbotapi.BotAPI, chatID int64, m bot.Message) error {
+	markup := keyboard(m.Buttons)
+	if m.Edit != 0 {
+		edit := tgbotapi.NewEditMessageText(chatID, m.Edit, m.Text)
+		edit.ParseMode = tgbotapi.ModeHTML
+		edit.ReplyMarkup = markup
+		err := b.retry(ctx, "editMessageText", func() error { _, err := api.Request(edit); return err })
+		switch {
+		case err == nil, isNotModified(err):
+			return nil
+		case !isBadRequest(err):
+			return fmt.Errorf("telegram: edit message: %w", err)
+		}
+		// The message is gone or too old to edit: send it anew.
+	}
+	parts := split(m.Text, MaxText)
+	for i, part := range parts {
+		msg := tgbotapi.NewMessage(chatID, part)
+		msg.ParseMode = tgbotapi.ModeHTML
+		msg.DisableWebPagePreview = true
+		if i == len(parts)-1 && markup != nil {
+			msg.ReplyMarkup = *markup
+		}
+		err := b.retry(ctx, "sendMessage", func() error { _, err := api.Send(msg); return err })
+		if err != nil && isEntityError(err) {
+			// Our HTML was rejected (a deployment's text with a stray "<"):
+			// better plain text than no message at all.
+			b.log.Warn("HTML rejected by Telegram, sending plain text", slog.Int64("chat", chatID), slog.Any("err", err))
+			msg.ParseMode = ""
+			msg.Text = plain(part)
+			err = b.retry(ctx, "sendMessage", func() error { _, err := api.Send(msg); return err })
+		}
+		if err != nil {
+			return fmt.Errorf("telegram: send message: %w", err)
+		}
+	}
+	return nil
+}
+
+func keyboard(rows [][]bot.Button) *tgbotapi.InlineKeyboardMarkup {
+	if len(rows) == 0 {
+		return nil
+	}
+	kb := make([][]tgbotapi.InlineKeyboardButton, 0, len(rows))
+	for _, row := range rows {
+		var r []tgbotapi.InlineKeyboardButton
+		for _, btn := range row {
+			if btn.URL != "" {
+				r = append(r, tgbotapi.NewInlineKeyboardButtonURL(btn.Text, btn.URL))
+				continue
+			}
+			r = append(r, tgbotapi.NewInlineKeyboardButtonData(btn.Text, btn.Data))
+		}
+		if len(r) > 0 {
+			kb = append(kb, r)
+		}
+	}
+	return &tgbotapi.InlineKeyboardMarkup{InlineKeyboard: kb}
+}
+
+// retry runs call until it succeeds, fails permanently, or ctx ends.
+// 429 waits the retry_after Telegram asks for; 5xx, non-JSON answers (a
+// proxy's 502 page) and network errors back off exponentially; 403 means
+// the member blocked the bot; other 4xx are permanent.
+func (b *Bot) retry(ctx context.Context, method string, call func() error) error {
+	const maxTries = 6
+	var err error
+	for try := 1; ; try++ {
+		err = call()
+		if err == nil {
+			return nil
+		}
+		var te *tgbotapi.Error
+		isAPI := errors.As(err, &te)
+		var wait time.Duration
+		switch {
+		case isAPI && te.RetryAfter > 0:
+			wait = time.Duration(te.RetryAfter) * time.Second
+		case isAPI && te.Code == 403:
+			return fmt.Errorf("%w: %s", bot.ErrBlocked, te.Message)
+		case isAPI && te.Code >= 400 && te.Code < 500:
+			return err
+		case ctx.Err() != nil:
+			return err
+		default:
+			wait = backoff(try)
+		}
+		if try >= maxTries {
+			return err
+		}
+		b.log.Debug("telegram call will be retried", slog.String("method", method), slog.Int("try", try), slog.Duration("wait", wait), slog.Any("err", err))
+		if !sleep(ctx, wait) {
+			return err
+		}
+	}
+}
+
+func isBadRequest(err error) bool {
+	var te *tgbotapi.Error
+	return errors.As(err, &te) && te.Code == 400
+}
+
+func isNotModified(err error) bool {
+	return isBadRequest(err) && strings.Contains(err.Error(), "message is not modified")
+}
+
+func isEntityError(err error) bool {
+	return isBadRequest(err) && strings.Contains(err.Error(), "can't parse entities")
+}
+
+var tagRE = regexp.MustCompile(`<[^>]*>`)
+
+// plain strips Telegram HTML to what a member would read.
+func plain(s string) string { return html.UnescapeString(tagRE.ReplaceAllString(s, "")) }
+
+// utf16Len counts like Telegram does.
+func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }
+
+// split cuts text into parts Telegram accepts, at line breaks where it can.
+func split(text string, limit int) []string {
+	if utf16Len(text) <= limit {
+		return []string{text}
+	}
+	var parts []string
+	var cur strings.Builder
+	n := 0
+	flush := func() {
+		if cur.Len() > 0 {
+			parts = append(parts, cur.String())
+			cur.Reset()
+			n = 0
+		}
+	}
+	for _, line := range strings.SplitAfter(text, "\n") {
+		for _, r := range line {
+			w := len(utf16.Encode([]rune{r}))
+			if n+w > limit {
+				flush()
+			}
+			cur.WriteRune(r)
+			n += w
+		}
+		if n > limit*3/4 {
+			flush()
+		}
+	}
+	flush()
+	return parts
+}
+
+func truncate(s string, limit int) string {
+	r := []rune(s)
+	if len(r) <= limit {
+		return s
+	}
+	return string(r[:limit-1]) + "…"
+}

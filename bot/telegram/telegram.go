@@ -1,0 +1,277 @@
+// Package telegram connects the bot to Telegram through the Bot API, using
+// github.com/go-telegram-bot-api/telegram-bot-api/v5.
+//
+// The library (v5.5.1, 2021) is used as a thin HTTP wrapper only. Its
+// GetUpdatesChan confirms updates before they are handled and cannot be
+// stopped mid-poll, so polling is our own loop over getUpdates that confirms
+// an offset only after the batch was handled. It has no contexts, so every
+// call goes through an http.Client whose transport carries ours.
+package telegram
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"bridgebot/bot"
+)
+
+// DefaultAPIURL is Telegram's Bot API; TELEGRAM_API_URL replaces it for a
+// self-hosted Bot API server or a test fake.
+const DefaultAPIURL = "https://api.telegram.org"
+
+// Config configures a Bot.
+type Config struct {
+	Token  string
+	APIURL string // default DefaultAPIURL; the bot calls {APIURL}/bot{token}/{method}
+	// PollTimeout is the long-poll wait Telegram holds a getUpdates for.
+	PollTimeout time.Duration
+	// RequestTimeout bounds every other call.
+	RequestTimeout time.Duration
+	// Commands returns the command menu for a language ("" = default).
+	Commands func(lang string) []bot.Command
+	// Languages other than the default that get their own command menu.
+	Languages []string
+	Logger    *slog.Logger
+	// Transport overrides the HTTP transport (tests, proxies).
+	Transport http.RoundTripper
+}
+
+// Bot is a connected Telegram bot: a bot.Sender and an update source.
+type Bot struct {
+	api      *tgbotapi.BotAPI
+	cfg      Config
+	log      *slog.Logger
+	base     http.RoundTripper
+	username string
+}
+
+var _ bot.Sender = (*Bot)(nil)
+
+// New connects to Telegram (getMe) and returns the Bot.
+func New(ctx context.Context, cfg Config) (*Bot, error) {
+	if cfg.Token == "" {
+		return nil, errors.New("telegram: no bot token (TELEGRAM_BOT_TOKEN)")
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = DefaultAPIURL
+	}
+	if cfg.PollTimeout <= 0 {
+		cfg.PollTimeout = 30 * time.Second
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 20 * time.Second
+	}
+	b := &Bot{cfg: cfg, log: cfg.Logger, base: cfg.Transport}
+	if b.log == nil {
+		b.log = slog.New(slog.DiscardHandler)
+	}
+	if b.base == nil {
+		b.base = http.DefaultTransport
+	}
+	endpoint := strings.TrimRight(cfg.APIURL, "/") + "/bot%s/%s"
+	api, err := tgbotapi.NewBotAPIWithClient(cfg.Token, endpoint, b.client(ctx, cfg.RequestTimeout))
+	if err != nil {
+		return nil, fmt.Errorf("telegram: connect (getMe): %w", err)
+	}
+	b.api = api
+	b.username = api.Self.UserName
+	return b, nil
+}
+
+// Username is the bot's @username, for t.me links.
+func (b *Bot) Username() string { return b.username }
+
+// ctxTransport gives the library's context-free requests our context, so a
+// shutdown interrupts a long poll at once.
+type ctxTransport struct {
+	base http.RoundTripper
+	ctx  context.Context
+}
+
+func (t ctxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return t.base.RoundTrip(r.WithContext(t.ctx))
+}
+
+func (b *Bot) client(ctx context.Context, timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: ctxTransport{base: b.base, ctx: ctx}}
+}
+
+// with returns a shallow copy of the API client bound to ctx. BotAPI is a
+// plain struct of settings, so copying it per call is cheap and safe.
+func (b *Bot) with(ctx context.Context, timeout time.Duration) *tgbotapi.BotAPI {
+	c := *b.api
+	c.Client = b.client(ctx, timeout)
+	return &c
+}
+
+// Setup prepares Telegram for long polling: removes any webhook (getUpdates
+// is refused while one is set) and sets the command menus per language.
+func (b *Bot) Setup(ctx context.Context) error {
+	api := b.with(ctx, b.cfg.RequestTimeout)
+	if err := b.retry(ctx, "deleteWebhook", func() error {
+		_, err := api.Request(tgbotapi.DeleteWebhookConfig{})
+		return err
+	}); err != nil {
+		return fmt.Errorf("telegram: delete webhook: %w", err)
+	}
+	if b.cfg.Commands == nil {
+		return nil
+	}
+	if err := b.setCommands(ctx, tgbotapi.NewBotCommandScopeDefault(), "", b.cfg.Commands("")); err != nil {
+		return err
+	}
+	for _, lang := range b.cfg.Languages {
+		if err := b.setCommands(ctx, tgbotapi.NewBotCommandScopeDefault(), lang, b.cfg.Commands(lang)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *Bot) setCommands(ctx context.Context, scope tgbotapi.BotCommandScope, lang string, cmds []bot.Command) error {
+	list := make([]tgbotapi.BotCommand, len(cmds))
+	for i, c := range cmds {
+		list[i] = tgbotapi.BotCommand{Command: c.Name, Description: c.Description}
+	}
+	api := b.with(ctx, b.cfg.RequestTimeout)
+	err := b.retry(ctx, "setMyCommands", func() error {
+		_, err := api.Request(tgbotapi.NewSetMyCommandsWithScopeAndLanguage(scope, lang, list...))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("telegram: set commands (%q): %w", lang, err)
+	}
+	return nil
+}
+
+// Poll long-polls getUpdates until ctx is done, handing each batch to
+// handle. The offset confirming a batch is sent only after handle returns,
+// so a crash mid-batch means redelivery (which the engine de-duplicates),
+// never loss. It honours retry_after and backs off on errors.
+func (b *Bot) Poll(ctx context.Context, handle func(context.Context, []bot.Update)) error {
+	offset := 0
+	failures := 0
+	api := b.with(ctx, b.cfg.PollTimeout+15*time.Second)
+	for ctx.Err() == nil {
+		raws, err := b.getUpdates(api, offset, int(b.cfg.PollTimeout/time.Second))
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			failures++
+			wait := backoff(failures)
+			if ra := retryAfter(err); ra > 0 {
+				wait = ra
+			}
+			b.log.Warn("getUpdates failed", slog.Any("err", err), slog.Duration("retry_in", wait))
+			if !sleep(ctx, wait) {
+				break
+			}
+			continue
+		}
+		failures = 0
+		var batch []bot.Update
+		for _, raw := range raws {
+			id, u, ok := b.decode(raw)
+			if id >= offset {
+				offset = id + 1
+			}
+			if ok {
+				batch = append(batch, u)
+			}
+		}
+		if len(batch) > 0 {
+			handle(ctx, batch)
+		}
+	}
+	b.confirm(offset)
+	return nil
+}
+
+// confirm tells Telegram the last handled batch is done, so a restart does
+// not redeliver it. Best effort with its own short deadline: the poll
+// context is already cancelled.
+func (b *Bot) confirm(offset int) {
+	if offset == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if _, err := b.getUpdates(b.with(ctx, 3*time.Second), offset, 0); err != nil {
+		b.log.Debug("could not confirm last offset", slog.Any("err", err))
+	}
+}
+
+func (b *Bot) getUpdates(api *tgbotapi.BotAPI, offset, timeout int) ([]json.RawMessage, error) {
+	params := tgbotapi.Params{
+		"timeout":         strconv.Itoa(timeout),
+		"allowed_updates": `["message","edited_message","callback_query","my_chat_member"]`,
+	}
+	if offset > 0 {
+		params["offset"] = strconv.Itoa(offset)
+	}
+	resp, err := api.MakeRequest("getUpdates", params)
+	if err != nil {
+		return nil, err
+	}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(resp.Result, &raws); err != nil {
+		return nil, fmt.Errorf("telegram: getUpdates result is not a list: %w", err)
+	}
+	return raws, nil
+}
+
+// decode turns one raw update into a bot.Update. One undecodable update
+// must not stall polling (the library decodes whole batches and would), so
+// each is decoded alone and at worst skipped, its ID still confirmed.
+func (b *Bot) decode(raw json.RawMessage) (int, bot.Update, bool) {
+	var u tgbotapi.Update
+	if err := json.Unmarshal(raw, &u); err != nil {
+		var head struct {
+			UpdateID int `json:"update_id"`
+		}
+		_ = json.Unmarshal(raw, &head)
+		b.log.Warn("skipping undecodable update", slog.Int("update", head.UpdateID), slog.Int("bytes", len(raw)), slog.Any("err", err))
+		return head.UpdateID, bot.Update{}, false
+	}
+	out, ok := Convert(u, b.username)
+	return u.UpdateID, out, ok
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// backoff is exponential from 500 ms to 30 s with jitter, so many
+// replicas do not hammer a recovering API in step.
+func backoff(failures int) time.Duration {
+	d := 500 * time.Millisecond << min(failures-1, 6)
+	d = min(d, 30*time.Second)
+	return d/2 + rand.N(d/2+1)
+}
+
+// retryAfter extracts Telegram's flood-control wait from an error.
+func retryAfter(err error) time.Duration {
+	var te *tgbotapi.Error
+	if errors.As(err, &te) && te.RetryAfter > 0 {
+		return time.Duration(te.RetryAfter) * time.Second
+	}
+	return 0
+}
