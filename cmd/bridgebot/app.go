@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"bridgebot/bot"
+	"bridgebot/bot/console"
+	"bridgebot/bot/redisstore"
+	"bridgebot/bot/telegram"
+	"bridgebot/flows"
+	"bridgebot/locales"
+)
+
+// content is the flows and texts the bot runs on.
+type content struct {
+	flows   map[string]*flows.Flow
+	locales *locales.Catalog
+}
+
+// problemsError carries check problems; they are printed where found.
+type problemsError struct{ ps flows.Problems }
+
+func (e problemsError) Error() string { return fmt.Sprintf("%d problems in flows or locales", len(e.ps)) }
+
+// source is a folder of YAML and the name problems are reported under.
+func source(dir string, def fs.FS, defName string) (fs.FS, string) {
+	if dir == "" {
+		return def, defName
+	}
+	return os.DirFS(dir), dir
+}
+
+// loadContent reads and checks flows and locales; every problem of every
+// file is returned together, each located as "file:line: message".
+func loadContent(c config) (content, flows.Problems) {
+	var ps flows.Problems
+	flowFS, flowName := source(c.FlowsDir, flows.Default(), "flows/default")
+	locFS, locName := source(c.LocalesDir, locales.Default(), "locales")
+	prefix := func(list flows.Problems, dir string) flows.Problems {
+		for i := range list {
+			list[i].File = filepath.Join(dir, list[i].File)
+		}
+		return list
+	}
+	fl, err := flows.Load(flowFS)
+	if err != nil {
+		ps = append(ps, prefix(flows.AsProblems(err, "."), flowName)...)
+	}
+	cat, err := locales.Load(locFS)
+	if err != nil {
+		ps = append(ps, prefix(flows.AsProblems(err, "."), locName)...)
+	}
+	if cat != nil {
+		ps = append(ps, prefix(cat.Check(), locName)...)
+		ps = append(ps, cat.CheckIDs("bot (Go code)", bot.MessageIDs())...)
+		for _, f := range fl {
+			ps = append(ps, prefix(flows.Check(f, cat), flowName)...)
+		}
+	}
+	ps.Sort()
+	return content{flows: fl, locales: cat}, ps
+}
+
+func runCheck(c config, stdout io.Writer) error {
+	_, ps := loadContent(c)
+	for _, p := range ps {
+		fmt.Fprintln(stdout, p.String())
+	}
+	if len(ps) > 0 {
+		fmt.Fprintf(stdout, "%d problems\n", len(ps))
+		return problemsError{ps}
+	}
+	fmt.Fprintln(stdout, "flows and locales are valid")
+	return nil
+}
+
+// mustContent loads content or returns the problems as one error, so run
+// and console refuse to start on invalid flows with check's messages.
+func mustContent(c config, stderr io.Writer) (content, error) {
+	ct, ps := loadContent(c)
+	if len(ps) > 0 {
+		for _, p := range ps {
+			fmt.Fprintln(stderr, p.String())
+		}
+		return ct, fmt.Errorf("refusing to start: %w", problemsError{ps})
+	}
+	return ct, nil
+}
+
+// connectRedis connects to REDIS_URL, or starts an embedded in-memory Redis
+// (loudly: nothing survives a restart). The returned func releases both.
+func connectRedis(ctx context.Context, c config, log *slog.Logger) (*redis.Client, func(), error) {
+	url := c.RedisURL
+	stopEmbedded := func() {}
+	if url == "" {
+		addr, stop, err := redisstore.StartEmbedded()
+		if err != nil {
+			return nil, nil, fmt.Errorf("start embedded redis: %w", err)
+		}
+		stopEmbedded = stop
+		url = "redis://" + addr
+		log.Warn("REDIS_URL is not set: using an embedded in-memory Redis. ALL DATA (sign-ups, conversations) WILL BE LOST when the bot stops. Set REDIS_URL for real use.")
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		stopEmbedded()
+		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 2*time.Second, 2*time.Second, 2*time.Second
+	client := redis.NewClient(opt)
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := client.Ping(pingCtx).Err(); err != nil {
+		// Not fatal for the bot: it tells members it is unavailable and
+		// recovers when Redis returns. Worth a loud line for the operator.
+		log.Error("redis is not answering; members will be told to try again later", slog.Any("err", err))
+	}
+	return client, func() { client.Close(); stopEmbedded() }, nil
+}
+
+func (c config) store(client *redis.Client) *redisstore.Store {
+	return redisstore.New(client, redisstore.Options{Prefix: c.RedisPrefix, SessionTTL: c.FormTTL})
+}
+
+func runBot(ctx context.Context, c config, stderr io.Writer) error {
+	log := c.logger(stderr)
+	ct, err := mustContent(c, stderr)
+	if err != nil {
+		return err
+	}
+	if c.TelegramTok == "" {
+		return errors.New("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and set its token (or try `bridgebot console`)")
+	}
+	client, closeRedis, err := connectRedis(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+
+	var engine *bot.Engine
+	tg, err := telegram.New(ctx, telegram.Config{
+		Token: c.TelegramTok, APIURL: c.TelegramURL, PollTimeout: c.PollTimeout, Logger: log,
+		Commands:  func(lang string) []bot.Command { return engine.Commands(or(lang, locales.DefaultLanguage)) },
+		Languages: []string{"es"},
+	})
+	if err != nil {
+		return err
+	}
+	engine, err = bot.NewEngine(bot.Config{
+		Store: c.store(client), Sender: tg, Flows: ct.flows, Locales: ct.locales, Logger: log,
+		FormTTL: c.FormTTL, BotUsername: tg.Username(),
+	})
+	if err != nil {
+		return err
+	}
+	if err := tg.Setup(ctx); err != nil {
+		return err
+	}
+	d := bot.NewDispatcher(engine, c.Workers, c.UpdateTimout, log)
+	defer d.Close()
+	log.Info("bridgebot is running", slog.String("bot", "@"+tg.Username()), slog.Int("workers", c.Workers))
+	err = tg.Poll(ctx, d.HandleBatch)
+	log.Info("bridgebot stopped")
+	return err
+}
+
+func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	log := c.logger(stderr)
+	ct, err := mustContent(c, stderr)
+	if err != nil {
+		return err
+	}
+	lang := c.ConsoleLang
+	if len(args) > 0 && locales.Supported(args[0]) {
+		lang = args[0]
+	}
+	client, closeRedis, err := connectRedis(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+	con := console.New(stdout, lang)
+	engine, err := bot.NewEngine(bot.Config{
+		Store: c.store(client), Sender: con, Flows: ct.flows, Locales: ct.locales, Logger: log,
+		FormTTL: c.FormTTL, BotUsername: "bridge_bot",
+	})
+	if err != nil {
+		return err
+	}
+	return con.Run(ctx, stdin, engine)
+}

@@ -1,0 +1,79 @@
+// Command bridgebot is the BRIDGE Institutes outreach and sign-up bot.
+//
+// This is the only package that reads the environment and wires things
+// together; run is small and takes its world as arguments so end-to-end
+// tests can call it like a shell would.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		var ps problemsError
+		if !errors.As(err, &ps) {
+			fmt.Fprintln(os.Stderr, "bridgebot:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+const usage = `bridgebot — the BRIDGE Institutes outreach and sign-up bot
+
+Usage:
+  bridgebot console                  the whole bot in this terminal (embedded Redis, no accounts)
+  bridgebot run                      the bot on Telegram (needs TELEGRAM_BOT_TOKEN)
+  bridgebot check                    validate flows and locales, print every problem
+  bridgebot export signups --format csv|json
+                                     every sign-up to stdout
+  bridgebot help                     this text
+
+Configuration is read from the environment; see README.md.
+`
+
+// run is the whole program: args without the program name, getenv for
+// configuration, and the three standard streams.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	switch args[0] {
+	case "run":
+		return runBot(ctx, cfg, stderr)
+	case "console":
+		return runConsole(ctx, cfg, args[1:], stdin, stdout, stderr)
+	case "check":
+		return runCheck(cfg, stdout)
+	case "export":
+		return runExport(ctx, cfg, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
+		return errUsage
+	}
+}
+
+var errUsage = errors.New("usage")
+
+func exitCode(err error) int {
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
+}
