@@ -128,10 +128,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 		res  any
 		aerr *apiError
 		drop bool
+		down = s.down
 	)
 	m, known := methods[strings.ToLower(method)]
 	switch {
-	case s.down:
+	case down:
 		rec.Status = http.StatusBadGateway
 	case token != s.cfg.token:
 		aerr = &apiError{code: 401, desc: "Unauthorized"}
@@ -164,7 +165,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 	s.mu.Unlock()
 
 	switch {
-	case rec.Status == http.StatusBadGateway && aerr == nil:
+	case down:
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusBadGateway)
 		_, _ = w.Write([]byte(badGatewayPage))
