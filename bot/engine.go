@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"bridgebot/flows"
+	"bridgebot/flows/faq"
 	"bridgebot/locales"
 )
 
@@ -36,6 +37,12 @@ type Config struct {
 	// BotUsername is used to point group members to a private chat.
 	BotUsername string
 	Now         func() time.Time
+
+	// Optional features; the menu offers only those configured.
+	FAQ           *faq.FAQ
+	Desk          Desk
+	Subscriptions Subscriptions
+	Notifier      SignupNotifier
 }
 
 // Engine turns updates into responses. It is safe for concurrent use; the
@@ -50,6 +57,11 @@ type Engine struct {
 	formTTL time.Duration
 	botName string
 	now     func() time.Time
+	faq     *faq.FAQ
+	matcher *faq.Matcher
+	desk    Desk
+	subs    Subscriptions
+	notify  SignupNotifier
 }
 
 // NewEngine checks the configuration and returns an Engine.
@@ -64,6 +76,10 @@ func NewEngine(c Config) (*Engine, error) {
 	e := &Engine{
 		store: c.Store, sender: c.Sender, signup: signup, flows: c.Flows, cat: c.Locales,
 		log: c.Logger, formTTL: c.FormTTL, botName: c.BotUsername, now: c.Now,
+		faq: c.FAQ, desk: c.Desk, subs: c.Subscriptions, notify: c.Notifier,
+	}
+	if e.faq != nil {
+		e.matcher = faq.NewMatcher(e.faq)
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -91,8 +107,14 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 		return e.sendIfAny(ctx, e.group(u))
 	}
 	if u.Blocked != nil {
-		// The member blocked or unblocked the bot; there is nobody to answer.
+		// The member blocked or unblocked the bot; there is nobody to
+		// answer. Blocking stops announcements at once.
 		e.log.Debug("member status changed", slog.Int64("chat", u.ChatID), slog.Bool("blocked", *u.Blocked))
+		if *u.Blocked && e.subs != nil {
+			if _, err := e.subs.Unsubscribe(ctx, u.ChatID, UnsubscribeBlocked); err != nil {
+				return fmt.Errorf("bot: unsubscribe blocked chat %d: %w", u.ChatID, err)
+			}
+		}
 		return nil
 	}
 	for range maxAttempts {
@@ -109,7 +131,7 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 			}
 			return nil
 		}
-		t := e.newTurn(s, m.Signup, u)
+		t := e.newTurn(ctx, s, m.Signup, u)
 		t.run()
 		if u.ID != 0 {
 			s.LastUpdate = u.ID
@@ -123,6 +145,7 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 			e.apologize(ctx, u, "error.unavailable")
 			return fmt.Errorf("bot: save chat %d: %w", u.ChatID, err)
 		}
+		e.runEffects(ctx, t)
 		return e.sendIfAny(ctx, t.resp)
 	}
 	e.apologize(ctx, u, "error.internal")
@@ -166,6 +189,7 @@ func (e *Engine) group(u Update) Response {
 
 // turn is the handling of one update against one loaded session.
 type turn struct {
+	ctx    context.Context // for reads while deciding; writes go in effects
 	e      *Engine
 	s      *Session
 	signup *Signup
@@ -174,10 +198,13 @@ type turn struct {
 	resp   Response
 	change Change
 	isNew  bool
+
+	effects    []effect
+	subscribed *bool // known subscription state, to avoid a second read
 }
 
-func (e *Engine) newTurn(s *Session, signup *Signup, u Update) *turn {
-	t := &turn{e: e, s: s, signup: signup, u: u, resp: Response{ChatID: u.ChatID}}
+func (e *Engine) newTurn(ctx context.Context, s *Session, signup *Signup, u Update) *turn {
+	t := &turn{ctx: ctx, e: e, s: s, signup: signup, u: u, resp: Response{ChatID: u.ChatID}}
 	t.isNew = s.Version == 0 && signup == nil
 	if !locales.Supported(s.Lang) {
 		s.Lang = locales.Match(u.From.LanguageCode)
@@ -212,13 +239,7 @@ func (t *turn) run() {
 	case t.u.Command != "":
 		t.command(t.u.Command, t.u.Args)
 	case t.u.Attachment != nil:
-		if t.s.Form != nil {
-			t.say("input.media_in_form", nil)
-			t.showStep()
-			return
-		}
-		t.say("input.media", nil)
-		t.menu("")
+		t.attachment(t.u.Attachment, t.u.Text)
 	default:
 		t.text(t.u.Text)
 	}
@@ -232,6 +253,10 @@ var commandAliases = map[string]string{
 	"language": "language", "idioma": "language", "lang": "language", "lenguaje": "language",
 	"cancel": "cancel", "cancelar": "cancel",
 	"delete": "delete", "borrar": "delete", "forget": "delete",
+	"faq": "faq", "preguntas": "faq", "questions": "faq",
+	"ask": "ask", "preguntar": "ask", "team": "ask", "equipo": "ask",
+	"subscribe": "subscribe", "suscribir": "subscribe", "suscribirme": "subscribe",
+	"stop": "stop", "unsubscribe": "stop", "baja": "stop", "parar": "stop",
 }
 
 // Command is one entry of a chat's command menu.
@@ -243,14 +268,26 @@ type Command struct {
 // Commands returns the command menu in one language, for setMyCommands.
 func (e *Engine) Commands(lang string) []Command {
 	tr := e.cat.For(lang)
-	names := []string{"start", "menu", "signup", "language", "cancel", "delete", "help"}
-	if lang == "es" {
-		names = []string{"start", "menu", "inscribirme", "idioma", "cancelar", "borrar", "ayuda"}
+	type entry struct{ en, es, key string }
+	list := []entry{{"start", "start", "cmd.start"}, {"menu", "menu", "cmd.menu"}, {"signup", "inscribirme", "cmd.signup"}}
+	if e.faq != nil {
+		list = append(list, entry{"faq", "preguntas", "cmd.faq"})
 	}
-	keys := []string{"cmd.start", "cmd.menu", "cmd.signup", "cmd.language", "cmd.cancel", "cmd.delete", "cmd.help"}
-	out := make([]Command, len(names))
-	for i := range names {
-		out[i] = Command{Name: names[i], Description: tr.T(keys[i], nil)}
+	if e.desk != nil {
+		list = append(list, entry{"ask", "preguntar", "cmd.ask"})
+	}
+	if e.subs != nil {
+		list = append(list, entry{"subscribe", "suscribir", "cmd.subscribe"}, entry{"stop", "baja", "cmd.stop"})
+	}
+	list = append(list, entry{"language", "idioma", "cmd.language"}, entry{"cancel", "cancelar", "cmd.cancel"},
+		entry{"delete", "borrar", "cmd.delete"}, entry{"help", "ayuda", "cmd.help"})
+	out := make([]Command, len(list))
+	for i, c := range list {
+		name := c.en
+		if lang == "es" {
+			name = c.es
+		}
+		out[i] = Command{Name: name, Description: tr.T(c.key, nil)}
 	}
 	return out
 }
@@ -268,8 +305,31 @@ func (t *turn) command(cmd, args string) {
 		}
 		t.menu("")
 	case "help":
-		t.say("help.text", nil)
-		t.menu("")
+		t.menu(t.helpText())
+	case "faq":
+		if t.e.faq == nil {
+			t.unknownCommand()
+			return
+		}
+		t.faqList()
+	case "ask":
+		if t.e.desk == nil {
+			t.unknownCommand()
+			return
+		}
+		t.askPrompt()
+	case "subscribe":
+		if t.e.subs == nil {
+			t.unknownCommand()
+			return
+		}
+		t.subscribe()
+	case "stop":
+		if t.e.subs == nil {
+			t.unknownCommand()
+			return
+		}
+		t.unsubscribe()
 	case "signup":
 		t.openSignup()
 	case "language":
@@ -284,13 +344,29 @@ func (t *turn) command(cmd, args string) {
 			{Text: t.tr.T("delete.no", nil), Data: confirmData("d", t.s.Rev, false)},
 		}}})
 	default:
-		t.say("input.unknown_command", nil)
-		if t.s.Form != nil {
-			t.showStep()
-			return
-		}
-		t.say("help.text", nil)
+		t.unknownCommand()
 	}
+}
+
+func (t *turn) unknownCommand() {
+	t.say("input.unknown_command", nil)
+	if t.s.Form != nil {
+		t.showStep()
+		return
+	}
+	t.menu(t.helpText())
+}
+
+// helpText lists the commands of the features that run.
+func (t *turn) helpText() string {
+	lines := []string{t.tr.T("help.intro", nil)}
+	for _, c := range t.e.Commands(t.s.Lang) {
+		if c.Name == "start" || c.Name == "menu" {
+			continue
+		}
+		lines = append(lines, "/"+c.Name+" — "+c.Description)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // deepLinkRE is what Telegram allows in a /start payload.
@@ -326,10 +402,25 @@ func (t *turn) menu(lead string) {
 	if t.signup != nil {
 		signup = "menu.mysignup"
 	}
-	rows := [][]Button{
-		{{Text: t.tr.T(signup, nil), Data: "m|signup"}},
-		t.languageRow(),
+	rows := [][]Button{{{Text: t.tr.T(signup, nil), Data: "m|signup"}}}
+	var help []Button
+	if t.e.faq != nil {
+		help = append(help, Button{Text: t.tr.T("menu.faq", nil), Data: "m|faq"})
 	}
+	if t.e.desk != nil {
+		help = append(help, Button{Text: t.tr.T("menu.ask", nil), Data: "m|ask"})
+	}
+	if len(help) > 0 {
+		rows = append(rows, help)
+	}
+	if t.e.subs != nil {
+		if t.isSubscribed() {
+			rows = append(rows, []Button{{Text: t.tr.T("menu.unsubscribe", nil), Data: "m|unsub"}})
+		} else {
+			rows = append(rows, []Button{{Text: t.tr.T("menu.subscribe", nil), Data: "m|sub"}})
+		}
+	}
+	rows = append(rows, t.languageRow())
 	t.resp.Messages = append(t.resp.Messages, Message{Text: text, Buttons: rows})
 }
 
@@ -356,7 +447,22 @@ func (t *turn) callback(cb *Callback) {
 	case cb.Data == "m|signup":
 		t.openSignup()
 	case cb.Data == "m|menu":
-		t.menu("")
+		t.s.Pending = ""
+		t.resumeOrMenu()
+	case cb.Data == "m|faq" && t.e.faq != nil:
+		t.faqList()
+	case cb.Data == "m|ask" && t.e.desk != nil:
+		t.askPrompt()
+	case cb.Data == "m|sub" && t.e.subs != nil:
+		t.subscribe()
+	case cb.Data == "m|unsub" && t.e.subs != nil:
+		t.unsubscribe()
+	case len(parts) == 2 && parts[0] == "q" && t.e.faq != nil:
+		t.faqAnswer(parts[1])
+	case len(parts) == 2 && parts[0] == "fb" && t.e.faq != nil:
+		t.feedback(parts[1])
+	case len(parts) == 2 && parts[0] == "a" && t.e.desk != nil:
+		t.askButton(parts[1])
 	case len(parts) == 3 && (parts[0] == "x" || parts[0] == "d"):
 		t.confirm(parts, cb.MessageID)
 	case strings.HasPrefix(cb.Data, "f|"):
@@ -400,6 +506,16 @@ func (t *turn) confirm(parts []string, msgID int) {
 	case kind == "d" && yes:
 		t.change.Forget = true
 		t.s.Form = nil
+		chat := t.u.ChatID
+		if t.e.subs != nil {
+			t.later("unsubscribe", func(ctx context.Context) error {
+				_, err := t.e.subs.Unsubscribe(ctx, chat, UnsubscribeStop)
+				return err
+			}, "error.internal")
+		}
+		if t.e.desk != nil {
+			t.later("desk forget", func(ctx context.Context) error { return t.e.desk.Forget(ctx, chat) }, "error.internal")
+		}
 		t.say("delete.done", nil)
 	case kind == "d":
 		t.say("delete.kept", nil)
@@ -501,12 +617,51 @@ func (t *turn) formButton(cb *Callback) {
 }
 
 func (t *turn) text(text string) {
+	if t.s.Pending == "ask" && t.e.desk != nil {
+		t.s.Pending = ""
+		if strings.TrimSpace(text) == "" {
+			t.askPrompt()
+			return
+		}
+		t.relay(clip(text), nil, true)
+		return
+	}
 	if t.s.Form != nil {
 		t.s.Pending = ""
 		t.applyForm(flows.Input{Text: text}, 0)
 		return
 	}
-	t.menu(t.tr.T("input.unknown_text", nil))
+	t.s.Pending = ""
+	t.freeText(text)
+}
+
+// attachment handles a photo, voice note, document or sticker: staff can
+// receive it in a question thread; a form step or the FAQ cannot read it.
+func (t *turn) attachment(a *Attachment, caption string) {
+	if t.e.desk != nil && a.Kind != "other" {
+		if t.s.Pending == "ask" {
+			t.s.Pending = ""
+			t.relay(caption, a, true)
+			return
+		}
+		if t.s.Form == nil {
+			active, err := t.e.desk.Active(t.ctx, t.u.ChatID)
+			if err != nil {
+				t.e.log.Warn("desk state unavailable", slog.Int64("chat", t.u.ChatID), slog.Any("err", err))
+			}
+			if active {
+				t.relay(caption, a, false)
+				return
+			}
+		}
+	}
+	if t.s.Form != nil {
+		t.say("input.media_in_form", nil)
+		t.showStep()
+		return
+	}
+	t.say("input.media", nil)
+	t.menu("")
 }
 
 // applyForm runs one input through the flow engine and shows the result.
@@ -548,9 +703,27 @@ func (t *turn) finish(f *flows.Flow, answers flows.Answers) {
 		}
 		done = "signup.updated"
 	}
+	updated := t.signup != nil
 	t.change.Signup = su
 	t.signup = su
 	t.s.Form = nil
+	if t.e.subs != nil {
+		if first(answers["announcements"]) == flows.Yes {
+			sub := t.subscription()
+			t.subscribed = ptr(true)
+			t.later("subscribe", func(ctx context.Context) error { return t.e.subs.Subscribe(ctx, sub) }, "")
+		} else if updated {
+			chat := t.u.ChatID
+			t.subscribed = ptr(false)
+			t.later("unsubscribe", func(ctx context.Context) error {
+				_, err := t.e.subs.Unsubscribe(ctx, chat, UnsubscribeStop)
+				return err
+			}, "")
+		}
+	}
+	if t.e.notify != nil {
+		t.later("notify sign-up", func(ctx context.Context) error { return t.e.notify.SignupConfirmed(ctx, su, updated) }, "")
+	}
 	t.menu(t.tr.T(done, nil))
 }
 
@@ -558,8 +731,12 @@ func (t *turn) finish(f *flows.Flow, answers flows.Answers) {
 func MessageIDs() []string {
 	return []string{
 		"welcome.new", "welcome.back", "menu.prompt", "menu.signup", "menu.mysignup",
-		"lang.choose", "lang.button.en", "lang.button.es", "lang.changed", "help.text",
+		"lang.choose", "lang.button.en", "lang.button.es", "lang.changed",
 		"cmd.start", "cmd.menu", "cmd.signup", "cmd.language", "cmd.cancel", "cmd.delete", "cmd.help",
+		"cmd.faq", "cmd.ask", "cmd.subscribe", "cmd.stop", "help.intro", "menu.back",
+		"menu.faq", "menu.ask", "menu.subscribe", "menu.unsubscribe", "sub.on", "sub.off",
+		"ask.prompt", "ask.sent", "ask.offer", "ask.send", "ask.nothanks", "ask.cancel", "ask.failed", "ask.none_of_these",
+		"faq.open", "faq.feedback.sorry", "faq.feedback.no_desk", "staff.reply", "staff.reply_named",
 		"form.progress", "form.current", "form.resume", "form.expired",
 		"form.button.back", "form.button.skip", "form.button.cancel", "form.button.done",
 		"form.button.yes", "form.button.no", "form.button.agree", "form.button.decline", "form.button.confirm",

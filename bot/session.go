@@ -27,8 +27,12 @@ type Session struct {
 	// Rev increases whenever buttons are drawn for a new state; buttons
 	// carry it, so presses on older messages are recognised as stale.
 	Rev uint32 `json:"rev"`
-	// Pending is a question awaiting yes/no: "cancel" or "delete".
+	// Pending is what the next input answers: "cancel" or "delete" (a
+	// yes/no), or "ask" (the next message is a question for the team).
 	Pending string `json:"pending,omitempty"`
+	// Question is the member's last unanswered free-text question, kept
+	// only until they decide whether to send it to the team.
+	Question string `json:"question,omitempty"`
 
 	LastUpdate int64     `json:"last_update,omitempty"`
 	Updated    time.Time `json:"updated"`

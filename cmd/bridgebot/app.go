@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 
@@ -18,6 +20,7 @@ import (
 	"bridgebot/bot/redisstore"
 	"bridgebot/bot/telegram"
 	"bridgebot/flows"
+	"bridgebot/flows/faq"
 	"bridgebot/locales"
 )
 
@@ -25,6 +28,7 @@ import (
 type content struct {
 	flows   map[string]*flows.Flow
 	locales *locales.Catalog
+	faq     *faq.FAQ // nil when the flows folder has no faq.yaml
 }
 
 // problemsError carries check problems; they are printed where found.
@@ -60,15 +64,73 @@ func loadContent(c config) (content, flows.Problems) {
 	if err != nil {
 		ps = append(ps, prefix(flows.AsProblems(err, "."), locName)...)
 	}
+	fq, fps := loadFAQ(flowFS, flowName)
+	ps = append(ps, fps...)
 	if cat != nil {
 		ps = append(ps, prefix(cat.Check(), locName)...)
+		if fq != nil {
+			ps = append(ps, checkFAQ(fq, cat)...)
+		}
 		ps = append(ps, cat.CheckIDs("bot (Go code)", bot.MessageIDs())...)
 		for _, f := range fl {
 			ps = append(ps, prefix(flows.Check(f, cat), flowName)...)
 		}
 	}
 	ps.Sort()
-	return content{flows: fl, locales: cat}, ps
+	return content{flows: fl, locales: cat, faq: fq}, ps
+}
+
+// loadFAQ reads faq.yaml from the flows folder; without one the bot runs
+// without frequent questions.
+func loadFAQ(fsys fs.FS, dir string) (*faq.FAQ, flows.Problems) {
+	data, err := fs.ReadFile(fsys, flows.FAQFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	name := filepath.Join(dir, flows.FAQFile)
+	if err != nil {
+		return nil, flows.Problems{{File: name, Msg: err.Error()}}
+	}
+	f, err := faq.Parse(data, name)
+	var fps faq.Problems
+	if errors.As(err, &fps) {
+		out := make(flows.Problems, len(fps))
+		for i, p := range fps {
+			out[i] = flows.Problem{File: p.File, Line: p.Line, Msg: p.Msg}
+		}
+		return nil, out
+	}
+	if err != nil {
+		return nil, flows.Problems{{File: name, Msg: err.Error()}}
+	}
+	return f, nil
+}
+
+// checkFAQ reports FAQ texts missing in a language and titles too long
+// for a button, at the entry's line.
+func checkFAQ(f *faq.FAQ, cat *locales.Catalog) flows.Problems {
+	var ps flows.Problems
+	for _, e := range f.Entries() {
+		for _, id := range []string{e.TitleID, e.AnswerID, e.Action.MessageID()} {
+			if id == "" {
+				continue
+			}
+			for _, lang := range cat.Languages() {
+				text, ok := cat.Text(lang, id)
+				switch {
+				case !ok || strings.TrimSpace(text) == "":
+					ps = append(ps, flows.Problem{File: f.File, Line: e.Line, Msg: fmt.Sprintf("entry %q: message %q is missing or empty in language %q", e.ID, id, lang)})
+				case id == e.TitleID && utf8.RuneCountInString(text) > flows.MaxButtonLabel:
+					ps = append(ps, flows.Problem{File: f.File, Line: e.Line, Msg: fmt.Sprintf("entry %q: title (%s) is %d characters, over the button limit of %d", e.ID, lang, utf8.RuneCountInString(text), flows.MaxButtonLabel)})
+				}
+			}
+		}
+		if n := len("q|" + e.ID); n > flows.MaxCallbackData {
+			ps = append(ps, flows.Problem{File: f.File, Line: e.Line, Msg: fmt.Sprintf("entry %q: id too long for Telegram callback data (%d bytes)", e.ID, n)})
+		}
+	}
+	ps = append(ps, cat.CheckIDs(f.File, faq.UIMessageIDs())...)
+	return ps
 }
 
 func runCheck(c config, stdout io.Writer) error {
@@ -158,7 +220,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 	}
 	engine, err = bot.NewEngine(bot.Config{
 		Store: c.store(client), Sender: tg, Flows: ct.flows, Locales: ct.locales, Logger: log,
-		FormTTL: c.FormTTL, BotUsername: tg.Username(),
+		FormTTL: c.FormTTL, BotUsername: tg.Username(), FAQ: ct.faq,
 	})
 	if err != nil {
 		return err
@@ -192,7 +254,7 @@ func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, s
 	con := console.New(stdout, lang)
 	engine, err := bot.NewEngine(bot.Config{
 		Store: c.store(client), Sender: con, Flows: ct.flows, Locales: ct.locales, Logger: log,
-		FormTTL: c.FormTTL, BotUsername: "bridge_bot",
+		FormTTL: c.FormTTL, BotUsername: "bridge_bot", FAQ: ct.faq,
 	})
 	if err != nil {
 		return err

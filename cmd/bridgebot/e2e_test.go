@@ -402,3 +402,33 @@ func TestUsageAndConfigErrors(t *testing.T) {
 		t.Fatalf("bad FORM_TTL: %v", err)
 	}
 }
+
+func TestFAQMatchPrintsOnlyJSON(t *testing.T) {
+	e := &env{t: t, vars: map[string]string{}} // no Redis, no bot
+	out, errOut, err := e.cli("faq", "match", "--lang", "es", "¿cuanto cuesta participar?")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	var r struct {
+		ID         string  `json:"id"`
+		Score      float64 `json:"score"`
+		Candidates []struct {
+			ID    string  `json:"id"`
+			Score float64 `json:"score"`
+		} `json:"candidates"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("stdout is not only JSON: %v\n%q", err, out)
+	}
+	if r.ID != "cost" || r.Score <= 0 || len(r.Candidates) == 0 || r.Candidates[0].ID != "cost" {
+		t.Fatalf("match: %+v", r)
+	}
+	out, _, err = e.cli("faq", "match", "--lang", "es", "¿Cuánto cuesta una visa de trabajo?")
+	if err != nil || !strings.Contains(out, `"id":""`) {
+		t.Fatalf("out of scope: %v %s", err, out)
+	}
+	out, _, err = e.cli("faq", "list")
+	if err != nil || !strings.Contains(out, "how-to-apply") || !strings.Contains(out, "privacy") {
+		t.Fatalf("list: %v %s", err, out)
+	}
+}

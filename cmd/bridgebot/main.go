@@ -35,6 +35,9 @@ Usage:
   bridgebot check                    validate flows and locales, print every problem
   bridgebot export signups --format csv|json
                                      every sign-up to stdout
+  bridgebot faq match --lang es|en "question"
+                                     how the FAQ understands a question (JSON)
+  bridgebot faq list [--lang es|en]  the frequent questions
   bridgebot help                     this text
 
 Configuration is read from the environment; see README.md.
@@ -60,6 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runCheck(cfg, stdout)
 	case "export":
 		return runExport(ctx, cfg, args[1:], stdout, stderr)
+	case "faq":
+		return runFAQ(cfg, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,0 +1,81 @@
+package faq
+
+import "testing"
+
+func TestNormalize(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"¿Cuánto CUESTA?", "cuanto cuesta"},
+		{"¡Hola!!! ¿Qué tal?", "hola que tal"},
+		{"holaaaa", "hola"},
+		{"Educación   popular...", "educacion popular"},
+		{"what's the e-mail", "whats the correo"},
+		{"siiiii gracias", "si gracias"},
+		{"llamar", "llamar"},
+		{"q es bridge", "que es bridge"},
+		{"k tal", "que tal"},
+		{"año niño", "ano nino"},
+		{"Bilingüe", "bilingue"},
+		{"Educacio\u0301n", "educacion"}, // decomposed accent
+		{"cost😂😂?", "cost"},
+		{"  ", ""},
+		{"", ""},
+		{"مرحبا كيف", "مرحبا كيف"}, // other scripts are kept
+		{"ЧТО это", "что это"},
+		{"room 101, 2023", "room 101 2023"},
+	}
+	for _, tt := range tests {
+		if got := Normalize(tt.in); got != tt.want {
+			t.Errorf("Normalize(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestStem(t *testing.T) {
+	// groups of words that must share a stem
+	same := [][]string{
+		{"cuesta", "cuestan"},
+		{"costo", "costos", "cost", "costs"},
+		{"inscribirme", "inscribo", "inscribir"},
+		{"apply", "applies", "applied", "applying", "application"},
+		{"organizing", "organization", "organizacion", "organizar", "organize", "organizes"},
+		{"organizadora", "organizadoras", "organizador", "organizadores"},
+		{"fechas", "fecha"},
+		{"sesiones", "sesion"},
+		{"ciudades", "ciudad"},
+		{"becas", "beca"},
+		{"datos", "dato", "data"},
+		{"dates", "date"},
+		{"participar", "participate", "participation", "participo"},
+		{"aprender", "aprende", "aprendo"},
+		{"parte", "part", "parts"},
+		{"detention", "detencion"},
+		{"avisenme", "avisen", "avisar"},
+		{"materiales", "material", "materials"},
+	}
+	for _, g := range same {
+		want := Stem(g[0])
+		for _, w := range g[1:] {
+			if got := Stem(w); got != want {
+				t.Errorf("Stem(%q) = %q, want %q (like %q)", w, got, want, g[0])
+			}
+		}
+	}
+	// words that must stay apart
+	apart := [][2]string{
+		{"organizer", "organize"},        // who-can-join vs about-nnirr
+		{"organizadora", "organizacion"}, // idem
+		{"datos", "dates"},               // privacy vs when
+		{"question", "cuesta"},           // contact vs cost
+		{"educadora", "educacion"},
+	}
+	for _, p := range apart {
+		if Stem(p[0]) == Stem(p[1]) {
+			t.Errorf("Stem(%q) == Stem(%q) == %q, want different", p[0], p[1], Stem(p[0]))
+		}
+	}
+	for _, w := range []string{"", "a", "si", "que", "ñu"} {
+		if got := Stem(w); got != w {
+			t.Errorf("Stem(%q) = %q, short words stay", w, got)
+		}
+	}
+}
