@@ -71,6 +71,14 @@ type Attachment struct {
 	MIME     string
 }
 
+// File is a file crossing between the member's platform and staff.
+type File struct {
+	Name    string
+	MIME    string
+	Data    []byte
+	Caption string // Telegram HTML
+}
+
 // Response is everything the bot does for one update in one chat, in order.
 type Response struct {
 	ChatID int64

@@ -34,6 +34,8 @@ type DeskMessage struct {
 	Attachment *Attachment
 	// New asks for a new thread even if one is active ("Ask our team").
 	New bool
+	// Topic is the FAQ entry closest to the question, for routing.
+	Topic string
 }
 
 // Subscriptions keeps who wants announcements.
@@ -315,6 +317,11 @@ func (t *turn) relay(text string, att *Attachment, isNew bool) {
 	m := DeskMessage{
 		ChatID: t.u.ChatID, Lang: t.s.Lang, FirstName: t.u.From.FirstName, Username: t.u.From.Username,
 		SignedUp: t.signup != nil, Text: text, Attachment: att, New: isNew,
+	}
+	if t.e.matcher != nil && isNew && text != "" {
+		if r := t.e.matcher.Match(t.s.Lang, text); len(r.Candidates) > 0 {
+			m.Topic = r.Candidates[0].ID
+		}
 	}
 	t.later("relay", func(ctx context.Context) error { return t.e.desk.Relay(ctx, m) }, "ask.failed")
 	if isNew {

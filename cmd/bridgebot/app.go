@@ -7,6 +7,8 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,10 +16,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
+	slackapi "github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
 
 	"bridgebot/bot"
 	"bridgebot/bot/console"
 	"bridgebot/bot/redisstore"
+	"bridgebot/bot/slack"
 	"bridgebot/bot/telegram"
 	"bridgebot/flows"
 	"bridgebot/flows/faq"
@@ -34,7 +39,9 @@ type content struct {
 // problemsError carries check problems; they are printed where found.
 type problemsError struct{ ps flows.Problems }
 
-func (e problemsError) Error() string { return fmt.Sprintf("%d problems in flows or locales", len(e.ps)) }
+func (e problemsError) Error() string {
+	return fmt.Sprintf("%d problems in flows or locales", len(e.ps))
+}
 
 // source is a folder of YAML and the name problems are reported under.
 func source(dir string, def fs.FS, defName string) (fs.FS, string) {
@@ -208,6 +215,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 		return err
 	}
 	defer closeRedis()
+	store := c.store(client)
 
 	var engine *bot.Engine
 	tg, err := telegram.New(ctx, telegram.Config{
@@ -218,11 +226,22 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	engine, err = bot.NewEngine(bot.Config{
-		Store: c.store(client), Sender: tg, Flows: ct.flows, Locales: ct.locales, Logger: log,
+	cfg := bot.Config{
+		Store: store, Sender: tg, Flows: ct.flows, Locales: ct.locales, Logger: log,
 		FormTTL: c.FormTTL, BotUsername: tg.Username(), FAQ: ct.faq,
-	})
-	if err != nil {
+	}
+	var tasks []task
+	if c.Slack.BotToken != "" {
+		desk, deskTasks, err := startDesk(ctx, c, client, store, tg, ct, log)
+		if err != nil {
+			return err
+		}
+		cfg.Desk, cfg.Notifier = desk, desk
+		tasks = append(tasks, deskTasks...)
+	} else {
+		log.Info("SLACK_BOT_TOKEN is not set: running without the staff desk (no \"ask our team\")")
+	}
+	if engine, err = bot.NewEngine(cfg); err != nil {
 		return err
 	}
 	if err := tg.Setup(ctx); err != nil {
@@ -230,10 +249,100 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 	}
 	d := bot.NewDispatcher(engine, c.Workers, c.UpdateTimout, log)
 	defer d.Close()
-	log.Info("bridgebot is running", slog.String("bot", "@"+tg.Username()), slog.Int("workers", c.Workers))
-	err = tg.Poll(ctx, d.HandleBatch)
+	tasks = append(tasks, task{"telegram polling", func(ctx context.Context) error { return tg.Poll(ctx, d.HandleBatch) }})
+	log.Info("bridgebot is running", slog.String("bot", "@"+tg.Username()), slog.Int("workers", c.Workers), slog.Bool("staff_desk", cfg.Desk != nil))
+	err = runTasks(ctx, log, tasks)
 	log.Info("bridgebot stopped")
 	return err
+}
+
+// startDesk connects the Slack staff desk: the outbox workers, and Socket
+// Mode or the HTTP endpoints for events.
+func startDesk(ctx context.Context, c config, client *redis.Client, store *redisstore.Store, tg *telegram.Bot, ct content, log *slog.Logger) (*slack.Desk, []task, error) {
+	opts := []slackapi.Option{}
+	if c.Slack.APIURL != "" {
+		opts = append(opts, slackapi.OptionAPIURL(c.Slack.APIURL))
+	}
+	if c.Slack.AppToken != "" {
+		opts = append(opts, slackapi.OptionAppLevelToken(c.Slack.AppToken))
+	}
+	api := slackapi.New(c.Slack.BotToken, opts...)
+	desk, err := slack.New(ctx, slack.Config{
+		Client: api, Redis: client, Prefix: c.RedisPrefix, Messenger: tg, Locales: ct.locales, Signups: store, Logger: log,
+		QuestionsChannel: c.Slack.QuestionsChannel, SignupsChannel: c.Slack.SignupsChannel, Routes: c.Slack.Routes,
+		SignupFields: c.Slack.SignupFields, CommandChannels: c.Slack.CommandChannels, ShowStaffName: c.Slack.ShowStaffName,
+		QuietTime: c.Slack.QuietTime, OutboxMaxBackoff: c.Slack.MaxBackoff,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	tasks := []task{{"slack desk outboxes", desk.Run}}
+	if c.Slack.AppToken != "" {
+		sm := socketmode.New(api)
+		tasks = append(tasks, task{"slack socket mode", func(ctx context.Context) error { return desk.RunSocketMode(ctx, sm) }})
+		log.Info("slack: receiving events over Socket Mode")
+	}
+	if c.Slack.SigningSecret != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/slack/", desk.Handler(c.Slack.SigningSecret))
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+		srv := &http.Server{Addr: c.HTTPAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		tasks = append(tasks, task{"http server", func(ctx context.Context) error { return serveHTTP(ctx, srv, log) }})
+	}
+	return desk, tasks, nil
+}
+
+// serveHTTP runs srv until ctx ends, then shuts it down gracefully.
+func serveHTTP(ctx context.Context, srv *http.Server, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", srv.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on HTTP_ADDR %s: %w", srv.Addr, err)
+	}
+	log.Info("serving Slack events over HTTP", slog.String("addr", ln.Addr().String()))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdown)
+	}
+}
+
+// task is one long-running part of the bot.
+type task struct {
+	name string
+	run  func(context.Context) error
+}
+
+// runTasks runs every task until ctx ends or one fails; then it stops the
+// others and waits for them.
+func runTasks(ctx context.Context, log *slog.Logger, tasks []task) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, len(tasks))
+	for _, t := range tasks {
+		go func() {
+			err := t.run(ctx)
+			if err != nil && ctx.Err() == nil {
+				log.Error("stopping: a part of the bot failed", slog.String("part", t.name), slog.Any("err", err))
+				err = fmt.Errorf("%s: %w", t.name, err)
+			} else {
+				err = nil
+			}
+			cancel()
+			errc <- err
+		}()
+	}
+	var first error
+	for range tasks {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {

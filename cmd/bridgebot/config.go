@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"bridgebot/bot"
+	"bridgebot/bot/slack"
 	"bridgebot/bot/telegram"
 )
 
@@ -27,6 +28,26 @@ type config struct {
 	PollTimeout  time.Duration
 	ConsoleLang  string
 	UpdateTimout time.Duration
+
+	HTTPAddr string
+	Slack    slackConfig
+}
+
+// slackConfig is the staff desk's settings; the desk runs when BotToken
+// is set.
+type slackConfig struct {
+	BotToken         string
+	AppToken         string // Socket Mode when set
+	SigningSecret    string // HTTP Events API when set
+	APIURL           string
+	QuestionsChannel string
+	SignupsChannel   string
+	Routes           []slack.Route
+	SignupFields     []string
+	CommandChannels  []string
+	ShowStaffName    bool
+	QuietTime        time.Duration
+	MaxBackoff       time.Duration // outbox retry cap
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -58,6 +79,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		if c.PollTimeout, err = time.ParseDuration(v); err != nil || c.PollTimeout < 0 || c.PollTimeout > 50*time.Second {
 			return c, fmt.Errorf("TELEGRAM_POLL_TIMEOUT=%q: want a duration up to 50s", v)
 		}
+	}
+	c.HTTPAddr = or(getenv("HTTP_ADDR"), ":8080")
+	if err := c.loadSlack(getenv); err != nil {
+		return c, err
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("LOG_LEVEL"), "info"))); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", getenv("LOG_LEVEL"))
@@ -102,4 +127,60 @@ func langFromLocale(lang string) string {
 		return "es"
 	}
 	return "en"
+}
+
+func (c *config) loadSlack(getenv func(string) string) error {
+	s := slackConfig{
+		BotToken:         getenv("SLACK_BOT_TOKEN"),
+		AppToken:         getenv("SLACK_APP_TOKEN"),
+		SigningSecret:    getenv("SLACK_SIGNING_SECRET"),
+		APIURL:           getenv("SLACK_API_URL"),
+		QuestionsChannel: getenv("SLACK_QUESTIONS_CHANNEL"),
+		SignupsChannel:   getenv("SLACK_SIGNUPS_CHANNEL"),
+		SignupFields:     list(getenv("SLACK_SIGNUP_FIELDS")),
+		CommandChannels:  list(getenv("SLACK_COMMAND_CHANNELS")),
+		QuietTime:        slack.DefaultQuietTime,
+	}
+	var err error
+	if s.Routes, err = slack.ParseRoutes(getenv("SLACK_ROUTES")); err != nil {
+		return fmt.Errorf("SLACK_ROUTES: %w", err)
+	}
+	if v := getenv("SLACK_SHOW_STAFF_NAME"); v != "" {
+		if s.ShowStaffName, err = strconv.ParseBool(v); err != nil {
+			return fmt.Errorf("SLACK_SHOW_STAFF_NAME=%q: want true or false", v)
+		}
+	}
+	if v := getenv("DESK_QUIET_TIME"); v != "" {
+		if s.QuietTime, err = parseDays(v); err != nil || s.QuietTime <= 0 {
+			return fmt.Errorf("DESK_QUIET_TIME=%q: want a duration such as 7d or 48h", v)
+		}
+	}
+	if v := getenv("OUTBOX_MAX_BACKOFF"); v != "" {
+		if s.MaxBackoff, err = time.ParseDuration(v); err != nil || s.MaxBackoff <= 0 {
+			return fmt.Errorf("OUTBOX_MAX_BACKOFF=%q: want a duration such as 5m", v)
+		}
+	}
+	if s.APIURL != "" && !strings.HasSuffix(s.APIURL, "/") {
+		s.APIURL += "/" // slack-go appends method names directly
+	}
+	if s.BotToken != "" {
+		if s.QuestionsChannel == "" {
+			return fmt.Errorf("SLACK_QUESTIONS_CHANNEL is not set: the staff desk needs a channel ID for members' questions")
+		}
+		if s.AppToken == "" && s.SigningSecret == "" {
+			return fmt.Errorf("set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (Events API over HTTP) to receive staff replies")
+		}
+	}
+	c.Slack = s
+	return nil
+}
+
+func list(v string) []string {
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }

@@ -10,14 +10,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// go-redis prints reconnect attempts through a process-wide logger;
+	// they belong at debug level, not on stderr of every command.
+	redis.SetLogger(redisLogger{slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		var ps problemsError
 		if !errors.As(err, &ps) {
@@ -75,6 +81,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 }
 
 var errUsage = errors.New("usage")
+
+// redisLogger sends go-redis's internal messages (reconnect attempts) to
+// slog at debug level instead of printing them.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(_ context.Context, format string, v ...any) {
+	l.log.Debug("redis: " + fmt.Sprintf(format, v...))
+}
 
 func exitCode(err error) int {
 	if errors.Is(err, errUsage) {

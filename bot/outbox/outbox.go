@@ -1,0 +1,482 @@
+// Package outbox is a durable, ordered job queue in Redis, shared by all
+// replicas of the bot. Every message to Slack and every relay to Telegram
+// goes through one: Enqueue stores it before anything is sent, and Run
+// hands it to a Handler until the handler succeeds, so an outage of Slack
+// or Telegram (or a restart of the bot) delays messages but loses none and
+// keeps each conversation in order.
+//
+// # Key layout
+//
+// All keys start with Options.Prefix (default "bridgebot:") and the
+// outbox's Name (for example "slack" or "telegram"); {p} is a partition
+// number in [0, Partitions):
+//
+//	{prefix}outbox:{name}:{p}           stream: the entries of partition p,
+//	                                    fields key, kind, payload, enq (Unix
+//	                                    ms). Consumer group "outbox". An
+//	                                    entry is deleted (XACK + XDEL) once
+//	                                    handled, so XLEN is the backlog.
+//	                                    Never trimmed by length.
+//	{prefix}outbox:{name}:{p}:lease     string: the Consumer that owns
+//	                                    partition p, PX Lease, renewed
+//	                                    every Lease/3 while it runs.
+//	{prefix}outbox:{name}:{p}:attempts  hash: entry ID → tries started so
+//	                                    far, so a restart does not reset
+//	                                    Entry.Attempts. Field removed with
+//	                                    the entry.
+//	{prefix}outbox:{name}:dead          stream: entries given up on
+//	                                    (Permanent), fields id (Entry.ID),
+//	                                    key, kind,
+//	                                    payload, attempts, error, enq,
+//	                                    failed (Unix ms), consumer. Never
+//	                                    trimmed: nothing disappears silently.
+//	{prefix}outbox:{name}:members       sorted set: running consumers, score
+//	                                    = Redis time (ms) at which the
+//	                                    member counts as gone. Used to split
+//	                                    partitions fairly between replicas.
+//
+// An entry goes to partition FNV-1a(key) mod Partitions, so all entries
+// with one key (one Slack thread, one Telegram chat) share a partition.
+// Every replica must use the same Partitions; do not change it while
+// entries are pending (entries of a partition that no longer exists would
+// wait forever, and keys would move between partitions mid-conversation).
+//
+// # Guarantees
+//
+//   - Durable: Enqueue returns only after Redis stored the entry; an error
+//     means it was not stored (or, rarely, that the reply was lost).
+//   - Ordered: a partition is consumed by at most one consumer at a time
+//     (its lease), strictly in stream order and one entry at a time. The
+//     head entry is retried until it succeeds or is given up; the entries
+//     behind it wait. So entries of one key are handled in Enqueue order
+//     (for Enqueue calls that do not overlap in time).
+//   - Retried: a plain error is retried with exponential backoff and jitter
+//     between MinBackoff and MaxBackoff, without limit: a Slack outage of an
+//     hour delays delivery by at most about MaxBackoff after it ends.
+//     RetryAfter(d, err) waits exactly d (a 429's Retry-After). Permanent
+//     gives up: the entry goes to the dead-letter stream and is logged at
+//     Warn once.
+//   - Shared: replicas running the same Name and Prefix split the
+//     partitions between them (each takes about Partitions/replicas), and
+//     the partitions of a replica that stops are taken over: at once after
+//     a clean shutdown (which releases the leases), after at most Lease
+//     (plus a poll interval) after a crash.
+//   - At least once: a handler that succeeded but whose process died before
+//     the acknowledgement reached Redis, or that was still running when its
+//     lease was lost (Redis unreachable for longer than Lease, or a process
+//     paused longer than Lease), is called again for the same entry by the
+//     next owner. Entry.ID is stable across such redeliveries and
+//     Entry.Attempts > 1 says an earlier try was started, so a handler that
+//     must not repeat itself can record Entry.ID after its side effect and
+//     check it first. In the lost-lease case, two replicas may briefly
+//     handle one partition at once.
+//
+// # Shutdown
+//
+// Run returns nil when its ctx is cancelled, after the handlers that are
+// running return. A handler's ctx is not cancelled with Run's ctx: it is
+// cancelled Options.Grace (default 10s) later, so a message being sent at
+// shutdown normally finishes and is acknowledged instead of being sent
+// again by the next process. Backoff waits end at once. Leases are released
+// on the way out, so another replica takes over immediately.
+//
+// # Privacy
+//
+// Payloads hold members' messages. They are stored in Redis (that is the
+// point) but never logged: logs carry entry IDs, kinds, keys, attempts and
+// error text only.
+//
+// # Connections
+//
+// Run keeps one blocking read open per outbox (to wake on entries enqueued
+// by other processes) plus short commands per partition, so the client's
+// pool should have a few connections per outbox; go-redis's default
+// (10 per CPU) is plenty. Redis Cluster is not supported: the wake-up read
+// spans the partitions' streams.
+package outbox
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults for Options.
+const (
+	DefaultPrefix     = "bridgebot:"
+	DefaultName       = "default"
+	DefaultPartitions = 8
+	DefaultLease      = 30 * time.Second
+	DefaultMinBackoff = 500 * time.Millisecond
+	DefaultMaxBackoff = 5 * time.Minute
+	DefaultGrace      = 10 * time.Second
+)
+
+// group is the consumer group every replica reads partitions through.
+const group = "outbox"
+
+// Entry is one queued job as the handler sees it.
+type Entry struct {
+	// ID identifies the entry within the outbox: "{partition}/{stream
+	// ID}", such as "3/1718000000000-0". It is what Enqueue returned and
+	// the same on every redelivery, so a handler may dedupe on it. (Bare
+	// stream IDs are unique only within one partition's stream.)
+	ID string
+	// Key orders entries: entries with one key are handled in the order
+	// they were enqueued. For example "chat:123" or a Slack thread.
+	Key string
+	// Kind tells the handler what Payload holds.
+	Kind string
+	// Payload is the handler's data, stored as given.
+	Payload []byte
+	// Attempts is the number of this try: 1 the first time the handler is
+	// called for the entry, 2 for the first retry, and so on. It is kept in
+	// Redis, so it keeps counting across restarts and hand-overs; after a
+	// crash or a shutdown it may count one try more than actually ran,
+	// never fewer. Attempts > 1 means an earlier try may have had its
+	// effect.
+	Attempts int
+	// Enqueued is when Enqueue stored the entry (Options.Now).
+	Enqueued time.Time
+}
+
+// Handler delivers one entry. It returns nil when done; RetryAfter(d, err)
+// to be called again after exactly d; Permanent(err) to give the entry up
+// (it is moved to the dead-letter stream); any other error to be called
+// again after a backoff. The entries behind it in its partition wait
+// meanwhile. Errors may be wrapped: they are recognised with errors.As.
+//
+// The handler may be called again for an entry it already handled (see
+// the package doc); it is never called for two entries of one partition
+// at once by one process. Its ctx has no deadline: the handler should
+// bound its own calls (an HTTP client timeout), since a handler that
+// hangs holds up its partition.
+type Handler func(ctx context.Context, e Entry) error
+
+// Options configures an Outbox. The zero value is usable.
+type Options struct {
+	// Prefix starts every key. Default DefaultPrefix.
+	Prefix string
+	// Name separates outboxes sharing a prefix, such as "slack" and
+	// "telegram". Default DefaultName.
+	Name string
+	// Partitions is the number of independently ordered streams, the unit
+	// of parallelism and of sharing between replicas. Every replica must
+	// use the same value. Default DefaultPartitions.
+	Partitions int
+	// Consumer names this process in the consumer group and in leases. It
+	// must be unique among running replicas. Default
+	// "{hostname}-{pid}-{random}".
+	Consumer string
+	// Lease is how long a partition stays owned by a consumer that stopped
+	// renewing it (crashed), which bounds how long a crash delays its
+	// partitions. Default DefaultLease.
+	Lease time.Duration
+	// MinBackoff and MaxBackoff bound the wait before retrying an entry
+	// whose handler failed with a plain error: about MinBackoff·2^(n-1)
+	// after the n-th consecutive failure, ±25% jitter, capped at
+	// MaxBackoff. Defaults DefaultMinBackoff and DefaultMaxBackoff.
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+	// Grace is how long a running handler's ctx outlives Run's ctx at
+	// shutdown. Default DefaultGrace.
+	Grace time.Duration
+	// Logger receives the outbox's logs. Default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock for Entry.Enqueued and dead-letter timestamps.
+	// Default time.Now. Waits always use the real clock.
+	Now func() time.Time
+}
+
+// Outbox is a durable, ordered, shared job queue. Enqueue and Stats are
+// safe for concurrent use; Run may be active once at a time per Outbox.
+type Outbox struct {
+	client redis.UniversalClient
+	opts   Options
+	log    *slog.Logger
+
+	streams  []string // per partition
+	leases   []string
+	attempts []string
+	dead     string
+	members  string
+
+	// wake[p] is signalled by Enqueue in this process, so the owner of p
+	// here starts at once without waiting for Redis to tell it.
+	wake []chan struct{}
+
+	running atomic.Bool
+	held    atomic.Int64 // partitions owned (or being acquired) by Run
+	fair    atomic.Int64 // how many partitions this consumer should own
+
+	// rebalance is closed when fair drops, so idle partitions are handed
+	// over at once rather than at their next poll.
+	rebalanceMu sync.Mutex
+	rebalance   chan struct{}
+
+	// skipRelease makes Run exit like a crashed process: leases and
+	// membership are left to expire. For tests.
+	skipRelease bool
+}
+
+// New returns an Outbox on client. It does not contact Redis.
+func New(client redis.UniversalClient, opts Options) *Outbox {
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultPrefix
+	}
+	if opts.Name == "" {
+		opts.Name = DefaultName
+	}
+	if opts.Partitions <= 0 {
+		opts.Partitions = DefaultPartitions
+	}
+	if opts.Consumer == "" {
+		opts.Consumer = defaultConsumer()
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = DefaultLease
+	}
+	if opts.Lease < 30*time.Millisecond {
+		opts.Lease = 30 * time.Millisecond
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = DefaultMinBackoff
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = DefaultMaxBackoff
+	}
+	if opts.MaxBackoff < opts.MinBackoff {
+		opts.MaxBackoff = opts.MinBackoff
+	}
+	if opts.Grace <= 0 {
+		opts.Grace = DefaultGrace
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	base := opts.Prefix + "outbox:" + opts.Name + ":"
+	o := &Outbox{
+		client:  client,
+		opts:    opts,
+		log:     opts.Logger.With(slog.String("outbox", opts.Name), slog.String("consumer", opts.Consumer)),
+		dead:    base + "dead",
+		members: base + "members",
+	}
+	for p := range opts.Partitions {
+		s := base + strconv.Itoa(p)
+		o.streams = append(o.streams, s)
+		o.leases = append(o.leases, s+":lease")
+		o.attempts = append(o.attempts, s+":attempts")
+		o.wake = append(o.wake, make(chan struct{}, 1))
+	}
+	o.fair.Store(int64(opts.Partitions))
+	return o
+}
+
+func defaultConsumer() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "host"
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// Consumer returns this outbox's consumer name.
+func (o *Outbox) Consumer() string { return o.opts.Consumer }
+
+// Partition returns the partition entries with key go to.
+func (o *Outbox) Partition(key string) int {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int(h.Sum32() % uint32(o.opts.Partitions))
+}
+
+// Enqueue stores a job for Run to hand to the handler, behind the earlier
+// entries with the same key, and returns its ID (see Entry.ID). When it returns
+// nil the entry is in Redis and will be delivered even if this process
+// stops now. It fails when Redis is unreachable; nothing is buffered in
+// memory.
+func (o *Outbox) Enqueue(ctx context.Context, key, kind string, payload []byte) (string, error) {
+	p := o.Partition(key)
+	if payload == nil {
+		payload = []byte{}
+	}
+	id, err := o.client.XAdd(ctx, &redis.XAddArgs{
+		Stream: o.streams[p],
+		Values: []any{
+			"key", key,
+			"kind", kind,
+			"payload", payload,
+			"enq", strconv.FormatInt(o.opts.Now().UnixMilli(), 10),
+		},
+	}).Result()
+	if err != nil {
+		return "", fmt.Errorf("outbox %s: enqueue %s for %s: %w", o.opts.Name, kind, key, err)
+	}
+	select {
+	case o.wake[p] <- struct{}{}:
+	default:
+	}
+	return entryID(p, id), nil
+}
+
+// entryID is an Entry.ID: the partition and the stream ID.
+func entryID(p int, streamID string) string { return strconv.Itoa(p) + "/" + streamID }
+
+// PartitionStats describes one partition.
+type PartitionStats struct {
+	// Pending is the number of entries not yet handled, including the one
+	// being tried.
+	Pending int64
+	// Oldest is when the oldest pending entry was stored (Redis clock);
+	// zero when Pending is 0.
+	Oldest time.Time
+	// Owner is the consumer holding the partition's lease; "" if none.
+	Owner string
+}
+
+// Stats is a snapshot of an outbox.
+type Stats struct {
+	Partitions []PartitionStats
+	// Pending is the sum of the partitions' Pending.
+	Pending int64
+	// Oldest is the earliest of the partitions' Oldest; zero if none.
+	Oldest time.Time
+	// Dead is the number of entries in the dead-letter stream.
+	Dead int64
+}
+
+// Stats reads the backlog per partition and the dead-letter count, in one
+// round trip.
+func (o *Outbox) Stats(ctx context.Context) (Stats, error) {
+	n := o.opts.Partitions
+	lens := make([]*redis.IntCmd, n)
+	heads := make([]*redis.XMessageSliceCmd, n)
+	owners := make([]*redis.StringCmd, n)
+	var dead *redis.IntCmd
+	cmds, _ := o.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for p := range n {
+			lens[p] = pipe.XLen(ctx, o.streams[p])
+			heads[p] = pipe.XRangeN(ctx, o.streams[p], "-", "+", 1)
+			owners[p] = pipe.Get(ctx, o.leases[p])
+		}
+		dead = pipe.XLen(ctx, o.dead)
+		return nil
+	})
+	for _, c := range cmds {
+		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) { // Nil: no owner
+			return Stats{}, fmt.Errorf("outbox %s: stats: %w", o.opts.Name, err)
+		}
+	}
+	st := Stats{Partitions: make([]PartitionStats, n), Dead: dead.Val()}
+	for p := range n {
+		ps := PartitionStats{Pending: lens[p].Val(), Owner: owners[p].Val()}
+		if msgs := heads[p].Val(); len(msgs) > 0 {
+			ps.Oldest = idTime(msgs[0].ID)
+		}
+		st.Partitions[p] = ps
+		st.Pending += ps.Pending
+		if !ps.Oldest.IsZero() && (st.Oldest.IsZero() || ps.Oldest.Before(st.Oldest)) {
+			st.Oldest = ps.Oldest
+		}
+	}
+	return st, nil
+}
+
+// idTime is the time part of a stream ID ("ms-seq").
+func idTime(id string) time.Time {
+	ms, _, _ := strings.Cut(id, "-")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(n)
+}
+
+// compareIDs orders stream IDs: -1, 0 or 1. Malformed parts count as 0.
+func compareIDs(a, b string) int {
+	am, as, _ := strings.Cut(a, "-")
+	bm, bs, _ := strings.Cut(b, "-")
+	for _, pair := range [2][2]string{{am, bm}, {as, bs}} {
+		x, _ := strconv.ParseUint(pair[0], 10, 64)
+		y, _ := strconv.ParseUint(pair[1], 10, 64)
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+	}
+	return 0
+}
+
+// RetryAfter tells Run to call the handler again for the same entry after
+// exactly d, for a 429 with Retry-After (Slack) or retry_after (Telegram).
+// A d ≤ 0 waits MinBackoff. err may be nil.
+func RetryAfter(d time.Duration, err error) error {
+	return &retryAfterError{after: d, err: err}
+}
+
+type retryAfterError struct {
+	after time.Duration
+	err   error
+}
+
+func (e *retryAfterError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("retry after %v", e.after)
+	}
+	return fmt.Sprintf("retry after %v: %v", e.after, e.err)
+}
+
+func (e *retryAfterError) Unwrap() error { return e.err }
+
+// Permanent tells Run to give the entry up: it is acknowledged, moved to
+// the dead-letter stream with err's text, and logged at Warn. Use it for
+// errors a retry cannot fix (channel archived, bot blocked by the member,
+// malformed payload). Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err: err}
+}
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return "permanent: " + e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// IsPermanent reports whether err was made by Permanent (possibly
+// wrapped).
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
+}
+
+// RetryAfterDelay reports the delay of a RetryAfter error (possibly
+// wrapped).
+func RetryAfterDelay(err error) (time.Duration, bool) {
+	var r *retryAfterError
+	if errors.As(err, &r) {
+		return r.after, true
+	}
+	return 0, false
+}

@@ -1,0 +1,305 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	slackapi "github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+
+	"bridgebot/bot"
+)
+
+// eventTTL is how long an event ID is remembered; Slack retries within
+// minutes.
+const eventTTL = 24 * time.Hour
+
+// HandleEvent acts on one Events API event, from HTTP or Socket Mode
+// alike. It only reads and writes Redis (the slow work is queued), so the
+// caller can acknowledge Slack within its 3 seconds. An event delivered
+// again (same event_id) is acted on once. An error means "ask Slack to
+// retry": nothing was done.
+func (d *Desk) HandleEvent(ctx context.Context, ev slackevents.EventsAPIEvent) error {
+	if ev.Type != slackevents.CallbackEvent {
+		return nil
+	}
+	var eventID string
+	if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok {
+		eventID = cb.EventID
+	}
+	first, err := d.firstDelivery(ctx, eventID)
+	if err != nil || !first {
+		return err
+	}
+	switch in := ev.InnerEvent.Data.(type) {
+	case *slackevents.MessageEvent:
+		err = d.onMessage(ctx, in)
+	case *slackevents.ReactionAddedEvent:
+		err = d.onReaction(ctx, in)
+	}
+	if err != nil && eventID != "" {
+		// Let Slack's retry do it again.
+		d.rdb.Del(context.WithoutCancel(ctx), d.key("event", eventID))
+	}
+	return err
+}
+
+func (d *Desk) firstDelivery(ctx context.Context, eventID string) (bool, error) {
+	if eventID == "" {
+		return true, nil
+	}
+	ok, err := d.rdb.SetNX(ctx, d.key("event", eventID), "1", eventTTL).Result()
+	if err != nil {
+		return false, fmt.Errorf("slack: remember event: %w", err)
+	}
+	return ok, nil
+}
+
+// fromBot reports whether a message was posted by this bot or any other
+// app: those are never relayed (no loops).
+func (d *Desk) fromBot(user, botID, subtype string) bool {
+	return botID != "" || subtype == "bot_message" || (user != "" && user == d.botUserID)
+}
+
+// isNote tells internal notes, which stay in Slack.
+func isNote(text string) bool {
+	t := strings.ToLower(strings.TrimSpace(text))
+	return strings.HasPrefix(t, "//") || strings.HasPrefix(t, "note:")
+}
+
+func (d *Desk) threadChat(ctx context.Context, channel, threadTS string) (int64, bool, error) {
+	if threadTS == "" {
+		return 0, false, nil
+	}
+	v, err := d.rdb.Get(ctx, d.key("thread", channel, threadTS)).Result()
+	if errors.Is(err, redis.Nil) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("slack: find thread: %w", err)
+	}
+	chat, err := strconv.ParseInt(v, 10, 64)
+	return chat, err == nil, nil
+}
+
+func (d *Desk) onMessage(ctx context.Context, ev *slackevents.MessageEvent) error {
+	msg := ev.Message
+	if msg == nil {
+		return nil
+	}
+	switch ev.SubType {
+	case "", "file_share", "thread_broadcast":
+		if d.fromBot(msg.User, msg.BotID, msg.SubType) || msg.ThreadTimestamp == "" || msg.ThreadTimestamp == msg.Timestamp {
+			return nil
+		}
+		chat, ours, err := d.threadChat(ctx, ev.Channel, msg.ThreadTimestamp)
+		if err != nil || !ours {
+			return err
+		}
+		if isNote(msg.Text) {
+			d.react(ctx, ev.Channel, msg.Timestamp, reactionNote)
+			return nil
+		}
+		r := staffReply{Chat: chat, Channel: ev.Channel, TS: msg.Timestamp, ThreadTS: msg.ThreadTimestamp, User: msg.User, Text: msg.Text}
+		for _, f := range msg.Files {
+			url := f.URLPrivateDownload
+			if url == "" {
+				url = f.URLPrivate
+			}
+			r.Files = append(r.Files, staffFile{ID: f.ID, Name: f.Name, MIME: f.Mimetype, URL: url})
+		}
+		if strings.TrimSpace(r.Text) == "" && len(r.Files) == 0 {
+			return nil
+		}
+		return d.enqueue(ctx, d.toMember, chat, kindReply, r)
+	case "message_changed":
+		prev := ev.PreviousMessage
+		if d.fromBot(msg.User, msg.BotID, msg.SubType) || prev == nil || prev.Text == msg.Text || msg.ThreadTimestamp == "" {
+			return nil // unfurls and other non-text changes fire this too
+		}
+		chat, ours, err := d.threadChat(ctx, ev.Channel, msg.ThreadTimestamp)
+		if err != nil || !ours || isNote(msg.Text) {
+			return err
+		}
+		return d.enqueue(ctx, d.toMember, chat, kindEdit, staffReply{Chat: chat, Channel: ev.Channel, TS: msg.Timestamp, User: msg.User, Text: msg.Text})
+	}
+	return nil
+}
+
+// onReaction: a ✅ on a thread root marks the question answered.
+func (d *Desk) onReaction(ctx context.Context, ev *slackevents.ReactionAddedEvent) error {
+	if ev.User == d.botUserID || !strings.HasPrefix(ev.Reaction, "white_check_mark") && ev.Reaction != "heavy_check_mark" {
+		return nil
+	}
+	chat, ours, err := d.threadChat(ctx, ev.Item.Channel, ev.Item.Timestamp)
+	if err != nil || !ours {
+		return err
+	}
+	return d.setStatus(ctx, chat, statusAnswered, ev.User)
+}
+
+// setStatus marks a question answered or open again and redraws its root.
+func (d *Desk) setStatus(ctx context.Context, chat int64, status, user string) error {
+	t, err := d.loadTicket(ctx, chat)
+	if err != nil || !t.exists || t.Status == status {
+		return err
+	}
+	id := strconv.FormatInt(chat, 10)
+	pipe := d.rdb.TxPipeline()
+	if status == statusAnswered {
+		pipe.HSet(ctx, d.ticketKey(chat), "status", status, "answered_by", user, "answered_at", d.now().Unix())
+		pipe.SRem(ctx, d.key("open"), id)
+		pipe.SAdd(ctx, d.key("answered"), id)
+	} else {
+		pipe.HSet(ctx, d.ticketKey(chat), "status", status, "answered_by", "", "answered_at", 0)
+		pipe.SAdd(ctx, d.key("open"), id)
+		pipe.SRem(ctx, d.key("answered"), id)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("slack: set status: %w", err)
+	}
+	return d.enqueue(ctx, d.toSlack, chat, kindRootUpdate, rootUpdate{Chat: chat})
+}
+
+// HandleInteraction acts on a button press (Mark answered / Reopen) or
+// hands other interactions to the registered extensions.
+func (d *Desk) HandleInteraction(ctx context.Context, cb slackapi.InteractionCallback) error {
+	if cb.Type == slackapi.InteractionTypeBlockActions {
+		for _, a := range cb.ActionCallback.BlockActions {
+			chat, err := strconv.ParseInt(a.Value, 10, 64)
+			if err != nil {
+				continue
+			}
+			switch a.ActionID {
+			case actionAnswered:
+				return d.setStatus(ctx, chat, statusAnswered, cb.User.ID)
+			case actionReopen:
+				return d.setStatus(ctx, chat, statusOpen, cb.User.ID)
+			}
+		}
+	}
+	for _, x := range d.extensions {
+		if handled, err := x.HandleInteraction(ctx, cb); handled || err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Extension adds slash subcommands and interactions to the desk (the
+// broadcast composer does).
+type Extension interface {
+	// Command handles "/bridge <name> …"; it returns the ephemeral reply.
+	Command(ctx context.Context, name string, cmd slackapi.SlashCommand) (reply string, handled bool, err error)
+	// HandleInteraction handles its own buttons and modals.
+	HandleInteraction(ctx context.Context, cb slackapi.InteractionCallback) (handled bool, err error)
+}
+
+// Extend registers an extension. Call before serving.
+func (d *Desk) Extend(x Extension) { d.extensions = append(d.extensions, x) }
+
+// HandleCommand answers /bridge, ephemerally and only in the configured
+// channels.
+func (d *Desk) HandleCommand(ctx context.Context, cmd slackapi.SlashCommand) string {
+	if !slices.Contains(d.cfg.CommandChannels, cmd.ChannelID) {
+		return "Sorry, /bridge works only in the BRIDGE staff channels."
+	}
+	name, _, _ := strings.Cut(strings.TrimSpace(cmd.Text), " ")
+	switch strings.ToLower(name) {
+	case "", "help":
+		return helpText
+	case "stats":
+		s, err := d.stats(ctx)
+		if err != nil {
+			d.log.Error("stats failed", slog.Any("err", err))
+			return "Sorry, the stats are not available right now (the database is not answering). Try again in a minute."
+		}
+		return s
+	}
+	for _, x := range d.extensions {
+		reply, handled, err := x.Command(ctx, strings.ToLower(name), cmd)
+		if err != nil {
+			d.log.Error("command failed", slog.String("command", name), slog.Any("err", err))
+			return "Sorry, that did not work: " + err.Error()
+		}
+		if handled {
+			return reply
+		}
+	}
+	return fmt.Sprintf("Unknown command %q.\n\n%s", name, helpText)
+}
+
+var helpText = strings.Join([]string{
+	"*/bridge* — the BRIDGE Institutes bot",
+	"• `/bridge stats` — sign-ups by language, role and issue area; open and answered questions",
+	"• `/bridge broadcast` — send an announcement to subscribed members (organizers only)",
+	"• `/bridge help` — this help",
+	"Members' questions arrive as threads in this channel: reply in the thread and the member gets it on Telegram. Start a reply with `//` or `note:` to keep it internal. ✅ on the question, or *Mark answered*, closes it.",
+}, "\n")
+
+// stats counts sign-ups and questions.
+func (d *Desk) stats(ctx context.Context) (string, error) {
+	byLang, byRole, byArea := map[string]int{}, map[string]int{}, map[string]int{}
+	total := 0
+	if d.cfg.Signups != nil {
+		err := d.cfg.Signups.Signups(ctx, func(s *bot.Signup) error {
+			total++
+			byLang[s.Lang]++
+			for _, r := range s.Answers["role"] {
+				byRole[r]++
+			}
+			for _, a := range s.Answers["areas"] {
+				byArea[a]++
+			}
+			return nil
+		})
+		if err != nil {
+			return "", err
+		}
+	}
+	open, err := d.rdb.SCard(ctx, d.key("open")).Result()
+	if err != nil {
+		return "", err
+	}
+	answered, err := d.rdb.SCard(ctx, d.key("answered")).Result()
+	if err != nil {
+		return "", err
+	}
+	lines := []string{
+		fmt.Sprintf("*Sign-ups:* %d", total),
+		"*By language:* " + counts(byLang),
+		"*By role:* " + counts(byRole),
+		"*By issue area:* " + counts(byArea),
+		fmt.Sprintf("*Questions:* %d open · %d answered", open, answered),
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+func counts(m map[string]int) string {
+	if len(m) == 0 {
+		return "—"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, " · ")
+}

@@ -1,0 +1,189 @@
+package slack_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"bridgebot/bot"
+	"bridgebot/bot/redisstore/redistest"
+	"bridgebot/bot/slack"
+	"bridgebot/bot/slack/slacktest"
+	"bridgebot/bot/telegram"
+	"bridgebot/bot/telegram/telegramtest"
+	"bridgebot/locales"
+)
+
+const (
+	secret  = "8f742231b10e8888abcd99yyyzzz85a5"
+	channel = "C0Q"
+	staff   = "U0ALMA"
+	wait    = 10 * time.Second
+)
+
+type fixture struct {
+	sl   *slacktest.Server
+	tg   *telegramtest.Server
+	desk *slack.Desk
+	url  string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	sl := slacktest.New(t)
+	sl.AddChannel(channel, "questions")
+	sl.AddUser(staff, "Alma", "Alma M", "alma@example.org")
+	tg := telegramtest.New(t)
+	tgb, err := telegram.New(ctx, telegram.Config{Token: tg.Token(), APIURL: tg.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := locales.Load(locales.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, prefix := redistest.New(t)
+	desk, err := slack.New(ctx, slack.Config{
+		Client: slackapi.New(sl.BotToken(), slackapi.OptionAPIURL(sl.APIURL())), Redis: client, Prefix: prefix,
+		Messenger: tgb, Locales: cat, QuestionsChannel: channel,
+		OutboxMinBackoff: 10 * time.Millisecond, OutboxMaxBackoff: 100 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); _ = desk.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	srv := httptest.NewServer(desk.Handler(secret))
+	t.Cleanup(srv.Close)
+	return &fixture{sl: sl, tg: tg, desk: desk, url: srv.URL}
+}
+
+// ask makes member chat ask a question and returns the thread root's ts.
+// It also sends a follow-up and waits for it in the thread: the member's
+// messages are delivered in order, so once the follow-up is there the
+// bot has recorded the thread and will recognise staff replies in it.
+func (f *fixture) ask(t *testing.T, chat int64, text string) string {
+	t.Helper()
+	f.tg.AddChat(telegramtest.User{ID: chat, FirstName: "Rosa", LanguageCode: "es"})
+	ctx := context.Background()
+	if err := f.desk.Relay(ctx, bot.DeskMessage{ChatID: chat, Lang: "es", FirstName: "Rosa", Text: text, New: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.desk.Relay(ctx, bot.DeskMessage{ChatID: chat, Lang: "es", FirstName: "Rosa", Text: "(follow-up)"}); err != nil {
+		t.Fatal(err)
+	}
+	root := f.sl.WaitMessage(t, channel, wait, func(m slacktest.Message) bool {
+		return m.FromBot && !m.IsReply() && strings.Contains(m.AllText(), text)
+	}).TS
+	f.sl.WaitMessage(t, channel, wait, func(m slacktest.Message) bool {
+		return m.FromBot && m.ThreadTS == root && strings.Contains(m.Text, "(follow-up)")
+	})
+	return root
+}
+
+func TestHTTPEventsAreVerifiedAndActedOnOnce(t *testing.T) {
+	f := newFixture(t)
+	root := f.ask(t, 42, "¿Hay becas?")
+	ev, _ := f.sl.StaffReply(channel, root, staff, "Sí, hay becas.")
+
+	for name, resp := range map[string]*http.Response{
+		"unsigned":      slacktest.PostUnsigned(t, f.url+"/slack/events", ev),
+		"wrong secret":  slacktest.PostSigned(t, f.url+"/slack/events", ev, "not-the-secret"),
+		"stale":         slacktest.PostWithSignature(t, f.url+"/slack/events", ev, slacktest.Signer{Secret: secret}.Sign(ev, time.Now().Add(-6*time.Minute))),
+		"forged body":   slacktest.PostWithSignature(t, f.url+"/slack/events", append(ev, ' '), slacktest.Signer{Secret: secret}.Sign(ev, time.Now())),
+		"command":       slacktest.PostUnsigned(t, f.url+"/slack/commands", f.sl.SlashCommand(channel, staff, "/bridge", "stats")),
+		"interactivity": slacktest.PostUnsigned(t, f.url+"/slack/interactivity", f.sl.BlockAction(channel, root, staff, "bridgebot_answered", "42", "")),
+	} {
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s: status %d, want 401", name, resp.StatusCode)
+		}
+	}
+	if n := len(f.tg.Messages(42)); n != 0 {
+		t.Fatalf("a rejected request had an effect: %d messages", n)
+	}
+
+	resp := slacktest.PostSigned(t, f.url+"/slack/events", f.sl.URLVerification("chal-123"), secret)
+	if resp.StatusCode != 200 || slacktest.BodyString(resp) != "chal-123" {
+		t.Fatalf("url_verification: %d %q", resp.StatusCode, slacktest.BodyString(resp))
+	}
+
+	if resp := slacktest.PostSigned(t, f.url+"/slack/events", ev, secret); resp.StatusCode != 200 {
+		t.Fatalf("signed event: %d", resp.StatusCode)
+	}
+	retry := slacktest.RetryHeader(slacktest.Signer{Secret: secret}.Sign(ev, time.Now()), 1, "http_timeout")
+	if resp := slacktest.PostWithSignature(t, f.url+"/slack/events", ev, retry); resp.StatusCode != 200 {
+		t.Fatalf("retried event: %d", resp.StatusCode)
+	}
+	f.tg.WaitMessage(t, 42, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "Sí, hay becas.") })
+	// A later message proves the retry was not queued behind it.
+	ev2, _ := f.sl.StaffReply(channel, root, staff, "Escríbenos si necesitas más.")
+	slacktest.PostSigned(t, f.url+"/slack/events", ev2, secret)
+	f.tg.WaitMessage(t, 42, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "Escríbenos") })
+	if n := len(f.tg.Messages(42)); n != 2 {
+		t.Fatalf("want 2 relayed messages, got %d", n)
+	}
+
+	// Interactivity and commands over HTTP.
+	resp = slacktest.PostSigned(t, f.url+"/slack/interactivity", f.sl.BlockAction(channel, root, staff, "bridgebot_answered", "42", ""), secret)
+	if resp.StatusCode != 200 {
+		t.Fatalf("interactivity: %d", resp.StatusCode)
+	}
+	f.sl.WaitFor(t, wait, func() bool {
+		m, _ := f.sl.Message(channel, root)
+		return strings.Contains(m.AllText(), "Answered")
+	})
+	resp = slacktest.PostSigned(t, f.url+"/slack/commands", f.sl.SlashCommand(channel, staff, "/bridge", "stats"), secret)
+	if body := slacktest.BodyString(resp); !strings.Contains(body, `"response_type":"ephemeral"`) || !strings.Contains(body, "0 open · 1 answered") {
+		t.Fatalf("stats: %s", body)
+	}
+
+	// Garbage, signed, is refused without retries.
+	resp = slacktest.PostSigned(t, f.url+"/slack/events", []byte("{not json"), secret)
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("X-Slack-No-Retry") != "1" {
+		t.Fatalf("garbage: %d", resp.StatusCode)
+	}
+	huge := make([]byte, 2<<20)
+	resp = slacktest.PostSigned(t, f.url+"/slack/events", huge, secret)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("huge body: %d", resp.StatusCode)
+	}
+}
+
+func TestOtherThreadsAndBotsAreIgnored(t *testing.T) {
+	f := newFixture(t)
+	root := f.ask(t, 43, "¿Dónde será?")
+	// A thread the bot did not create.
+	_, otherRoot := f.sl.StaffReply(channel, "", staff, "unrelated discussion")
+	ev, _ := f.sl.StaffReply(channel, otherRoot, staff, "reply elsewhere")
+	slacktest.PostSigned(t, f.url+"/slack/events", ev, secret)
+	// Another app posting in our thread.
+	bev, _ := f.sl.BotMessage(channel, root, "B0OTHER", "an integration says hi")
+	slacktest.PostSigned(t, f.url+"/slack/events", bev, secret)
+	// Then a real staff reply, which must be the only thing relayed.
+	ok, _ := f.sl.StaffReply(channel, root, staff, "En la frontera.")
+	slacktest.PostSigned(t, f.url+"/slack/events", ok, secret)
+	f.tg.WaitMessage(t, 43, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "En la frontera.") })
+	if msgs := f.tg.Messages(43); len(msgs) != 1 {
+		t.Fatalf("relayed %d messages, want 1: %+v", len(msgs), msgs)
+	}
+}
+
+func TestMrkdwnBecomesTelegramHTML(t *testing.T) {
+	f := newFixture(t)
+	root := f.ask(t, 44, "links?")
+	ev, _ := f.sl.StaffReply(channel, root, staff, "See <https://example.org/a?b=1&amp;c=2|our page> and *this* _too_ — 3 &lt; 5 <@U0ALMA>")
+	slacktest.PostSigned(t, f.url+"/slack/events", ev, secret)
+	m := f.tg.WaitMessage(t, 44, wait, nil)
+	want := `See <a href="https://example.org/a?b=1&amp;c=2">our page</a> and <b>this</b> <i>too</i> — 3 &lt; 5`
+	if !strings.Contains(m.Text, want) {
+		t.Fatalf("got %q\nwant it to contain %q", m.Text, want)
+	}
+}

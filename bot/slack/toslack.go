@@ -1,0 +1,293 @@
+package slack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"bridgebot/bot/outbox"
+)
+
+// deliverToSlack is the "slack" outbox handler.
+func (d *Desk) deliverToSlack(ctx context.Context, e outbox.Entry) error {
+	var err error
+	switch e.Kind {
+	case kindMember:
+		var m memberMsg
+		if err = json.Unmarshal(e.Payload, &m); err != nil {
+			return outbox.Permanent(fmt.Errorf("decode member message: %w", err))
+		}
+		err = d.postMember(ctx, m)
+	case kindRootUpdate:
+		var r rootUpdate
+		if err = json.Unmarshal(e.Payload, &r); err != nil {
+			return outbox.Permanent(fmt.Errorf("decode root update: %w", err))
+		}
+		err = d.updateRoot(ctx, r.Chat)
+	case kindSignup:
+		var s signupMsg
+		if err = json.Unmarshal(e.Payload, &s); err != nil {
+			return outbox.Permanent(fmt.Errorf("decode signup: %w", err))
+		}
+		err = d.postSignup(ctx, s)
+	default:
+		return outbox.Permanent(fmt.Errorf("unknown slack outbox kind %q", e.Kind))
+	}
+	return classifySlack(err)
+}
+
+type rootUpdate struct {
+	Chat int64 `json:"chat"`
+}
+
+// classifySlack maps Slack errors to outbox decisions: 429 waits what
+// Slack asks; configuration errors cannot succeed by retrying; the rest
+// (network, 5xx) is retried with backoff.
+func classifySlack(err error) error {
+	if err == nil {
+		return nil
+	}
+	var rl *slackapi.RateLimitedError
+	if errors.As(err, &rl) {
+		return outbox.RetryAfter(rl.RetryAfter, err)
+	}
+	var se slackapi.SlackErrorResponse
+	if errors.As(err, &se) {
+		switch se.Err {
+		case "channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "account_inactive",
+			"token_revoked", "missing_scope", "invalid_blocks", "msg_too_long", "no_text", "restricted_action":
+			return outbox.Permanent(err)
+		}
+		return err
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return err
+	}
+	return err
+}
+
+// postMember posts a member's message: a new thread root, or a reply in
+// their thread (with the file, if any).
+func (d *Desk) postMember(ctx context.Context, m memberMsg) error {
+	t, err := d.loadTicket(ctx, m.Chat)
+	if err != nil {
+		return err
+	}
+	if !t.exists || t.Gen != m.Gen {
+		// The member deleted their data (/delete) or the thread was
+		// superseded before this reached Slack: nothing to attach it to.
+		d.log.Info("member message dropped: thread gone", slog.Int64("chat", m.Chat), slog.Int64("gen", m.Gen))
+		return nil
+	}
+	if m.NewThread && t.TS == "" {
+		channel := d.route(m.Lang, m.Topic)
+		blocks := d.rootBlocks(t, m.Text, m.Chat)
+		_, ts, err := d.api.PostMessageContext(ctx, channel,
+			slackapi.MsgOptionText(fallbackText(m), false), slackapi.MsgOptionBlocks(blocks...))
+		if err != nil {
+			return fmt.Errorf("post question root: %w", err)
+		}
+		pipe := d.rdb.TxPipeline()
+		pipe.HSet(ctx, d.ticketKey(m.Chat), "channel", channel, "ts", ts, "question", clipSlack(m.Text))
+		pipe.Set(ctx, d.key("thread", channel, ts), strconv.FormatInt(m.Chat, 10), 0)
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("record thread: %w", err)
+		}
+		t.Channel, t.TS = channel, ts
+		if m.Attachment != nil {
+			return d.uploadMember(ctx, t, m)
+		}
+		return nil
+	}
+	if t.TS == "" {
+		return fmt.Errorf("thread root for chat %d not posted yet", m.Chat)
+	}
+	if m.Attachment != nil {
+		if err := d.uploadMember(ctx, t, m); err != nil {
+			return err
+		}
+	} else {
+		text := fmt.Sprintf("💬 *%s:* %s", slackEscape(nameOr(m.Name)), slackEscape(m.Text))
+		_, _, err := d.api.PostMessageContext(ctx, t.Channel, slackapi.MsgOptionText(text, false), slackapi.MsgOptionTS(t.TS))
+		if err != nil {
+			return fmt.Errorf("post member reply: %w", err)
+		}
+	}
+	if m.Reopen {
+		return d.updateRoot(ctx, m.Chat)
+	}
+	return nil
+}
+
+func fallbackText(m memberMsg) string {
+	return fmt.Sprintf("Question from %s: %s", nameOr(m.Name), m.Text)
+}
+
+func nameOr(n string) string {
+	if strings.TrimSpace(n) == "" {
+		return "a member"
+	}
+	return n
+}
+
+// uploadMember fetches the member's file from Telegram and uploads it into
+// the thread.
+func (d *Desk) uploadMember(ctx context.Context, t ticket, m memberMsg) error {
+	f, err := d.cfg.Messenger.Fetch(ctx, m.Attachment.FileID)
+	if err != nil {
+		return fmt.Errorf("fetch member file: %w", err)
+	}
+	name := f.Name
+	if name == "" {
+		name = m.Attachment.Kind + extFor(f.MIME, m.Attachment.Kind)
+	}
+	comment := fmt.Sprintf("📎 *%s* sent a %s", slackEscape(nameOr(m.Name)), strings.ReplaceAll(m.Attachment.Kind, "_", " "))
+	if strings.TrimSpace(m.Text) != "" {
+		comment += ": " + slackEscape(m.Text)
+	}
+	_, err = d.api.UploadFileContext(ctx, slackapi.UploadFileParameters{
+		Reader: bytes.NewReader(f.Data), FileSize: len(f.Data), Filename: name, Title: name,
+		Channel: t.Channel, ThreadTimestamp: t.TS, InitialComment: comment,
+	})
+	if err != nil {
+		return fmt.Errorf("upload member file: %w", err)
+	}
+	return nil
+}
+
+func extFor(mime, kind string) string {
+	switch {
+	case strings.Contains(mime, "jpeg") || kind == "photo":
+		return ".jpg"
+	case strings.Contains(mime, "ogg") || kind == "voice":
+		return ".ogg"
+	case strings.Contains(mime, "mp4") || kind == "video" || kind == "video_note":
+		return ".mp4"
+	case strings.Contains(mime, "webp") || kind == "sticker":
+		return ".webp"
+	case strings.Contains(mime, "pdf"):
+		return ".pdf"
+	}
+	return ""
+}
+
+// updateRoot redraws a thread root with the ticket's current status.
+func (d *Desk) updateRoot(ctx context.Context, chat int64) error {
+	t, err := d.loadTicket(ctx, chat)
+	if err != nil {
+		return err
+	}
+	if !t.exists || t.TS == "" {
+		return nil
+	}
+	_, _, _, err = d.api.UpdateMessageContext(ctx, t.Channel, t.TS,
+		slackapi.MsgOptionText(fallbackText(memberMsg{Name: t.Name, Text: t.Question}), false),
+		slackapi.MsgOptionBlocks(d.rootBlocks(t, t.Question, chat)...))
+	if err != nil {
+		return fmt.Errorf("update root: %w", err)
+	}
+	return nil
+}
+
+// Tag on every block the bot posts, so its own messages are recognised.
+const blockTag = "bridgebot:"
+
+// Action IDs of the root's buttons.
+const (
+	actionAnswered = "bridgebot_answered"
+	actionReopen   = "bridgebot_reopen"
+)
+
+var langNames = map[string]string{"es": "🇲🇽 Español", "en": "🇺🇸 English"}
+
+// rootBlocks is the thread root: who asks, in which language, whether
+// they signed up, the question, the status and the buttons.
+func (d *Desk) rootBlocks(t ticket, question string, chat int64) []slackapi.Block {
+	who := "*" + slackEscape(nameOr(t.Name)) + "*"
+	if t.Username != "" {
+		who += " (@" + slackEscape(t.Username) + " on Telegram)"
+	}
+	lang := langNames[t.Lang]
+	if lang == "" {
+		lang = t.Lang
+	}
+	signed := "not signed up yet"
+	if t.SignedUp {
+		signed = "✅ signed up"
+	}
+	status := "🟢 *Open* — reply in this thread; start with `//` or `note:` for an internal note"
+	btn := slackapi.NewButtonBlockElement(actionAnswered, strconv.FormatInt(chat, 10), slackapi.NewTextBlockObject(slackapi.PlainTextType, "✅ Mark answered", true, false))
+	btn.Style = slackapi.StylePrimary
+	if t.Status == statusAnswered {
+		status = "✅ *Answered*"
+		if t.AnsweredBy != "" {
+			status += " by <@" + t.AnsweredBy + ">"
+		}
+		if !t.AnsweredAt.IsZero() {
+			status += fmt.Sprintf(" <!date^%d^{date_short_pretty} {time}|%s>", t.AnsweredAt.Unix(), t.AnsweredAt.UTC().Format(time.RFC1123))
+		}
+		btn = slackapi.NewButtonBlockElement(actionReopen, strconv.FormatInt(chat, 10), slackapi.NewTextBlockObject(slackapi.PlainTextType, "↩️ Reopen", true, false))
+	}
+	q := question
+	if strings.TrimSpace(q) == "" {
+		q = "_(see the thread)_"
+	} else {
+		q = quote(slackEscape(q))
+	}
+	return []slackapi.Block{
+		slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, fmt.Sprintf("❓ Question from %s · %s · %s", who, lang, signed), false, false), nil, nil, slackapi.SectionBlockOptionBlockID(blockTag+"head")),
+		slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, clipSlack(q), false, false), nil, nil, slackapi.SectionBlockOptionBlockID(blockTag+"question")),
+		slackapi.NewContextBlock(blockTag+"status", slackapi.NewTextBlockObject(slackapi.MarkdownType, status, false, false)),
+		slackapi.NewActionBlock(blockTag+"actions", btn),
+	}
+}
+
+func quote(s string) string { return "> " + strings.ReplaceAll(s, "\n", "\n> ") }
+
+// clipSlack keeps a section's text under Slack's 3000-character limit.
+func clipSlack(s string) string {
+	r := []rune(s)
+	if len(r) <= 2900 {
+		return s
+	}
+	return string(r[:2900]) + "… _(continued in the thread)_"
+}
+
+// slackEscape escapes the three characters Slack's mrkdwn treats as
+// control characters, so member text is shown, never interpreted.
+func slackEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// postSignup posts a sign-up with the configured fields.
+func (d *Desk) postSignup(ctx context.Context, s signupMsg) error {
+	head := "🆕 New sign-up"
+	if s.Updated {
+		head = "✏️ Sign-up updated"
+	}
+	lines := []string{fmt.Sprintf("*%s* · %s", head, langNames[s.Signup.Lang])}
+	for _, f := range d.cfg.SignupFields {
+		v := strings.Join(s.Signup.Answers[f], ", ")
+		if v == "" {
+			v = "—"
+		}
+		lines = append(lines, fmt.Sprintf("*%s:* %s", f, slackEscape(v)))
+	}
+	text := strings.Join(lines, "\n")
+	_, _, err := d.api.PostMessageContext(ctx, d.cfg.SignupsChannel, slackapi.MsgOptionText(text, false),
+		slackapi.MsgOptionBlocks(slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, clipSlack(text), false, false), nil, nil, slackapi.SectionBlockOptionBlockID(blockTag+"signup"))))
+	if err != nil {
+		return fmt.Errorf("post sign-up: %w", err)
+	}
+	return nil
+}
