@@ -1,0 +1,184 @@
+package bot_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"bridgebot/bot"
+)
+
+// fakeDesk and fakeSubs stand in for the Slack desk and the announcement
+// store: they are this project's own small interfaces, so the engine's
+// decisions can be checked without Slack; the real ones are tested in
+// bot/slack, bot/broadcast and end to end in cmd/bridgebot.
+type fakeDesk struct {
+	mu     sync.Mutex
+	active bool
+	got    []bot.DeskMessage
+	fail   error
+}
+
+func (d *fakeDesk) Active(context.Context, int64) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.active, nil
+}
+
+func (d *fakeDesk) Relay(_ context.Context, m bot.DeskMessage) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.fail != nil {
+		return d.fail
+	}
+	d.got = append(d.got, m)
+	d.active = true
+	return nil
+}
+
+func (d *fakeDesk) Forget(context.Context, int64) error { return nil }
+
+type fakeSubs struct {
+	mu   sync.Mutex
+	subs map[int64]bot.Subscription
+	log  []string
+}
+
+func (s *fakeSubs) Subscribe(_ context.Context, sub bot.Subscription) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.subs[sub.ChatID] = sub
+	s.log = append(s.log, "sub")
+	return nil
+}
+
+func (s *fakeSubs) Unsubscribe(_ context.Context, chat int64, reason string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, was := s.subs[chat]
+	delete(s.subs, chat)
+	s.log = append(s.log, "unsub:"+reason)
+	return was, nil
+}
+
+func (s *fakeSubs) IsSubscribed(_ context.Context, chat int64) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.subs[chat]
+	return ok, nil
+}
+
+func withDesk(d *fakeDesk) func(*bot.Config) { return func(c *bot.Config) { c.Desk = d } }
+func withSubs(s *fakeSubs) func(*bot.Config) { return func(c *bot.Config) { c.Subscriptions = s } }
+
+func TestAskOurTeam(t *testing.T) {
+	desk := &fakeDesk{}
+	h := newHarness(t, "es", withDesk(desk))
+	h.say("/start")
+	r := h.press("Preguntarle al equipo")
+	mustContain(t, r, "Escribe tu pregunta")
+	r = h.say("¿Puedo ir con mi bebé?")
+	mustContain(t, r, "Enviado al equipo")
+	if len(desk.got) != 1 || !desk.got[0].New || desk.got[0].Text != "¿Puedo ir con mi bebé?" || desk.got[0].Lang != "es" {
+		t.Fatalf("relayed: %+v", desk.got)
+	}
+	// While the thread is active, free text joins it instead of the FAQ.
+	h.say("cuanto cuesta?")
+	if len(desk.got) != 2 || desk.got[1].New || desk.got[1].Text != "cuanto cuesta?" {
+		t.Fatalf("follow-up: %+v", desk.got)
+	}
+	u := h.update()
+	u.Attachment = &bot.Attachment{Kind: "photo", FileID: "p1"}
+	u.Text = "mi foto"
+	h.handle(u)
+	if len(desk.got) != 3 || desk.got[2].Attachment == nil || desk.got[2].Text != "mi foto" {
+		t.Fatalf("photo: %+v", desk.got)
+	}
+}
+
+func TestUnmatchedQuestionIsOfferedToTheTeam(t *testing.T) {
+	desk := &fakeDesk{}
+	h := newHarness(t, "en", withDesk(desk))
+	h.say("/start")
+	r := h.say("Is there wheelchair access at the venue?")
+	mustContain(t, r, "Shall I send your question", "wheelchair access")
+	r = h.press("Send it to the team")
+	mustContain(t, r, "Sent to the team")
+	if len(desk.got) != 1 || desk.got[0].Text != "Is there wheelchair access at the venue?" || !desk.got[0].New {
+		t.Fatalf("relayed: %+v", desk.got)
+	}
+	// "No, ask our team" after an FAQ answer sends that question.
+	desk.active = false
+	r = h.say("how much does it cost to attend?")
+	mustContain(t, r, "Did this answer your question?")
+	h.press("No, ask our team")
+	if len(desk.got) != 2 || desk.got[1].Text != "how much does it cost to attend?" || desk.got[1].Topic != "cost" {
+		t.Fatalf("after feedback: %+v", desk.got)
+	}
+}
+
+func TestRelayFailureIsToldKindly(t *testing.T) {
+	desk := &fakeDesk{fail: errors.New("redis down")}
+	h := newHarness(t, "es", withDesk(desk))
+	h.say("/start")
+	h.press("Preguntarle al equipo")
+	r := h.say("¿Hay becas?")
+	mustContain(t, r, "no pude pasarle tu mensaje al equipo")
+	if strings.Contains(text(r), "Enviado al equipo") {
+		t.Fatal("claimed to have sent a message that was not sent")
+	}
+}
+
+func TestWithoutDeskNoAskButton(t *testing.T) {
+	h := newHarness(t, "en")
+	r := h.say("/start")
+	if strings.Contains(buttons(r.Messages[0]), "Ask our team") {
+		t.Fatal("dead 'Ask our team' button without the desk")
+	}
+	r = h.say("Is there wheelchair access at the venue?")
+	if strings.Contains(text(r), "Shall I send") {
+		t.Fatal("offered to send a question with no desk")
+	}
+	r = h.say("/ask")
+	mustContain(t, r, "I don't know that command")
+}
+
+func TestSubscriptions(t *testing.T) {
+	subs := &fakeSubs{subs: map[int64]bot.Subscription{}}
+	h := newHarness(t, "es", withSubs(subs))
+	r := h.say("/start")
+	if !strings.Contains(buttons(r.Messages[0]), "Recibir anuncios") {
+		t.Fatalf("menu lacks the announcements toggle: %s", buttons(r.Messages[0]))
+	}
+	r = h.say("/suscribir")
+	mustContain(t, r, "recibirás aquí los anuncios")
+	if !strings.Contains(buttons(r.Messages[0]), "Dejar de recibir anuncios") {
+		t.Fatalf("menu does not reflect the subscription: %s", buttons(r.Messages[0]))
+	}
+	if s := subs.subs[h.chat]; s.Lang != "es" {
+		t.Fatalf("subscription: %+v", s)
+	}
+	r = h.say("/baja")
+	mustContain(t, r, "ya no recibirás anuncios")
+	if _, ok := subs.subs[h.chat]; ok {
+		t.Fatal("still subscribed after /baja")
+	}
+	// Opting in on the form subscribes with the member's profile.
+	h.fillSpanish()
+	s, ok := subs.subs[h.chat]
+	if !ok || s.Role != "other" || s.Border != "yes" || strings.Join(s.Areas, ",") != "migration,detention" {
+		t.Fatalf("form opt-in: %+v %v", s, ok)
+	}
+	// Blocking the bot unsubscribes at once.
+	blocked := true
+	u := h.update()
+	u.Blocked = &blocked
+	if err := h.e.Handle(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := subs.subs[h.chat]; ok || subs.log[len(subs.log)-1] != "unsub:blocked" {
+		t.Fatalf("blocked member still subscribed: %v", subs.log)
+	}
+}
