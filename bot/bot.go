@@ -120,3 +120,7 @@ type Sender interface {
 // ErrBlocked is returned by a Sender when the member blocked the bot or
 // deleted their account: nothing can reach them any more.
 var ErrBlocked = errors.New("member blocked the bot")
+
+// ErrRejected is returned when the platform refused a request for good
+// (a 4xx other than rate limits): retrying the same request cannot work.
+var ErrRejected = errors.New("rejected by the platform")

@@ -124,7 +124,10 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 			return fmt.Errorf("bot: load chat %d: %w", u.ChatID, err)
 		}
 		s := m.Session
-		if u.ID != 0 && u.ID <= s.LastUpdate {
+		// Telegram may restart update IDs after a week without updates, so
+		// only a recent, older-or-equal ID is a redelivery (unconfirmed
+		// updates are kept for 24 hours).
+		if u.ID != 0 && u.ID <= s.LastUpdate && e.now().Sub(s.Updated) < 24*time.Hour {
 			e.log.Debug("duplicate update ignored", slog.Int64("chat", u.ChatID), slog.Int64("update", u.ID))
 			if u.Callback != nil {
 				return e.sender.Send(ctx, Response{ChatID: u.ChatID, CallbackID: u.Callback.ID})
@@ -293,7 +296,7 @@ func (e *Engine) Commands(lang string) []Command {
 }
 
 func (t *turn) command(cmd, args string) {
-	t.s.Pending = ""
+	t.s.Pending, t.s.Question = "", ""
 	switch commandAliases[cmd] {
 	case "start":
 		t.start(args)
@@ -441,6 +444,11 @@ func confirmData(kind string, rev uint32, yes bool) string {
 
 func (t *turn) callback(cb *Callback) {
 	parts := strings.Split(cb.Data, "|")
+	if parts[0] != "x" && parts[0] != "d" && parts[0] != "a" {
+		// Any other button means the member moved on from a pending
+		// question ("write your question", "cancel?").
+		t.s.Pending = ""
+	}
 	switch {
 	case len(parts) == 2 && parts[0] == "l" && locales.Supported(parts[1]):
 		t.setLanguage(parts[1], cb.MessageID)
@@ -481,6 +489,11 @@ func (t *turn) setLanguage(lang string, msgID int) {
 		up := *t.signup
 		up.Lang = lang
 		t.change.Signup = &up
+	}
+	if t.e.subs != nil && t.isSubscribed() {
+		// Announcements follow the member's language too.
+		sub := t.subscription()
+		t.later("subscription language", func(ctx context.Context) error { return t.e.subs.Subscribe(ctx, sub) }, "")
 	}
 	t.say("lang.changed", nil)
 	if t.s.Form != nil {
@@ -587,12 +600,19 @@ func (t *turn) showStep() {
 	t.resp.Messages = append(t.resp.Messages, t.stepMessage())
 }
 
-func (t *turn) stepMessage() Message {
+func (t *turn) stepMessage() Message { return t.drawStep(true) }
+
+// drawStep renders the current step. A new revision makes every older
+// keyboard stale; a multi-select toggle redraws the same keyboard in place
+// and keeps it, so quick taps on several options all count.
+func (t *turn) drawStep(newRev bool) Message {
 	f := t.flow()
 	st := f.Resume(*t.s.Form)
 	t.s.Form = &st
 	v := flows.Render(f, st, t.tr)
-	t.s.Rev++
+	if newRev {
+		t.s.Rev++
+	}
 	rows := make([][]Button, len(v.Buttons))
 	for i, row := range v.Buttons {
 		for _, b := range row {
@@ -675,7 +695,7 @@ func (t *turn) applyForm(in flows.Input, msgID int) {
 	t.s.Form = &out.State
 	t.s.FormUpdated = t.e.now()
 	if out.Toggled && msgID != 0 {
-		m := t.stepMessage()
+		m := t.drawStep(false)
 		m.Edit = msgID
 		t.resp.Messages = append(t.resp.Messages, m)
 		return
@@ -736,7 +756,7 @@ func MessageIDs() []string {
 		"cmd.faq", "cmd.ask", "cmd.subscribe", "cmd.stop", "help.intro", "menu.back",
 		"menu.faq", "menu.ask", "menu.subscribe", "menu.unsubscribe", "sub.on", "sub.off",
 		"ask.prompt", "ask.sent", "ask.offer", "ask.send", "ask.nothanks", "ask.cancel", "ask.failed", "ask.none_of_these",
-		"faq.open", "faq.feedback.sorry", "faq.feedback.no_desk", "staff.reply", "staff.reply_named",
+		"faq.open", "faq.feedback.sorry", "faq.feedback.no_desk", "faq.nomatch_no_desk", "staff.reply", "staff.reply_named",
 		"form.progress", "form.current", "form.resume", "form.expired",
 		"form.button.back", "form.button.skip", "form.button.cancel", "form.button.done",
 		"form.button.yes", "form.button.no", "form.button.agree", "form.button.decline", "form.button.confirm",

@@ -225,10 +225,10 @@ func (t *turn) freeText(text string) {
 	case r.Greeting:
 		t.menu(t.tr.T(faq.MsgGreeting, map[string]any{"Name": html.EscapeString(t.u.From.FirstName)}))
 	case r.ID != "":
-		t.s.Question = clip(text)
+		t.keepQuestion(text)
 		t.faqAnswer(r.ID)
 	case r.Ambiguous && len(r.Candidates) >= 2:
-		t.s.Question = clip(text)
+		t.keepQuestion(text)
 		var rows [][]Button
 		for _, c := range r.Candidates[:2] {
 			if en := t.e.faq.Entry(c.ID); en != nil {
@@ -248,10 +248,10 @@ func (t *turn) freeText(text string) {
 // send the question itself to the team.
 func (t *turn) noMatch(text string) {
 	if t.e.desk == nil {
-		t.menu(t.tr.T(faq.MsgNoMatch, nil))
+		t.menu(t.tr.T("faq.nomatch_no_desk", nil))
 		return
 	}
-	t.s.Question = clip(text)
+	t.keepQuestion(text)
 	t.resp.Messages = append(t.resp.Messages, Message{
 		Text: t.tr.T("ask.offer", map[string]any{"Question": html.EscapeString(t.s.Question)}),
 		Buttons: [][]Button{
@@ -259,6 +259,15 @@ func (t *turn) noMatch(text string) {
 			{{Text: t.tr.T("faq.open", nil), Data: "m|faq"}, {Text: t.tr.T("ask.nothanks", nil), Data: "a|no"}},
 		},
 	})
+}
+
+// keepQuestion remembers the member's question only when it can still be
+// sent to the team; otherwise nothing is kept.
+func (t *turn) keepQuestion(text string) {
+	t.s.Question = ""
+	if t.e.desk != nil {
+		t.s.Question = clip(text)
+	}
 }
 
 func clip(s string) string {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"bridgebot/bot"
 )
@@ -160,6 +161,13 @@ func TestSubscriptions(t *testing.T) {
 	if s := subs.subs[h.chat]; s.Lang != "es" {
 		t.Fatalf("subscription: %+v", s)
 	}
+	h.say("/idioma")
+	h.press("English")
+	if s := subs.subs[h.chat]; s.Lang != "en" {
+		t.Fatalf("subscription did not follow the language: %+v", s)
+	}
+	h.say("/language")
+	h.press("Español")
 	r = h.say("/baja")
 	mustContain(t, r, "ya no recibirás anuncios")
 	if _, ok := subs.subs[h.chat]; ok {
@@ -181,4 +189,28 @@ func TestSubscriptions(t *testing.T) {
 	if _, ok := subs.subs[h.chat]; ok || subs.log[len(subs.log)-1] != "unsub:blocked" {
 		t.Fatalf("blocked member still subscribed: %v", subs.log)
 	}
+}
+
+func TestSignupButtonAfterAskPromptGoesToTheForm(t *testing.T) {
+	desk := &fakeDesk{}
+	h := newHarness(t, "en", withDesk(desk))
+	h.say("/start")
+	signup, menuMsg := h.find("Sign up")
+	h.press("Ask our team")
+	h.pressData(signup.Data, menuMsg) // on the earlier menu
+	r := h.say("Sam")
+	mustContain(t, r, "Which of these best describes you?")
+	if len(desk.got) != 0 {
+		t.Fatalf("a form answer went to staff: %+v", desk.got)
+	}
+}
+
+func TestUpdateIDsThatRestartAreNotTakenForRedeliveries(t *testing.T) {
+	h := newHarness(t, "en")
+	h.nextID = 5000
+	h.say("/start")
+	h.advance(8 * 24 * time.Hour) // Telegram may restart IDs after a quiet week
+	h.nextID = 10
+	r := h.say("/menu")
+	mustContain(t, r, "What would you like to do?")
 }

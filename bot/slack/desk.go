@@ -14,7 +14,9 @@
 //	                            name, username, signed_up, last, answered_by, answered_at,
 //	                            question: the first message, to redraw the root)
 //	desk:thread:{channel}:{ts}  string: chat ID of the thread whose root is ts
+//	desk:gen:{chat}:{gen}       string: "channel ts" of each question's root
 //	desk:relayed:{channel}:{ts} string: "chat:message_id" of a staff reply on Telegram
+//	desk:keys:{chat}            set: every key above that belongs to the member, for /delete
 //	desk:open, desk:answered    sets of chat IDs, for /bridge stats
 //	desk:event:{event_id}       string with TTL: an event already acted on
 //
@@ -307,18 +309,19 @@ func boolStr(b bool) string {
 	return "0"
 }
 
-// Forget removes the member's ticket and thread links (/delete). The
-// Slack threads stay: they are the staff's record of the conversation.
+// Forget removes the member's ticket and every link between them and
+// their threads (/delete): staff replies in old threads no longer reach
+// them. The Slack threads stay: they are the staff's record.
 func (d *Desk) Forget(ctx context.Context, chatID int64) error {
-	t, err := d.loadTicket(ctx, chatID)
-	if err != nil {
-		return err
-	}
 	chat := strconv.FormatInt(chatID, 10)
+	keys, err := d.rdb.SMembers(ctx, d.key("keys", chat)).Result()
+	if err != nil {
+		return fmt.Errorf("slack: forget %d: %w", chatID, err)
+	}
 	pipe := d.rdb.TxPipeline()
-	pipe.Del(ctx, d.ticketKey(chatID))
-	if t.TS != "" {
-		pipe.Del(ctx, d.key("thread", t.Channel, t.TS))
+	pipe.Del(ctx, d.ticketKey(chatID), d.key("keys", chat))
+	if len(keys) > 0 {
+		pipe.Del(ctx, keys...)
 	}
 	pipe.SRem(ctx, d.key("open"), chat)
 	pipe.SRem(ctx, d.key("answered"), chat)

@@ -143,13 +143,15 @@ func (d *Desk) onReaction(ctx context.Context, ev *slackevents.ReactionAddedEven
 	if err != nil || !ours {
 		return err
 	}
-	return d.setStatus(ctx, chat, statusAnswered, ev.User)
+	return d.setStatus(ctx, chat, ev.Item.Timestamp, statusAnswered, ev.User)
 }
 
 // setStatus marks a question answered or open again and redraws its root.
-func (d *Desk) setStatus(ctx context.Context, chat int64, status, user string) error {
+// Only the member's current question has a status: a button or ✅ on an
+// older thread's root changes nothing.
+func (d *Desk) setStatus(ctx context.Context, chat int64, rootTS, status, user string) error {
 	t, err := d.loadTicket(ctx, chat)
-	if err != nil || !t.exists || t.Status == status {
+	if err != nil || !t.exists || t.Status == status || (rootTS != "" && rootTS != t.TS) {
 		return err
 	}
 	id := strconv.FormatInt(chat, 10)
@@ -178,11 +180,15 @@ func (d *Desk) HandleInteraction(ctx context.Context, cb slackapi.InteractionCal
 			if err != nil {
 				continue
 			}
+			root := cb.Container.MessageTs
+			if root == "" {
+				root = cb.Message.Timestamp
+			}
 			switch a.ActionID {
 			case actionAnswered:
-				return d.setStatus(ctx, chat, statusAnswered, cb.User.ID)
+				return d.setStatus(ctx, chat, root, statusAnswered, cb.User.ID)
 			case actionReopen:
-				return d.setStatus(ctx, chat, statusOpen, cb.User.ID)
+				return d.setStatus(ctx, chat, root, statusOpen, cb.User.ID)
 			}
 		}
 	}

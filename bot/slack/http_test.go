@@ -187,3 +187,49 @@ func TestMrkdwnBecomesTelegramHTML(t *testing.T) {
 		t.Fatalf("got %q\nwant it to contain %q", m.Text, want)
 	}
 }
+
+func TestTwoQuestionsWhileSlackIsDownBothArrive(t *testing.T) {
+	f := newFixture(t)
+	f.tg.AddChat(telegramtest.User{ID: 45, FirstName: "Rosa", LanguageCode: "es"})
+	f.sl.FailAll(true)
+	ctx := context.Background()
+	for _, q := range []string{"primera pregunta", "segunda pregunta"} {
+		if err := f.desk.Relay(ctx, bot.DeskMessage{ChatID: 45, Lang: "es", FirstName: "Rosa", Text: q, New: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.sl.WaitFor(t, wait, func() bool { return f.sl.Calls("chat.postMessage") >= 2 })
+	f.sl.FailAll(false)
+	for _, q := range []string{"primera pregunta", "segunda pregunta"} {
+		f.sl.WaitMessage(t, channel, wait, func(m slacktest.Message) bool {
+			return m.FromBot && !m.IsReply() && strings.Contains(m.AllText(), q)
+		})
+	}
+}
+
+func TestDeleteCutsOldThreadsAndOldRootsKeepTheirOwnStatus(t *testing.T) {
+	f := newFixture(t)
+	first := f.ask(t, 46, "pregunta uno")
+	second := f.ask(t, 46, "pregunta dos")
+	// Mark answered on the old root does not close the current question.
+	slacktest.PostSigned(t, f.url+"/slack/interactivity", f.sl.BlockAction(channel, first, staff, "bridgebot_answered", "46", ""), secret)
+	resp := slacktest.PostSigned(t, f.url+"/slack/commands", f.sl.SlashCommand(channel, staff, "/bridge", "stats"), secret)
+	if body := slacktest.BodyString(resp); !strings.Contains(body, "1 open · 0 answered") {
+		t.Fatalf("old root changed the current question: %s", body)
+	}
+	if err := f.desk.Forget(context.Background(), 46); err != nil {
+		t.Fatal(err)
+	}
+	for _, root := range []string{first, second} {
+		ev, _ := f.sl.StaffReply(channel, root, staff, "¿sigues ahí?")
+		slacktest.PostSigned(t, f.url+"/slack/events", ev, secret)
+	}
+	// A marker in another member's thread proves the events were handled.
+	other := f.ask(t, 47, "otra persona")
+	ev, _ := f.sl.StaffReply(channel, other, staff, "marker")
+	slacktest.PostSigned(t, f.url+"/slack/events", ev, secret)
+	f.tg.WaitMessage(t, 47, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "marker") })
+	if n := len(f.tg.Messages(46)); n != 0 {
+		t.Fatalf("a member who deleted their data still got %d messages", n)
+	}
+}

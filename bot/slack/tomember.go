@@ -80,17 +80,17 @@ func (d *Desk) relayReply(ctx context.Context, r staffReply) error {
 		return fmt.Errorf("check relayed: %w", err)
 	}
 	if done == 0 {
-		html := d.renderReply(ctx, t.Lang, r.User, r.Text, len(r.Files) > 0)
+		html := d.renderReply(ctx, t.Lang, r.User, r.Text, false)
 		if html != "" {
 			id, err := d.cfg.Messenger.SendText(ctx, r.Chat, html)
 			if err != nil {
 				return d.memberFailed(ctx, r, err)
 			}
-			if err := d.rdb.Set(ctx, relayedKey, fmt.Sprintf("%d:%d", r.Chat, id), 0).Err(); err != nil {
-				return fmt.Errorf("record relayed: %w", err)
+			if err := d.remember(ctx, r.Chat, relayedKey, fmt.Sprintf("%d:%d", r.Chat, id)); err != nil {
+				return err
 			}
-		} else if err := d.rdb.Set(ctx, relayedKey, fmt.Sprintf("%d:0", r.Chat), 0).Err(); err != nil {
-			return fmt.Errorf("record relayed: %w", err)
+		} else if err := d.remember(ctx, r.Chat, relayedKey, fmt.Sprintf("%d:0", r.Chat)); err != nil {
+			return err
 		}
 	}
 	for i, f := range r.Files {
@@ -109,24 +109,43 @@ func (d *Desk) relayReply(ctx context.Context, r staffReply) error {
 		if _, err := d.cfg.Messenger.SendFile(ctx, r.Chat, file); err != nil {
 			return d.memberFailed(ctx, r, err)
 		}
-		if err := d.rdb.Set(ctx, sentKey, "1", 0).Err(); err != nil {
-			return fmt.Errorf("record file relayed: %w", err)
+		if err := d.remember(ctx, r.Chat, sentKey, "1"); err != nil {
+			return err
 		}
 	}
-	d.rdb.HSet(ctx, d.ticketKey(r.Chat), "last", d.now().Unix())
+	if t.exists {
+		d.rdb.HSet(ctx, d.ticketKey(r.Chat), "last", d.now().Unix())
+	}
 	d.react(ctx, r.Channel, r.TS, reactionRelayed)
 	return nil
 }
 
-// memberFailed handles a Telegram refusal: a member who blocked the bot
-// cannot be reached, so staff are told (reaction + ephemeral note) and the
-// entry is given up; anything else is retried.
+// remember records a key that belongs to a member's conversation, so
+// /delete can remove it.
+func (d *Desk) remember(ctx context.Context, chat int64, key, value string) error {
+	pipe := d.rdb.TxPipeline()
+	pipe.Set(ctx, key, value, 0)
+	pipe.SAdd(ctx, d.key("keys", strconv.FormatInt(chat, 10)), key)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("record relayed: %w", err)
+	}
+	return nil
+}
+
+// memberFailed handles a Telegram refusal. A member who blocked the bot,
+// or a message Telegram rejects for good, cannot be helped by retrying:
+// staff are told (reaction + a note only they see) and the entry is given
+// up. Anything else (network, 5xx) is retried.
 func (d *Desk) memberFailed(ctx context.Context, r staffReply, err error) error {
-	if !errors.Is(err, bot.ErrBlocked) {
+	blocked := errors.Is(err, bot.ErrBlocked)
+	if !blocked && !errors.Is(err, bot.ErrRejected) {
 		return fmt.Errorf("send to member %d: %w", r.Chat, err)
 	}
 	d.react(ctx, r.Channel, r.TS, reactionFailed)
 	note := "⚠️ Not delivered: this member has blocked the bot or deleted their Telegram account, so they can no longer receive messages."
+	if !blocked {
+		note = "⚠️ Not delivered: Telegram refused this message (" + slackEscape(err.Error()) + "). Try rephrasing it, or send the file in another format."
+	}
 	if _, err := d.api.PostEphemeralContext(ctx, r.Channel, r.User, slackapi.MsgOptionText(note, false), slackapi.MsgOptionTS(r.ThreadTS)); err != nil {
 		d.log.Warn("could not tell staff about a failed relay", slog.String("channel", r.Channel), slog.Any("err", err))
 	}
@@ -153,7 +172,7 @@ func (d *Desk) relayEdit(ctx context.Context, r staffReply) error {
 		return err
 	}
 	if err := d.cfg.Messenger.EditText(ctx, chat, id, d.renderReply(ctx, t.Lang, r.User, r.Text, false)); err != nil {
-		if errors.Is(err, bot.ErrBlocked) {
+		if errors.Is(err, bot.ErrBlocked) || errors.Is(err, bot.ErrRejected) {
 			return outbox.Permanent(err)
 		}
 		return fmt.Errorf("edit member copy: %w", err)
@@ -222,7 +241,7 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 }
 
 var (
-	linkRE    = regexp.MustCompile(`<(https?://[^|>]+)(?:\|([^>]+))?>`)
+	linkRE    = regexp.MustCompile(`<((?:https?://|mailto:|tel:)[^|>]+)(?:\|([^>]+))?>`)
 	mentionRE = regexp.MustCompile(`<[@#!][^>]*>`)
 	boldRE    = regexp.MustCompile(`(^|[\s(])\*([^*\n]+)\*`)
 	italicRE  = regexp.MustCompile(`(^|[\s(])_([^_\n]+)_`)

@@ -12,8 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	slackapi "github.com/slack-go/slack"
 
+	"bridgebot/bot"
 	"bridgebot/bot/outbox"
 )
 
@@ -64,7 +66,8 @@ func classifySlack(err error) error {
 	if errors.As(err, &se) {
 		switch se.Err {
 		case "channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "account_inactive",
-			"token_revoked", "missing_scope", "invalid_blocks", "msg_too_long", "no_text", "restricted_action":
+			"token_revoked", "missing_scope", "invalid_blocks", "msg_too_long", "no_text", "restricted_action",
+			"message_not_found", "thread_not_found", "cant_update_message", "not_allowed_token_type", "user_not_in_channel":
 			return outbox.Permanent(err)
 		}
 		return err
@@ -83,54 +86,81 @@ func (d *Desk) postMember(ctx context.Context, m memberMsg) error {
 	if err != nil {
 		return err
 	}
-	if !t.exists || t.Gen != m.Gen {
-		// The member deleted their data (/delete) or the thread was
-		// superseded before this reached Slack: nothing to attach it to.
-		d.log.Info("member message dropped: thread gone", slog.Int64("chat", m.Chat), slog.Int64("gen", m.Gen))
+	if !t.exists {
+		// The member deleted their data (/delete) before this reached Slack.
+		d.log.Info("member message dropped: member deleted their data", slog.Int64("chat", m.Chat))
 		return nil
 	}
-	if m.NewThread && t.TS == "" {
-		channel := d.route(m.Lang, m.Topic)
-		blocks := d.rootBlocks(t, m.Text, m.Chat)
-		_, ts, err := d.api.PostMessageContext(ctx, channel,
-			slackapi.MsgOptionText(fallbackText(m), false), slackapi.MsgOptionBlocks(blocks...))
+	channel, ts, err := d.genThread(ctx, m.Chat, m.Gen)
+	if err != nil {
+		return err
+	}
+	if ts == "" {
+		// The first message of a thread (also when a follow-up finds no
+		// root, which only a manual cleanup could cause): post the root.
+		root := t
+		if m.Gen != t.Gen {
+			root = ticket{Status: statusOpen, Lang: m.Lang, Name: m.Name, Username: m.Username, SignedUp: m.SignedUp, exists: true}
+		}
+		channel = d.route(m.Lang, m.Topic)
+		_, ts, err = d.api.PostMessageContext(ctx, channel,
+			slackapi.MsgOptionText(fallbackText(m), false), slackapi.MsgOptionBlocks(d.rootBlocks(root, m.Text, m.Chat)...))
 		if err != nil {
 			return fmt.Errorf("post question root: %w", err)
 		}
+		chat := strconv.FormatInt(m.Chat, 10)
+		genKey, threadKey := d.key("gen", chat, strconv.FormatInt(m.Gen, 10)), d.key("thread", channel, ts)
 		pipe := d.rdb.TxPipeline()
-		pipe.HSet(ctx, d.ticketKey(m.Chat), "channel", channel, "ts", ts, "question", clipSlack(m.Text))
-		pipe.Set(ctx, d.key("thread", channel, ts), strconv.FormatInt(m.Chat, 10), 0)
+		if m.Gen == t.Gen {
+			pipe.HSet(ctx, d.ticketKey(m.Chat), "channel", channel, "ts", ts, "question", clipSlack(m.Text))
+		}
+		pipe.Set(ctx, genKey, channel+" "+ts, 0)
+		pipe.Set(ctx, threadKey, chat, 0)
+		pipe.SAdd(ctx, d.key("keys", chat), genKey, threadKey)
 		if _, err := pipe.Exec(ctx); err != nil {
 			return fmt.Errorf("record thread: %w", err)
 		}
-		t.Channel, t.TS = channel, ts
 		if m.Attachment != nil {
-			return d.uploadMember(ctx, t, m)
+			return d.uploadMember(ctx, channel, ts, m)
 		}
 		return nil
 	}
-	if t.TS == "" {
-		return fmt.Errorf("thread root for chat %d not posted yet", m.Chat)
-	}
 	if m.Attachment != nil {
-		if err := d.uploadMember(ctx, t, m); err != nil {
+		if err := d.uploadMember(ctx, channel, ts, m); err != nil {
 			return err
 		}
 	} else {
 		text := fmt.Sprintf("💬 *%s:* %s", slackEscape(nameOr(m.Name)), slackEscape(m.Text))
-		_, _, err := d.api.PostMessageContext(ctx, t.Channel, slackapi.MsgOptionText(text, false), slackapi.MsgOptionTS(t.TS))
+		_, _, err := d.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(text, false), slackapi.MsgOptionTS(ts))
 		if err != nil {
 			return fmt.Errorf("post member reply: %w", err)
 		}
 	}
-	if m.Reopen {
+	if m.Reopen && m.Gen == t.Gen {
 		return d.updateRoot(ctx, m.Chat)
 	}
 	return nil
 }
 
+// genThread is where a thread generation's root was posted ("" if not yet).
+// Each question keeps its own thread, so messages queued for an older
+// question still land in it after the member has asked a new one.
+func (d *Desk) genThread(ctx context.Context, chat, gen int64) (channel, ts string, err error) {
+	v, err := d.rdb.Get(ctx, d.key("gen", strconv.FormatInt(chat, 10), strconv.FormatInt(gen, 10))).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", "", nil
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("find thread: %w", err)
+	}
+	channel, ts, _ = strings.Cut(v, " ")
+	return channel, ts, nil
+}
+
+// fallbackText is the notification text; escaped like the blocks, so a
+// member cannot write a live @channel or a disguised link.
 func fallbackText(m memberMsg) string {
-	return fmt.Sprintf("Question from %s: %s", nameOr(m.Name), m.Text)
+	return fmt.Sprintf("Question from %s: %s", slackEscape(nameOr(m.Name)), slackEscape(m.Text))
 }
 
 func nameOr(n string) string {
@@ -141,9 +171,19 @@ func nameOr(n string) string {
 }
 
 // uploadMember fetches the member's file from Telegram and uploads it into
-// the thread.
-func (d *Desk) uploadMember(ctx context.Context, t ticket, m memberMsg) error {
+// the thread. A file Telegram will not hand over (over 20 MB) is replaced
+// by a note, so staff know something was sent.
+func (d *Desk) uploadMember(ctx context.Context, channel, ts string, m memberMsg) error {
 	f, err := d.cfg.Messenger.Fetch(ctx, m.Attachment.FileID)
+	if errors.Is(err, bot.ErrRejected) {
+		note := fmt.Sprintf("📎 *%s* sent a %s that is too large to forward (bots can download files up to 20 MB). Ask them to send it another way.",
+			slackEscape(nameOr(m.Name)), strings.ReplaceAll(m.Attachment.Kind, "_", " "))
+		if strings.TrimSpace(m.Text) != "" {
+			note += "\n> " + slackEscape(m.Text)
+		}
+		_, _, err := d.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(note, false), slackapi.MsgOptionTS(ts))
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("fetch member file: %w", err)
 	}
@@ -157,7 +197,7 @@ func (d *Desk) uploadMember(ctx context.Context, t ticket, m memberMsg) error {
 	}
 	_, err = d.api.UploadFileContext(ctx, slackapi.UploadFileParameters{
 		Reader: bytes.NewReader(f.Data), FileSize: len(f.Data), Filename: name, Title: name,
-		Channel: t.Channel, ThreadTimestamp: t.TS, InitialComment: comment,
+		Channel: channel, ThreadTimestamp: ts, InitialComment: comment,
 	})
 	if err != nil {
 		return fmt.Errorf("upload member file: %w", err)

@@ -19,29 +19,36 @@ import (
 // maxDownload is the Bot API's getFile limit.
 const maxDownload = 20 << 20
 
-// SendText sends one HTML message and returns its ID.
+// SendText sends an HTML message, in several parts when it is longer than
+// Telegram allows, and returns the ID of the first part.
 func (b *Bot) SendText(ctx context.Context, chatID int64, html string) (int, error) {
 	api := b.with(ctx, b.cfg.RequestTimeout)
-	msg := tgbotapi.NewMessage(chatID, truncateUTF16(html, MaxText))
-	msg.ParseMode = tgbotapi.ModeHTML
-	var sent tgbotapi.Message
-	err := b.retry(ctx, "sendMessage", func() error {
-		var err error
-		sent, err = api.Send(msg)
-		return err
-	})
-	if err != nil && isEntityError(err) {
-		msg.ParseMode, msg.Text = "", plain(msg.Text)
-		err = b.retry(ctx, "sendMessage", func() error {
+	first := 0
+	for _, part := range split(html, MaxText) {
+		msg := tgbotapi.NewMessage(chatID, part)
+		msg.ParseMode = tgbotapi.ModeHTML
+		var sent tgbotapi.Message
+		err := b.retry(ctx, "sendMessage", func() error {
 			var err error
 			sent, err = api.Send(msg)
 			return err
 		})
+		if err != nil && isEntityError(err) {
+			msg.ParseMode, msg.Text = "", plain(msg.Text)
+			err = b.retry(ctx, "sendMessage", func() error {
+				var err error
+				sent, err = api.Send(msg)
+				return err
+			})
+		}
+		if err != nil {
+			return first, fmt.Errorf("telegram: send: %w", err)
+		}
+		if first == 0 {
+			first = sent.MessageID
+		}
 	}
-	if err != nil {
-		return 0, fmt.Errorf("telegram: send: %w", err)
-	}
-	return sent.MessageID, nil
+	return first, nil
 }
 
 // EditText replaces the text of an earlier message.
@@ -123,7 +130,7 @@ func (b *Bot) Fetch(ctx context.Context, fileID string) (bot.File, error) {
 	if err != nil {
 		return bot.File{}, fmt.Errorf("telegram: download: %w", err)
 	}
-	resp, err := api.Client.(*http.Client).Do(req)
+	resp, err := b.client(ctx, b.cfg.RequestTimeout*3).Do(req)
 	if err != nil {
 		return bot.File{}, fmt.Errorf("telegram: download: %w", err)
 	}

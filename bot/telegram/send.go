@@ -139,7 +139,7 @@ func (b *Bot) retry(ctx context.Context, method string, call func() error) error
 		case isAPI && te.Code == 403:
 			return fmt.Errorf("%w: %s", bot.ErrBlocked, te.Message)
 		case isAPI && te.Code >= 400 && te.Code < 500:
-			return err
+			return fmt.Errorf("%w: %w", bot.ErrRejected, err)
 		case ctx.Err() != nil:
 			return err
 		default:

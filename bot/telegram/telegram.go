@@ -102,8 +102,41 @@ func (t ctxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.base.RoundTrip(r.WithContext(t.ctx))
 }
 
-func (b *Bot) client(ctx context.Context, timeout time.Duration) *http.Client {
+func (b *Bot) client(ctx context.Context, timeout time.Duration) tgbotapi.HTTPClient {
+	return redacting{c: b.httpClient(ctx, timeout), token: b.cfg.Token}
+}
+
+func (b *Bot) httpClient(ctx context.Context, timeout time.Duration) *http.Client {
 	return &http.Client{Timeout: timeout, Transport: ctxTransport{base: b.base, ctx: ctx}}
+}
+
+// redacting keeps the bot token out of errors: the Bot API puts it in
+// every URL, and net/http quotes the URL in its errors, which would carry
+// the token into logs and the outbox's dead letters.
+type redacting struct {
+	c     *http.Client
+	token string
+}
+
+func (r redacting) Do(req *http.Request) (*http.Response, error) {
+	resp, err := r.c.Do(req)
+	if err != nil && r.token != "" && strings.Contains(err.Error(), r.token) {
+		err = redactedError{msg: strings.ReplaceAll(err.Error(), r.token, "<token>"), err: err}
+	}
+	return resp, err
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e redactedError) Error() string { return e.msg }
+
+// Timeout keeps net.Error behaviour for callers that check it.
+func (e redactedError) Timeout() bool {
+	var ne interface{ Timeout() bool }
+	return errors.As(e.err, &ne) && ne.Timeout()
 }
 
 // with returns a shallow copy of the API client bound to ctx. BotAPI is a
