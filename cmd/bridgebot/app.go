@@ -20,6 +20,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"bridgebot/bot"
+	"bridgebot/bot/broadcast"
 	"bridgebot/bot/console"
 	"bridgebot/bot/redisstore"
 	"bridgebot/bot/slack"
@@ -230,7 +231,10 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 		Store: store, Sender: tg, Flows: ct.flows, Locales: ct.locales, Logger: log,
 		FormTTL: c.FormTTL, BotUsername: tg.Username(), FAQ: ct.faq,
 	}
-	var tasks []task
+	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix, Rate: c.Broadcast.Rate, PaidRate: c.Broadcast.PaidRate, AllowPaid: c.Broadcast.Paid, Logger: log})
+	cfg.Subscriptions = subscriptions{bstore}
+	worker := newBroadcastWorker(c, c.Broadcast, client, tg, log, nil)
+	tasks := []task{{"broadcast worker", worker.Run}}
 	if c.Slack.BotToken != "" {
 		desk, deskTasks, err := startDesk(ctx, c, client, store, tg, ct, log)
 		if err != nil {
@@ -238,6 +242,8 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 		}
 		cfg.Desk, cfg.Notifier = desk, desk
 		tasks = append(tasks, deskTasks...)
+		composer := slack.NewComposer(desk, bstore, c.Slack.Organizers)
+		tasks = append(tasks, task{"broadcast progress in slack", composer.Run})
 	} else {
 		log.Info("SLACK_BOT_TOKEN is not set: running without the staff desk (no \"ask our team\")")
 	}
@@ -259,7 +265,9 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 // startDesk connects the Slack staff desk: the outbox workers, and Socket
 // Mode or the HTTP endpoints for events.
 func startDesk(ctx context.Context, c config, client *redis.Client, store *redisstore.Store, tg *telegram.Bot, ct content, log *slog.Logger) (*slack.Desk, []task, error) {
-	opts := []slackapi.Option{}
+	// Every Slack call gets a deadline, so one hung connection cannot
+	// hold a member's queue.
+	opts := []slackapi.Option{slackapi.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second})}
 	if c.Slack.APIURL != "" {
 		opts = append(opts, slackapi.OptionAPIURL(c.Slack.APIURL))
 	}
@@ -309,6 +317,21 @@ func serveHTTP(ctx context.Context, srv *http.Server, log *slog.Logger) error {
 		defer cancel()
 		return srv.Shutdown(shutdown)
 	}
+}
+
+// subscriptions adapts the broadcast audience store to the engine.
+type subscriptions struct{ s *broadcast.Store }
+
+func (a subscriptions) Subscribe(ctx context.Context, sub bot.Subscription) error {
+	return a.s.Subscribe(ctx, broadcast.Subscriber{ChatID: sub.ChatID, Lang: sub.Lang, Role: sub.Role, Areas: sub.Areas, Border: sub.Border})
+}
+
+func (a subscriptions) Unsubscribe(ctx context.Context, chatID int64, reason string) (bool, error) {
+	return a.s.Unsubscribe(ctx, chatID, reason)
+}
+
+func (a subscriptions) IsSubscribed(ctx context.Context, chatID int64) (bool, error) {
+	return a.s.IsSubscribed(ctx, chatID)
 }
 
 // task is one long-running part of the bot.
@@ -364,6 +387,7 @@ func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, s
 	engine, err := bot.NewEngine(bot.Config{
 		Store: c.store(client), Sender: con, Flows: ct.flows, Locales: ct.locales, Logger: log,
 		FormTTL: c.FormTTL, BotUsername: "bridge_bot", FAQ: ct.faq,
+		Subscriptions: subscriptions{broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix})},
 	})
 	if err != nil {
 		return err

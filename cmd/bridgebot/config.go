@@ -29,8 +29,9 @@ type config struct {
 	ConsoleLang  string
 	UpdateTimout time.Duration
 
-	HTTPAddr string
-	Slack    slackConfig
+	HTTPAddr  string
+	Slack     slackConfig
+	Broadcast broadcastConfig
 }
 
 // slackConfig is the staff desk's settings; the desk runs when BotToken
@@ -48,6 +49,7 @@ type slackConfig struct {
 	ShowStaffName    bool
 	QuietTime        time.Duration
 	MaxBackoff       time.Duration // outbox retry cap
+	Organizers       []string      // Slack user IDs who may broadcast
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -81,6 +83,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 	c.HTTPAddr = or(getenv("HTTP_ADDR"), ":8080")
+	if c.Broadcast, err = loadBroadcastConfig(getenv); err != nil {
+		return c, err
+	}
 	if err := c.loadSlack(getenv); err != nil {
 		return c, err
 	}
@@ -139,6 +144,7 @@ func (c *config) loadSlack(getenv func(string) string) error {
 		SignupsChannel:   getenv("SLACK_SIGNUPS_CHANNEL"),
 		SignupFields:     list(getenv("SLACK_SIGNUP_FIELDS")),
 		CommandChannels:  list(getenv("SLACK_COMMAND_CHANNELS")),
+		Organizers:       list(getenv("SLACK_ORGANIZERS")),
 		QuietTime:        slack.DefaultQuietTime,
 	}
 	var err error

@@ -44,6 +44,8 @@ Usage:
   bridgebot faq match --lang es|en "question"
                                      how the FAQ understands a question (JSON)
   bridgebot faq list [--lang es|en]  the frequent questions
+  bridgebot broadcast send|list|status|pause|resume|cancel
+                                     announcements to subscribed members (see broadcast help)
   bridgebot help                     this text
 
 Configuration is read from the environment; see README.md.
@@ -71,6 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runExport(ctx, cfg, args[1:], stdout, stderr)
 	case "faq":
 		return runFAQ(cfg, args[1:], stdout, stderr)
+	case "broadcast":
+		return runBroadcast(ctx, cfg, args[1:], stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,0 +1,114 @@
+// Package broadcast sends institute announcements to the members who opted
+// in, each in their own language, as durable jobs in Redis delivered by a
+// rate-limited Worker that any number of bot replicas may run.
+//
+// # Pieces
+//
+//   - Subscriptions: Store.Subscribe, Unsubscribe, IsSubscribed, Count.
+//   - Jobs: a Job is created (Store.Create, after Store.Preview), then
+//     delivered by Workers; Pause, Resume, Cancel change its status; jobs
+//     are never deleted (the audit: who, when, texts, audience, counts).
+//   - Delivery: Worker.Run, through a Sender (bot/telegram's Bot).
+//   - Progress: Store.Progress, Store.Workers (is a bot running?).
+//
+// # Delivery guarantees
+//
+// The audience is walked in pages of chat IDs, in ascending order. A
+// worker claims a page atomically (a Lua script advances the job's cursor
+// and records a lease on the page's ID range), sends, and marks every chat
+// done as soon as its message is answered; it waits for that mark before
+// sending its next message, so at most Concurrency messages per worker are
+// ever sent-but-unrecorded. A worker that dies leaves a lease that expires
+// after LeaseTime; the next claim re-takes that range and skips the chats
+// marked done. So after a crash no member is missed and the duplicates are
+// at most the crashed worker's in-flight messages (≤ Concurrency). Replicas
+// never share a range, so two live workers never send the same chat.
+//
+// Every message waits for a slot of a token bucket kept in Redis and shared
+// by all replicas: a GCRA without burst, whose slots are spaced exactly
+// 1/Rate apart and reserved a few at a time (one round trip per ~100 ms
+// of sending) and never more than ~100 ms ahead, so messages leave evenly
+// and no replica sits on many unused slots. A 429 sets a shared
+// pause-until that every replica's next reservation honours (so within
+// ~100 ms everyone stops), and the message is retried after it. 5xx and
+// network errors are retried for the same chat with backoff (1 s, 2 s,
+// 4 s, 8 s: MaxAttempts = 5 attempts over ~15 s) before the chat counts as
+// failed; a worker never sends one chat two messages less than a second
+// apart. 403 unsubscribes the member (reason "blocked") and counts
+// Blocked; 400 chat not found and other rejections count Failed.
+//
+// Round trips: one claim per page, one reservation per ~100 ms, and one
+// record per message answered (group-committed: outcomes that finish
+// together share a round trip). Recording each outcome before the sender
+// moves on is what bounds the duplicates after a crash.
+//
+// Jobs run one at a time, oldest first (a scheduled job by its send
+// time): all replicas work on the same job, which keeps the per-chat limit
+// across jobs too (a worker also spaces two messages to one chat by a
+// second). A scheduled job starts when a worker finds its time has come,
+// so it starts on time after a restart as well.
+//
+// The audience is the subscribers who match the job's Audience and had
+// subscribed when the job started running (a member who joins during a
+// broadcast gets the next one). Total is counted when the job is created;
+// when the job is done it becomes the number of members processed
+// (Sent+Blocked+Failed+Skipped), which is lower if members left meanwhile.
+// Skipped counts members whose language version is missing (without
+// Fallback). Pages are read a little ahead of sending (at most two pages
+// per worker), so a member who opts out in those few seconds may still
+// get the message already queued for them.
+//
+// Paid broadcasts (Job.Paid, sent with allow_paid_broadcast when the
+// worker has AllowPaid) use their own bucket at PaidRate, 950/s by
+// default: at exactly Telegram's 1000/s, network jitter regularly puts
+// 1001 messages in some one-second window, and each 429 costs a pause.
+//
+// # Key layout
+//
+// Every key starts with Options.Prefix (default "bridgebot:"). Times are
+// Unix milliseconds unless noted; chat IDs are decimal.
+//
+//	{p}subs                      ZSET member = chat ID, score = chat ID: the
+//	                             subscribers, walked in pages by score.
+//	{p}subs:data                 HASH "{chat}" = record JSON {lang, role,
+//	                             areas, border}; "{chat}:since" = when the
+//	                             member subscribed (kept on re-subscribe).
+//	{p}subs:stats                HASH unsubscriptions by reason: "stop",
+//	                             "blocked".
+//	{p}broadcast:seq             STRING last job ID (INCR).
+//	{p}broadcast:jobs            ZSET every job ID by creation time (audit,
+//	                             List); never trimmed.
+//	{p}broadcast:active          ZSET IDs of scheduled, running and paused
+//	                             jobs by send time; workers poll it.
+//	{p}broadcast:job:{id}        HASH the job: created_by, created, texts
+//	                             (JSON lang → HTML), button_label (JSON),
+//	                             button_url, audience (expression), at,
+//	                             fallback, paid, status, started, finished,
+//	                             total, sent, blocked, failed, skipped,
+//	                             preview_ref; delivery state: cursor (last
+//	                             chat ID claimed), exhausted ("1" when the
+//	                             cursor reached the end).
+//	{p}broadcast:job:{id}:leases ZSET claimed ranges "lo:hi" (chat IDs in
+//	                             (lo, hi]) by lease expiry.
+//	{p}broadcast:job:{id}:owners HASH range = claim token of its holder.
+//	{p}broadcast:job:{id}:done   ZSET chats of leased ranges already
+//	                             processed (member = score = chat ID);
+//	                             trimmed as ranges complete.
+//	{p}broadcast:job:{id}:rate   HASH per-second counts of processed chats,
+//	                             a ring of 16 seconds ("t{n}" second, "c{n}"
+//	                             count), for Progress.Rate.
+//	{p}broadcast:limit           STRING next free send slot (µs, Redis
+//	{p}broadcast:limit:paid      clock) of the shared buckets.
+//	{p}broadcast:pause           STRING no sending before this time (µs),
+//	                             set by a 429.
+//	{p}broadcast:workers         ZSET worker heartbeats: consumer → time.
+//	{p}broadcast:workers:info    HASH consumer → JSON WorkerInfo.
+//
+// The leases, owners and done keys of a job are deleted when it is done or
+// cancelled; the job hash stays. All times used for leases, slots and
+// schedules come from the Redis server (TIME), so replicas' clocks need
+// not agree.
+//
+// Redis Cluster: scripts touch several keys; give Prefix a hash tag, such
+// as "{bridgebot}:", so they share a slot.
+package broadcast

@@ -1,0 +1,190 @@
+package broadcast
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults for Options.
+const (
+	DefaultPrefix       = "bridgebot:"
+	DefaultRate         = 25
+	DefaultPaidRate     = 950
+	DefaultConcurrency  = 8
+	DefaultPageSize     = 100
+	DefaultLeaseTime    = 30 * time.Second
+	DefaultPollInterval = time.Second
+	DefaultMaxAttempts  = 5
+)
+
+// Options configure a Store and a Worker; the zero value is usable.
+type Options struct {
+	// Prefix starts every key. Default DefaultPrefix.
+	Prefix string
+	// Rate is the global send rate in messages per second, shared by all
+	// replicas. Default 25 (Telegram allows about 30 for bulk sends).
+	Rate float64
+	// PaidRate is the rate of paid broadcasts (allow_paid_broadcast), when
+	// AllowPaid. Default 950: Telegram's ceiling is 1000 per second, and a
+	// little headroom keeps network jitter from ever putting 1001 messages
+	// in one second (which Telegram answers with a 429 and a pause).
+	PaidRate float64
+	// AllowPaid lets jobs with Paid set be sent as paid broadcasts, which
+	// cost Telegram Stars. Without it they are sent normally, at Rate.
+	AllowPaid bool
+	// Concurrency is how many messages a worker has in flight at most.
+	// Default 8.
+	Concurrency int
+	// Consumer names this worker in heartbeats and logs; it must differ
+	// between replicas. Default hostname:pid:random.
+	Consumer string
+	Logger   *slog.Logger
+	// OnUnsubscribe, if set, is called after a worker unsubscribed a
+	// member who blocked the bot.
+	OnUnsubscribe func(chatID int64)
+
+	// PageSize is how many subscribers are read (and claimed) at a time:
+	// it bounds what a worker or Count holds in memory. Default 100, at
+	// most 1000.
+	PageSize int
+	// LeaseTime is how long a claimed page stays with a worker that stops
+	// renewing it (a crash) before another worker takes it over. Default
+	// 30s.
+	LeaseTime time.Duration
+	// PollInterval is how often an idle worker looks for jobs. Default 1s.
+	PollInterval time.Duration
+	// MaxAttempts bounds sends to one chat on transient errors (5xx,
+	// network) before it counts as failed. Default 5.
+	MaxAttempts int
+	// RetryBackoff is the first wait before retrying a transient error,
+	// doubled each time. Default 1s. (Whatever it is, a worker never sends
+	// one chat two messages less than a second apart.)
+	RetryBackoff time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	if o.Rate <= 0 {
+		o.Rate = DefaultRate
+	}
+	if o.PaidRate <= 0 {
+		o.PaidRate = DefaultPaidRate
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.Consumer == "" {
+		host, _ := os.Hostname()
+		o.Consumer = host + ":" + strconv.Itoa(os.Getpid()) + ":" + randomHex(2)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = DefaultPageSize
+	}
+	o.PageSize = min(o.PageSize, 1000)
+	if o.LeaseTime <= 0 {
+		o.LeaseTime = DefaultLeaseTime
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = DefaultPollInterval
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = DefaultMaxAttempts
+	}
+	if o.RetryBackoff <= 0 {
+		o.RetryBackoff = time.Second
+	}
+	return o
+}
+
+// rateFor is the send rate of a job.
+func (o Options) rateFor(paid bool) float64 {
+	if paid && o.AllowPaid {
+		return o.PaidRate
+	}
+	return o.Rate
+}
+
+// Store keeps subscriptions and broadcast jobs in Redis. It is safe for
+// concurrent use, and any number of processes may share the data.
+type Store struct {
+	rdb  redis.UniversalClient
+	opts Options
+	k    keys
+}
+
+// New returns a Store on client (not closed by the Store).
+func New(client redis.UniversalClient, opts Options) *Store {
+	opts = opts.withDefaults()
+	return &Store{rdb: client, opts: opts, k: keys{opts.Prefix}}
+}
+
+// Options returns the store's options with defaults applied.
+func (s *Store) Options() Options { return s.opts }
+
+// keys names every key (see the package documentation).
+type keys struct{ p string }
+
+func (k keys) subs() string            { return k.p + "subs" }
+func (k keys) subsData() string        { return k.p + "subs:data" }
+func (k keys) subsStats() string       { return k.p + "subs:stats" }
+func (k keys) seq() string             { return k.p + "broadcast:seq" }
+func (k keys) jobs() string            { return k.p + "broadcast:jobs" }
+func (k keys) active() string          { return k.p + "broadcast:active" }
+func (k keys) job(id string) string    { return k.p + "broadcast:job:" + id }
+func (k keys) leases(id string) string { return k.job(id) + ":leases" }
+func (k keys) owners(id string) string { return k.job(id) + ":owners" }
+func (k keys) done(id string) string   { return k.job(id) + ":done" }
+func (k keys) rate(id string) string   { return k.job(id) + ":rate" }
+func (k keys) pause() string           { return k.p + "broadcast:pause" }
+func (k keys) workers() string         { return k.p + "broadcast:workers" }
+func (k keys) workersInfo() string     { return k.p + "broadcast:workers:info" }
+
+func (k keys) limit(paid bool) string {
+	if paid {
+		return k.p + "broadcast:limit:paid"
+	}
+	return k.p + "broadcast:limit"
+}
+
+// Errors of job operations.
+var (
+	ErrNotFound = errors.New("broadcast: no such broadcast")
+	// ErrState wraps refusals such as pausing a finished broadcast.
+	ErrState = errors.New("broadcast: not possible in this state")
+)
+
+// serverTime reads the Redis clock, which every replica shares.
+func serverTime(ctx context.Context, rdb redis.UniversalClient) (time.Time, error) {
+	t, err := rdb.Time(ctx).Result()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("broadcast: redis TIME: %w", err)
+	}
+	return t, nil
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v string) time.Time {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(n)
+}

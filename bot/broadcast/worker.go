@@ -1,0 +1,662 @@
+package broadcast
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	mrand "math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Heartbeats: a worker writes one every heartbeatEvery; it counts as live
+// for HeartbeatTTL.
+const (
+	heartbeatEvery = 3 * time.Second
+	HeartbeatTTL   = 10 * time.Second
+)
+
+// sendTimeout bounds one Telegram call.
+const sendTimeout = 30 * time.Second
+
+// maxRateLimited bounds 429 answers for one chat before it counts as
+// failed (each already waited its retry_after).
+const maxRateLimited = 20
+
+// Worker delivers broadcast jobs. Run one per bot process; replicas share
+// the work through Redis (see the package documentation).
+type Worker struct {
+	rdb   redis.UniversalClient
+	store *Store
+	send  Sender
+	opts  Options
+	k     keys
+	log   *slog.Logger
+	token string // this worker's claims are token:n
+	seq   atomic.Int64
+	gate  *chatGate
+	free  *limiter
+	paid  *limiter
+}
+
+// NewWorker returns a worker delivering through sender.
+func NewWorker(client redis.UniversalClient, sender Sender, opts Options) *Worker {
+	opts = opts.withDefaults()
+	k := keys{opts.Prefix}
+	log := opts.Logger.With(slog.String("consumer", opts.Consumer))
+	return &Worker{
+		rdb: client, store: &Store{rdb: client, opts: opts, k: k}, send: sender, opts: opts, k: k, log: log,
+		token: opts.Consumer + "/" + randomHex(4),
+		gate:  newChatGate(),
+		free:  newLimiter(client, k.limit(false), k.pause(), opts.Rate, log),
+		paid:  newLimiter(client, k.limit(true), k.pause(), opts.PaidRate, log),
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Run delivers jobs until ctx is done, then returns nil after the messages
+// in flight were answered and recorded and its pages handed back (so a
+// restarted worker continues at once). Redis or Telegram trouble is
+// logged and retried, never returned.
+func (w *Worker) Run(ctx context.Context) error {
+	w.log.Info("broadcast worker started", slog.Float64("rate", w.opts.Rate),
+		slog.Int("concurrency", w.opts.Concurrency), slog.Bool("paid", w.opts.AllowPaid))
+	hbCtx, stopHB := context.WithCancel(ctx)
+	hbDone := make(chan struct{})
+	go func() {
+		defer close(hbDone)
+		w.heartbeats(hbCtx)
+	}()
+	defer func() {
+		stopHB()
+		<-hbDone
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_, _ = w.rdb.TxPipelined(cctx, func(p redis.Pipeliner) error {
+			p.ZRem(cctx, w.k.workers(), w.opts.Consumer)
+			p.HDel(cctx, w.k.workersInfo(), w.opts.Consumer)
+			return nil
+		})
+	}()
+	failures := 0
+	for ctx.Err() == nil {
+		wait, err := w.step(ctx)
+		if err != nil && ctx.Err() == nil {
+			failures++
+			wait = backoff(failures, 500*time.Millisecond, 30*time.Second)
+			w.log.Warn("broadcast worker: will retry", slog.Any("err", err), slog.Duration("in", wait))
+		} else {
+			failures = 0
+		}
+		sleep(ctx, wait)
+	}
+	w.log.Info("broadcast worker stopped")
+	return nil
+}
+
+// WorkerInfo describes a live worker (its heartbeat).
+type WorkerInfo struct {
+	Consumer    string    `json:"consumer"`
+	Rate        float64   `json:"rate"`
+	PaidRate    float64   `json:"paid_rate"`
+	AllowPaid   bool      `json:"allow_paid"`
+	Concurrency int       `json:"concurrency"`
+	Started     time.Time `json:"started"`
+	Seen        time.Time `json:"-"`
+}
+
+func (w *Worker) heartbeats(ctx context.Context) {
+	info, _ := json.Marshal(WorkerInfo{
+		Consumer: w.opts.Consumer, Rate: w.opts.Rate, PaidRate: w.opts.PaidRate,
+		AllowPaid: w.opts.AllowPaid, Concurrency: w.opts.Concurrency, Started: time.Now(),
+	})
+	t := time.NewTicker(heartbeatEvery)
+	defer t.Stop()
+	for {
+		err := heartbeatScript.Run(ctx, w.rdb, []string{w.k.workers(), w.k.workersInfo()}, w.opts.Consumer, string(info)).Err()
+		if err != nil && ctx.Err() == nil {
+			w.log.Warn("broadcast worker: heartbeat failed", slog.Any("err", err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Workers lists the workers with a heartbeat in the last HeartbeatTTL: an
+// empty list means no bot is running to deliver broadcasts.
+func (s *Store) Workers(ctx context.Context) ([]WorkerInfo, error) {
+	res, err := workersScript.Run(ctx, s.rdb, []string{s.k.workers(), s.k.workersInfo()}, HeartbeatTTL.Milliseconds()).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("broadcast: workers: %w", err)
+	}
+	var out []WorkerInfo
+	for i := 0; i+1 < len(res); i += 2 {
+		var wi WorkerInfo
+		_ = json.Unmarshal([]byte(res[i]), &wi)
+		wi.Seen = fromMS(res[i+1])
+		out = append(out, wi)
+	}
+	return out, nil
+}
+
+// step runs the first runnable job, if any, and says how long to wait
+// before looking again.
+func (w *Worker) step(ctx context.Context) (time.Duration, error) {
+	job, wait, err := w.next(ctx)
+	if err != nil || job == nil {
+		return wait, err
+	}
+	return w.runJob(ctx, job)
+}
+
+// next finds the first runnable job in send-time order: running, or
+// scheduled and due (which it starts). Without one it returns how long
+// until the next scheduled job is due, at most PollInterval.
+func (w *Worker) next(ctx context.Context) (*Job, time.Duration, error) {
+	poll := w.opts.PollInterval
+	pipe := w.rdb.Pipeline()
+	zc := pipe.ZRangeWithScores(ctx, w.k.active(), 0, -1)
+	tc := pipe.Time(ctx)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, poll, fmt.Errorf("broadcast: find jobs: %w", err)
+	}
+	active, now := zc.Val(), tc.Val()
+	if len(active) == 0 {
+		return nil, poll, nil
+	}
+	pipe = w.rdb.Pipeline()
+	sts := make([]*redis.SliceCmd, len(active))
+	for i, z := range active {
+		sts[i] = pipe.HMGet(ctx, w.k.job(z.Member.(string)), "status", "at")
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, poll, fmt.Errorf("broadcast: find jobs: %w", err)
+	}
+	wait := poll
+	for i, z := range active {
+		id := z.Member.(string)
+		vals := sts[i].Val()
+		st, _ := vals[0].(string)
+		at, _ := vals[1].(string)
+		switch st {
+		case StatusRunning:
+		case StatusScheduled:
+			due := fromMS(at)
+			if due.After(now) {
+				wait = min(wait, due.Sub(now))
+				continue
+			}
+			got, err := startScript.Run(ctx, w.rdb, []string{w.k.job(id)}).Text()
+			if err != nil {
+				return nil, poll, fmt.Errorf("broadcast: start %s: %w", id, err)
+			}
+			if got != StatusRunning {
+				continue
+			}
+			w.log.Info("broadcast: scheduled job is due", slog.String("job", id))
+		case StatusPaused:
+			continue
+		default: // finished or gone: not active any more
+			w.rdb.ZRem(ctx, w.k.active(), id)
+			continue
+		}
+		j, err := w.store.Get(ctx, id)
+		if err != nil {
+			return nil, poll, err
+		}
+		return &j, 0, nil
+	}
+	return nil, max(wait, time.Millisecond), nil
+}
+
+// jobRun is one worker's delivery of one job, until the job stops being
+// runnable, its audience is all claimed, or the worker stops.
+type jobRun struct {
+	w      *Worker
+	job    Job
+	lim    *limiter
+	anns   map[string]Announcement
+	cutoff time.Time
+	halt   context.CancelFunc // stop sending (job paused, cancelled, done)
+
+	flushIn chan []rec
+
+	mu    sync.Mutex
+	pages map[*page]struct{} // claimed and not completed
+}
+
+// page is a claimed range of the audience.
+type page struct {
+	rng, tok string
+	pending  int  // outcomes not yet recorded (guarded by jobRun.mu)
+	lost     bool // another worker took it over (guarded by jobRun.mu)
+}
+
+// item is one member to send to.
+type item struct {
+	chat int64
+	lang string
+	pg   *page
+}
+
+// rec is one outcome to record; ack, if set, gets the job status after.
+type rec struct {
+	chat    int64
+	outcome string
+	pg      *page
+	ack     chan string
+}
+
+// Outcomes, which are also the job hash's count fields.
+const (
+	outSent    = "sent"
+	outBlocked = "blocked"
+	outFailed  = "failed"
+	outSkipped = "skipped"
+)
+
+func (w *Worker) runJob(ctx context.Context, job *Job) (time.Duration, error) {
+	paid := job.Paid && w.opts.AllowPaid
+	lim := w.free
+	if paid {
+		lim = w.paid
+	}
+	anns := map[string]Announcement{}
+	for _, l := range job.langs() {
+		anns[l] = job.Announcement(l, w.opts.AllowPaid)
+	}
+	cutoff := job.Started
+	if cutoff.IsZero() {
+		cutoff = time.Now()
+	}
+	runCtx, halt := context.WithCancel(ctx)
+	defer halt()
+	r := &jobRun{
+		w: w, job: *job, lim: lim, anns: anns, cutoff: cutoff, halt: halt,
+		flushIn: make(chan []rec, 2*w.opts.Concurrency+4),
+		pages:   map[*page]struct{}{},
+	}
+	w.log.Debug("broadcast: working on job", slog.String("job", job.ID), slog.Bool("paid", paid))
+
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		r.flushLoop(ctx)
+	}()
+	items := make(chan item, w.opts.PageSize)
+	var senders sync.WaitGroup
+	for range w.opts.Concurrency {
+		senders.Add(1)
+		go func() {
+			defer senders.Done()
+			r.sendLoop(runCtx, items)
+		}()
+	}
+	wait, err := r.produce(runCtx, items)
+	close(items)
+	senders.Wait()
+	close(r.flushIn)
+	<-flushed
+	r.release(ctx)
+	return wait, err
+}
+
+// produce claims pages and queues their members for the senders.
+func (r *jobRun) produce(ctx context.Context, items chan<- item) (time.Duration, error) {
+	w := r.w
+	for ctx.Err() == nil {
+		tok := w.token + ":" + strconv.FormatInt(w.seq.Add(1), 10)
+		res, err := claimScript.Run(ctx, w.rdb, []string{
+			w.k.job(r.job.ID), w.k.subs(), w.k.subsData(), w.k.leases(r.job.ID), w.k.owners(r.job.ID),
+			w.k.done(r.job.ID), w.k.active(), w.k.rate(r.job.ID),
+		}, tok, w.opts.PageSize, w.opts.LeaseTime.Milliseconds(), r.job.ID).Slice()
+		if err != nil {
+			if ctx.Err() != nil {
+				return 0, nil
+			}
+			return 0, fmt.Errorf("broadcast: claim a page of %s: %w", r.job.ID, err)
+		}
+		kind, _ := res[0].(string)
+		switch kind {
+		case "ok":
+		case "wait":
+			ms, _ := res[1].(int64)
+			return min(time.Duration(ms)*time.Millisecond, w.opts.PollInterval), nil
+		case StatusDone:
+			w.log.Info("broadcast: job done", slog.String("job", r.job.ID))
+			return 0, nil
+		default: // paused, cancelled, scheduled, missing
+			w.log.Info("broadcast: job stopped", slog.String("job", r.job.ID), slog.String("status", kind))
+			r.halt()
+			return 0, nil
+		}
+		pg := &page{tok: tok}
+		pg.rng, _ = res[1].(string)
+		todo, skipped := r.members(pg, asSlice(res, 2), asSlice(res, 3), asSlice(res, 4))
+		r.mu.Lock()
+		pg.pending = len(todo) + len(skipped)
+		r.pages[pg] = struct{}{}
+		r.mu.Unlock()
+		if len(skipped) > 0 || pg.pending == 0 {
+			select { // record the skipped (or complete an empty page)
+			case r.flushIn <- skipped:
+			case <-ctx.Done():
+				return 0, nil
+			}
+		}
+		for _, it := range todo {
+			select {
+			case items <- it:
+			case <-ctx.Done():
+				return 0, nil
+			}
+		}
+	}
+	return 0, nil
+}
+
+// members turns a claimed page into members to send to and members to
+// count as skipped. Chats already done, unsubscribed, outside the
+// audience or subscribed after the job started are left out.
+func (r *jobRun) members(pg *page, ids, recs, done []any) (todo []item, skipped []rec) {
+	isDone := make(map[string]bool, len(done))
+	for _, d := range done {
+		if s, ok := d.(string); ok {
+			isDone[s] = true
+		}
+	}
+	for i, raw := range ids {
+		id, _ := raw.(string)
+		if isDone[id] || 2*i+1 >= len(recs) {
+			continue
+		}
+		sub, ok := decodeSubscriber(id, recs[2*i], recs[2*i+1])
+		if !ok || !r.job.Audience.Match(sub) || sub.Since.After(r.cutoff) {
+			continue
+		}
+		if v := r.job.VersionFor(sub.Lang); v != "" {
+			todo = append(todo, item{chat: sub.ChatID, lang: v, pg: pg})
+		} else {
+			skipped = append(skipped, rec{chat: sub.ChatID, outcome: outSkipped, pg: pg})
+		}
+	}
+	return todo, skipped
+}
+
+func (r *jobRun) isLost(pg *page) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return pg.lost
+}
+
+// sendLoop sends queued members one at a time, waiting for each outcome
+// to be recorded before the next: a worker never has more than
+// Concurrency messages sent but not recorded.
+func (r *jobRun) sendLoop(ctx context.Context, items <-chan item) {
+	for it := range items {
+		if ctx.Err() != nil || r.isLost(it.pg) {
+			continue // drain: the page goes back to the pool unfinished
+		}
+		outcome, ok := r.deliver(ctx, it)
+		if !ok {
+			continue
+		}
+		ack := make(chan string, 1)
+		r.flushIn <- []rec{{chat: it.chat, outcome: outcome, pg: it.pg, ack: ack}}
+		<-ack
+	}
+}
+
+// deliver sends to one member, with retries; ok is false when it stopped
+// without an outcome (job halted or worker stopping before a send).
+func (r *jobRun) deliver(ctx context.Context, it item) (outcome string, ok bool) {
+	w := r.w
+	ann := r.anns[it.lang]
+	attempts, limited := 0, 0
+	for {
+		if w.gate.wait(ctx, it.chat) != nil || r.lim.wait(ctx) != nil || r.isLost(it.pg) {
+			return "", false
+		}
+		w.gate.mark(it.chat)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+		err := w.send.SendAnnouncement(sctx, it.chat, ann)
+		cancel()
+		var ra *RetryAfterError
+		switch {
+		case err == nil:
+			return outSent, true
+		case errors.As(err, &ra):
+			limited++
+			w.log.Warn("broadcast: rate limited by Telegram, pausing every sender", slog.Duration("retry_after", ra.After))
+			r.lim.pause(context.WithoutCancel(ctx), max(ra.After, time.Second))
+			if limited >= maxRateLimited {
+				return outFailed, true
+			}
+		case errors.Is(err, ErrBlocked):
+			return outBlocked, true
+		case errors.Is(err, ErrChatNotFound), errors.Is(err, ErrRejected):
+			w.log.Debug("broadcast: message refused", slog.Int64("chat", it.chat), slog.Any("err", err))
+			return outFailed, true
+		default:
+			attempts++
+			if attempts >= w.opts.MaxAttempts {
+				w.log.Warn("broadcast: giving up on a member after transient errors",
+					slog.Int64("chat", it.chat), slog.Int("attempts", attempts), slog.Any("err", err))
+				return outFailed, true
+			}
+			wait := backoff(attempts, w.opts.RetryBackoff, 30*time.Second)
+			w.log.Debug("broadcast: transient error, will retry", slog.Int64("chat", it.chat),
+				slog.Int("attempt", attempts), slog.Duration("in", wait), slog.Any("err", err))
+			if !sleep(ctx, wait) {
+				return "", false
+			}
+		}
+	}
+}
+
+// flushLoop is the group commit: it records outcomes in batches (one
+// round trip for everything waiting), renews the leases of this worker's
+// pages, and completes finished pages. It ends when flushIn is closed and
+// drained.
+func (r *jobRun) flushLoop(ctx context.Context) {
+	tick := time.NewTicker(r.w.opts.LeaseTime / 3)
+	defer tick.Stop()
+	for {
+		var batch []rec
+		select {
+		case b, ok := <-r.flushIn:
+			if !ok {
+				return
+			}
+			batch = b
+		drain:
+			for len(batch) < 512 {
+				select {
+				case more, ok := <-r.flushIn:
+					if !ok {
+						break drain
+					}
+					batch = append(batch, more...)
+				default:
+					break drain
+				}
+			}
+		case <-tick.C:
+		}
+		r.flush(ctx, batch)
+	}
+}
+
+// flush records a batch, retrying Redis errors. While the worker runs it
+// keeps trying (nothing is sent meanwhile: senders wait for their ack);
+// once it is stopping it gives up after a few tries, and those chats are
+// sent again after the lease expires (the in-flight duplicates).
+func (r *jobRun) flush(ctx context.Context, batch []rec) {
+	w := r.w
+	for attempt := 1; ; attempt++ {
+		st, err := r.record(batch)
+		if err == nil {
+			if st != StatusRunning {
+				r.halt()
+			}
+			ack(batch, st)
+			return
+		}
+		if ctx.Err() != nil && attempt >= 3 {
+			w.log.Warn("broadcast: could not record outcomes while stopping", slog.Int("messages", len(batch)), slog.Any("err", err))
+			r.halt()
+			ack(batch, "")
+			return
+		}
+		wait := backoff(attempt, 100*time.Millisecond, 5*time.Second)
+		w.log.Warn("broadcast: cannot record outcomes, will retry", slog.Any("err", err), slog.Duration("in", wait))
+		sleep(ctx, wait)
+	}
+}
+
+func ack(batch []rec, status string) {
+	for _, x := range batch {
+		if x.ack != nil {
+			x.ack <- status
+		}
+	}
+}
+
+// record runs recordScript for a batch plus every page of ours that needs
+// renewing or completing.
+func (r *jobRun) record(batch []rec) (string, error) {
+	w := r.w
+	byPage := map[*page][]rec{}
+	for _, x := range batch {
+		byPage[x.pg] = append(byPage[x.pg], x)
+	}
+	r.mu.Lock()
+	var order []*page
+	for pg := range r.pages {
+		order = append(order, pg)
+	}
+	args := []any{w.opts.LeaseTime.Milliseconds(), r.job.ID, 0}
+	complete := map[*page]bool{}
+	n := 0
+	for _, pg := range order {
+		recs := byPage[pg]
+		if pg.lost {
+			continue
+		}
+		done := pg.pending-len(recs) == 0
+		complete[pg] = done
+		args = append(args, pg.rng, pg.tok, flag(done), len(recs))
+		for _, x := range recs {
+			args = append(args, x.chat, x.outcome)
+		}
+		n++
+	}
+	// Outcomes of pages no longer ours (lost) are still recorded.
+	for pg, recs := range byPage {
+		if _, ours := r.pages[pg]; ours && !pg.lost {
+			continue
+		}
+		args = append(args, pg.rng, pg.tok, "0", len(recs))
+		for _, x := range recs {
+			args = append(args, x.chat, x.outcome)
+		}
+		n++
+	}
+	r.mu.Unlock()
+	if n == 0 {
+		return StatusRunning, nil
+	}
+	args[2] = n
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := recordScript.Run(ctx, w.rdb, []string{
+		w.k.job(r.job.ID), w.k.leases(r.job.ID), w.k.owners(r.job.ID), w.k.done(r.job.ID), w.k.rate(r.job.ID),
+		w.k.subs(), w.k.subsData(), w.k.subsStats(), w.k.active(),
+	}, args...).Slice()
+	if err != nil {
+		return "", err
+	}
+	st, _ := res[0].(string)
+	lost := map[string]bool{}
+	for _, x := range asSlice(res, 1) {
+		if s, ok := x.(string); ok {
+			lost[s] = true
+		}
+	}
+	r.mu.Lock()
+	for pg, recs := range byPage {
+		pg.pending -= len(recs)
+	}
+	for _, pg := range order {
+		switch {
+		case lost[pg.rng]:
+			pg.lost = true
+			delete(r.pages, pg)
+			w.log.Warn("broadcast: a page was taken over by another worker", slog.String("job", r.job.ID), slog.String("range", pg.rng))
+		case complete[pg]:
+			delete(r.pages, pg)
+		}
+	}
+	r.mu.Unlock()
+	for _, x := range asSlice(res, 2) {
+		s, _ := x.(string)
+		chat, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			continue
+		}
+		w.log.Info("broadcast: member blocked the bot; unsubscribed", slog.Int64("chat", chat))
+		if w.opts.OnUnsubscribe != nil {
+			w.opts.OnUnsubscribe(chat)
+		}
+	}
+	return st, nil
+}
+
+// release hands back the pages this worker claimed but did not finish
+// (job paused or worker stopping), so they are claimable at once.
+func (r *jobRun) release(ctx context.Context) {
+	r.mu.Lock()
+	var args []any
+	for pg := range r.pages {
+		args = append(args, pg.rng, pg.tok)
+	}
+	r.pages = map[*page]struct{}{}
+	r.mu.Unlock()
+	if len(args) == 0 {
+		return
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	err := releaseScript.Run(cctx, r.w.rdb, []string{r.w.k.leases(r.job.ID), r.w.k.owners(r.job.ID)}, args...).Err()
+	if err != nil {
+		r.w.log.Warn("broadcast: could not hand back pages; they return when their lease expires", slog.Any("err", err))
+	}
+}
+
+// backoff is exponential from base, capped, with ±20% jitter.
+func backoff(attempt int, base, ceiling time.Duration) time.Duration {
+	d := time.Duration(float64(base) * math.Pow(2, float64(min(attempt-1, 20))))
+	d = min(d, ceiling)
+	jitter := time.Duration(mrand.Int64N(int64(d)/5 + 1))
+	if mrand.IntN(2) == 0 {
+		return d + jitter
+	}
+	return max(d-jitter, base)
+}

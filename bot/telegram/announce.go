@@ -1,0 +1,69 @@
+package telegram
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"bridgebot/bot/broadcast"
+)
+
+var _ broadcast.Sender = (*Bot)(nil)
+
+// noLinkPreview keeps Telegram from adding a card for the first link: an
+// announcement carries its own link button, and a preview would push the
+// text below the fold.
+const noLinkPreview = `{"is_disabled":true}`
+
+// SendAnnouncement sends one broadcast message, once. Unlike Send it never
+// retries: the broadcast worker paces and retries for every replica, so a
+// 429 comes back as *broadcast.RetryAfterError, a 403 (blocked, deactivated)
+// as broadcast.ErrBlocked, 400 chat not found as broadcast.ErrChatNotFound
+// and any other 400 as broadcast.ErrRejected; anything else (5xx, network)
+// is returned as is, which the worker treats as transient.
+func (b *Bot) SendAnnouncement(ctx context.Context, chatID int64, a broadcast.Announcement) error {
+	params := tgbotapi.Params{
+		"chat_id":              strconv.FormatInt(chatID, 10),
+		"text":                 a.HTML,
+		"parse_mode":           tgbotapi.ModeHTML,
+		"link_preview_options": noLinkPreview,
+	}
+	if a.ButtonURL != "" && a.ButtonLabel != "" {
+		markup, err := json.Marshal(tgbotapi.NewInlineKeyboardMarkup(
+			tgbotapi.NewInlineKeyboardRow(tgbotapi.NewInlineKeyboardButtonURL(a.ButtonLabel, a.ButtonURL))))
+		if err != nil {
+			return fmt.Errorf("telegram: announcement button: %w", err)
+		}
+		params["reply_markup"] = string(markup)
+	}
+	if a.Paid {
+		params["allow_paid_broadcast"] = "true"
+	}
+	_, err := b.with(ctx, b.cfg.RequestTimeout).MakeRequest("sendMessage", params)
+	return announceError(err)
+}
+
+// announceError maps Bot API errors to the broadcast package's.
+func announceError(err error) error {
+	var te *tgbotapi.Error
+	if err == nil || !errors.As(err, &te) {
+		return err
+	}
+	switch {
+	case te.RetryAfter > 0:
+		return &broadcast.RetryAfterError{After: time.Duration(te.RetryAfter) * time.Second}
+	case te.Code == 403:
+		return fmt.Errorf("%w: %s", broadcast.ErrBlocked, te.Message)
+	case te.Code == 400 && strings.Contains(strings.ToLower(te.Message), "chat not found"):
+		return fmt.Errorf("%w: %s", broadcast.ErrChatNotFound, te.Message)
+	case te.Code == 400:
+		return fmt.Errorf("%w: %s", broadcast.ErrRejected, te.Message)
+	}
+	return fmt.Errorf("telegram: send announcement: %w", err)
+}

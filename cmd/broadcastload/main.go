@@ -1,0 +1,384 @@
+// Command broadcastload measures broadcast delivery end to end: it
+// subscribes n fake members in Redis, starts a fake Telegram Bot API
+// server that enforces Telegram's flood limits with real 429 answers
+// (telegramtest, in a child process so its bookkeeping does not count
+// against the worker's memory), runs a broadcast.Worker through the real
+// telegram client, and reports the achieved rate against the limit, 429s,
+// duplicates, missing members and the worker process's peak heap.
+//
+//	go run ./cmd/broadcastload -n 10000                      # 25/s: ~400 s
+//	go run ./cmd/broadcastload -n 10000 -paid                # paid: ~11 s
+//	go run ./cmd/broadcastload -n 100000 -paid               # paid: ~105 s
+//
+// Redis: REDIS_URL (keys under a random prefix, deleted afterwards), or an
+// in-memory miniredis in the child process.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"bridgebot/bot/broadcast"
+	"bridgebot/bot/telegram"
+)
+
+// childEnv marks the child process that serves the fake Telegram.
+const childEnv = "BROADCASTLOAD_FAKE"
+
+func main() {
+	if os.Getenv(childEnv) == "1" {
+		if err := serveFake(os.Args[1:], os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "broadcastload fake:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if _, err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "broadcastload:", err)
+		os.Exit(1)
+	}
+}
+
+// Result is what one run measured.
+type Result struct {
+	N               int
+	Limit           float64 // the configured send rate
+	TelegramLimit   int     // the fake's global limit for this kind of broadcast
+	Achieved        float64 // accepted messages per second, first to last
+	Accepted        int
+	RateLimited     int // 429 answers
+	Duplicates      int // messages beyond the first per member
+	Missing         int // members who got nothing
+	MaxPerSecond    int // most messages the fake accepted in one second
+	Duration        time.Duration
+	BaseHeap        uint64 // HeapInuse after seeding, before delivery
+	PeakHeap        uint64 // highest HeapInuse during delivery
+	PeakHeapAlloc   uint64
+	Counts          broadcast.Counts
+	Seeding         time.Duration
+	Paid            bool
+	Concurrency     int
+	RedisRoundTrips int64
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (Result, error) {
+	fs := flag.NewFlagSet("broadcastload", flag.ContinueOnError)
+	n := fs.Int("n", 10000, "subscribers")
+	rate := fs.Float64("rate", broadcast.DefaultRate, "send rate of free broadcasts (messages/s)")
+	paid := fs.Bool("paid", false, "a paid broadcast (allow_paid_broadcast)")
+	paidRate := fs.Float64("paid-rate", broadcast.DefaultPaidRate, "send rate of paid broadcasts (messages/s)")
+	conc := fs.Int("concurrency", broadcast.DefaultConcurrency, "messages in flight")
+	page := fs.Int("page", broadcast.DefaultPageSize, "subscribers per page")
+	limit := fs.Int("limit", 30, "the fake Telegram's global limit (messages/s)")
+	perChat := fs.Int("per-chat", 1, "the fake Telegram's per-chat limit (messages/s)")
+	paidLimit := fs.Int("paid-limit", 1000, "the fake Telegram's paid broadcast limit (messages/s)")
+	blocked := fs.Int("blocked", 0, "members who blocked the bot (403)")
+	verbose := fs.Bool("v", false, "log the worker at debug level")
+	if err := fs.Parse(args); err != nil {
+		return Result{}, err
+	}
+	res := Result{N: *n, Paid: *paid, Concurrency: *conc, Limit: *rate, TelegramLimit: *limit}
+	if *paid {
+		res.Limit, res.TelegramLimit = *paidRate, *paidLimit
+	}
+
+	// The fake Telegram (and, without REDIS_URL, a miniredis) in a child.
+	redisURL := getenv("REDIS_URL")
+	self, err := os.Executable()
+	if err != nil {
+		return res, err
+	}
+	child := exec.CommandContext(ctx, self, "-n", strconv.Itoa(*n), "-limit", strconv.Itoa(*limit),
+		"-per-chat", strconv.Itoa(*perChat), "-paid-limit", strconv.Itoa(*paidLimit),
+		"-blocked", strconv.Itoa(*blocked), "-miniredis="+strconv.FormatBool(redisURL == ""))
+	child.Env = append(os.Environ(), childEnv+"=1")
+	child.Stderr = os.Stderr
+	childIn, err := child.StdinPipe()
+	if err != nil {
+		return res, err
+	}
+	childOut, err := child.StdoutPipe()
+	if err != nil {
+		return res, err
+	}
+	if err := child.Start(); err != nil {
+		return res, err
+	}
+	defer func() {
+		childIn.Close() // the child exits when its stdin closes
+		_ = child.Wait()
+	}()
+	var hello fakeHello
+	if err := json.NewDecoder(bufio.NewReader(childOut)).Decode(&hello); err != nil {
+		return res, fmt.Errorf("fake telegram did not start: %w", err)
+	}
+	if redisURL == "" {
+		redisURL = "redis://" + hello.Redis
+	}
+
+	opt, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return res, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	opt.PoolSize = max(opt.PoolSize, 4*(*conc))
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	counter := &rtCounter{}
+	rdb.AddHook(counter)
+	prefix := fmt.Sprintf("broadcastload:%d:%d:", os.Getpid(), time.Now().UnixNano())
+	defer deletePrefix(rdb, prefix)
+
+	// The worker's client counts round trips; seeding and watching use
+	// their own.
+	watch := redis.NewClient(opt)
+	defer watch.Close()
+	store := broadcast.New(watch, broadcast.Options{Prefix: prefix, PageSize: *page})
+	seedStart := time.Now()
+	if err := seed(ctx, store, *n); err != nil {
+		return res, err
+	}
+	res.Seeding = time.Since(seedStart)
+
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 4 * (*conc)
+	tg, err := telegram.New(ctx, telegram.Config{Token: hello.Token, APIURL: hello.URL, Transport: transport})
+	if err != nil {
+		return res, err
+	}
+	logLevel := slog.LevelWarn
+	if *verbose {
+		logLevel = slog.LevelDebug
+	}
+	w := broadcast.NewWorker(rdb, tg, broadcast.Options{
+		Prefix: prefix, Rate: *rate, PaidRate: *paidRate, AllowPaid: *paid, Concurrency: *conc, PageSize: *page,
+		PollInterval: 100 * time.Millisecond,
+		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel})),
+	})
+
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	res.BaseHeap = ms.HeapInuse
+	sampling, stopSampling := context.WithCancel(ctx)
+	defer stopSampling()
+	var peak, peakAlloc atomic.Uint64
+	var sampler sync.WaitGroup
+	sampler.Add(1)
+	go func() {
+		defer sampler.Done()
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			peak.Store(max(peak.Load(), ms.HeapInuse))
+			peakAlloc.Store(max(peakAlloc.Load(), ms.HeapAlloc))
+			select {
+			case <-sampling.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+
+	wctx, stopWorker := context.WithCancel(ctx)
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		_ = w.Run(wctx)
+	}()
+	job, err := store.Create(ctx, broadcast.Job{
+		CreatedBy: "broadcastload", Paid: *paid,
+		Texts: map[string]string{"en": "<b>BRIDGE Institute</b>: applications are open.", "es": "<b>Instituto BRIDGE</b>: ya puedes inscribirte."},
+	})
+	if err != nil {
+		stopWorker()
+		return res, err
+	}
+	fmt.Fprintf(stdout, "broadcasting to %d subscribers at %.0f/s (paid %v, concurrency %d)...\n", *n, res.Limit, *paid, *conc)
+	start := time.Now()
+	lastReport := start
+	for {
+		j, err := store.Get(ctx, job.ID)
+		if err != nil {
+			stopWorker()
+			return res, err
+		}
+		if j.Status == broadcast.StatusDone {
+			res.Counts = j.Counts
+			break
+		}
+		if time.Since(lastReport) >= 30*time.Second {
+			fmt.Fprintf(stdout, "  %v: %d/%d\n", time.Since(start).Round(time.Second), j.Counts.Done(), j.Counts.Total)
+			lastReport = time.Now()
+		}
+		if ctx.Err() != nil {
+			stopWorker()
+			return res, ctx.Err()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	res.Duration = time.Since(start)
+	res.RedisRoundTrips = counter.n.Load()
+	stopWorker()
+	<-workerDone
+	stopSampling()
+	sampler.Wait()
+	res.PeakHeap, res.PeakHeapAlloc = peak.Load(), peakAlloc.Load()
+
+	stats, err := hello.stats(ctx)
+	if err != nil {
+		return res, err
+	}
+	res.Accepted, res.RateLimited, res.Duplicates, res.Missing = stats.Accepted, stats.RateLimited, stats.Duplicates, stats.Missing
+	res.MaxPerSecond = stats.MaxPerSecond
+	if stats.Accepted > 1 {
+		res.Achieved = float64(stats.Accepted-1) / stats.Last.Sub(stats.First).Seconds()
+	}
+	report(stdout, res)
+	return res, nil
+}
+
+func report(w io.Writer, r Result) {
+	kind := "free"
+	if r.Paid {
+		kind = "paid"
+	}
+	fmt.Fprintf(w, "subscribers        %d (%s broadcast, concurrency %d; seeding took %v)\n", r.N, kind, r.Concurrency, r.Seeding.Round(time.Millisecond))
+	fmt.Fprintf(w, "achieved rate      %.1f msg/s against %.0f configured (%.1f%%), Telegram limit %d/s\n",
+		r.Achieved, r.Limit, r.Achieved/r.Limit*100, r.TelegramLimit)
+	fmt.Fprintf(w, "max in one second  %d\n", r.MaxPerSecond)
+	fmt.Fprintf(w, "duration           %v\n", r.Duration.Round(time.Millisecond))
+	fmt.Fprintf(w, "429 answers        %d\n", r.RateLimited)
+	fmt.Fprintf(w, "accepted           %d; duplicates %d; missing %d\n", r.Accepted, r.Duplicates, r.Missing)
+	fmt.Fprintf(w, "job counts         %+v\n", r.Counts)
+	fmt.Fprintf(w, "peak heap in use   %.1f MiB (%.1f MiB before delivery; peak live %.1f MiB)\n",
+		mib(r.PeakHeap), mib(r.BaseHeap), mib(r.PeakHeapAlloc))
+	fmt.Fprintf(w, "worker round trips %d to Redis (%.2f per message)\n", r.RedisRoundTrips, float64(r.RedisRoundTrips)/float64(max(r.Accepted, 1)))
+}
+
+func mib(b uint64) float64 { return float64(b) / (1 << 20) }
+
+// seed subscribes n members (chat IDs 1_000_001…), both languages, from
+// a few goroutines.
+func seed(ctx context.Context, store *broadcast.Store, n int) error {
+	const workers = 16
+	var next atomic.Int64
+	errc := make(chan error, workers)
+	for range workers {
+		go func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					errc <- nil
+					return
+				}
+				lang := "en"
+				if i%3 == 0 {
+					lang = "es"
+				}
+				err := store.Subscribe(ctx, broadcast.Subscriber{ChatID: firstChat + i, Lang: lang, Areas: []string{"labor"}})
+				if err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+	var first error
+	for range workers {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+const firstChat = 1_000_001
+
+// rtCounter counts Redis round trips (commands and pipelines).
+type rtCounter struct{ n atomic.Int64 }
+
+func (c *rtCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *rtCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
+}
+func (c *rtCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { c.n.Add(1); return next(ctx, cmds) }
+}
+
+func deletePrefix(rdb *redis.Client, prefix string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var cursor uint64
+	for {
+		keys, next, err := rdb.Scan(ctx, cursor, prefix+"*", 1000).Result()
+		if err != nil {
+			return
+		}
+		if len(keys) > 0 {
+			rdb.Del(ctx, keys...)
+		}
+		if next == 0 {
+			return
+		}
+		cursor = next
+	}
+}
+
+// fakeHello is the child's first line: where to reach it.
+type fakeHello struct {
+	URL     string `json:"url"`
+	Token   string `json:"token"`
+	Control string `json:"control"`
+	Redis   string `json:"redis,omitempty"`
+}
+
+// fakeStats is what the fake Telegram saw.
+type fakeStats struct {
+	Accepted     int       `json:"accepted"`
+	RateLimited  int       `json:"rate_limited"`
+	Duplicates   int       `json:"duplicates"`
+	Missing      int       `json:"missing"`
+	MaxPerSecond int       `json:"max_per_second"`
+	First        time.Time `json:"first"`
+	Last         time.Time `json:"last"`
+}
+
+func (h fakeHello) stats(ctx context.Context) (fakeStats, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.Control+"/stats", nil)
+	if err != nil {
+		return fakeStats{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fakeStats{}, err
+	}
+	defer resp.Body.Close()
+	var s fakeStats
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return s, errors.New("fake stats: " + strings.TrimSpace(string(b)))
+	}
+	return s, json.NewDecoder(resp.Body).Decode(&s)
+}
