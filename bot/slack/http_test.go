@@ -233,3 +233,50 @@ func TestDeleteCutsOldThreadsAndOldRootsKeepTheirOwnStatus(t *testing.T) {
 		t.Fatalf("a member who deleted their data still got %d messages", n)
 	}
 }
+
+func TestFilesGoBothWays(t *testing.T) {
+	f := newFixture(t)
+	root := f.ask(t, 48, "¿Me mandan el programa?")
+	ev, _ := f.sl.StaffFileShare(channel, root, staff, "Aquí está", "programa.pdf", []byte("%PDF-1.4 programa"))
+	if resp := slacktest.PostSigned(t, f.url+"/slack/events", ev, secret); resp.StatusCode != 200 {
+		t.Fatalf("file share: %d", resp.StatusCode)
+	}
+	doc := f.tg.WaitMessage(t, 48, wait, func(m telegramtest.Message) bool { return m.Media == "document" })
+	if string(doc.FileData) != "%PDF-1.4 programa" || doc.FileName != "programa.pdf" {
+		t.Fatalf("document: %q %q", doc.FileName, doc.FileData)
+	}
+	f.tg.WaitMessage(t, 48, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "Aquí está") })
+
+	// A member's voice note lands in the thread.
+	u := telegramtest.User{ID: 48, FirstName: "Rosa", LanguageCode: "es"}
+	f.tg.SendVoice(u, 3)
+	fileID := ""
+	for _, file := range f.tg.Files() {
+		if !file.FromBot && file.Kind == "voice" {
+			fileID = file.FileID
+		}
+	}
+	if err := f.desk.Relay(context.Background(), bot.DeskMessage{ChatID: 48, Lang: "es", FirstName: "Rosa", Attachment: &bot.Attachment{Kind: "voice", FileID: fileID}}); err != nil {
+		t.Fatal(err)
+	}
+	f.sl.WaitFor(t, wait, func() bool {
+		for _, up := range f.sl.Uploads() {
+			if up.ThreadTS == root && up.Completed && len(up.Data) > 0 && strings.Contains(up.InitialComment, "voice") {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func TestParseRoutes(t *testing.T) {
+	r, err := slack.ParseRoutes("lang:es=C0ES, topic:cost=C0FIN")
+	if err != nil || len(r) != 2 || r[0] != (slack.Route{Lang: "es", Channel: "C0ES"}) || r[1] != (slack.Route{Topic: "cost", Channel: "C0FIN"}) {
+		t.Fatalf("routes: %+v %v", r, err)
+	}
+	for _, bad := range []string{"es=C1", "lang:es", "team:x=C1", "lang:=C1"} {
+		if _, err := slack.ParseRoutes(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
