@@ -76,7 +76,11 @@ func New(ctx context.Context, cfg Config) (*Bot, error) {
 		b.log = slog.New(slog.DiscardHandler)
 	}
 	if b.base == nil {
-		b.base = http.DefaultTransport
+		// Keep enough idle connections for concurrent sends (broadcasts
+		// run 8 in flight): the default of 2 per host means reconnecting.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 32
+		b.base = t
 	}
 	endpoint := strings.TrimRight(cfg.APIURL, "/") + "/bot%s/%s"
 	api, err := tgbotapi.NewBotAPIWithClient(cfg.Token, endpoint, b.client(ctx, cfg.RequestTimeout))
