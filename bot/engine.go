@@ -182,7 +182,10 @@ func (e *Engine) apologize(ctx context.Context, u Update, id string) {
 // group answers /start in a group with a pointer to a private chat and
 // ignores everything else: members' answers are never given in public.
 func (e *Engine) group(u Update) Response {
-	if u.Command != "start" || u.Callback != nil {
+	if u.Callback != nil {
+		return Response{ChatID: u.ChatID, CallbackID: u.Callback.ID} // stop the spinner
+	}
+	if u.Command != "start" {
 		return Response{}
 	}
 	tr := e.cat.For(locales.Match(u.From.LanguageCode))
