@@ -735,7 +735,7 @@ func (t *turn) finish(f *flows.Flow, answers flows.Answers) {
 			sub := t.subscription()
 			t.subscribed = ptr(true)
 			t.later("subscribe", func(ctx context.Context) error { return t.e.subs.Subscribe(ctx, sub) }, "")
-		} else if updated {
+		} else {
 			chat := t.u.ChatID
 			t.subscribed = ptr(false)
 			t.later("unsubscribe", func(ctx context.Context) error {

@@ -89,7 +89,7 @@ func (c *Composer) modal(channel string) slackapi.ModalViewRequest {
 	text := func(id, label, hint string) slackapi.Block {
 		el := slackapi.NewPlainTextInputBlockElement(plainText("Telegram formatting: <b>bold</b>, <i>italic</i>, <a href=\"https://…\">link</a>"), id)
 		el.Multiline = true
-		el.MaxLength = 4000
+		el.MaxLength = 3000 // Slack's limit for a text input
 		return slackapi.NewInputBlock(id, plainText(label), plainText(hint), el).WithOptional(true)
 	}
 	multi := func(id, label string, opts ...string) slackapi.Block {
@@ -187,6 +187,8 @@ func jobFromView(st *slackapi.ViewState) (broadcast.Job, map[string]string) {
 			problems[lang] = err.Error()
 		}
 		job.Texts[lang] = t
+	}
+	for _, lang := range []string{"en", "es"} {
 		if l := strings.TrimSpace(value(st, "label_"+lang).Value); l != "" {
 			job.ButtonLabel[lang] = l
 		}
@@ -315,7 +317,9 @@ func (c *Composer) button(ctx context.Context, cb slackapi.InteractionCallback, 
 	case actionSend:
 		raw, err := c.d.rdb.GetDel(ctx, c.draftKey(a.Value)).Result()
 		if errors.Is(err, redis.Nil) {
-			return nil // already sent or discarded (a double click)
+			// Already sent or discarded (a double click), or expired.
+			_, err := c.d.api.PostEphemeralContext(ctx, channel, cb.User.ID, slackapi.MsgOptionText("This preview was already sent, discarded, or has expired (after 48 hours). Use /bridge broadcast to start again.", false))
+			return err
 		}
 		if err != nil {
 			return fmt.Errorf("load broadcast draft: %w", err)
@@ -325,13 +329,10 @@ func (c *Composer) button(ctx context.Context, cb slackapi.InteractionCallback, 
 			return fmt.Errorf("decode broadcast draft: %w", err)
 		}
 		dr.Job.PreviewRef = channel + ":" + ts
-		job, err := c.store.Create(ctx, dr.Job)
-		if err != nil {
-			_, _ = c.d.api.PostEphemeralContext(ctx, channel, cb.User.ID, slackapi.MsgOptionText("⚠️ The broadcast was not created: "+err.Error(), false))
-			return nil
-		}
-		c.log.Info("broadcast created from slack", slog.String("job", job.ID), slog.String("by", cb.User.ID))
-		return c.draw(ctx, job.ID, true)
+		// Creating the job counts the audience, which can take longer than
+		// Slack's 3 seconds: acknowledge now, create and draw afterwards.
+		go c.create(context.WithoutCancel(ctx), dr.Job, channel, cb.User.ID)
+		return nil
 	case actionDiscard:
 		c.d.rdb.Del(ctx, c.draftKey(a.Value))
 		_, _, _, err := c.d.api.UpdateMessageContext(ctx, channel, ts, slackapi.MsgOptionText("Broadcast discarded", false),
@@ -351,6 +352,19 @@ func (c *Composer) button(ctx context.Context, cb slackapi.InteractionCallback, 
 		}
 	}
 	return c.draw(ctx, a.Value, true)
+}
+
+func (c *Composer) create(ctx context.Context, j broadcast.Job, channel, user string) {
+	job, err := c.store.Create(ctx, j)
+	if err != nil {
+		c.log.Error("broadcast not created", slog.Any("err", err))
+		_, _ = c.d.api.PostEphemeralContext(ctx, channel, user, slackapi.MsgOptionText("⚠️ The broadcast was not created: "+err.Error()+" — submit /bridge broadcast again.", false))
+		return
+	}
+	c.log.Info("broadcast created from slack", slog.String("job", job.ID), slog.String("by", user))
+	if err := c.draw(ctx, job.ID, true); err != nil {
+		c.log.Warn("broadcast progress: first draw failed", slog.String("job", job.ID), slog.Any("err", err))
+	}
 }
 
 func (c *Composer) tellOrganizer(ctx context.Context, channel, user string, err error) error {
@@ -421,9 +435,12 @@ func (c *Composer) draw(ctx context.Context, id string, force bool) error {
 
 func progressBlocks(p broadcast.Progress) (string, []slackapi.Block) {
 	c := p.Counts
+	// Members who subscribed after the job was created are sent to as
+	// well, so Done can pass the Total counted then.
+	c.Total = max(c.Total, p.Done)
 	pct := 0.0
 	if c.Total > 0 {
-		pct = float64(p.Done) / float64(c.Total)
+		pct = min(float64(p.Done)/float64(c.Total), 1)
 	}
 	const width = 20
 	filled := int(pct*width + 0.5)

@@ -61,7 +61,7 @@ func loadBroadcastConfig(getenv func(string) string) (broadcastConfig, error) {
 func newBroadcastWorker(c config, b broadcastConfig, client *redis.Client, tg *telegram.Bot, log *slog.Logger, onUnsubscribe func(chatID int64)) *broadcast.Worker {
 	return broadcast.NewWorker(client, tg, broadcast.Options{
 		Prefix: c.RedisPrefix, Rate: b.Rate, PaidRate: b.PaidRate, AllowPaid: b.Paid,
-		Concurrency: b.Concurrency, Logger: log, OnUnsubscribe: onUnsubscribe,
+		Concurrency: concurrency(b), Logger: log, OnUnsubscribe: onUnsubscribe,
 	})
 }
 
@@ -520,4 +520,16 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// concurrency sizes the messages in flight. Each sender waits for
+// Telegram's answer (~100 ms) before its next message, so paid broadcasts
+// at hundreds per second need many in flight unless the operator set
+// BROADCAST_CONCURRENCY. The rate limiter still caps the pace; the price is
+// more possible duplicates if a replica crashes mid-send.
+func concurrency(b broadcastConfig) int {
+	if b.Paid && b.Concurrency == broadcast.DefaultConcurrency {
+		return min(256, max(b.Concurrency, int(b.PaidRate*0.25)))
+	}
+	return b.Concurrency
 }
