@@ -524,10 +524,7 @@ func (t *turn) confirm(parts []string, msgID int) {
 		t.s.Form = nil
 		chat := t.u.ChatID
 		if t.e.subs != nil {
-			t.later("unsubscribe", func(ctx context.Context) error {
-				_, err := t.e.subs.Unsubscribe(ctx, chat, UnsubscribeStop)
-				return err
-			}, "error.internal")
+			t.laterUnsubscribe("error.internal")
 		}
 		if t.e.desk != nil {
 			t.later("desk forget", func(ctx context.Context) error { return t.e.desk.Forget(ctx, chat) }, "error.internal")
@@ -736,12 +733,7 @@ func (t *turn) finish(f *flows.Flow, answers flows.Answers) {
 			t.subscribed = ptr(true)
 			t.later("subscribe", func(ctx context.Context) error { return t.e.subs.Subscribe(ctx, sub) }, "")
 		} else {
-			chat := t.u.ChatID
-			t.subscribed = ptr(false)
-			t.later("unsubscribe", func(ctx context.Context) error {
-				_, err := t.e.subs.Unsubscribe(ctx, chat, UnsubscribeStop)
-				return err
-			}, "")
+			t.laterUnsubscribe("")
 		}
 	}
 	if t.e.notify != nil {

@@ -131,13 +131,19 @@ func (t *turn) unsubscribe() {
 		t.menu("")
 		return
 	}
+	t.laterUnsubscribe("error.unavailable")
+	t.menu(t.tr.T("sub.off", nil))
+}
+
+// laterUnsubscribe stops the member's announcements once the session is
+// saved; failMsg is what they are told if that fails ("" to only log).
+func (t *turn) laterUnsubscribe(failMsg string) {
 	chat := t.u.ChatID
+	t.subscribed = ptr(false)
 	t.later("unsubscribe", func(ctx context.Context) error {
 		_, err := t.e.subs.Unsubscribe(ctx, chat, UnsubscribeStop)
 		return err
-	}, "error.unavailable")
-	t.subscribed = ptr(false)
-	t.menu(t.tr.T("sub.off", nil))
+	}, failMsg)
 }
 
 func ptr[T any](v T) *T { return &v }
