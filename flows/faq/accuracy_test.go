@@ -1,6 +1,7 @@
 package faq
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -8,11 +9,39 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// How the matcher is measured
+//
+// Four labelled sets live in testdata (format in each file's header):
+//
+//   - heldout.yaml: 300 questions (240 in scope, 60 out-of-scope near
+//     misses) written by people who never saw faq.yaml or the matcher, from
+//     the entry IDs and their meaning alone. Nobody looks at it while tuning;
+//     it is evaluated once per change that is kept. TestHeldOut gates on it.
+//   - dev.yaml: 300 more by the same kind of writers (one writer entirely,
+//     and the other half of a writer shared with the held-out set). Misses
+//     here may be studied and the FAQ examples and constants tuned on it,
+//     so its figures are reported, not gated.
+//   - project.yaml and project-heldout.yaml: the project's first labelled
+//     sets, written next to the first matcher. Reported, with a low gate
+//     against regressions.
+//
+// Metrics, as the bot acts on a result:
+//   - top-1 in scope: the entry answered is the labelled one (or its `alt`,
+//     for a message that asks two things). "Did you mean…?" is a miss here.
+//   - top-3 in scope: the labelled entry is the answer or among the first
+//     three candidates (what "Did you mean…?" offers).
+//   - rejection: an out-of-scope question gets no answer (ID ""). A "Did you
+//     mean…?" for it counts as rejected: it answers nothing, and the member
+//     chooses (or asks the team).
+// Targets (issue 12): top-1 ≥ 90%, top-3 ≥ 97%, rejection ≥ 90%, each
+// language ≥ 85% top-1.
+
 // labelled is one labelled question of testdata/*.yaml.
 type labelled struct {
 	Q    string `yaml:"q"`
 	Lang string `yaml:"lang"`
 	Want string `yaml:"want"`
+	Alt  string `yaml:"alt"`
 }
 
 const wantGreeting = "greeting"
@@ -45,70 +74,97 @@ func outcome(r Result) string {
 	case r.Greeting:
 		return wantGreeting
 	case r.Ambiguous:
-		return "ambiguous(" + r.Candidates[0].ID + "|" + r.Candidates[1].ID + ")"
+		ids := make([]string, len(r.Candidates))
+		for i, c := range r.Candidates {
+			ids[i] = c.ID
+		}
+		return "unsure(" + strings.Join(ids, "|") + ")"
 	default:
 		return r.ID
 	}
 }
 
+type tally struct{ n, ok int }
+
+func (t *tally) add(ok bool) {
+	t.n++
+	if ok {
+		t.ok++
+	}
+}
+
+func (t tally) pct() float64 { return pct(t.ok, t.n) }
+
+func (t tally) String() string { return fmt.Sprintf("%5.1f%% (%d/%d)", t.pct(), t.ok, t.n) }
+
 type accuracy struct {
-	inScope, inScopeOK       int
-	outScope, outScopeOK     int
-	greetings, greetingsOK   int
-	ambiguousWithRightAnswer int
-	misses                   []string
+	top1, top3, rejection, greetings tally
+	top1Lang                         map[string]*tally
+	misses                           []string
 }
 
 func measure(t testing.TB, m *Matcher, qs []labelled) accuracy {
-	var a accuracy
+	a := accuracy{top1Lang: map[string]*tally{"en": {}, "es": {}}}
 	for _, q := range qs {
 		r := m.Match(q.Lang, q.Q)
 		got := outcome(r)
-		ok := got == q.Want
+		var ok bool
 		switch q.Want {
 		case "":
-			a.outScope++
-			if ok {
-				a.outScopeOK++
-			}
+			ok = r.ID == "" && !r.Greeting
+			a.rejection.add(ok)
 		case wantGreeting:
-			a.greetings++
-			if ok {
-				a.greetingsOK++
-			}
+			ok = r.Greeting
+			a.greetings.add(ok)
 		default:
-			if m.ids != nil && !containsString(m.ids, q.Want) {
-				t.Errorf("label %q of %q is not an FAQ entry", q.Want, q.Q)
+			for _, id := range []string{q.Want, q.Alt} {
+				if id != "" && m.classOf(id) < 0 {
+					t.Errorf("label %q of %q is not an FAQ entry", id, q.Q)
+				}
 			}
-			a.inScope++
-			if ok {
-				a.inScopeOK++
-			} else if r.Ambiguous && (r.Candidates[0].ID == q.Want || r.Candidates[1].ID == q.Want) {
-				a.ambiguousWithRightAnswer++
+			ok = r.ID != "" && (r.ID == q.Want || r.ID == q.Alt)
+			a.top1.add(ok)
+			if l := a.top1Lang[q.Lang]; l != nil {
+				l.add(ok)
 			}
+			in3 := ok
+			for _, c := range r.Candidates {
+				in3 = in3 || c.ID == q.Want || c.ID == q.Alt
+			}
+			a.top3.add(in3)
 		}
 		if !ok {
 			want := q.Want
 			if want == "" {
 				want = "(none)"
 			}
+			if q.Alt != "" {
+				want += "|" + q.Alt
+			}
 			var cands []string
 			for _, c := range r.Candidates {
-				cands = append(cands, c.ID+"="+strings.TrimRight(strings.TrimRight(ftoa(c.Score), "0"), "."))
+				cands = append(cands, fmt.Sprintf("%s=%.2f", c.ID, c.Score))
 			}
-			a.misses = append(a.misses, "["+q.Lang+"] "+q.Q+"  want="+want+" got="+orNone(got)+"  "+strings.Join(cands, " "))
+			a.misses = append(a.misses, fmt.Sprintf("[%s] %s  want=%s got=%s  %s oos=%.2f",
+				q.Lang, q.Q, want, orNone(got), strings.Join(cands, " "), r.OutOfScope))
 		}
 	}
 	return a
 }
 
-func containsString(s []string, x string) bool {
-	for _, y := range s {
-		if y == x {
-			return true
+func (a accuracy) report(t testing.TB, name string, n int, showMisses bool) {
+	t.Logf("%s: %d questions", name, n)
+	t.Logf("  top-1 in scope  %s   (en %s, es %s)", a.top1, a.top1Lang["en"], a.top1Lang["es"])
+	t.Logf("  top-3 in scope  %s", a.top3)
+	t.Logf("  rejection       %s", a.rejection)
+	if a.greetings.n > 0 {
+		t.Logf("  greetings       %s", a.greetings)
+	}
+	if showMisses {
+		for _, miss := range a.misses {
+			t.Logf("  miss: %s", miss)
 		}
 	}
-	return false
 }
 
 func orNone(s string) string {
@@ -125,58 +181,59 @@ func pct(n, d int) float64 {
 	return 100 * float64(n) / float64(d)
 }
 
-// Targets from the issue: ≥ 95% top-1 on in-scope questions, ≥ 90% correct
-// rejection of out-of-scope ones. An ambiguous result ("Did you mean…?") is
-// counted as a miss for in-scope questions and as a failed rejection for
-// out-of-scope ones.
+// The targets of issue 12, gated on the held-out set.
 const (
-	targetTop1      = 95.0
+	targetTop1      = 90.0
+	targetTop3      = 97.0
 	targetRejection = 90.0
-	targetGreeting  = 90.0
+	targetPerLang   = 85.0
 )
 
-func TestAccuracy(t *testing.T) {
-	m := defaultMatcher(t)
-	qs := loadLabelled(t, "testdata/questions.yaml")
-	a := measure(t, m, qs)
-	top1 := pct(a.inScopeOK, a.inScope)
-	rej := pct(a.outScopeOK, a.outScope)
-	gr := pct(a.greetingsOK, a.greetings)
-	t.Logf("labelled set: %d questions (%d in scope, %d out of scope, %d greetings)", len(qs), a.inScope, a.outScope, a.greetings)
-	t.Logf("top-1 accuracy in scope:     %5.1f%% (%d/%d; %d more were a \"Did you mean\" that offered the right entry)", top1, a.inScopeOK, a.inScope, a.ambiguousWithRightAnswer)
-	t.Logf("out-of-scope rejection:      %5.1f%% (%d/%d)", rej, a.outScopeOK, a.outScope)
-	t.Logf("greetings recognized:        %5.1f%% (%d/%d)", gr, a.greetingsOK, a.greetings)
-	for _, miss := range a.misses {
-		t.Logf("miss: %s", miss)
-	}
-	if len(qs) < 160 || a.outScope < 50 {
-		t.Errorf("labelled set too small: %d questions, %d out of scope (want ≥ 160, ≥ 50)", len(qs), a.outScope)
-	}
-	if top1 < targetTop1 {
-		t.Errorf("top-1 accuracy %.1f%% < %.0f%%", top1, targetTop1)
-	}
-	if rej < targetRejection {
-		t.Errorf("out-of-scope rejection %.1f%% < %.0f%%", rej, targetRejection)
-	}
-	if gr < targetGreeting {
-		t.Errorf("greeting accuracy %.1f%% < %.0f%%", gr, targetGreeting)
-	}
-}
-
-// TestHeldOut reports accuracy on questions written after tuning. It fails
-// only far below the targets (it is small and measures generalization, not
-// a tuned figure): 85% in scope, 80% rejection.
+// TestHeldOut gates on questions nobody tuned on. Its misses are not
+// printed unless FAQ_SHOW_HELDOUT=1, so that reading the test output does
+// not turn the set into a development set.
 func TestHeldOut(t *testing.T) {
 	m := defaultMatcher(t)
 	qs := loadLabelled(t, "testdata/heldout.yaml")
 	a := measure(t, m, qs)
-	top1, rej, gr := pct(a.inScopeOK, a.inScope), pct(a.outScopeOK, a.outScope), pct(a.greetingsOK, a.greetings)
-	t.Logf("held-out set: %d questions; top-1 in scope %.1f%% (%d/%d), rejection %.1f%% (%d/%d), greetings %.1f%% (%d/%d)",
-		len(qs), top1, a.inScopeOK, a.inScope, rej, a.outScopeOK, a.outScope, gr, a.greetingsOK, a.greetings)
-	for _, miss := range a.misses {
-		t.Logf("miss: %s", miss)
+	a.report(t, "held-out set (testdata/heldout.yaml)", len(qs), os.Getenv("FAQ_SHOW_HELDOUT") != "")
+	if a.top1.n < 240 || a.rejection.n < 60 {
+		t.Errorf("held-out set too small: %d in scope, %d out of scope (want ≥ 240, ≥ 60)", a.top1.n, a.rejection.n)
 	}
-	if top1 < 85 || rej < 80 {
-		t.Errorf("held-out accuracy too low: %.1f%% in scope, %.1f%% rejection", top1, rej)
+	gate := func(what string, got, want float64) {
+		if got < want {
+			t.Errorf("%s %.1f%% < %.0f%%", what, got, want)
+		}
+	}
+	gate("top-1 in scope", a.top1.pct(), targetTop1)
+	gate("top-3 in scope", a.top3.pct(), targetTop3)
+	gate("out-of-scope rejection", a.rejection.pct(), targetRejection)
+	gate("top-1 in scope, English", a.top1Lang["en"].pct(), targetPerLang)
+	gate("top-1 in scope, Spanish", a.top1Lang["es"].pct(), targetPerLang)
+}
+
+// TestDev reports the development set with its misses (it is the one to
+// study). It only fails far below the targets.
+func TestDev(t *testing.T) {
+	m := defaultMatcher(t)
+	qs := loadLabelled(t, "testdata/dev.yaml")
+	a := measure(t, m, qs)
+	a.report(t, "development set (testdata/dev.yaml)", len(qs), testing.Verbose())
+	if a.top1.pct() < 85 || a.rejection.pct() < 85 {
+		t.Errorf("development set far below the targets")
+	}
+}
+
+// TestProjectSets reports the project's first labelled sets (written next
+// to the first matcher) and guards against regressions on them.
+func TestProjectSets(t *testing.T) {
+	m := defaultMatcher(t)
+	for _, path := range []string{"testdata/project.yaml", "testdata/project-heldout.yaml"} {
+		qs := loadLabelled(t, path)
+		a := measure(t, m, qs)
+		a.report(t, path, len(qs), testing.Verbose())
+		if a.top1.pct() < 85 || a.rejection.pct() < 80 || a.greetings.n > 0 && a.greetings.pct() < 90 {
+			t.Errorf("%s: below the regression bar (85%% top-1, 80%% rejection, 90%% greetings)", path)
+		}
 	}
 }

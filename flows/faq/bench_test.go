@@ -11,7 +11,7 @@ import (
 // one op is one question.
 func BenchmarkMatch(b *testing.B) {
 	m := defaultMatcher(b)
-	qs := loadLabelled(b, "testdata/questions.yaml")
+	qs := loadLabelled(b, "testdata/dev.yaml")
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -32,7 +32,7 @@ func BenchmarkMatch200(b *testing.B) {
 		b.Fatalf("%d entries", n)
 	}
 	m := NewMatcher(f)
-	qs := loadLabelled(b, "testdata/questions.yaml")
+	qs := loadLabelled(b, "testdata/dev.yaml")
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -29,8 +29,8 @@ func TestDebugTerms(t *testing.T) {
 			default:
 				st := stem([]byte(w))
 				desc := w + "→" + string(st)
-				if id, ok := m.vocab[string(st)]; ok {
-					desc += "=" + ftoa(float64(m.w[id]))
+				if _, ok := m.feat["w:"+string(st)]; ok {
+					desc += "=known"
 				} else if id, d := m.fuzzyLookup(s, st); id >= 0 {
 					desc += "~" + m.rev[id] + "/" + string(rune('0'+d))
 				} else {

@@ -42,12 +42,12 @@ func TestMatchAmbiguous(t *testing.T) {
 	f, err := Parse([]byte(`entries:
   - id: card-lost
     examples:
-      en: ["I lost my card", "my card is gone", "card"]
-      es: ["perdí mi tarjeta"]
+      en: ["I lost my card", "card"]
+      es: ["perdí mi tarjeta", "tarjeta"]
   - id: card-new
     examples:
-      en: ["I need a new card", "order a new card", "card"]
-      es: ["quiero una tarjeta nueva"]
+      en: ["I need a new card", "card"]
+      es: ["quiero una tarjeta nueva", "tarjeta"]
   - id: hours
     examples:
       en: ["opening hours"]
@@ -58,8 +58,8 @@ func TestMatchAmbiguous(t *testing.T) {
 	}
 	m := NewMatcher(f)
 	r := m.Match("en", "card")
-	if !r.Ambiguous || r.ID != "" || len(r.Candidates) != 2 {
-		t.Fatalf("Match(card) = %+v, want ambiguous with 2 candidates", r)
+	if !r.Ambiguous || r.ID != "" || len(r.Candidates) < 2 {
+		t.Fatalf("Match(card) = %+v, want unsure with the two card entries first", r)
 	}
 	ids := r.Candidates[0].ID + "," + r.Candidates[1].ID
 	if ids != "card-lost,card-new" && ids != "card-new,card-lost" {
@@ -132,7 +132,7 @@ func TestMatchRobust(t *testing.T) {
 
 func TestMatchConcurrent(t *testing.T) {
 	m := defaultMatcher(t)
-	qs := loadLabelled(t, "testdata/questions.yaml")
+	qs := loadLabelled(t, "testdata/dev.yaml")
 	want := make([]string, len(qs))
 	for i, q := range qs {
 		want[i] = outcome(m.Match(q.Lang, q.Q))

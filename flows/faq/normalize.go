@@ -108,7 +108,12 @@ type span struct{ start, end int }
 type analyzer struct {
 	buf  []byte // normalized tokens
 	toks []span // tokens in buf, after slang rewriting
-	key  []byte // scratch for greeting keys
+	// asking[i] reports whether token i is in a sentence that asks
+	// (ends with "?" or starts with "¿"); sentences end at . ! ? ; and
+	// line breaks.
+	asking    []bool
+	sentStart int  // first token of the current sentence
+	sentAsks  bool // the current sentence asks
 }
 
 // normalize reads text (at most maxInputBytes of it), lower-cases it, folds
@@ -119,6 +124,8 @@ type analyzer struct {
 func (a *analyzer) normalize(text string) {
 	a.buf = a.buf[:0]
 	a.toks = a.toks[:0]
+	a.asking = a.asking[:0]
+	a.sentStart, a.sentAsks = 0, false
 	if len(text) > maxInputBytes {
 		text = text[:maxInputBytes]
 	}
@@ -150,6 +157,18 @@ func (a *analyzer) normalize(text string) {
 			continue // "what's" → "whats", "don't" → "dont"
 		case r < utf8.RuneSelf:
 			flush()
+			switch r {
+			case '?':
+				a.sentAsks = true
+				a.endSentence()
+			case '.', '!', ';', '\n':
+				a.endSentence()
+			}
+			continue
+		case r == '¿':
+			flush()
+			a.endSentence()
+			a.sentAsks = true
 			continue
 		case unicode.IsLetter(r) || unicode.IsDigit(r):
 			r = fold(unicode.ToLower(r))
@@ -182,6 +201,15 @@ func (a *analyzer) normalize(text string) {
 	if len(a.toks) < maxTokens {
 		flush()
 	}
+	a.endSentence()
+}
+
+// endSentence marks the tokens of the sentence that ends here.
+func (a *analyzer) endSentence() {
+	for len(a.asking) < len(a.toks) {
+		a.asking = append(a.asking, a.sentAsks)
+	}
+	a.sentStart, a.sentAsks = len(a.toks), false
 }
 
 func (a *analyzer) tok(i int) []byte { s := a.toks[i]; return a.buf[s.start:s.end] }

@@ -16,6 +16,11 @@
 //	  en: ["How much does a work visa cost?", ...]  # share words with an
 //	  es: ["¿Cuánto cuesta una visa de trabajo?", ...] # entry but must not
 //	                                                  # get any FAQ answer
+//	legal:                  # optional: out-of-scope questions about legal
+//	  en: ["Can you help with my asylum case?", ...]  # help, detention or
+//	  es: ["¿Me ayudan con mi caso de asilo?", ...]   # immigration cases; the
+//	                                                  # bot says it cannot give
+//	                                                  # legal advice
 //	common:                 # optional: words every question is implicitly
 //	  en: [bridge, institute, ...] # about (the program's names); they
 //	  es: [bridge, instituto, ...] # weigh as if every entry used them
@@ -41,6 +46,7 @@
 package faq
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"io/fs"
 	"regexp"
@@ -127,7 +133,13 @@ type FAQ struct {
 	byID       map[string]*Entry
 	Greetings  map[string][]string // per language
 	OutOfScope map[string][]string // per language
-	Common     map[string][]string // per language: the program's names
+	// Legal are out-of-scope questions about legal help, detention or
+	// immigration cases: the bot says plainly it cannot give legal advice
+	// and offers the team (Result.Legal).
+	Legal  map[string][]string // per language
+	Common map[string][]string // per language: the program's names
+
+	digest [sha256.Size]byte // of the source, to share one trained matcher
 }
 
 // Entries returns the entries in file order. Do not modify them.
@@ -256,10 +268,12 @@ func Parse(data []byte, filename string) (*FAQ, error) {
 			f.Greetings = p.langLists(k, v, "greetings", false)
 		case "outofscope":
 			f.OutOfScope = p.langLists(k, v, "outofscope", false)
+		case "legal":
+			f.Legal = p.langLists(k, v, "legal", false)
 		case "common":
 			f.Common = p.langLists(k, v, "common", false)
 		default:
-			p.addf(k.Line, "unknown key %q at top level (want entries, greetings, outofscope, common)", k.Value)
+			p.addf(k.Line, "unknown key %q at top level (want entries, greetings, outofscope, legal, common)", k.Value)
 		}
 	})
 	if entriesNode == nil {
@@ -287,6 +301,7 @@ func Parse(data []byte, filename string) (*FAQ, error) {
 		sort.SliceStable(p.problems, func(i, j int) bool { return p.problems[i].Line < p.problems[j].Line })
 		return nil, p.problems
 	}
+	f.digest = sha256.Sum256(data)
 	return f, nil
 }
 
@@ -428,11 +443,11 @@ func (p *parser) entry(n *yaml.Node) *Entry {
 	return e
 }
 
-// checkMatchable reports examples that contain no word the matcher can use
-// (only stop words or punctuation), since they could never match.
+// checkMatchable reports examples that contain no word at all (only
+// punctuation or emoji), since they teach the matcher nothing.
 func (p *parser) checkMatchable(n *yaml.Node, texts []string, what string) {
 	for _, t := range texts {
-		if len(contentTerms(t)) == 0 {
+		if Normalize(t) == "" {
 			line := n.Line
 			for _, ln := range n.Content {
 				if ln.Kind == yaml.SequenceNode {
@@ -443,7 +458,7 @@ func (p *parser) checkMatchable(n *yaml.Node, texts []string, what string) {
 					}
 				}
 			}
-			p.addf(line, "%s %q has no matchable words (only stop words)", what, t)
+			p.addf(line, "%s %q has no words", what, t)
 		}
 	}
 }

@@ -1,130 +1,47 @@
 package faq
 
 import (
-	"fmt"
 	"os"
 	"sort"
 	"testing"
 )
 
-// looQuery is a leave-one-out query built from the FAQ's own examples.
-type looQuery struct {
-	lang, text, want string
-	exclude          int32
-}
-
-// looSet returns each example of each entry (want = its entry) and each
-// out-of-scope example (want = ""), plus a variant with a typo (one letter of
-// the longest word dropped), each to be matched with its own doc excluded.
-func looSet(m *Matcher, f *FAQ) []looQuery {
-	var qs []looQuery
-	d := int32(0)
-	add := func(lang, text, want string) {
-		if len(contentTerms(text)) == 0 {
-			return
-		}
-		qs = append(qs, looQuery{lang, text, want, d}, looQuery{lang, typo(text), want, d})
-		d++
-	}
-	// same order as newMatcher adds docs
-	for _, lang := range Languages {
-		for _, e := range f.Entries() {
-			for _, x := range e.Examples[lang] {
-				add(lang, x, e.ID)
-			}
-			for _, x := range e.Keywords[lang] {
-				if len(contentTerms(x)) > 0 {
-					d++ // keywords are docs but not queries
-				}
-			}
-		}
-		for _, x := range f.OutOfScope[lang] {
-			add(lang, x, "")
-		}
-	}
-	if int(d) != len(m.docs) {
-		panic(fmt.Sprintf("doc count mismatch %d != %d", d, len(m.docs)))
-	}
-	return qs
-}
-
-func typo(s string) string {
-	b := []byte(s)
-	start, best, cur := 0, -1, 0
-	bestLen := 0
-	for i := 0; i <= len(b); i++ {
-		if i == len(b) || b[i] == ' ' {
-			if i-cur > bestLen {
-				best, bestLen = cur, i-cur
-			}
-			cur = i + 1
-		}
-	}
-	_ = start
-	if best < 0 || bestLen < 5 {
-		return s
-	}
-	i := best + bestLen/2
-	return string(b[:i]) + string(b[i+1:])
-}
-
-func looScore(m *Matcher, qs []looQuery) (in, out float64) {
-	var nin, okin, nout, okout int
-	for _, q := range qs {
-		r := m.match(q.lang, q.text, q.exclude)
-		if q.want == "" {
-			nout++
-			if r.ID == "" && !r.Ambiguous {
-				okout++
-			}
-		} else {
-			nin++
-			if r.ID == q.want {
-				okin++
-			}
-		}
-	}
-	return pct(okin, nin), pct(okout, nout)
-}
-
-// TestTune explores the matcher constants by leave-one-out over the FAQ's
-// own examples (FAQ_TUNE=1 go test -run TestTune -v). It never looks at the
-// labelled set in testdata.
+// TestTune explores the decision constants on the development sets only
+// (FAQ_TUNE=1 go test -run TestTune -v): testdata/dev.yaml and the
+// project's sets. It never reads testdata/heldout.yaml.
 func TestTune(t *testing.T) {
 	if os.Getenv("FAQ_TUNE") == "" {
 		t.Skip("set FAQ_TUNE=1")
 	}
-	f, err := Default()
-	if err != nil {
-		t.Fatal(err)
+	m := defaultMatcher(t)
+	var qs []labelled
+	for _, p := range []string{"testdata/dev.yaml", "testdata/project.yaml", "testdata/project-heldout.yaml"} {
+		qs = append(qs, loadLabelled(t, p)...)
 	}
 	type row struct {
-		p       params
-		in, out float64
+		p               params
+		top1, top3, rej float64
 	}
 	var rows []row
-	for _, th := range []float32{0.68, 0.72, 0.76} {
-		for _, mg := range []float32{0.5, 0.6, 0.7, 0.8, 0.9} {
-			for _, ec := range []float32{0.75, 0.9} {
-				for _, cc := range []float32{0.2, 0.3, 0.4} {
-					for _, uf := range []float32{1.1, 1.25, 1.4} {
-						p := defaultParams
-						p.threshold, p.margin, p.entryCredit, p.contextCredit, p.unknownFactor = th, mg, ec, cc, uf
-						m := newMatcher(f, p)
-						in, out := looScore(m, looSet(m, f))
-						rows = append(rows, row{p, in, out})
+	for _, th := range []float32{0.35, 0.4, 0.45, 0.5, 0.55} {
+		for _, un := range []float32{0.1, 0.2, 0.3, 0.4} {
+			for _, ul := range []float32{0.6, 0.9, 1.2, 1.5, 2.0} {
+				for _, ud := range []float32{0.3, 0.5, 0.7} {
+					for _, mg := range []float32{0, 0.05, 0.1, 0.2, 0.3} {
+						m.p = params{threshold: th, margin: mg, unsure: un, unknownLogit: ul, unknownDecay: ud}
+						a := measure(t, m, qs)
+						rows = append(rows, row{m.p, a.top1.pct(), a.top3.pct(), a.rejection.pct()})
 					}
 				}
 			}
 		}
 	}
-	obj := func(r row) float64 { return r.in + r.out }
-	sort.Slice(rows, func(i, j int) bool { return obj(rows[i]) > obj(rows[j]) })
-	m := newMatcher(f, defaultParams)
-	in, out := looScore(m, looSet(m, f))
-	t.Logf("current: in %.1f%% out %.1f%% (%d queries)", in, out, len(looSet(m, f)))
-	for _, r := range rows[:25] {
-		t.Logf("in %.1f%% out %.1f%%  th=%.2f margin=%.3f entry=%.2f context=%.2f unknown=%.2f",
-			r.in, r.out, r.p.threshold, r.p.margin, r.p.entryCredit, r.p.contextCredit, r.p.unknownFactor)
+	obj := func(r row) float64 { return r.top1 + r.rej + 0.5*r.top3 }
+	sort.SliceStable(rows, func(i, j int) bool { return obj(rows[i]) > obj(rows[j]) })
+	m.p = defaultParams
+	a := measure(t, m, qs)
+	t.Logf("current: top1 %.1f top3 %.1f rej %.1f", a.top1.pct(), a.top3.pct(), a.rejection.pct())
+	for _, r := range rows[:20] {
+		t.Logf("top1 %.1f top3 %.1f rej %.1f  th=%.2f margin=%.2f unsure=%.2f unk=%.1f decay=%.1f", r.top1, r.top3, r.rej, r.p.threshold, r.p.margin, r.p.unsure, r.p.unknownLogit, r.p.unknownDecay)
 	}
 }
