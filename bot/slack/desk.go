@@ -18,7 +18,8 @@
 //	desk:relayed:{channel}:{ts} string: "chat:message_id" of a staff reply on Telegram
 //	desk:keys:{chat}            set: every key above that belongs to the member, for /delete
 //	desk:open, desk:answered    sets of chat IDs, for /bridge stats
-//	desk:event:{event_id}       string with TTL: an event already acted on
+//	desk:event:{event_id}       string with TTL: an event already acted on (set
+//	                            with what it queued, atomically: outbox.EnqueueOnce)
 //
 // The bot never relays messages posted by itself or any other bot, and acts
 // only on threads whose root it posted (desk:thread).
@@ -360,6 +361,23 @@ func (d *Desk) enqueue(ctx context.Context, box *outbox.Outbox, chat int64, kind
 		return fmt.Errorf("slack: encode %s: %w", kind, err)
 	}
 	if _, err := box.Enqueue(ctx, "chat:"+strconv.FormatInt(chat, 10), kind, payload); err != nil {
+		return fmt.Errorf("slack: queue %s for %d: %w", kind, chat, err)
+	}
+	return nil
+}
+
+// enqueueOnce queues like enqueue, stored atomically with the idempotency
+// key once (an event's mark, kept eventTTL); a second call with the same
+// key queues nothing. With once == "" it is enqueue.
+func (d *Desk) enqueueOnce(ctx context.Context, box *outbox.Outbox, once string, chat int64, kind string, v any) error {
+	if once == "" {
+		return d.enqueue(ctx, box, chat, kind, v)
+	}
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("slack: encode %s: %w", kind, err)
+	}
+	if _, _, err := box.EnqueueOnce(ctx, once, eventTTL, "chat:"+strconv.FormatInt(chat, 10), kind, payload); err != nil {
 		return fmt.Errorf("slack: queue %s for %d: %w", kind, chat, err)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	slackapi "github.com/slack-go/slack"
 
 	"bridgebot/bot"
@@ -31,9 +32,10 @@ type fixture struct {
 	tg   *telegramtest.Server
 	desk *slack.Desk
 	url  string
+	rdb  *redis.Client
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, hooks ...redis.Hook) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -50,6 +52,9 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	client, prefix := redistest.New(t)
+	for _, h := range hooks {
+		client.AddHook(h)
+	}
 	desk, err := slack.New(ctx, slack.Config{
 		Client: slackapi.New(sl.BotToken(), slackapi.OptionAPIURL(sl.APIURL())), Redis: client, Prefix: prefix,
 		Messenger: tgb, Locales: cat, QuestionsChannel: channel,
@@ -63,7 +68,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { cancel(); <-done })
 	srv := httptest.NewServer(desk.Handler(secret))
 	t.Cleanup(srv.Close)
-	return &fixture{sl: sl, tg: tg, desk: desk, url: srv.URL}
+	return &fixture{sl: sl, tg: tg, desk: desk, url: srv.URL, rdb: client}
 }
 
 // ask makes member chat ask a question and returns the thread root's ts.

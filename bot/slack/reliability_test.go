@@ -1,0 +1,134 @@
+package slack_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"bridgebot/bot/slack/slacktest"
+	"bridgebot/bot/telegram/telegramtest"
+)
+
+// outage is a go-redis hook that makes Redis unreachable, for this client,
+// from the first command carrying marker (a text only the command under
+// test sends) until heal is called: the network going away at exactly that
+// step.
+type outage struct {
+	mu      sync.Mutex
+	marker  string
+	down    bool
+	tripped chan struct{}
+}
+
+func newOutage() *outage { return &outage{tripped: make(chan struct{})} }
+
+var errOutage = errors.New("outage: connection reset by peer")
+
+// arm makes the next command carrying marker, and every command after it,
+// fail.
+func (o *outage) arm(marker string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.marker = marker
+}
+
+func (o *outage) heal() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.down = false
+}
+
+func (o *outage) fails(cmds ...redis.Cmder) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.marker != "" && carries(o.marker, cmds) {
+		o.marker, o.down = "", true
+		close(o.tripped)
+	}
+	return o.down
+}
+
+func carries(marker string, cmds []redis.Cmder) bool {
+	for _, c := range cmds {
+		for _, a := range c.Args() {
+			var s string
+			switch v := a.(type) {
+			case string:
+				s = v
+			case []byte:
+				s = string(v)
+			}
+			if strings.Contains(s, marker) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (o *outage) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (o *outage) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if o.fails(cmd) {
+			cmd.SetErr(errOutage)
+			return errOutage
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (o *outage) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if o.fails(cmds...) {
+			for _, c := range cmds {
+				c.SetErr(errOutage)
+			}
+			return errOutage
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// Redis goes away just as a staff reply is being queued: Slack is told to
+// retry, and its retry (same event_id) must deliver the reply, once.
+func TestEventRetryAfterRedisFaultWhileQueueingDeliversOnce(t *testing.T) {
+	out := newOutage()
+	f := newFixture(t, out)
+	root := f.ask(t, 51, "¿Cuándo empieza?")
+	ev, _ := f.sl.StaffReply(channel, root, staff, "Empieza en enero, marker-51.")
+
+	out.arm("marker-51")
+	resp := slacktest.PostSigned(t, f.url+"/slack/events", ev, secret)
+	select {
+	case <-out.tripped:
+	default:
+		t.Fatal("the reply was never queued")
+	}
+	if resp.StatusCode == http.StatusOK {
+		t.Fatalf("the event was acknowledged although its reply could not be queued")
+	}
+	out.heal()
+
+	// Slack retries the same event, then (say the answer got lost) again.
+	for n := 1; n <= 2; n++ {
+		retry := slacktest.RetryHeader(slacktest.Signer{Secret: secret}.Sign(ev, time.Now()), n, "http_error")
+		if resp := slacktest.PostWithSignature(t, f.url+"/slack/events", ev, retry); resp.StatusCode != http.StatusOK {
+			t.Fatalf("retry %d: status %d", n, resp.StatusCode)
+		}
+	}
+	f.tg.WaitMessage(t, 51, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "marker-51") })
+	// A later reply proves nothing else is queued before it.
+	ev2, _ := f.sl.StaffReply(channel, root, staff, "¿Algo más?")
+	slacktest.PostSigned(t, f.url+"/slack/events", ev2, secret)
+	f.tg.WaitMessage(t, 51, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "¿Algo más?") })
+	if n := len(f.tg.Messages(51)); n != 2 {
+		t.Fatalf("member got %d messages, want 2 (the reply once, then the next)", n)
+	}
+}
