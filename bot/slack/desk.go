@@ -15,6 +15,8 @@
 //	                            question: the first message, to redraw the root)
 //	desk:thread:{channel}:{ts}  string: chat ID of the thread whose root is ts
 //	desk:gen:{chat}:{gen}       string: "channel ts" of each question's root
+//	desk:root:{chat}:{gen}      string: "channel token ms": a root about to be posted,
+//	                            until it is recorded in desk:gen (see postRoot)
 //	desk:relayed:{channel}:{ts} string: "chat:message_id" of a staff reply on Telegram
 //	desk:keys:{chat}            set: every key above that belongs to the member, for /delete
 //	desk:open, desk:answered    sets of chat IDs, for /bridge stats

@@ -132,3 +132,31 @@ func TestEventRetryAfterRedisFaultWhileQueueingDeliversOnce(t *testing.T) {
 		t.Fatalf("member got %d messages, want 2 (the reply once, then the next)", n)
 	}
 }
+
+// Slack stores a question's root but its answer is lost: the retry must
+// find that root instead of posting a second one, and the thread must be
+// the member's (staff replies in it reach them).
+func TestRootIsPostedOnceWhenSlacksAnswerIsLost(t *testing.T) {
+	f := newFixture(t)
+	f.sl.FailAfterNext("chat.postMessage", 1, http.StatusGatewayTimeout)
+	root := f.ask(t, 52, "¿Hay transporte?")
+	var roots []slacktest.Message
+	for _, m := range f.sl.BotMessages(channel) {
+		if !m.IsReply() && strings.Contains(m.AllText(), "¿Hay transporte?") {
+			roots = append(roots, m)
+		}
+	}
+	if len(roots) != 1 || roots[0].TS != root {
+		t.Fatalf("%d roots for one question, want 1: %v", len(roots), roots)
+	}
+	lost := false
+	for _, r := range f.sl.Requests() {
+		lost = lost || r.Method == "chat.postMessage" && r.Status == http.StatusGatewayTimeout
+	}
+	if !lost {
+		t.Fatal("no chat.postMessage answer was lost; the fault was not exercised")
+	}
+	ev, _ := f.sl.StaffReply(channel, root, staff, "Sí, desde la estación.")
+	slacktest.PostSigned(t, f.url+"/slack/events", ev, secret)
+	f.tg.WaitMessage(t, 52, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "desde la estación") })
+}
