@@ -18,6 +18,8 @@
 //	desk:root:{chat}:{gen}      string: "channel token ms": a root about to be posted,
 //	                            until it is recorded in desk:gen (see postRoot)
 //	desk:relayed:{channel}:{ts} string: "chat:message_id" of a staff reply on Telegram
+//	desk:relayed:{channel}:{ts}:file:{n}  string: "1" once the reply's n-th file was
+//	                            sent, "given-up" if it never can be (see relayReply)
 //	desk:keys:{chat}            set: every key above that belongs to the member, for /delete
 //	desk:open, desk:answered    sets of chat IDs, for /bridge stats
 //	desk:event:{event_id}       string with TTL: an event already acted on (set
@@ -67,6 +69,10 @@ type Config struct {
 	ShowStaffName    bool     // "BRIDGE team (Ana): …" instead of "BRIDGE team: …"
 	QuietTime        time.Duration
 	Now              func() time.Time
+	// MaxFileBytes is the largest staff file carried to a member; larger
+	// ones are refused (staff are told). Default 45 MB (the Bot API takes
+	// uploads up to 50 MB).
+	MaxFileBytes int
 	// Outbox tuning for tests; zero values are production defaults.
 	OutboxMinBackoff, OutboxMaxBackoff time.Duration
 }
@@ -152,6 +158,9 @@ func New(ctx context.Context, cfg Config) (*Desk, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxFileBytes <= 0 {
+		cfg.MaxFileBytes = maxFileBytes
 	}
 	if len(cfg.SignupFields) == 0 {
 		cfg.SignupFields = []string{"name", "role", "region", "areas"}

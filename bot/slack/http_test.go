@@ -37,6 +37,13 @@ type fixture struct {
 
 func newFixture(t *testing.T, hooks ...redis.Hook) *fixture {
 	t.Helper()
+	return newFixtureWith(t, nil, hooks...)
+}
+
+// newFixtureWith is newFixture with the desk's configuration adjusted by
+// config (if not nil).
+func newFixtureWith(t *testing.T, config func(*slack.Config), hooks ...redis.Hook) *fixture {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	sl := slacktest.New(t)
@@ -55,11 +62,15 @@ func newFixture(t *testing.T, hooks ...redis.Hook) *fixture {
 	for _, h := range hooks {
 		client.AddHook(h)
 	}
-	desk, err := slack.New(ctx, slack.Config{
+	cfg := slack.Config{
 		Client: slackapi.New(sl.BotToken(), slackapi.OptionAPIURL(sl.APIURL())), Redis: client, Prefix: prefix,
 		Messenger: tgb, Locales: cat, QuestionsChannel: channel,
 		OutboxMinBackoff: 10 * time.Millisecond, OutboxMaxBackoff: 100 * time.Millisecond,
-	})
+	}
+	if config != nil {
+		config(&cfg)
+	}
+	desk, err := slack.New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

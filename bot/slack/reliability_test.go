@@ -1,6 +1,7 @@
 package slack_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"bridgebot/bot/slack"
 	"bridgebot/bot/slack/slacktest"
 	"bridgebot/bot/telegram/telegramtest"
 )
@@ -159,4 +161,51 @@ func TestRootIsPostedOnceWhenSlacksAnswerIsLost(t *testing.T) {
 	ev, _ := f.sl.StaffReply(channel, root, staff, "Sí, desde la estación.")
 	slacktest.PostSigned(t, f.url+"/slack/events", ev, secret)
 	f.tg.WaitMessage(t, 52, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "desde la estación") })
+}
+
+// A staff file that can never be delivered (too large, deleted) is given
+// up after a few tries: staff are told in the thread, and the member's
+// later replies are not held up behind it.
+func TestPoisonFileIsGivenUpAndLaterRepliesArrive(t *testing.T) {
+	f := newFixtureWith(t, func(c *slack.Config) { c.MaxFileBytes = 1 << 10 })
+	for i, tc := range []struct{ name, reason string }{
+		{"too large", "too large"},
+		{"deleted", "not found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			chat := int64(53 + i)
+			root := f.ask(t, chat, "¿Me mandan el programa? "+tc.name)
+			data := []byte("%PDF-1.4 programa")
+			if tc.name == "too large" {
+				data = bytes.Repeat([]byte("x"), 2<<10)
+			}
+			ev, fileTS := f.sl.StaffFileShare(channel, root, staff, "Aquí está", "programa.pdf", data)
+			if tc.name == "deleted" {
+				m, _ := f.sl.Message(channel, fileTS)
+				f.sl.DeleteFile(m.Files[0].ID)
+			}
+			slacktest.PostSigned(t, f.url+"/slack/events", ev, secret)
+			ev2, _ := f.sl.StaffReply(channel, root, staff, "¿Lo recibiste?")
+			slacktest.PostSigned(t, f.url+"/slack/events", ev2, secret)
+
+			f.tg.WaitMessage(t, chat, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "¿Lo recibiste?") })
+			note := f.sl.WaitMessage(t, channel, wait, func(m slacktest.Message) bool {
+				return m.FromBot && m.ThreadTS == root && strings.Contains(m.Text, "could not be delivered")
+			})
+			if !strings.Contains(note.Text, tc.reason) || !strings.Contains(note.Text, "programa.pdf") {
+				t.Errorf("note to staff: %q, want the file and %q", note.Text, tc.reason)
+			}
+			if m, _ := f.sl.Message(channel, fileTS); !m.HasReaction("warning") {
+				t.Errorf("the staff message is not marked ⚠️: %v", m)
+			}
+			for _, m := range f.tg.Messages(chat) {
+				if m.Media != "" {
+					t.Errorf("the member got a file: %+v", m)
+				}
+			}
+			if n := len(f.tg.Messages(chat)); n != 2 {
+				t.Errorf("member got %d messages, want the text of the file's reply and the next reply", n)
+			}
+		})
+	}
 }

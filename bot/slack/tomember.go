@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -43,8 +44,9 @@ const (
 	reactionNote    = "memo"
 )
 
-// maxFileBytes is what the bot carries between Slack and Telegram; the
-// Bot API accepts uploads up to 50 MB.
+// maxFileBytes is the default of Config.MaxFileBytes: what the bot
+// carries between Slack and Telegram; the Bot API accepts uploads up to
+// 50 MB.
 const maxFileBytes = 45 << 20
 
 // deliverToMember is the "telegram" outbox handler.
@@ -55,7 +57,7 @@ func (d *Desk) deliverToMember(ctx context.Context, e outbox.Entry) error {
 		if err := json.Unmarshal(e.Payload, &r); err != nil {
 			return outbox.Permanent(fmt.Errorf("decode staff reply: %w", err))
 		}
-		return d.relayReply(ctx, r)
+		return d.relayReply(ctx, r, e.Attempts)
 	case kindEdit:
 		var r staffReply
 		if err := json.Unmarshal(e.Payload, &r); err != nil {
@@ -66,10 +68,20 @@ func (d *Desk) deliverToMember(ctx context.Context, e outbox.Entry) error {
 	return outbox.Permanent(fmt.Errorf("unknown telegram outbox kind %q", e.Kind))
 }
 
+// maxFileAttempts bounds the tries of a reply with a staff file that fails
+// for a reason retrying cannot fix (too large, deleted, not a Slack file
+// address) before the file is given up.
+const maxFileAttempts = 3
+
 // relayReply sends a staff reply (text and files) to the member and marks
 // the staff message with the outcome. It is safe to run again after a
-// crash: a text already delivered is not sent twice.
-func (d *Desk) relayReply(ctx context.Context, r staffReply) error {
+// crash: a text already delivered is not sent twice. attempt is the
+// outbox's try number: a file that cannot be downloaded for a permanent
+// reason is given up from the maxFileAttempts-th try on (staff are told in
+// the thread, the rest of the reply is delivered, and the entry ends as a
+// dead letter), so it does not hold up the member's later replies;
+// transient download errors are retried without limit.
+func (d *Desk) relayReply(ctx context.Context, r staffReply, attempt int) error {
 	t, err := d.loadTicket(ctx, r.Chat)
 	if err != nil {
 		return err
@@ -93,14 +105,33 @@ func (d *Desk) relayReply(ctx context.Context, r staffReply) error {
 			return err
 		}
 	}
+	var given []error
 	for i, f := range r.Files {
 		sentKey := d.key("relayed", r.Channel, r.TS, "file", strconv.Itoa(i))
-		if n, _ := d.rdb.Exists(ctx, sentKey).Result(); n > 0 {
+		v, err := d.rdb.Get(ctx, sentKey).Result()
+		switch {
+		case err == nil && v == fileGivenUp:
+			given = append(given, fmt.Errorf("file %s given up earlier", f.ID))
 			continue
+		case err == nil:
+			continue
+		case !errors.Is(err, redis.Nil):
+			return fmt.Errorf("check relayed file: %w", err)
 		}
 		var buf bytes.Buffer
-		if err := d.api.GetFileContext(ctx, f.URL, &limitedWriter{w: &buf, left: maxFileBytes}); err != nil {
-			return fmt.Errorf("download staff file: %w", err)
+		if err := d.api.GetFileContext(ctx, f.URL, &limitedWriter{w: &buf, left: d.cfg.MaxFileBytes, max: d.cfg.MaxFileBytes}); err != nil {
+			reason, permanent := fileProblem(err, d.cfg.MaxFileBytes)
+			if !permanent || attempt < maxFileAttempts {
+				return fmt.Errorf("download staff file %s: %w", f.ID, err)
+			}
+			if err := d.fileUndeliverable(ctx, r, f, reason); err != nil {
+				return err
+			}
+			if err := d.remember(ctx, r.Chat, sentKey, fileGivenUp); err != nil {
+				return err
+			}
+			given = append(given, fmt.Errorf("file %s: %s: %w", f.ID, reason, err))
+			continue
 		}
 		file := bot.File{Name: f.Name, MIME: f.MIME, Data: buf.Bytes()}
 		if strings.TrimSpace(r.Text) == "" && i == 0 {
@@ -116,7 +147,54 @@ func (d *Desk) relayReply(ctx context.Context, r staffReply) error {
 	if t.exists {
 		d.rdb.HSet(ctx, d.ticketKey(r.Chat), "last", d.now().Unix())
 	}
+	if len(given) > 0 {
+		return outbox.Permanent(fmt.Errorf("staff reply to %d delivered without its files: %w", r.Chat, errors.Join(given...)))
+	}
 	d.react(ctx, r.Channel, r.TS, reactionRelayed)
+	return nil
+}
+
+// fileGivenUp marks a staff file that was given up (desk:relayed:…:file:n).
+const fileGivenUp = "given-up"
+
+// fileProblem tells why a staff file could not be downloaded, for staff,
+// and whether retrying cannot help.
+func fileProblem(err error, limit int) (reason string, permanent bool) {
+	var sce slackapi.StatusCodeError
+	switch {
+	case errors.Is(err, errFileTooLarge):
+		return "too large (the limit is " + sizeText(limit) + ")", true
+	case errors.As(err, &sce):
+		switch sce.Code {
+		case http.StatusNotFound, http.StatusGone:
+			return "not found on Slack (it may have been deleted)", true
+		case http.StatusUnauthorized, http.StatusForbidden:
+			return "Slack does not let the bot read it", true
+		}
+		return "Slack is not answering", false
+	}
+	// slack-go reports these as plain errors.
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "refusing to send the token"), strings.Contains(msg, "empty download URL"):
+		return "it is not a Slack file the bot may download", true
+	case strings.Contains(msg, "redirected to the sign-in page"):
+		return "Slack does not let the bot read it", true
+	}
+	return "download failed", false
+}
+
+// fileUndeliverable tells staff, in the thread where everyone sees it,
+// that a file of a reply will not reach the member, and marks the reply ⚠️.
+func (d *Desk) fileUndeliverable(ctx context.Context, r staffReply, f staffFile, reason string) error {
+	d.log.Warn("staff file given up", slog.Int64("chat", r.Chat), slog.String("file", f.ID), slog.String("reason", reason))
+	note := fmt.Sprintf("⚠️ <@%s>, this file could not be delivered to the member: *%s* — %s. Send it another way (a smaller file, or a link).",
+		r.User, slackEscape(f.Name), reason)
+	_, _, err := d.api.PostMessageContext(ctx, r.Channel, slackapi.MsgOptionText(note, false), slackapi.MsgOptionTS(r.ThreadTS))
+	if err != nil {
+		return fmt.Errorf("tell staff a file was given up: %w", err)
+	}
+	d.react(ctx, r.Channel, r.TS, reactionFailed)
 	return nil
 }
 
@@ -227,14 +305,16 @@ func (d *Desk) react(ctx context.Context, channel, ts, name string) {
 	}
 }
 
+var errFileTooLarge = errors.New("file too large")
+
 type limitedWriter struct {
-	w    *bytes.Buffer
-	left int
+	w         *bytes.Buffer
+	left, max int
 }
 
 func (l *limitedWriter) Write(p []byte) (int, error) {
 	if len(p) > l.left {
-		return 0, fmt.Errorf("file larger than %d MB", maxFileBytes>>20)
+		return 0, fmt.Errorf("%w: larger than %s", errFileTooLarge, sizeText(l.max))
 	}
 	l.left -= len(p)
 	return l.w.Write(p)
@@ -280,4 +360,15 @@ func mrkdwnToHTML(s string) string {
 
 func unescapeSlack(s string) string {
 	return strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">").Replace(s)
+}
+
+// sizeText is a byte count for people: "45 MB", "800 KB", "512 bytes".
+func sizeText(n int) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%d MB", n>>20)
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
