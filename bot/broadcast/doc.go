@@ -19,7 +19,10 @@
 // done as soon as its message is answered; it waits for that mark before
 // sending its next message, so at most Concurrency messages per worker are
 // ever sent-but-unrecorded. A worker that dies leaves a lease that expires
-// after LeaseTime; the next claim re-takes that range and skips the chats
+// after LeaseTime (8 s by default, renewed every third of it), or at once
+// when the replica starts again under the same Consumer (its earlier
+// run's claims are recognised by their token); the next claim re-takes
+// that range and skips the chats
 // marked done. So after a crash no member is missed and the duplicates are
 // at most the crashed worker's in-flight messages (≤ Concurrency). Replicas
 // never share a range, so two live workers never send the same chat.
@@ -90,7 +93,9 @@
 //	                             cursor reached the end).
 //	{p}broadcast:job:{id}:leases ZSET claimed ranges "lo:hi" (chat IDs in
 //	                             (lo, hi]) by lease expiry.
-//	{p}broadcast:job:{id}:owners HASH range = claim token of its holder.
+//	{p}broadcast:job:{id}:owners HASH range = claim token of its holder,
+//	                             "{consumer}/{run}:{n}" ({run}: random per
+//	                             worker run).
 //	{p}broadcast:job:{id}:done   ZSET chats of leased ranges already
 //	                             processed (member = score = chat ID);
 //	                             trimmed as ranges complete.
