@@ -78,7 +78,6 @@
 //	                             member subscribed (kept on re-subscribe).
 //	{p}subs:stats                HASH unsubscriptions by reason: "stop",
 //	                             "blocked".
-//	{p}broadcast:seq             STRING last job ID (INCR).
 //	{p}broadcast:jobs            ZSET every job ID by creation time (audit,
 //	                             List); never trimmed.
 //	{p}broadcast:active          ZSET IDs of scheduled, running and paused
@@ -108,6 +107,11 @@
 //	                             set by a 429.
 //	{p}broadcast:workers         ZSET worker heartbeats: consumer → time.
 //	{p}broadcast:workers:info    HASH consumer → JSON WorkerInfo.
+//
+// Job IDs are ULIDs (26 characters: the creation time, then 80 random
+// bits), never a counter in Redis, so a job created after Redis lost its
+// data cannot take an earlier job's ID (and an old Slack button or CLI
+// command cannot act on it).
 //
 // The leases, owners and done keys of a job are deleted when it is done or
 // cancelled; the job hash stays. All times used for leases, slots and

@@ -145,7 +145,6 @@ type keys struct{ p string }
 func (k keys) subs() string            { return k.p + "subs" }
 func (k keys) subsData() string        { return k.p + "subs:data" }
 func (k keys) subsStats() string       { return k.p + "subs:stats" }
-func (k keys) seq() string             { return k.p + "broadcast:seq" }
 func (k keys) jobs() string            { return k.p + "broadcast:jobs" }
 func (k keys) active() string          { return k.p + "broadcast:active" }
 func (k keys) job(id string) string    { return k.p + "broadcast:job:" + id }

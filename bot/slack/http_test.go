@@ -28,22 +28,30 @@ const (
 )
 
 type fixture struct {
-	sl   *slacktest.Server
-	tg   *telegramtest.Server
-	desk *slack.Desk
-	url  string
-	rdb  *redis.Client
+	sl     *slacktest.Server
+	tg     *telegramtest.Server
+	desk   *slack.Desk
+	url    string
+	rdb    *redis.Client
+	prefix string
 }
 
 func newFixture(t *testing.T, hooks ...redis.Hook) *fixture {
 	t.Helper()
-	return newFixtureWith(t, nil, hooks...)
+	return newFixtureWith(t, fixtureOptions{hooks: hooks})
 }
 
-// newFixtureWith is newFixture with the desk's configuration adjusted by
-// config (if not nil).
-func newFixtureWith(t *testing.T, config func(*slack.Config), hooks ...redis.Hook) *fixture {
+// fixtureOptions adjust newFixtureWith's desk.
+type fixtureOptions struct {
+	config func(*slack.Config) // changes the desk's configuration
+	extend func(*fixture)      // runs before the desk serves (to add extensions)
+	hooks  []redis.Hook        // on the desk's Redis client
+}
+
+// newFixtureWith is newFixture with options.
+func newFixtureWith(t *testing.T, o fixtureOptions) *fixture {
 	t.Helper()
+	hooks, config := o.hooks, o.config
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	sl := slacktest.New(t)
@@ -74,12 +82,17 @@ func newFixtureWith(t *testing.T, config func(*slack.Config), hooks ...redis.Hoo
 	if err != nil {
 		t.Fatal(err)
 	}
+	f := &fixture{sl: sl, tg: tg, desk: desk, rdb: client, prefix: prefix}
+	if o.extend != nil {
+		o.extend(f)
+	}
 	done := make(chan struct{})
 	go func() { defer close(done); _ = desk.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	srv := httptest.NewServer(desk.Handler(secret))
 	t.Cleanup(srv.Close)
-	return &fixture{sl: sl, tg: tg, desk: desk, url: srv.URL, rdb: client}
+	f.url = srv.URL
+	return f
 }
 
 // ask makes member chat ask a question and returns the thread root's ts.
