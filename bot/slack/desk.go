@@ -18,6 +18,9 @@
 //	desk:root:{chat}:{gen}      string: "channel token ms": a root about to be posted,
 //	                            until it is recorded in desk:gen (see postRoot)
 //	desk:relayed:{channel}:{ts} string: "chat:message_id" of a staff reply on Telegram
+//	                            (its first part), once all of its text was sent
+//	desk:relayed:{channel}:{ts}:part:{n}  string: message ID of part n of a long
+//	                            reply, once sent (see relayText)
 //	desk:relayed:{channel}:{ts}:file:{n}  string: "1" once the reply's n-th file was
 //	                            sent, "given-up" if it never can be (see relayReply)
 //	desk:keys:{chat}            set: every key above that belongs to the member, for /delete

@@ -46,6 +46,7 @@ type fixtureOptions struct {
 	config func(*slack.Config) // changes the desk's configuration
 	extend func(*fixture)      // runs before the desk serves (to add extensions)
 	hooks  []redis.Hook        // on the desk's Redis client
+	tg     []telegramtest.Option
 }
 
 // newFixtureWith is newFixture with options.
@@ -57,7 +58,7 @@ func newFixtureWith(t *testing.T, o fixtureOptions) *fixture {
 	sl := slacktest.New(t)
 	sl.AddChannel(channel, "questions")
 	sl.AddUser(staff, "Alma", "Alma M", "alma@example.org")
-	tg := telegramtest.New(t)
+	tg := telegramtest.New(t, o.tg...)
 	tgb, err := telegram.New(ctx, telegram.Config{Token: tg.Token(), APIURL: tg.URL()})
 	if err != nil {
 		t.Fatal(err)

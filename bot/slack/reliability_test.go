@@ -24,6 +24,7 @@ import (
 type outage struct {
 	mu      sync.Mutex
 	marker  string
+	match   func(redis.Cmder) bool // with failOnce: the command that fails once
 	down    bool
 	tripped chan struct{}
 }
@@ -40,6 +41,14 @@ func (o *outage) arm(marker string) {
 	o.marker = marker
 }
 
+// failOnce makes the first command that match accepts fail, once (a
+// blip: the next command goes through).
+func (o *outage) failOnce(match func(redis.Cmder) bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.match = match
+}
+
 func (o *outage) heal() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -49,6 +58,15 @@ func (o *outage) heal() {
 func (o *outage) fails(cmds ...redis.Cmder) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.match != nil {
+		for _, c := range cmds {
+			if o.match(c) {
+				o.match = nil
+				close(o.tripped)
+				return true
+			}
+		}
+	}
 	if o.marker != "" && carries(o.marker, cmds) {
 		o.marker, o.down = "", true
 		close(o.tripped)
@@ -207,5 +225,66 @@ func TestPoisonFileIsGivenUpAndLaterRepliesArrive(t *testing.T) {
 				t.Errorf("member got %d messages, want the text of the file's reply and the next reply", n)
 			}
 		})
+	}
+}
+
+// A long staff reply goes out in two parts. Recording that a part was sent
+// fails once (a Redis blip right after Telegram accepted it): the reply
+// must not be sent again.
+func TestLongReplyIsNotResentWhenRecordingItFails(t *testing.T) {
+	out := newOutage()
+	f := newFixture(t, out)
+	root := f.ask(t, 56, "¿Me cuentan todo?")
+	long := strings.Repeat("uno ", 750) + "\n" + strings.Repeat("dos ", 750) // two parts on Telegram
+	ev, ts := f.sl.StaffReply(channel, root, staff, long)
+	relayed := f.prefix + "desk:relayed:" + channel + ":" + ts
+	out.failOnce(func(c redis.Cmder) bool {
+		args := c.Args()
+		key, _ := args[min(1, len(args)-1)].(string)
+		return c.Name() == "set" && strings.HasPrefix(key, relayed)
+	})
+	slacktest.PostSigned(t, f.url+"/slack/events", ev, secret)
+	select {
+	case <-out.tripped:
+	case <-time.After(wait):
+		t.Fatal("the fault was not exercised")
+	}
+	// A later reply proves nothing else is on its way before it.
+	ev2, _ := f.sl.StaffReply(channel, root, staff, "¿Queda claro?")
+	slacktest.PostSigned(t, f.url+"/slack/events", ev2, secret)
+	f.tg.WaitMessage(t, 56, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "¿Queda claro?") })
+	var texts []string
+	for _, m := range f.tg.Messages(56) {
+		texts = append(texts, m.PlainText[:min(20, len(m.PlainText))])
+	}
+	if len(texts) != 3 {
+		t.Fatalf("member got %d messages %q, want the two parts once, then the next reply", len(texts), texts)
+	}
+}
+
+// Part two of a long reply fails (Telegram keeps answering 429 until the
+// client gives up): the retry sends part two, not part one again.
+func TestLongReplyFailingOnPartTwoDoesNotResendPartOne(t *testing.T) {
+	// One message per second per chat, as Telegram: part two waits a second
+	// after part one, which is when the test makes it fail.
+	f := newFixtureWith(t, fixtureOptions{tg: []telegramtest.Option{telegramtest.WithRateLimit(0, 1)}})
+	root := f.ask(t, 57, "¿Me cuentan todo?")
+	long := strings.Repeat("uno ", 750) + "\n" + strings.Repeat("dos ", 750)
+	ev, _ := f.sl.StaffReply(channel, root, staff, long)
+	slacktest.PostSigned(t, f.url+"/slack/events", ev, secret)
+	f.tg.WaitMessage(t, 57, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "uno uno") })
+	// Six: every try the client makes for part two (one may already have
+	// met the rate limit).
+	f.tg.FailNext("sendMessage", 6, 429, "Too Many Requests: retry after 1", 1)
+	f.tg.WaitMessage(t, 57, 3*wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "dos dos") })
+	ev2, _ := f.sl.StaffReply(channel, root, staff, "¿Queda claro?")
+	slacktest.PostSigned(t, f.url+"/slack/events", ev2, secret)
+	f.tg.WaitMessage(t, 57, 3*wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "¿Queda claro?") })
+	var texts []string
+	for _, m := range f.tg.Messages(57) {
+		texts = append(texts, m.PlainText[:min(20, len(m.PlainText))])
+	}
+	if len(texts) != 3 {
+		t.Fatalf("member got %d messages %q, want the two parts once, then the next reply", len(texts), texts)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 
 	slackapi "github.com/slack-go/slack"
@@ -35,5 +36,35 @@ func TestFileProblemClassifiesDownloadErrors(t *testing.T) {
 	}
 	if r, _ := fileProblem(errFileTooLarge, 45<<20); r != "too large (the limit is 45 MB)" {
 		t.Errorf("too large: %q", r)
+	}
+}
+
+func TestSplitHTML(t *testing.T) {
+	if p := splitHTML("", 10); len(p) != 0 {
+		t.Errorf("empty: %q", p)
+	}
+	if p := splitHTML("<b>hola</b>", 20); len(p) != 1 || p[0] != "<b>hola</b>" {
+		t.Errorf("short: %q", p)
+	}
+	// Lines go whole while they fit; a long line is cut between tags,
+	// entities and characters, never inside one.
+	in := "uno dos\ntres\n" + strings.Repeat("<b>x</b>&amp;é", 5)
+	parts := splitHTML(in, 12)
+	if strings.Join(parts, "") != in {
+		t.Fatalf("parts %q do not make up the text", parts)
+	}
+	if parts[0] != "uno dos\ntres\n" && parts[0] != "uno dos\n" {
+		t.Errorf("first part %q, want whole lines", parts[0])
+	}
+	for _, p := range parts {
+		if utf16Len(p) > 12 {
+			t.Errorf("part %q longer than 12", p)
+		}
+		if strings.Count(p, "<")+strings.Count(p, "&") != strings.Count(p, ">")+strings.Count(p, ";") {
+			t.Errorf("part %q cuts a tag or an entity", p)
+		}
+	}
+	if got := utf16Len("a😀"); got != 3 {
+		t.Errorf("utf16Len = %d, want 3", got)
 	}
 }
