@@ -19,7 +19,10 @@
 // done as soon as its message is answered; it waits for that mark before
 // sending its next message, so at most Concurrency messages per worker are
 // ever sent-but-unrecorded. A worker that dies leaves a lease that expires
-// after LeaseTime; the next claim re-takes that range and skips the chats
+// after LeaseTime (8 s by default, renewed every third of it), or at once
+// when the replica starts again under the same Consumer (its earlier
+// run's claims are recognised by their token); the next claim re-takes
+// that range and skips the chats
 // marked done. So after a crash no member is missed and the duplicates are
 // at most the crashed worker's in-flight messages (≤ Concurrency). Replicas
 // never share a range, so two live workers never send the same chat.
@@ -75,7 +78,6 @@
 //	                             member subscribed (kept on re-subscribe).
 //	{p}subs:stats                HASH unsubscriptions by reason: "stop",
 //	                             "blocked".
-//	{p}broadcast:seq             STRING last job ID (INCR).
 //	{p}broadcast:jobs            ZSET every job ID by creation time (audit,
 //	                             List); never trimmed.
 //	{p}broadcast:active          ZSET IDs of scheduled, running and paused
@@ -90,7 +92,9 @@
 //	                             cursor reached the end).
 //	{p}broadcast:job:{id}:leases ZSET claimed ranges "lo:hi" (chat IDs in
 //	                             (lo, hi]) by lease expiry.
-//	{p}broadcast:job:{id}:owners HASH range = claim token of its holder.
+//	{p}broadcast:job:{id}:owners HASH range = claim token of its holder,
+//	                             "{consumer}/{run}:{n}" ({run}: random per
+//	                             worker run).
 //	{p}broadcast:job:{id}:done   ZSET chats of leased ranges already
 //	                             processed (member = score = chat ID);
 //	                             trimmed as ranges complete.
@@ -103,6 +107,11 @@
 //	                             set by a 429.
 //	{p}broadcast:workers         ZSET worker heartbeats: consumer → time.
 //	{p}broadcast:workers:info    HASH consumer → JSON WorkerInfo.
+//
+// Job IDs are ULIDs (26 characters: the creation time, then 80 random
+// bits), never a counter in Redis, so a job created after Redis lost its
+// data cannot take an earlier job's ID (and an old Slack button or CLI
+// command cannot act on it).
 //
 // The leases, owners and done keys of a job are deleted when it is done or
 // cancelled; the job hash stays. All times used for leases, slots and

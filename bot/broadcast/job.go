@@ -215,11 +215,7 @@ func (s *Store) Create(ctx context.Context, j Job) (Job, error) {
 	if err != nil {
 		return Job{}, err
 	}
-	n, err := s.rdb.Incr(ctx, s.k.seq()).Result()
-	if err != nil {
-		return Job{}, fmt.Errorf("broadcast: create: %w", err)
-	}
-	j.ID = strconv.FormatInt(n, 10)
+	j.ID = newID(now)
 	j.Created = now.Truncate(time.Millisecond)
 	j.Counts = Counts{}
 	for _, c := range counts {
@@ -260,6 +256,7 @@ func flag(b bool) string {
 
 // Get returns a job, or ErrNotFound.
 func (s *Store) Get(ctx context.Context, id string) (Job, error) {
+	id = normID(id)
 	m, err := s.rdb.HGetAll(ctx, s.k.job(id)).Result()
 	if err != nil {
 		return Job{}, fmt.Errorf("broadcast: get %s: %w", id, err)
@@ -359,6 +356,7 @@ return {'no', st}
 `)
 
 func (s *Store) transition(ctx context.Context, id, action string) error {
+	id = normID(id)
 	res, err := transitionScript.Run(ctx, s.rdb,
 		[]string{s.k.job(id), s.k.active(), s.k.leases(id), s.k.owners(id), s.k.done(id)}, action, id).StringSlice()
 	if err != nil {
@@ -394,6 +392,7 @@ func (s *Store) Cancel(ctx context.Context, id string) error { return s.transiti
 // SetPreviewRef stores an opaque reference with the job (the lead's Slack
 // preview message).
 func (s *Store) SetPreviewRef(ctx context.Context, id, ref string) error {
+	id = normID(id)
 	n, err := setIfExistsScript.Run(ctx, s.rdb, []string{s.k.job(id)}, "preview_ref", ref).Int()
 	if err != nil {
 		return fmt.Errorf("broadcast: set preview ref %s: %w", id, err)

@@ -24,6 +24,7 @@ type Progress struct {
 
 // Progress reads a job's counts and recent rate in one round trip.
 func (s *Store) Progress(ctx context.Context, id string) (Progress, error) {
+	id = normID(id)
 	pipe := s.rdb.Pipeline()
 	jc := pipe.HGetAll(ctx, s.k.job(id))
 	rc := pipe.HGetAll(ctx, s.k.rate(id))

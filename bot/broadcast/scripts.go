@@ -172,6 +172,26 @@ end
 return 1
 `)
 
+// reclaimScript hands back at once (lease expired) the ranges held by an
+// earlier run of this consumer: tokens "{consumer}/{hex}:{n}" whose
+// instance is not the caller's.
+//
+//	KEYS[1] leases, [2] owners; ARGV[1] "{consumer}/", [2] "{token}:"
+//
+// Reply: the number of ranges handed back.
+var reclaimScript = redis.NewScript(`
+local n = 0
+local owners = redis.call('HGETALL', KEYS[2])
+for i = 1, #owners, 2 do
+	local rng, tok = owners[i], owners[i + 1]
+	if string.sub(tok, 1, #ARGV[1]) == ARGV[1] and string.sub(tok, 1, #ARGV[2]) ~= ARGV[2]
+		and string.match(string.sub(tok, #ARGV[1] + 1), '^%x+:%d+$') then
+		n = n + redis.call('ZADD', KEYS[1], 'XX', 'CH', 0, rng)
+	end
+end
+return n
+`)
+
 // startScript turns a scheduled job whose time has come into a running one.
 //
 //	KEYS[1] job. Reply: the status after.

@@ -19,7 +19,7 @@ const (
 	DefaultPaidRate     = 950
 	DefaultConcurrency  = 8
 	DefaultPageSize     = 100
-	DefaultLeaseTime    = 30 * time.Second
+	DefaultLeaseTime    = 8 * time.Second
 	DefaultPollInterval = time.Second
 	DefaultMaxAttempts  = 5
 )
@@ -42,8 +42,13 @@ type Options struct {
 	// Concurrency is how many messages a worker has in flight at most.
 	// Default 8.
 	Concurrency int
-	// Consumer names this worker in heartbeats and logs; it must differ
-	// between replicas. Default hostname:pid:random.
+	// Consumer names this replica in heartbeats, claims and logs. It must
+	// differ between running replicas and should stay the same when a
+	// replica restarts (the host name, plus a replica number when one host
+	// runs several): a worker starting under a name takes back at once the
+	// pages an earlier run under that name claimed and did not finish (it
+	// crashed), instead of leaving them to their lease. Default
+	// hostname:pid:random, a new name each run.
 	Consumer string
 	Logger   *slog.Logger
 	// OnUnsubscribe, if set, is called after a worker unsubscribed a
@@ -55,8 +60,9 @@ type Options struct {
 	// most 1000.
 	PageSize int
 	// LeaseTime is how long a claimed page stays with a worker that stops
-	// renewing it (a crash) before another worker takes it over. Default
-	// 30s.
+	// renewing it (a crash) before another worker takes it over; it is
+	// renewed every LeaseTime/3. Default 8s, so an abandoned page is taken
+	// over within about 9s (LeaseTime plus PollInterval).
 	LeaseTime time.Duration
 	// PollInterval is how often an idle worker looks for jobs. Default 1s.
 	PollInterval time.Duration
@@ -139,7 +145,6 @@ type keys struct{ p string }
 func (k keys) subs() string            { return k.p + "subs" }
 func (k keys) subsData() string        { return k.p + "subs:data" }
 func (k keys) subsStats() string       { return k.p + "subs:stats" }
-func (k keys) seq() string             { return k.p + "broadcast:seq" }
 func (k keys) jobs() string            { return k.p + "broadcast:jobs" }
 func (k keys) active() string          { return k.p + "broadcast:active" }
 func (k keys) job(id string) string    { return k.p + "broadcast:job:" + id }

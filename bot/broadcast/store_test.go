@@ -234,3 +234,51 @@ func TestJobTransitions(t *testing.T) {
 		t.Errorf("Pause(missing) = %v", err)
 	}
 }
+
+// Job IDs are ULIDs: time-ordered, random, never a counter Redis could
+// forget. After the test's keys are deleted (Redis lost its data), a new
+// job's ID is new, and the old ID finds nothing.
+func TestJobIDsSurviveDataLoss(t *testing.T) {
+	s, rdb, prefix := newStore(t, broadcast.Options{})
+	ctx := context.Background()
+	job := broadcast.Job{Texts: map[string]string{"en": "hi"}, At: time.Now().Add(time.Hour)}
+	var ids []string
+	for range 3 {
+		j, err := s.Create(ctx, job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, j.ID)
+	}
+	keys, err := rdb.Keys(ctx, prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Del(ctx, keys...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	j, err := s.Create(ctx, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids = append(ids, j.ID)
+	seen := map[string]bool{}
+	for i, id := range ids {
+		if len(id) != 26 || strings.Trim(id, "0123456789ABCDEFGHJKMNPQRSTVWXYZ") != "" {
+			t.Errorf("ID %q is not a ULID", id)
+		}
+		if seen[id] {
+			t.Errorf("ID %q given twice", id)
+		}
+		seen[id] = true
+		if i > 0 && id[:10] < ids[i-1][:10] {
+			t.Errorf("IDs not in creation order: %v", ids)
+		}
+	}
+	if _, err := s.Get(ctx, ids[0]); !broadcast.IsNotFound(err) {
+		t.Errorf("old ID after the data loss: %v", err)
+	}
+	if got, err := s.Get(ctx, strings.ToLower(j.ID)); err != nil || got.ID != j.ID {
+		t.Errorf("ID typed in lower case: %+v %v", got, err)
+	}
+}

@@ -92,6 +92,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			return nil
 		})
 	}()
+	w.reclaimOwn(ctx)
 	failures := 0
 	for ctx.Err() == nil {
 		wait, err := w.step(ctx)
@@ -106,6 +107,30 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	w.log.Info("broadcast worker stopped")
 	return nil
+}
+
+// reclaimOwn makes the pages that an earlier run of this replica (same
+// Consumer) claimed and did not finish claimable at once: that run
+// crashed, or they would have been handed back. Best effort: if Redis does
+// not answer, they come back when their lease expires.
+func (w *Worker) reclaimOwn(ctx context.Context) {
+	ids, err := w.rdb.ZRange(ctx, w.k.active(), 0, -1).Result()
+	if err != nil {
+		w.log.Warn("broadcast worker: cannot look for an earlier run's pages; they return when their lease expires", slog.Any("err", err))
+		return
+	}
+	for _, id := range ids {
+		n, err := reclaimScript.Run(ctx, w.rdb, []string{w.k.leases(id), w.k.owners(id)}, w.opts.Consumer+"/", w.token+":").Int()
+		if err != nil {
+			w.log.Warn("broadcast worker: cannot take back an earlier run's pages; they return when their lease expires",
+				slog.String("job", id), slog.Any("err", err))
+			continue
+		}
+		if n > 0 {
+			w.log.Info("broadcast: resuming the pages this replica had claimed before it stopped",
+				slog.String("job", id), slog.Int("pages", n))
+		}
+	}
 }
 
 // WorkerInfo describes a live worker (its heartbeat).

@@ -45,6 +45,10 @@
 //
 //   - Durable: Enqueue returns only after Redis stored the entry; an error
 //     means it was not stored (or, rarely, that the reply was lost).
+//   - Idempotent on request: EnqueueOnce stores an entry and records a
+//     caller's key (such as an event ID) in one atomic step, and stores
+//     nothing when the key is already recorded, so a producer that may be
+//     asked twice (Slack's event retries) queues its work exactly once.
 //   - Ordered: a partition is consumed by at most one consumer at a time
 //     (its lease), strictly in stream order and one entry at a time. The
 //     head entry is retried until it succeeds or is given up; the entries
@@ -335,6 +339,57 @@ func (o *Outbox) Enqueue(ctx context.Context, key, kind string, payload []byte) 
 	default:
 	}
 	return entryID(p, id), nil
+}
+
+// enqueueOnceScript stores an entry unless its idempotency key is
+// already recorded, and records the key, in one atomic step.
+//
+//	KEYS[1] stream, [2] idempotency key
+//	ARGV[1] key, [2] kind, [3] payload, [4] enq, [5] TTL ms, [6] partition
+//
+// Reply: {1, entry ID} when stored, {0, entry ID} when the key was
+// already recorded (the ID the first call stored).
+var enqueueOnceScript = redis.NewScript(`
+local old = redis.call('GET', KEYS[2])
+if old then return {0, old} end
+local sid = redis.call('XADD', KEYS[1], '*', 'key', ARGV[1], 'kind', ARGV[2], 'payload', ARGV[3], 'enq', ARGV[4])
+local id = ARGV[6] .. '/' .. sid
+redis.call('SET', KEYS[2], id, 'PX', ARGV[5])
+return {1, id}
+`)
+
+// EnqueueOnce is Enqueue made idempotent by a caller's key, such as
+// "{prefix}desk:event:{event_id}" for an event that may be delivered
+// again: the entry is stored and onceKey recorded (for ttl) in one atomic
+// step, so either both happen or neither does, and a later call with the
+// same onceKey stores nothing. It returns the entry's ID and whether this
+// call stored it (false: an earlier call did, and id is that entry's).
+// onceKey should carry the outbox's prefix; it is a plain string key.
+func (o *Outbox) EnqueueOnce(ctx context.Context, onceKey string, ttl time.Duration, key, kind string, payload []byte) (id string, added bool, err error) {
+	p := o.Partition(key)
+	if payload == nil {
+		payload = []byte{}
+	}
+	if ttl < time.Millisecond {
+		ttl = time.Millisecond
+	}
+	res, err := enqueueOnceScript.Run(ctx, o.client, []string{o.streams[p], onceKey},
+		key, kind, payload, strconv.FormatInt(o.opts.Now().UnixMilli(), 10), ttl.Milliseconds(), p).Slice()
+	if err != nil {
+		return "", false, fmt.Errorf("outbox %s: enqueue %s for %s once: %w", o.opts.Name, kind, key, err)
+	}
+	if len(res) != 2 {
+		return "", false, fmt.Errorf("outbox %s: enqueue %s for %s once: unexpected reply %v", o.opts.Name, kind, key, res)
+	}
+	n, _ := res[0].(int64)
+	id, _ = res[1].(string)
+	if n == 1 {
+		select {
+		case o.wake[p] <- struct{}{}:
+		default:
+		}
+	}
+	return id, n == 1, nil
 }
 
 // entryID is an Entry.ID: the partition and the stream ID.

@@ -1015,3 +1015,32 @@ func TestShutdownGrace(t *testing.T) {
 		t.Errorf("after shutdown: %+v, %v; want 1 pending", st, err)
 	}
 }
+
+func TestEnqueueOnceStoresOneEntryPerKey(t *testing.T) {
+	client, prefix := redistest.New(t)
+	o := New(client, testOptions(prefix, "once", "c1", nil))
+	ctx := context.Background()
+	once := prefix + "event:Ev1"
+	id1, added, err := o.EnqueueOnce(ctx, once, time.Hour, "chat:1", "msg", []byte("1"))
+	if err != nil || !added || id1 == "" {
+		t.Fatalf("first: %q %v %v", id1, added, err)
+	}
+	id2, added, err := o.EnqueueOnce(ctx, once, time.Hour, "chat:1", "msg", []byte("1"))
+	if err != nil || added || id2 != id1 {
+		t.Fatalf("again: %q %v %v, want %q not added", id2, added, err, id1)
+	}
+	if ttl := client.PTTL(ctx, once).Val(); ttl <= 0 || ttl > time.Hour {
+		t.Fatalf("idempotency key TTL %v", ttl)
+	}
+	rec := newRecorder()
+	start(t, o, func(_ context.Context, e Entry) error { rec.add("c1", e); return nil })
+	rec.waitDistinct(t, 1)
+	// A plain entry behind it proves nothing else was stored before it.
+	if _, err := o.Enqueue(ctx, "chat:1", "msg", []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	rec.waitFor(t, "the entry behind", func(ds []delivery) bool { return len(ds) >= 2 })
+	if ds := rec.snapshot(); len(ds) != 2 || ds[0].id != id1 || ds[1].seq != 2 {
+		t.Fatalf("deliveries %+v, want %s then the next", ds, id1)
+	}
+}

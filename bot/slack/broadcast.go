@@ -338,6 +338,12 @@ func (c *Composer) button(ctx context.Context, cb slackapi.InteractionCallback, 
 		_, _, _, err := c.d.api.UpdateMessageContext(ctx, channel, ts, slackapi.MsgOptionText("Broadcast discarded", false),
 			slackapi.MsgOptionBlocks(slackapi.NewSectionBlock(mrkdwn(fmt.Sprintf("🗑️ Broadcast discarded by <@%s>; nothing was sent.", cb.User.ID)), nil, nil, slackapi.SectionBlockOptionBlockID(blockTag+"bc_head"))))
 		return err
+	case actionPause, actionResume, actionCancelJob:
+		if ok, err := c.onItsMessage(ctx, a.Value, channel, ts, cb.User.ID); !ok || err != nil {
+			return err
+		}
+	}
+	switch a.ActionID {
 	case actionPause:
 		if err := c.store.Pause(ctx, a.Value); err != nil {
 			return c.tellOrganizer(ctx, channel, cb.User.ID, err)
@@ -352,6 +358,26 @@ func (c *Composer) button(ctx context.Context, cb slackapi.InteractionCallback, 
 		}
 	}
 	return c.draw(ctx, a.Value, true)
+}
+
+// onItsMessage reports whether job id is the broadcast that the message
+// (channel, ts) shows; if not, the organizer is told and nothing is done.
+// A job's buttons are only on its own message, so a mismatch is a stale
+// message (say, from before Redis lost its data) or a forged press.
+func (c *Composer) onItsMessage(ctx context.Context, id, channel, ts, user string) (bool, error) {
+	j, err := c.store.Get(ctx, id)
+	if broadcast.IsNotFound(err) {
+		return false, c.tellOrganizer(ctx, channel, user, errors.New("this message's broadcast no longer exists (the database may have lost it); nothing was changed"))
+	}
+	if err != nil {
+		return false, err
+	}
+	if j.PreviewRef != channel+":"+ts {
+		c.log.Warn("broadcast button refused: its job is not the one of its message",
+			slog.String("job", id), slog.String("channel", channel), slog.String("ts", ts))
+		return false, c.tellOrganizer(ctx, channel, user, errors.New("this button does not belong to the broadcast this message shows; nothing was changed. Use the buttons on the broadcast's own message, or `bridgebot broadcast list`"))
+	}
+	return true, nil
 }
 
 func (c *Composer) create(ctx context.Context, j broadcast.Job, channel, user string) {

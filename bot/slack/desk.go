@@ -15,10 +15,18 @@
 //	                            question: the first message, to redraw the root)
 //	desk:thread:{channel}:{ts}  string: chat ID of the thread whose root is ts
 //	desk:gen:{chat}:{gen}       string: "channel ts" of each question's root
+//	desk:root:{chat}:{gen}      string: "channel token ms": a root about to be posted,
+//	                            until it is recorded in desk:gen (see postRoot)
 //	desk:relayed:{channel}:{ts} string: "chat:message_id" of a staff reply on Telegram
+//	                            (its first part), once all of its text was sent
+//	desk:relayed:{channel}:{ts}:part:{n}  string: message ID of part n of a long
+//	                            reply, once sent (see relayText)
+//	desk:relayed:{channel}:{ts}:file:{n}  string: "1" once the reply's n-th file was
+//	                            sent, "given-up" if it never can be (see relayReply)
 //	desk:keys:{chat}            set: every key above that belongs to the member, for /delete
 //	desk:open, desk:answered    sets of chat IDs, for /bridge stats
-//	desk:event:{event_id}       string with TTL: an event already acted on
+//	desk:event:{event_id}       string with TTL: an event already acted on (set
+//	                            with what it queued, atomically: outbox.EnqueueOnce)
 //
 // The bot never relays messages posted by itself or any other bot, and acts
 // only on threads whose root it posted (desk:thread).
@@ -64,6 +72,10 @@ type Config struct {
 	ShowStaffName    bool     // "BRIDGE team (Ana): …" instead of "BRIDGE team: …"
 	QuietTime        time.Duration
 	Now              func() time.Time
+	// MaxFileBytes is the largest staff file carried to a member; larger
+	// ones are refused (staff are told). Default 45 MB (the Bot API takes
+	// uploads up to 50 MB).
+	MaxFileBytes int
 	// Outbox tuning for tests; zero values are production defaults.
 	OutboxMinBackoff, OutboxMaxBackoff time.Duration
 }
@@ -149,6 +161,9 @@ func New(ctx context.Context, cfg Config) (*Desk, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxFileBytes <= 0 {
+		cfg.MaxFileBytes = maxFileBytes
 	}
 	if len(cfg.SignupFields) == 0 {
 		cfg.SignupFields = []string{"name", "role", "region", "areas"}
@@ -360,6 +375,23 @@ func (d *Desk) enqueue(ctx context.Context, box *outbox.Outbox, chat int64, kind
 		return fmt.Errorf("slack: encode %s: %w", kind, err)
 	}
 	if _, err := box.Enqueue(ctx, "chat:"+strconv.FormatInt(chat, 10), kind, payload); err != nil {
+		return fmt.Errorf("slack: queue %s for %d: %w", kind, chat, err)
+	}
+	return nil
+}
+
+// enqueueOnce queues like enqueue, stored atomically with the idempotency
+// key once (an event's mark, kept eventTTL); a second call with the same
+// key queues nothing. With once == "" it is enqueue.
+func (d *Desk) enqueueOnce(ctx context.Context, box *outbox.Outbox, once string, chat int64, kind string, v any) error {
+	if once == "" {
+		return d.enqueue(ctx, box, chat, kind, v)
+	}
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("slack: encode %s: %w", kind, err)
+	}
+	if _, _, err := box.EnqueueOnce(ctx, once, eventTTL, "chat:"+strconv.FormatInt(chat, 10), kind, payload); err != nil {
 		return fmt.Errorf("slack: queue %s for %d: %w", kind, chat, err)
 	}
 	return nil

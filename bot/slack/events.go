@@ -25,42 +25,43 @@ const eventTTL = 24 * time.Hour
 // HandleEvent acts on one Events API event, from HTTP or Socket Mode
 // alike. It only reads and writes Redis (the slow work is queued), so the
 // caller can acknowledge Slack within its 3 seconds. An event delivered
-// again (same event_id) is acted on once. An error means "ask Slack to
-// retry": nothing was done.
+// again (same event_id) is acted on once: what it queues is stored
+// together with the event's mark, atomically (outbox.EnqueueOnce), so a
+// failure between the two cannot leave a marked event with nothing
+// queued. Its other effects (a reaction, a status) are idempotent and
+// mark the event after they are done. An error means "ask Slack to
+// retry": nothing was queued.
 func (d *Desk) HandleEvent(ctx context.Context, ev slackevents.EventsAPIEvent) error {
 	if ev.Type != slackevents.CallbackEvent {
 		return nil
 	}
-	var eventID string
-	if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok {
-		eventID = cb.EventID
+	var once string
+	if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok && cb.EventID != "" {
+		once = d.key("event", cb.EventID)
+		n, err := d.rdb.Exists(ctx, once).Result()
+		if err != nil {
+			return fmt.Errorf("slack: check event: %w", err)
+		}
+		if n > 0 {
+			return nil
+		}
 	}
-	first, err := d.firstDelivery(ctx, eventID)
-	if err != nil || !first {
-		return err
-	}
+	var err error
 	switch in := ev.InnerEvent.Data.(type) {
 	case *slackevents.MessageEvent:
-		err = d.onMessage(ctx, in)
+		err = d.onMessage(ctx, in, once)
 	case *slackevents.ReactionAddedEvent:
-		err = d.onReaction(ctx, in)
+		err = d.onReaction(ctx, in, once)
 	}
-	if err != nil && eventID != "" {
-		// Let Slack's retry do it again.
-		d.rdb.Del(context.WithoutCancel(ctx), d.key("event", eventID))
+	if err != nil || once == "" {
+		return err
 	}
-	return err
-}
-
-func (d *Desk) firstDelivery(ctx context.Context, eventID string) (bool, error) {
-	if eventID == "" {
-		return true, nil
+	// Already set when the event queued something; otherwise it only spares
+	// a redelivery the work of finding out again that nothing is to be done.
+	if err := d.rdb.SetNX(ctx, once, "1", eventTTL).Err(); err != nil {
+		d.log.Debug("could not mark event handled", slog.Any("err", err))
 	}
-	ok, err := d.rdb.SetNX(ctx, d.key("event", eventID), "1", eventTTL).Result()
-	if err != nil {
-		return false, fmt.Errorf("slack: remember event: %w", err)
-	}
-	return ok, nil
+	return nil
 }
 
 // fromBot reports whether a message was posted by this bot or any other
@@ -90,7 +91,7 @@ func (d *Desk) threadChat(ctx context.Context, channel, threadTS string) (int64,
 	return chat, err == nil, nil
 }
 
-func (d *Desk) onMessage(ctx context.Context, ev *slackevents.MessageEvent) error {
+func (d *Desk) onMessage(ctx context.Context, ev *slackevents.MessageEvent, once string) error {
 	msg := ev.Message
 	if msg == nil {
 		return nil
@@ -119,7 +120,7 @@ func (d *Desk) onMessage(ctx context.Context, ev *slackevents.MessageEvent) erro
 		if strings.TrimSpace(r.Text) == "" && len(r.Files) == 0 {
 			return nil
 		}
-		return d.enqueue(ctx, d.toMember, chat, kindReply, r)
+		return d.enqueueOnce(ctx, d.toMember, once, chat, kindReply, r)
 	case "message_changed":
 		prev := ev.PreviousMessage
 		if d.fromBot(msg.User, msg.BotID, msg.SubType) || prev == nil || prev.Text == msg.Text || msg.ThreadTimestamp == "" {
@@ -129,13 +130,13 @@ func (d *Desk) onMessage(ctx context.Context, ev *slackevents.MessageEvent) erro
 		if err != nil || !ours || isNote(msg.Text) {
 			return err
 		}
-		return d.enqueue(ctx, d.toMember, chat, kindEdit, staffReply{Chat: chat, Channel: ev.Channel, TS: msg.Timestamp, User: msg.User, Text: msg.Text})
+		return d.enqueueOnce(ctx, d.toMember, once, chat, kindEdit, staffReply{Chat: chat, Channel: ev.Channel, TS: msg.Timestamp, User: msg.User, Text: msg.Text})
 	}
 	return nil
 }
 
 // onReaction: a ✅ on a thread root marks the question answered.
-func (d *Desk) onReaction(ctx context.Context, ev *slackevents.ReactionAddedEvent) error {
+func (d *Desk) onReaction(ctx context.Context, ev *slackevents.ReactionAddedEvent, once string) error {
 	if ev.User == d.botUserID || !strings.HasPrefix(ev.Reaction, "white_check_mark") && ev.Reaction != "heavy_check_mark" {
 		return nil
 	}
@@ -143,13 +144,14 @@ func (d *Desk) onReaction(ctx context.Context, ev *slackevents.ReactionAddedEven
 	if err != nil || !ours {
 		return err
 	}
-	return d.setStatus(ctx, chat, ev.Item.Timestamp, statusAnswered, ev.User)
+	return d.setStatus(ctx, chat, ev.Item.Timestamp, statusAnswered, ev.User, once)
 }
 
 // setStatus marks a question answered or open again and redraws its root.
 // Only the member's current question has a status: a button or ✅ on an
-// older thread's root changes nothing.
-func (d *Desk) setStatus(ctx context.Context, chat int64, rootTS, status, user string) error {
+// older thread's root changes nothing. once, if not "", is the event's
+// idempotency key (see HandleEvent).
+func (d *Desk) setStatus(ctx context.Context, chat int64, rootTS, status, user, once string) error {
 	t, err := d.loadTicket(ctx, chat)
 	if err != nil || !t.exists || t.Status == status || (rootTS != "" && rootTS != t.TS) {
 		return err
@@ -168,7 +170,7 @@ func (d *Desk) setStatus(ctx context.Context, chat int64, rootTS, status, user s
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("slack: set status: %w", err)
 	}
-	return d.enqueue(ctx, d.toSlack, chat, kindRootUpdate, rootUpdate{Chat: chat})
+	return d.enqueueOnce(ctx, d.toSlack, once, chat, kindRootUpdate, rootUpdate{Chat: chat})
 }
 
 // HandleInteraction acts on a button press (Mark answered / Reopen) or
@@ -186,9 +188,9 @@ func (d *Desk) HandleInteraction(ctx context.Context, cb slackapi.InteractionCal
 			}
 			switch a.ActionID {
 			case actionAnswered:
-				return d.setStatus(ctx, chat, root, statusAnswered, cb.User.ID)
+				return d.setStatus(ctx, chat, root, statusAnswered, cb.User.ID, "")
 			case actionReopen:
-				return d.setStatus(ctx, chat, root, statusOpen, cb.User.ID)
+				return d.setStatus(ctx, chat, root, statusOpen, cb.User.ID, "")
 			}
 		}
 	}

@@ -7,9 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 	slackapi "github.com/slack-go/slack"
@@ -43,8 +47,9 @@ const (
 	reactionNote    = "memo"
 )
 
-// maxFileBytes is what the bot carries between Slack and Telegram; the
-// Bot API accepts uploads up to 50 MB.
+// maxFileBytes is the default of Config.MaxFileBytes: what the bot
+// carries between Slack and Telegram; the Bot API accepts uploads up to
+// 50 MB.
 const maxFileBytes = 45 << 20
 
 // deliverToMember is the "telegram" outbox handler.
@@ -55,7 +60,7 @@ func (d *Desk) deliverToMember(ctx context.Context, e outbox.Entry) error {
 		if err := json.Unmarshal(e.Payload, &r); err != nil {
 			return outbox.Permanent(fmt.Errorf("decode staff reply: %w", err))
 		}
-		return d.relayReply(ctx, r)
+		return d.relayReply(ctx, r, e.Attempts)
 	case kindEdit:
 		var r staffReply
 		if err := json.Unmarshal(e.Payload, &r); err != nil {
@@ -66,41 +71,56 @@ func (d *Desk) deliverToMember(ctx context.Context, e outbox.Entry) error {
 	return outbox.Permanent(fmt.Errorf("unknown telegram outbox kind %q", e.Kind))
 }
 
+// maxFileAttempts bounds the tries of a reply with a staff file that fails
+// for a reason retrying cannot fix (too large, deleted, not a Slack file
+// address) before the file is given up.
+const maxFileAttempts = 3
+
 // relayReply sends a staff reply (text and files) to the member and marks
 // the staff message with the outcome. It is safe to run again after a
-// crash: a text already delivered is not sent twice.
-func (d *Desk) relayReply(ctx context.Context, r staffReply) error {
+// failure: each part of a long text and each file is recorded as sent
+// right after Telegram accepts it (a Redis error there is retried on the
+// spot, see rememberSent) and is not sent again. attempt is the
+// outbox's try number: a file that cannot be downloaded for a permanent
+// reason is given up from the maxFileAttempts-th try on (staff are told in
+// the thread, the rest of the reply is delivered, and the entry ends as a
+// dead letter), so it does not hold up the member's later replies;
+// transient download errors are retried without limit.
+func (d *Desk) relayReply(ctx context.Context, r staffReply, attempt int) error {
 	t, err := d.loadTicket(ctx, r.Chat)
 	if err != nil {
 		return err
 	}
-	relayedKey := d.key("relayed", r.Channel, r.TS)
-	done, err := d.rdb.Exists(ctx, relayedKey).Result()
-	if err != nil {
-		return fmt.Errorf("check relayed: %w", err)
+	if err := d.relayText(ctx, r, d.renderReply(ctx, t.Lang, r.User, r.Text, false)); err != nil {
+		return err
 	}
-	if done == 0 {
-		html := d.renderReply(ctx, t.Lang, r.User, r.Text, false)
-		if html != "" {
-			id, err := d.cfg.Messenger.SendText(ctx, r.Chat, html)
-			if err != nil {
-				return d.memberFailed(ctx, r, err)
-			}
-			if err := d.remember(ctx, r.Chat, relayedKey, fmt.Sprintf("%d:%d", r.Chat, id)); err != nil {
-				return err
-			}
-		} else if err := d.remember(ctx, r.Chat, relayedKey, fmt.Sprintf("%d:0", r.Chat)); err != nil {
-			return err
-		}
-	}
+	var given []error
 	for i, f := range r.Files {
 		sentKey := d.key("relayed", r.Channel, r.TS, "file", strconv.Itoa(i))
-		if n, _ := d.rdb.Exists(ctx, sentKey).Result(); n > 0 {
+		v, err := d.rdb.Get(ctx, sentKey).Result()
+		switch {
+		case err == nil && v == fileGivenUp:
+			given = append(given, fmt.Errorf("file %s given up earlier", f.ID))
 			continue
+		case err == nil:
+			continue
+		case !errors.Is(err, redis.Nil):
+			return fmt.Errorf("check relayed file: %w", err)
 		}
 		var buf bytes.Buffer
-		if err := d.api.GetFileContext(ctx, f.URL, &limitedWriter{w: &buf, left: maxFileBytes}); err != nil {
-			return fmt.Errorf("download staff file: %w", err)
+		if err := d.api.GetFileContext(ctx, f.URL, &limitedWriter{w: &buf, left: d.cfg.MaxFileBytes, max: d.cfg.MaxFileBytes}); err != nil {
+			reason, permanent := fileProblem(err, d.cfg.MaxFileBytes)
+			if !permanent || attempt < maxFileAttempts {
+				return fmt.Errorf("download staff file %s: %w", f.ID, err)
+			}
+			if err := d.fileUndeliverable(ctx, r, f, reason); err != nil {
+				return err
+			}
+			if err := d.remember(ctx, r.Chat, sentKey, fileGivenUp); err != nil {
+				return err
+			}
+			given = append(given, fmt.Errorf("file %s: %s: %w", f.ID, reason, err))
+			continue
 		}
 		file := bot.File{Name: f.Name, MIME: f.MIME, Data: buf.Bytes()}
 		if strings.TrimSpace(r.Text) == "" && i == 0 {
@@ -109,16 +129,218 @@ func (d *Desk) relayReply(ctx context.Context, r staffReply) error {
 		if _, err := d.cfg.Messenger.SendFile(ctx, r.Chat, file); err != nil {
 			return d.memberFailed(ctx, r, err)
 		}
-		if err := d.remember(ctx, r.Chat, sentKey, "1"); err != nil {
+		if err := d.rememberSent(ctx, r.Chat, sentKey, "1"); err != nil {
 			return err
 		}
 	}
 	if t.exists {
 		d.rdb.HSet(ctx, d.ticketKey(r.Chat), "last", d.now().Unix())
 	}
+	if len(given) > 0 {
+		return outbox.Permanent(fmt.Errorf("staff reply to %d delivered without its files: %w", r.Chat, errors.Join(given...)))
+	}
 	d.react(ctx, r.Channel, r.TS, reactionRelayed)
 	return nil
 }
+
+// fileGivenUp marks a staff file that was given up (desk:relayed:…:file:n).
+const fileGivenUp = "given-up"
+
+// fileProblem tells why a staff file could not be downloaded, for staff,
+// and whether retrying cannot help.
+func fileProblem(err error, limit int) (reason string, permanent bool) {
+	var sce slackapi.StatusCodeError
+	switch {
+	case errors.Is(err, errFileTooLarge):
+		return "too large (the limit is " + sizeText(limit) + ")", true
+	case errors.As(err, &sce):
+		switch sce.Code {
+		case http.StatusNotFound, http.StatusGone:
+			return "not found on Slack (it may have been deleted)", true
+		case http.StatusUnauthorized, http.StatusForbidden:
+			return "Slack does not let the bot read it", true
+		}
+		return "Slack is not answering", false
+	}
+	// slack-go reports these as plain errors.
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "refusing to send the token"), strings.Contains(msg, "empty download URL"):
+		return "it is not a Slack file the bot may download", true
+	case strings.Contains(msg, "redirected to the sign-in page"):
+		return "Slack does not let the bot read it", true
+	}
+	return "download failed", false
+}
+
+// fileUndeliverable tells staff, in the thread where everyone sees it,
+// that a file of a reply will not reach the member, and marks the reply ⚠️.
+func (d *Desk) fileUndeliverable(ctx context.Context, r staffReply, f staffFile, reason string) error {
+	d.log.Warn("staff file given up", slog.Int64("chat", r.Chat), slog.String("file", f.ID), slog.String("reason", reason))
+	note := fmt.Sprintf("⚠️ <@%s>, this file could not be delivered to the member: *%s* — %s. Send it another way (a smaller file, or a link).",
+		r.User, slackEscape(f.Name), reason)
+	_, _, err := d.api.PostMessageContext(ctx, r.Channel, slackapi.MsgOptionText(note, false), slackapi.MsgOptionTS(r.ThreadTS))
+	if err != nil {
+		return fmt.Errorf("tell staff a file was given up: %w", err)
+	}
+	d.react(ctx, r.Channel, r.TS, reactionFailed)
+	return nil
+}
+
+// telegramMaxText is Telegram's limit on a message's text, in UTF-16 code
+// units (telegram.MaxText).
+const telegramMaxText = 4096
+
+// relayText sends a reply's text (Telegram HTML; "" for none) in as many
+// messages as Telegram needs, each part once. desk:relayed:{channel}:{ts}
+// holds "chat:id of the first part" once the whole text is sent; parts of
+// a longer text are recorded as they go (…:part:{n} = message ID), so a
+// failure on part two does not send part one again.
+func (d *Desk) relayText(ctx context.Context, r staffReply, html string) error {
+	relayedKey := d.key("relayed", r.Channel, r.TS)
+	parts := splitHTML(html, telegramMaxText)
+	keys := []string{relayedKey}
+	if len(parts) > 1 {
+		for i := range parts[:len(parts)-1] {
+			keys = append(keys, relayedKey+":part:"+strconv.Itoa(i))
+		}
+	}
+	sent, err := d.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return fmt.Errorf("check relayed: %w", err)
+	}
+	if sent[0] != nil {
+		return nil
+	}
+	if len(parts) == 0 {
+		return d.rememberSent(ctx, r.Chat, relayedKey, fmt.Sprintf("%d:0", r.Chat))
+	}
+	first := 0
+	for i, part := range parts {
+		last := i == len(parts)-1
+		if !last && sent[i+1] != nil {
+			if i == 0 {
+				first, _ = strconv.Atoi(fmt.Sprint(sent[1]))
+			}
+			continue
+		}
+		id, err := d.cfg.Messenger.SendText(ctx, r.Chat, part)
+		if err != nil {
+			return d.memberFailed(ctx, r, err)
+		}
+		if i == 0 {
+			first = id
+		}
+		key, value := relayedKey, fmt.Sprintf("%d:%d", r.Chat, first)
+		if !last {
+			key, value = keys[i+1], strconv.Itoa(id)
+		}
+		if err := d.rememberSent(ctx, r.Chat, key, value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// splitHTML cuts a reply into messages Telegram accepts (limit UTF-16
+// code units each): at line breaks, and only a line longer than a message
+// is cut elsewhere, never inside a tag or an entity. Blank parts are
+// dropped; "" has no parts.
+func splitHTML(s string, limit int) []string {
+	var parts []string
+	var cur strings.Builder
+	n := 0
+	flush := func() {
+		if strings.TrimSpace(cur.String()) != "" {
+			parts = append(parts, cur.String())
+		}
+		cur.Reset()
+		n = 0
+	}
+	for _, line := range strings.SplitAfter(s, "\n") {
+		w := utf16Len(line)
+		if n+w > limit {
+			flush()
+		}
+		if w <= limit {
+			cur.WriteString(line)
+			n += w
+			continue
+		}
+		for _, tok := range htmlTokens(line) {
+			if tw := utf16Len(tok); n+tw > limit {
+				flush()
+			}
+			cur.WriteString(tok)
+			n += utf16Len(tok)
+		}
+	}
+	flush()
+	return parts
+}
+
+// htmlTokens splits HTML into tags, entities and single characters.
+func htmlTokens(s string) []string {
+	var out []string
+	for len(s) > 0 {
+		end := 0
+		switch s[0] {
+		case '<':
+			end = strings.IndexByte(s, '>') + 1
+		case '&':
+			if i := strings.IndexByte(s, ';'); i > 0 && i < 10 {
+				end = i + 1
+			}
+		}
+		if end <= 0 {
+			_, end = utf8.DecodeRuneInString(s)
+		}
+		out = append(out, s[:end])
+		s = s[end:]
+	}
+	return out
+}
+
+// utf16Len counts like Telegram does.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
+
+// rememberSent records that something was sent to the member. Telegram
+// cannot be asked later whether a message arrived, so this record is all
+// that keeps a retry from sending it again: a Redis error is retried here,
+// for up to sentRecordPatience, instead of failing the entry (which would
+// send it again). Only if Redis stays unreachable that long (or the
+// process stops) may the member get it twice.
+func (d *Desk) rememberSent(ctx context.Context, chat int64, key, value string) error {
+	deadline := time.Now().Add(sentRecordPatience)
+	wait := 20 * time.Millisecond
+	for {
+		err := d.remember(ctx, chat, key, value)
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			if err != nil {
+				d.log.Warn("sent to the member but could not record it; a retry may send it again",
+					slog.Int64("chat", chat), slog.Any("err", err))
+			}
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// sentRecordPatience bounds rememberSent's retries: well within the outbox
+// lease, so the entry is not handed to another replica meanwhile.
+const sentRecordPatience = 10 * time.Second
 
 // remember records a key that belongs to a member's conversation, so
 // /delete can remove it.
@@ -227,14 +449,16 @@ func (d *Desk) react(ctx context.Context, channel, ts, name string) {
 	}
 }
 
+var errFileTooLarge = errors.New("file too large")
+
 type limitedWriter struct {
-	w    *bytes.Buffer
-	left int
+	w         *bytes.Buffer
+	left, max int
 }
 
 func (l *limitedWriter) Write(p []byte) (int, error) {
 	if len(p) > l.left {
-		return 0, fmt.Errorf("file larger than %d MB", maxFileBytes>>20)
+		return 0, fmt.Errorf("%w: larger than %s", errFileTooLarge, sizeText(l.max))
 	}
 	l.left -= len(p)
 	return l.w.Write(p)
@@ -280,4 +504,15 @@ func mrkdwnToHTML(s string) string {
 
 func unescapeSlack(s string) string {
 	return strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">").Replace(s)
+}
+
+// sizeText is a byte count for people: "45 MB", "800 KB", "512 bytes".
+func sizeText(n int) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%d MB", n>>20)
+	case n >= 1<<10:
+		return fmt.Sprintf("%d KB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

@@ -3,6 +3,8 @@ package slack
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -102,11 +104,10 @@ func (d *Desk) postMember(ctx context.Context, m memberMsg) error {
 		if m.Gen != t.Gen {
 			root = ticket{Status: statusOpen, Lang: m.Lang, Name: m.Name, Username: m.Username, SignedUp: m.SignedUp, exists: true}
 		}
-		channel = d.route(m.Lang, m.Topic)
-		_, ts, err = d.api.PostMessageContext(ctx, channel,
-			slackapi.MsgOptionText(fallbackText(m), false), slackapi.MsgOptionBlocks(d.rootBlocks(root, m.Text, m.Chat)...))
+		var intentKey string
+		channel, ts, intentKey, err = d.postRoot(ctx, m, root)
 		if err != nil {
-			return fmt.Errorf("post question root: %w", err)
+			return err
 		}
 		chat := strconv.FormatInt(m.Chat, 10)
 		genKey, threadKey := d.key("gen", chat, strconv.FormatInt(m.Gen, 10)), d.key("thread", channel, ts)
@@ -117,6 +118,8 @@ func (d *Desk) postMember(ctx context.Context, m memberMsg) error {
 		pipe.Set(ctx, genKey, channel+" "+ts, 0)
 		pipe.Set(ctx, threadKey, chat, 0)
 		pipe.SAdd(ctx, d.key("keys", chat), genKey, threadKey)
+		pipe.Del(ctx, intentKey)
+		pipe.SRem(ctx, d.key("keys", chat), intentKey)
 		if _, err := pipe.Exec(ctx); err != nil {
 			return fmt.Errorf("record thread: %w", err)
 		}
@@ -140,6 +143,98 @@ func (d *Desk) postMember(ctx context.Context, m memberMsg) error {
 		return d.updateRoot(ctx, m.Chat)
 	}
 	return nil
+}
+
+// rootEvent is the metadata event type of question roots; its payload's
+// "token" is the root's intent token (see postRoot).
+const rootEvent = "bridgebot_question"
+
+// rootLookback is how far before its intent was recorded a root is looked
+// for, to allow for the difference between our clock and Slack's.
+const rootLookback = 10 * time.Minute
+
+// postRoot posts the root of question generation m.Gen at most once. Before
+// posting it records the intent (desk:root:{chat}:{gen}: channel, a random
+// token, time), and the post carries the token in its metadata. When an
+// intent is already there, an earlier try may have posted the root
+// without recording it (Slack stored the post but its answer was lost, or
+// the process stopped in between): the channel's history since the intent
+// is searched for the token first, and the root is posted again only if
+// it is not there. It returns the root and the intent's key, which the
+// caller deletes when it records the thread.
+func (d *Desk) postRoot(ctx context.Context, m memberMsg, root ticket) (channel, ts, intentKey string, err error) {
+	chat := strconv.FormatInt(m.Chat, 10)
+	intentKey = d.key("root", chat, strconv.FormatInt(m.Gen, 10))
+	channel, token, since, err := d.rootIntent(ctx, intentKey, chat, d.route(m.Lang, m.Topic))
+	if err != nil {
+		return "", "", "", err
+	}
+	if !since.IsZero() {
+		ts, err = d.findRoot(ctx, channel, token, since)
+		if err != nil || ts != "" {
+			return channel, ts, intentKey, err
+		}
+	}
+	_, ts, err = d.api.PostMessageContext(ctx, channel,
+		slackapi.MsgOptionText(fallbackText(m), false), slackapi.MsgOptionBlocks(d.rootBlocks(root, m.Text, m.Chat)...),
+		slackapi.MsgOptionMetadata(slackapi.SlackMetadata{EventType: rootEvent, EventPayload: map[string]any{"token": token}}))
+	if err != nil {
+		return "", "", "", fmt.Errorf("post question root: %w", err)
+	}
+	return channel, ts, intentKey, nil
+}
+
+// rootIntent records the intent to post a root in channel, or returns the
+// one an earlier try recorded (since is when; zero for a new intent).
+func (d *Desk) rootIntent(ctx context.Context, key, chat, channel string) (ch, token string, since time.Time, err error) {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	token = hex.EncodeToString(b[:])
+	pipe := d.rdb.TxPipeline()
+	set := pipe.SetNX(ctx, key, fmt.Sprintf("%s %s %d", channel, token, d.now().UnixMilli()), 0)
+	get := pipe.Get(ctx, key)
+	pipe.SAdd(ctx, d.key("keys", chat), key)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return "", "", time.Time{}, fmt.Errorf("record question root intent: %w", err)
+	}
+	if set.Val() {
+		return channel, token, time.Time{}, nil
+	}
+	parts := strings.Fields(get.Val())
+	if len(parts) != 3 {
+		return "", "", time.Time{}, outbox.Permanent(fmt.Errorf("corrupt question root intent %q", key))
+	}
+	msec, err := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil {
+		return "", "", time.Time{}, outbox.Permanent(fmt.Errorf("corrupt question root intent %q: %w", key, err))
+	}
+	return parts[0], parts[1], time.UnixMilli(msec), nil
+}
+
+// findRoot looks for the root carrying token among channel's messages
+// since (less rootLookback); "" if there is none.
+func (d *Desk) findRoot(ctx context.Context, channel, token string, since time.Time) (string, error) {
+	p := &slackapi.GetConversationHistoryParameters{
+		ChannelID: channel, Limit: 200, IncludeAllMetadata: true, Inclusive: true,
+		Oldest: strconv.FormatInt(since.Add(-rootLookback).Unix(), 10) + ".000000",
+	}
+	for range 20 {
+		h, err := d.api.GetConversationHistoryContext(ctx, p)
+		if err != nil {
+			return "", fmt.Errorf("look for an earlier question root: %w", err)
+		}
+		for _, msg := range h.Messages {
+			if msg.Metadata.EventType == rootEvent && msg.Metadata.EventPayload["token"] == token {
+				d.log.Info("question root was already posted; not posting it again", slog.String("channel", channel), slog.String("ts", msg.Timestamp))
+				return msg.Timestamp, nil
+			}
+		}
+		if !h.HasMore || h.ResponseMetaData.NextCursor == "" {
+			return "", nil
+		}
+		p.Cursor = h.ResponseMetaData.NextCursor
+	}
+	return "", nil
 }
 
 // genThread is where a thread generation's root was posted ("" if not yet).

@@ -27,12 +27,14 @@ type broadcastConfig struct {
 	Paid        bool    // BROADCAST_PAID: allow paid broadcasts (they cost Telegram Stars)
 	PaidRate    float64 // BROADCAST_PAID_RATE (default 950; Telegram's ceiling is 1000)
 	Concurrency int     // BROADCAST_CONCURRENCY, messages in flight per replica (default 8)
+	Replica     string  // REPLICA_ID: tells apart replicas that run on one host
 }
 
 // loadBroadcastConfig reads BROADCAST_RATE, BROADCAST_PAID,
-// BROADCAST_PAID_RATE and BROADCAST_CONCURRENCY.
+// BROADCAST_PAID_RATE, BROADCAST_CONCURRENCY and REPLICA_ID.
 func loadBroadcastConfig(getenv func(string) string) (broadcastConfig, error) {
-	b := broadcastConfig{Rate: broadcast.DefaultRate, PaidRate: broadcast.DefaultPaidRate, Concurrency: broadcast.DefaultConcurrency}
+	b := broadcastConfig{Rate: broadcast.DefaultRate, PaidRate: broadcast.DefaultPaidRate, Concurrency: broadcast.DefaultConcurrency,
+		Replica: strings.TrimSpace(getenv("REPLICA_ID"))}
 	var err error
 	if v := getenv("BROADCAST_RATE"); v != "" {
 		if b.Rate, err = strconv.ParseFloat(v, 64); err != nil || b.Rate <= 0 || b.Rate > 30 {
@@ -61,8 +63,22 @@ func loadBroadcastConfig(getenv func(string) string) (broadcastConfig, error) {
 func newBroadcastWorker(c config, b broadcastConfig, client *redis.Client, tg *telegram.Bot, log *slog.Logger, onUnsubscribe func(chatID int64)) *broadcast.Worker {
 	return broadcast.NewWorker(client, tg, broadcast.Options{
 		Prefix: c.RedisPrefix, Rate: b.Rate, PaidRate: b.PaidRate, AllowPaid: b.Paid,
-		Concurrency: concurrency(b), Logger: log, OnUnsubscribe: onUnsubscribe,
+		Concurrency: concurrency(b), Logger: log, OnUnsubscribe: onUnsubscribe, Consumer: replicaName(b.Replica),
 	})
+}
+
+// replicaName is the broadcast worker's name, the same across restarts so
+// a restarted replica takes its unfinished work back at once: the host
+// name, and REPLICA_ID when set.
+func replicaName(id string) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "bridgebot"
+	}
+	if id == "" {
+		return host
+	}
+	return host + ":" + id
 }
 
 const broadcastUsage = `Usage:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,6 +48,16 @@ func newBCEnv(t *testing.T) *bcEnv {
 }
 
 func (e *bcEnv) getenv(k string) string { return e.vars[k] }
+
+// onlyJobID is the ID of the one broadcast created so far.
+func (e *bcEnv) onlyJobID() string {
+	e.t.Helper()
+	jobs, err := e.store.List(context.Background(), 2)
+	if err != nil || len(jobs) != 1 {
+		e.t.Fatalf("want one broadcast, have %d: %v", len(jobs), err)
+	}
+	return jobs[0].ID
+}
 
 // startWorker runs the bot's broadcast worker until the test ends.
 func (e *bcEnv) startWorker(rate float64) {
@@ -205,7 +216,8 @@ func TestBroadcastSendPreviewConfirmFollow(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errOut)
 	}
-	for _, want := range []string{"Broadcast 1 is queued.", "Broadcast 1 is done: 10 sent, 0 blocked (unsubscribed), 0 failed, 0 skipped.", "[########################] 100% 10/10"} {
+	id := e.onlyJobID()
+	for _, want := range []string{"Broadcast " + id + " is queued.", "Broadcast " + id + " is done: 10 sent, 0 blocked (unsubscribed), 0 failed, 0 skipped.", "[########################] 100% 10/10"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -223,7 +235,7 @@ func TestBroadcastSendPreviewConfirmFollow(t *testing.T) {
 			t.Errorf("chat %d: %v", id, msgs)
 		}
 	}
-	j, err := e.store.Get(ctx, "1")
+	j, err := e.store.Get(ctx, id)
 	if err != nil || !strings.HasPrefix(j.CreatedBy, "cli") || j.Texts["en"] != "<b>BRIDGE Institute</b> in El Paso &amp; online" {
 		t.Errorf("audit %+v, %v", j, err)
 	}
@@ -259,13 +271,14 @@ func TestBroadcastWithoutBotSaysSo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, noBotRunning) || !strings.Contains(out, "Broadcast 1 is queued.") {
+	id := e.onlyJobID()
+	if !strings.Contains(out, noBotRunning) || !strings.Contains(out, "Broadcast "+id+" is queued.") {
 		t.Errorf("output:\n%s", out)
 	}
 	// The bot starts later and delivers it.
 	e.startWorker(25)
 	e.eventually("the broadcast to be done", func() bool {
-		j, _ := e.store.Get(context.Background(), "1")
+		j, _ := e.store.Get(context.Background(), id)
 		return j.Status == broadcast.StatusDone && j.Counts.Sent == 3
 	})
 }
@@ -277,11 +290,12 @@ func TestBroadcastListStatusPauseResumeCancel(t *testing.T) {
 	f := e.file("en.html", "Later")
 	at := time.Now().Add(48 * time.Hour).Format("2006-01-02 15:04")
 	out, _, err := e.bc(ctx, "", "send", "--en", f, "--at", at, "--yes", "--audience", "lang=en")
-	if err != nil || !strings.Contains(out, "Broadcast 1 is scheduled for") {
+	id := e.onlyJobID()
+	if err != nil || !strings.Contains(out, "Broadcast "+id+" is scheduled for") {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	out, _, err = e.bc(ctx, "", "list")
-	if err != nil || !strings.Contains(out, "ID  STATUS") || !strings.Contains(out, "scheduled") || !strings.Contains(out, "lang=en") {
+	if err != nil || !regexp.MustCompile(`(?m)^ID +STATUS`).MatchString(out) || !strings.Contains(out, "scheduled") || !strings.Contains(out, "lang=en") {
 		t.Errorf("list: %v\n%s", err, out)
 	}
 	for _, step := range []struct{ args, want string }{
@@ -292,12 +306,13 @@ func TestBroadcastListStatusPauseResumeCancel(t *testing.T) {
 		{"cancel 1", "Broadcast 1 is cancelled: nothing more will be sent (0 of 2 were sent)."},
 		{"status 1 --follow", "progress  [........................]   0% 0/2  sent 0  blocked 0  failed 0  cancelled"},
 	} {
+		step.args, step.want = strings.ReplaceAll(step.args, "1", id), strings.ReplaceAll(step.want, "Broadcast 1", "Broadcast "+id)
 		out, errOut, err := e.bc(ctx, "", strings.Fields(step.args)...)
 		if err != nil || !strings.Contains(out, step.want) {
 			t.Errorf("%s: %v %s\n%s", step.args, err, errOut, out)
 		}
 	}
-	if _, _, err := e.bc(ctx, "", "resume", "1"); err == nil || !strings.Contains(err.Error(), "cancelled, it cannot be resumed") {
+	if _, _, err := e.bc(ctx, "", "resume", id); err == nil || !strings.Contains(err.Error(), "cancelled, it cannot be resumed") {
 		t.Errorf("resume a cancelled one: %v", err)
 	}
 	if _, _, err := e.bc(ctx, "", "status", "42"); err == nil || !strings.Contains(err.Error(), "there is no broadcast 42") {
@@ -331,11 +346,12 @@ func TestBroadcastCtrlCStopsFollowingOnly(t *testing.T) {
 	case <-time.After(wait):
 		t.Fatal("following did not stop")
 	}
-	if !strings.Contains(out.String(), "Stopped following. Broadcast 1 goes on in the bot") {
+	id := e.onlyJobID()
+	if !strings.Contains(out.String(), "Stopped following. Broadcast "+id+" goes on in the bot") {
 		t.Errorf("output:\n%s", out.String())
 	}
 	e.eventually("the broadcast to finish without the CLI", func() bool {
-		j, _ := e.store.Get(context.Background(), "1")
+		j, _ := e.store.Get(context.Background(), id)
 		return j.Status == broadcast.StatusDone && j.Counts.Sent == 12
 	})
 }

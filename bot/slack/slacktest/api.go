@@ -148,8 +148,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, name string) {
 		retry  int
 	)
 	m, known := methods[name]
+	failAfter := 0
 	if f, ok := s.takeFaultLocked(name); ok {
-		status, retry = f.status, f.retryAfter
+		if f.after {
+			failAfter = f.status
+		} else {
+			status, retry = f.status, f.retryAfter
+		}
 		if f.slackErr != "" {
 			aerr = slackErr(f.slackErr)
 		}
@@ -168,6 +173,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, name string) {
 		}
 	}
 
+	if failAfter != 0 {
+		status = failAfter
+	}
 	var body []byte
 	switch {
 	case status == http.StatusTooManyRequests:

@@ -16,6 +16,7 @@ type fault struct {
 	status     int    // HTTP status; 200 with slackErr for ok:false answers
 	retryAfter int    // Retry-After seconds for 429
 	slackErr   string // ok:false error
+	after      bool   // the method runs (its effects stay), then status is answered
 }
 
 type failWindow struct {
@@ -33,6 +34,16 @@ type failWindow struct {
 // Faults queue up: calling FailNext twice fails both batches, in order.
 func (s *Server) FailNext(method string, n, status, retryAfter int) {
 	s.addFaults(method, n, fault{status: status, retryAfter: retryAfter})
+}
+
+// FailAfterNext makes the next n calls of method run normally — a
+// chat.postMessage stores its message, and events and observers see it —
+// and then answer with an HTTP status error as FailNext does, as when
+// Slack did the work but the answer was lost (a gateway timeout, a
+// connection reset). The client cannot tell it apart from a failure before
+// the method ran.
+func (s *Server) FailAfterNext(method string, n, status int) {
+	s.addFaults(method, n, fault{status: status, after: true})
 }
 
 // ErrorNext makes the next n calls of method answer HTTP 200 with

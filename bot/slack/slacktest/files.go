@@ -61,6 +61,15 @@ func (s *Server) Uploads() []Upload {
 	return out
 }
 
+// DeleteFile deletes a file, as staff can in Slack: its links answer 404
+// and files.info file_not_found from now on.
+func (s *Server) DeleteFile(fileID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.files, fileID)
+	s.notifyLocked()
+}
+
 // FileData returns the bytes of any file the fake knows (the bot's uploads
 // and staff file shares).
 func (s *Server) FileData(fileID string) ([]byte, bool) {

@@ -266,6 +266,16 @@ func TestFaults(t *testing.T) {
 		t.Errorf("500: %v", err)
 	}
 
+	// The post is stored, but the answer is lost.
+	srv.FailAfterNext("chat.postMessage", 1, http.StatusGatewayTimeout)
+	before := len(srv.Messages(staffChan))
+	if _, _, err := api.PostMessage(staffChan, slack.MsgOptionText("stored anyway", false)); !errors.As(err, &sce) || sce.Code != http.StatusGatewayTimeout {
+		t.Errorf("FailAfterNext: %v", err)
+	}
+	if ms := srv.Messages(staffChan); len(ms) != before+1 || ms[len(ms)-1].Text != "stored anyway" {
+		t.Errorf("FailAfterNext did not store the post: %v", ms)
+	}
+
 	srv.ErrorNext("chat.postMessage", 1, "not_in_channel")
 	if _, _, err := api.PostMessage(staffChan, slack.MsgOptionText("q", false)); slackErrorCode(err) != "not_in_channel" {
 		t.Errorf("ErrorNext: %v", err)
