@@ -43,6 +43,10 @@ type Config struct {
 	Desk          Desk
 	Subscriptions Subscriptions
 	Notifier      SignupNotifier
+	// Contact is how members reach the organizers when the bot cannot
+	// answer and there is no staff desk (an email, a phone, a link), as
+	// plain text. Empty: the bot points to the questions it can answer.
+	Contact string
 }
 
 // Engine turns updates into responses. It is safe for concurrent use; the
@@ -62,6 +66,7 @@ type Engine struct {
 	desk    Desk
 	subs    Subscriptions
 	notify  SignupNotifier
+	contact string
 }
 
 // NewEngine checks the configuration and returns an Engine.
@@ -76,7 +81,7 @@ func NewEngine(c Config) (*Engine, error) {
 	e := &Engine{
 		store: c.Store, sender: c.Sender, signup: signup, flows: c.Flows, cat: c.Locales,
 		log: c.Logger, formTTL: c.FormTTL, botName: c.BotUsername, now: c.Now,
-		faq: c.FAQ, desk: c.Desk, subs: c.Subscriptions, notify: c.Notifier,
+		faq: c.FAQ, desk: c.Desk, subs: c.Subscriptions, notify: c.Notifier, contact: strings.TrimSpace(c.Contact),
 	}
 	if e.faq != nil {
 		e.matcher = faq.NewMatcher(e.faq)
@@ -447,7 +452,7 @@ func confirmData(kind string, rev uint32, yes bool) string {
 
 func (t *turn) callback(cb *Callback) {
 	parts := strings.Split(cb.Data, "|")
-	if parts[0] != "x" && parts[0] != "d" && parts[0] != "a" {
+	if parts[0] != "x" && parts[0] != "d" && parts[0] != "a" && parts[0] != "aq" {
 		// Any other button means the member moved on from a pending
 		// question ("write your question", "cancel?").
 		t.s.Pending = ""
@@ -474,6 +479,8 @@ func (t *turn) callback(cb *Callback) {
 		t.feedback(parts[1])
 	case len(parts) == 2 && parts[0] == "a" && t.e.desk != nil:
 		t.askButton(parts[1])
+	case len(parts) == 2 && parts[0] == "aq":
+		t.answerOrQuestion(parts[1], cb.MessageID)
 	case len(parts) == 3 && (parts[0] == "x" || parts[0] == "d"):
 		t.confirm(parts, cb.MessageID)
 	case strings.HasPrefix(cb.Data, "f|"):
@@ -646,12 +653,11 @@ func (t *turn) text(text string) {
 		t.relay(clip(text), nil, true)
 		return
 	}
+	t.s.Pending = ""
 	if t.s.Form != nil {
-		t.s.Pending = ""
-		t.applyForm(flows.Input{Text: text}, 0)
+		t.formText(text)
 		return
 	}
-	t.s.Pending = ""
 	t.freeText(text)
 }
 
@@ -751,7 +757,9 @@ func MessageIDs() []string {
 		"cmd.faq", "cmd.ask", "cmd.subscribe", "cmd.stop", "help.intro", "menu.back",
 		"menu.faq", "menu.ask", "menu.subscribe", "menu.unsubscribe", "sub.on", "sub.off",
 		"ask.prompt", "ask.sent", "ask.offer", "ask.send", "ask.nothanks", "ask.cancel", "ask.failed", "ask.none_of_these",
-		"faq.open", "faq.feedback.sorry", "faq.feedback.no_desk", "faq.nomatch_no_desk", "staff.reply", "staff.reply_named",
+		"faq.open", "faq.feedback.sorry", "faq.feedback.no_desk", "faq.legal", "faq.all",
+		"ask.added", "contact.configured", "contact.none", "form.back", "form.answer_or_question",
+		"form.button.its_answer", "form.button.its_question", "form.button.continue", "staff.reply", "staff.reply_named",
 		"form.progress", "form.current", "form.resume", "form.expired",
 		"form.button.back", "form.button.skip", "form.button.cancel", "form.button.done",
 		"form.button.yes", "form.button.no", "form.button.agree", "form.button.decline", "form.button.confirm",

@@ -202,6 +202,15 @@ func (h *harness) signup() *bot.Signup {
 	return s
 }
 
+func (h *harness) session() *bot.Session {
+	h.t.Helper()
+	m, err := h.store.Load(context.Background(), h.chat)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return m.Session
+}
+
 // fillSpanish walks the whole interest form in Spanish.
 func (h *harness) fillSpanish() bot.Response {
 	h.t.Helper()
@@ -305,7 +314,7 @@ func TestTextWhereButtonsExpectedReasks(t *testing.T) {
 	h.say("/start")
 	h.press("Sign up")
 	h.say("Sam")
-	r := h.say("I am an organizer")
+	r := h.say("I do a bit of everything")
 	mustContain(t, r, "Please choose one of the buttons", "Which of these best describes you?")
 	if !strings.Contains(buttons(r.Messages[len(r.Messages)-1]), "Organizer") {
 		t.Fatal("buttons not shown again")
@@ -604,13 +613,18 @@ func TestFAQFromMenuAndFreeText(t *testing.T) {
 	}
 }
 
-func TestFormTextIsNeverAnFAQQuery(t *testing.T) {
+// Ordinary answers are kept as answers even with a question mark, and
+// typed form answers never get the FAQ's "Did this answer your question?".
+func TestFormAnswersWithQuestionMarksAreKept(t *testing.T) {
 	h := newHarness(t, "es")
 	h.say("/start")
 	h.press("Inscribirme")
-	r := h.say("cuanto cuesta?")
+	r := h.say("María?")
 	mustContain(t, r, "¿Cuál de estas opciones")
-	if h.say("/menu"); strings.Contains(text(h.rec.last()), "¿Esto respondió") {
+	if strings.Contains(text(r), "¿Esto respondió") {
 		t.Fatal("form text went to the FAQ")
+	}
+	if got := h.session().Form.Answers["name"]; len(got) != 1 || got[0] != "María?" {
+		t.Fatalf("name = %v", got)
 	}
 }

@@ -174,18 +174,19 @@ func (t *turn) faqList() {
 }
 
 // faqAnswer shows one answer, its action button, and asks whether it
-// helped.
+// helped. In the middle of the form it shows the answer only, with a way
+// back to the form.
 func (t *turn) faqAnswer(id string) {
 	en := t.e.faq.Entry(id)
 	if en == nil {
 		t.resp.Notice = t.tr.T("notice.stale", nil)
 		return
 	}
-	var rows [][]Button
-	if b, ok := t.actionButton(en.Action); ok {
-		rows = append(rows, []Button{b})
+	if t.s.Form != nil {
+		t.resp.Messages = append(t.resp.Messages, t.answerMessage(en, true))
+		return
 	}
-	t.resp.Messages = append(t.resp.Messages, Message{Text: t.tr.T(en.AnswerID, nil), Buttons: rows})
+	t.resp.Messages = append(t.resp.Messages, t.answerMessage(en, false))
 	feedback := []Button{{Text: t.tr.T(faq.MsgFeedbackYes, nil), Data: "fb|y"}}
 	if t.e.desk != nil {
 		feedback = append(feedback, Button{Text: t.tr.T(faq.MsgFeedbackNo, nil), Data: "fb|n"})
@@ -193,6 +194,20 @@ func (t *turn) faqAnswer(id string) {
 		feedback = append(feedback, Button{Text: t.tr.T("faq.feedback.no_desk", nil), Data: "fb|x"})
 	}
 	t.resp.Messages = append(t.resp.Messages, Message{Text: t.tr.T(faq.MsgFeedbackAsk, nil), Buttons: [][]Button{feedback}})
+}
+
+// answerMessage is an entry's answer with its action button; during the
+// form the sign-up action is left out (the member is in it), and
+// withContinue adds a way back to the form.
+func (t *turn) answerMessage(en *faq.Entry, withContinue bool) Message {
+	var rows [][]Button
+	if b, ok := t.actionButton(en.Action); ok && (t.s.Form == nil || en.Action != faq.ActionSignup) {
+		rows = append(rows, []Button{b})
+	}
+	if withContinue {
+		rows = append(rows, []Button{{Text: t.tr.T("form.button.continue", nil), Data: "m|menu"}})
+	}
+	return Message{Text: t.tr.T(en.AnswerID, nil), Buttons: rows}
 }
 
 // actionButton is the button under an answer; actions whose feature is not
@@ -209,62 +224,123 @@ func (t *turn) actionButton(a faq.Action) (Button, bool) {
 	return Button{}, false
 }
 
-// freeText is a message typed outside any form: it joins an open question
-// thread, or is matched against the FAQ.
+// clearAnswer is the least FAQ score at which a message is answered even
+// though it could be something else: one added to an open question for the
+// team, or typed in the middle of a text step of the form. Plain FAQ
+// questions are answered from the matcher's own threshold.
+const clearAnswer = 0.8
+
+// freeText is a message typed outside any form. When the member has an open
+// question for the team, a message that clearly asks something the FAQ
+// answers is answered; anything else joins the question, and the member is
+// told it did. Otherwise it is matched against the FAQ.
 func (t *turn) freeText(text string) {
-	if t.e.desk != nil {
-		active, err := t.e.desk.Active(t.ctx, t.u.ChatID)
-		if err != nil {
-			t.e.log.Warn("desk state unavailable", slog.Int64("chat", t.u.ChatID), slog.Any("err", err))
-		}
-		if active {
-			t.relay(text, nil, false)
+	var r faq.Result
+	if t.e.matcher != nil {
+		r = t.e.matcher.Match(t.s.Lang, text)
+	}
+	if t.deskActive() {
+		if r.ID != "" && r.Score >= clearAnswer && looksLikeQuestion(text) {
+			t.keepQuestion(text)
+			t.faqAnswer(r.ID)
 			return
 		}
+		t.relay(text, nil, false)
+		t.say("ask.added", nil)
+		return
 	}
 	if t.e.faq == nil {
 		t.menu(t.tr.T("input.unknown_text", nil))
 		return
 	}
-	r := t.e.matcher.Match(t.s.Lang, text)
-	switch {
-	case r.Greeting:
+	if r.Greeting {
 		t.menu(t.tr.T(faq.MsgGreeting, map[string]any{"Name": html.EscapeString(t.u.From.FirstName)}))
+		return
+	}
+	t.answerQuestion(text, r)
+}
+
+// deskActive reports whether the member has a question thread their new
+// messages join. If the desk's state cannot be read, the message is treated
+// as a new one (it still reaches the team through "ask our team").
+func (t *turn) deskActive() bool {
+	if t.e.desk == nil {
+		return false
+	}
+	active, err := t.e.desk.Active(t.ctx, t.u.ChatID)
+	if err != nil {
+		t.e.log.Warn("desk state unavailable", slog.Int64("chat", t.u.ChatID), slog.Any("err", err))
+	}
+	return active
+}
+
+// answerQuestion answers a question the matcher has looked at: the answer,
+// "Did you mean…?", or a kind reply that says what the bot can and cannot
+// do and where to go instead. Never a dead end.
+func (t *turn) answerQuestion(text string, r faq.Result) {
+	switch {
 	case r.ID != "":
 		t.keepQuestion(text)
 		t.faqAnswer(r.ID)
-	case r.Ambiguous && len(r.Candidates) >= 2:
+	case r.Ambiguous && len(r.Candidates) > 0:
 		t.keepQuestion(text)
-		var rows [][]Button
-		for _, c := range r.Candidates[:2] {
-			if en := t.e.faq.Entry(c.ID); en != nil {
-				rows = append(rows, []Button{{Text: t.tr.T(en.TitleID, nil), Data: "q|" + en.ID}})
-			}
-		}
-		if t.e.desk != nil {
-			rows = append(rows, []Button{{Text: t.tr.T("ask.none_of_these", nil), Data: "a|send"}})
-		}
-		t.resp.Messages = append(t.resp.Messages, Message{Text: t.tr.T(faq.MsgDidYouMean, nil), Buttons: rows})
+		t.didYouMean(r.Candidates)
 	default:
-		t.noMatch(text)
+		t.noMatch(text, r.Legal)
 	}
 }
 
-// noMatch says no answer was found and, when the desk runs, offers to
-// send the question itself to the team.
-func (t *turn) noMatch(text string) {
-	if t.e.desk == nil {
-		t.menu(t.tr.T("faq.nomatch_no_desk", nil))
+// didYouMean offers the likely entries, the team and the whole list.
+func (t *turn) didYouMean(cands []faq.Candidate) {
+	var rows [][]Button
+	for _, c := range cands {
+		if en := t.e.faq.Entry(c.ID); en != nil {
+			rows = append(rows, []Button{{Text: t.tr.T(en.TitleID, nil), Data: "q|" + en.ID}})
+		}
+	}
+	if t.e.desk != nil {
+		rows = append(rows, []Button{{Text: t.tr.T("ask.none_of_these", nil), Data: "a|send"}})
+	}
+	rows = append(rows, []Button{{Text: t.tr.T("faq.all", nil), Data: "m|faq"}})
+	t.resp.Messages = append(t.resp.Messages, Message{Text: t.tr.T(faq.MsgDidYouMean, nil), Buttons: rows})
+}
+
+// noMatch says kindly that the bot can only answer questions about the
+// institutes (and, for a legal question, that it cannot give legal advice),
+// then offers the team when the desk runs, or the contact the organizers
+// configured. Without either it points to the questions it can answer.
+func (t *turn) noMatch(text string, legal bool) {
+	lead := "faq.nomatch"
+	if legal {
+		lead = "faq.legal"
+	}
+	if t.e.desk != nil {
+		t.keepQuestion(text)
+		t.resp.Messages = append(t.resp.Messages, Message{
+			Text: t.tr.T(lead, nil) + "\n\n" + t.tr.T("ask.offer", map[string]any{"Question": html.EscapeString(t.s.Question)}),
+			Buttons: [][]Button{
+				{{Text: t.tr.T("ask.send", nil), Data: "a|send"}},
+				{{Text: t.tr.T("faq.open", nil), Data: "m|faq"}, {Text: t.tr.T("ask.nothanks", nil), Data: "a|no"}},
+			},
+		})
 		return
 	}
-	t.keepQuestion(text)
-	t.resp.Messages = append(t.resp.Messages, Message{
-		Text: t.tr.T("ask.offer", map[string]any{"Question": html.EscapeString(t.s.Question)}),
-		Buttons: [][]Button{
-			{{Text: t.tr.T("ask.send", nil), Data: "a|send"}},
-			{{Text: t.tr.T("faq.open", nil), Data: "m|faq"}, {Text: t.tr.T("ask.nothanks", nil), Data: "a|no"}},
-		},
-	})
+	if t.s.Form != nil {
+		t.say(lead, nil)
+		t.resp.Messages[len(t.resp.Messages)-1].Text += "\n\n" + t.contactText()
+		t.showStep()
+		return
+	}
+	t.menu(t.tr.T(lead, nil) + "\n\n" + t.contactText())
+}
+
+// contactText says how to reach the organizers without the staff desk: the
+// contact they configured, or the questions the bot can answer.
+func (t *turn) contactText() string {
+	if t.e.contact != "" {
+		return t.tr.T("contact.configured", map[string]any{"Contact": html.EscapeString(t.e.contact)})
+	}
+	return t.tr.T("contact.none", nil)
 }
 
 // keepQuestion remembers the member's question only when it can still be
@@ -298,7 +374,7 @@ func (t *turn) feedback(v string) {
 		t.askPrompt()
 	default:
 		t.s.Question = ""
-		t.menu(t.tr.T("faq.feedback.sorry", nil))
+		t.menu(t.tr.T("faq.feedback.sorry", nil) + "\n\n" + t.contactText())
 	}
 }
 

@@ -85,16 +85,28 @@ func TestAskOurTeam(t *testing.T) {
 	if len(desk.got) != 1 || !desk.got[0].New || desk.got[0].Text != "¿Puedo ir con mi bebé?" || desk.got[0].Lang != "es" {
 		t.Fatalf("relayed: %+v", desk.got)
 	}
-	// While the thread is active, free text joins it instead of the FAQ.
-	h.say("cuanto cuesta?")
-	if len(desk.got) != 2 || desk.got[1].New || desk.got[1].Text != "cuanto cuesta?" {
+	// While the thread is active, free text joins it, and the member is
+	// told so each time...
+	r = h.say("tiene 8 meses")
+	mustContain(t, r, "Lo agregué a tu pregunta para el equipo")
+	if len(desk.got) != 2 || desk.got[1].New || desk.got[1].Text != "tiene 8 meses" {
+		t.Fatalf("follow-up: %+v", desk.got)
+	}
+	// ...but a message that clearly asks what the FAQ answers is answered.
+	r = h.say("cuanto cuesta?")
+	mustContain(t, r, "costos", "¿Esto respondió tu pregunta?")
+	if len(desk.got) != 2 {
+		t.Fatalf("FAQ question relayed too: %+v", desk.got)
+	}
+	h.say("y hay estacionamiento")
+	if len(desk.got) != 3 || desk.got[2].Text != "y hay estacionamiento" {
 		t.Fatalf("follow-up: %+v", desk.got)
 	}
 	u := h.update()
 	u.Attachment = &bot.Attachment{Kind: "photo", FileID: "p1"}
 	u.Text = "mi foto"
 	h.handle(u)
-	if len(desk.got) != 3 || desk.got[2].Attachment == nil || desk.got[2].Text != "mi foto" {
+	if len(desk.got) != 4 || desk.got[3].Attachment == nil || desk.got[3].Text != "mi foto" {
 		t.Fatalf("photo: %+v", desk.got)
 	}
 }
@@ -104,7 +116,7 @@ func TestUnmatchedQuestionIsOfferedToTheTeam(t *testing.T) {
 	h := newHarness(t, "en", withDesk(desk))
 	h.say("/start")
 	r := h.say("Is there wheelchair access at the venue?")
-	mustContain(t, r, "Shall I send your question", "wheelchair access")
+	mustContain(t, r, "I can only answer questions about the BRIDGE Institutes", "Shall I send them your question", "wheelchair access")
 	r = h.press("Send it to the team")
 	mustContain(t, r, "Sent to the team")
 	if len(desk.got) != 1 || desk.got[0].Text != "Is there wheelchair access at the venue?" || !desk.got[0].New {

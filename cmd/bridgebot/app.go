@@ -229,7 +229,10 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 	}
 	cfg := bot.Config{
 		Store: store, Sender: tg, Flows: ct.flows, Locales: ct.locales, Logger: log,
-		FormTTL: c.FormTTL, BotUsername: tg.Username(), FAQ: ct.faq,
+		FormTTL: c.FormTTL, BotUsername: tg.Username(), FAQ: ct.faq, Contact: c.Contact,
+	}
+	if c.Slack.BotToken == "" && c.Contact == "" {
+		log.Warn("no staff desk and no BRIDGE_CONTACT: members whose questions the FAQ cannot answer are only pointed to the FAQ list")
 	}
 	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix, Rate: c.Broadcast.Rate, PaidRate: c.Broadcast.PaidRate, AllowPaid: c.Broadcast.Paid, Logger: log})
 	cfg.Subscriptions = subscriptions{bstore}
@@ -386,7 +389,7 @@ func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, s
 	con := console.New(stdout, lang)
 	engine, err := bot.NewEngine(bot.Config{
 		Store: c.store(client), Sender: con, Flows: ct.flows, Locales: ct.locales, Logger: log,
-		FormTTL: c.FormTTL, BotUsername: "bridge_bot", FAQ: ct.faq,
+		FormTTL: c.FormTTL, BotUsername: "bridge_bot", FAQ: ct.faq, Contact: c.Contact,
 		Subscriptions: subscriptions{broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix})},
 	})
 	if err != nil {

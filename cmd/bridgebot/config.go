@@ -28,6 +28,9 @@ type config struct {
 	PollTimeout  time.Duration
 	ConsoleLang  string
 	UpdateTimout time.Duration
+	// Contact is how members reach the organizers when the bot cannot
+	// answer and there is no staff desk (BRIDGE_CONTACT).
+	Contact string
 
 	HTTPAddr  string
 	Slack     slackConfig
@@ -62,6 +65,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RedisPrefix:  or(getenv("REDIS_PREFIX"), "bridgebot:"),
 		ConsoleLang:  or(getenv("CONSOLE_LANG"), langFromLocale(getenv("LANG"))),
 		FormTTL:      bot.DefaultFormTTL,
+		Contact:      getenv("BRIDGE_CONTACT"),
 		Workers:      8,
 		PollTimeout:  30 * time.Second,
 		UpdateTimout: 60 * time.Second,

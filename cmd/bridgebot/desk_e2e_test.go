@@ -134,8 +134,8 @@ func TestDeskQuestionReachesStaffAndAnswerReachesMember(t *testing.T) {
 		msg, _ := sl.Message(questionsChannel, r.TS)
 		return strings.Contains(msg.AllText(), "Answered") && strings.Contains(msg.AllText(), "Reopen")
 	})
-	m.tg.SendText(m.u, "¡Gracias! Otra cosa: ¿hay transporte?")
-	inThread(t, sl, r.TS, "hay transporte")
+	m.tg.SendText(m.u, "¡Gracias! Otra cosa: mi hija también quiere ir")
+	inThread(t, sl, r.TS, "mi hija también quiere ir")
 	sl.WaitFor(t, wait, func() bool {
 		msg, _ := sl.Message(questionsChannel, r.TS)
 		return strings.Contains(msg.AllText(), "Open") && strings.Contains(msg.AllText(), "Mark answered")
@@ -170,7 +170,7 @@ func TestDeskUnmatchedQuestionOfferAndSlackOutage(t *testing.T) {
 
 	// Slack is down: the question is accepted and delivered later, in order.
 	sl.FailAll(true)
-	m.say("Is there parking for wheelchairs near the venue?", "Shall I send your question")
+	m.say("Is there parking for wheelchairs near the venue?", "Shall I send them your question")
 	m.press("Send it to the team", "Sent to the team")
 	m.tg.SendText(m.u, "second message")
 	m.tg.SendText(m.u, "third message")
