@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html"
 	"log/slog"
-	"regexp"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,12 +60,15 @@ type Engine struct {
 	formTTL time.Duration
 	botName string
 	now     func() time.Time
-	faq     *faq.FAQ
-	matcher *faq.Matcher
-	desk    Desk
-	subs    Subscriptions
-	notify  SignupNotifier
 	contact string
+
+	// features registered by NewEngine; the pointers below are the same
+	// features for the turn's own use, nil when not configured (their
+	// methods treat a nil receiver as "not running").
+	reg  registry
+	faq  *faqFeature
+	desk *deskFeature
+	subs *subsFeature
 }
 
 // NewEngine checks the configuration and returns an Engine.
@@ -81,11 +83,32 @@ func NewEngine(c Config) (*Engine, error) {
 	e := &Engine{
 		store: c.Store, sender: c.Sender, signup: signup, flows: c.Flows, cat: c.Locales,
 		log: c.Logger, formTTL: c.FormTTL, botName: c.BotUsername, now: c.Now,
-		faq: c.FAQ, desk: c.Desk, subs: c.Subscriptions, notify: c.Notifier, contact: strings.TrimSpace(c.Contact),
+		contact: strings.TrimSpace(c.Contact),
+		reg: registry{byCommand: map[string]command{}, byNS: map[string]buttonHandler{},
+			byAction: map[string]func(*turn){}, effects: map[EffectKind]effectRunner{}},
 	}
-	if e.faq != nil {
-		e.matcher = faq.NewMatcher(e.faq)
+	features := []feature{conversation{}, formFeature{}}
+	if c.FAQ != nil {
+		e.faq = &faqFeature{f: c.FAQ, m: faq.NewMatcher(c.FAQ)}
+		features = append(features, e.faq)
 	}
+	if c.Desk != nil {
+		e.desk = &deskFeature{d: c.Desk}
+		features = append(features, e.desk)
+	}
+	if c.Subscriptions != nil {
+		e.subs = &subsFeature{s: c.Subscriptions}
+		features = append(features, e.subs)
+	}
+	if c.Notifier != nil {
+		features = append(features, notifyFeature{n: c.Notifier})
+	}
+	for _, f := range features {
+		if err := e.reg.add(f); err != nil {
+			return nil, err
+		}
+	}
+	slices.SortStableFunc(e.reg.commands, func(a, b command) int { return a.rank - b.rank })
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -115,8 +138,8 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 		// The member blocked or unblocked the bot; there is nobody to
 		// answer. Blocking stops announcements at once.
 		e.log.Debug("member status changed", slog.Int64("chat", u.ChatID), slog.Bool("blocked", *u.Blocked))
-		if *u.Blocked && e.subs != nil {
-			if _, err := e.subs.Unsubscribe(ctx, u.ChatID, UnsubscribeBlocked); err != nil {
+		if *u.Blocked {
+			if err := e.subs.blocked(ctx, u.ChatID); err != nil {
 				return fmt.Errorf("bot: unsubscribe blocked chat %d: %w", u.ChatID, err)
 			}
 		}
@@ -210,7 +233,7 @@ type turn struct {
 	change Change
 	isNew  bool
 
-	effects    []effect
+	effects    []Effect
 	subscribed *bool // known subscription state, to avoid a second read
 }
 
@@ -232,12 +255,18 @@ func (t *turn) say(id string, data map[string]any) {
 	t.resp.Messages = append(t.resp.Messages, Message{Text: t.tr.T(id, data)})
 }
 
+// later queues a side effect to run once the session is saved.
+func (t *turn) later(ef Effect) {
+	ef.ChatID = t.u.ChatID
+	t.effects = append(t.effects, ef)
+}
+
 func (t *turn) run() {
 	if t.u.Callback != nil {
 		t.resp.CallbackID = t.u.Callback.ID
 	}
 	if t.s.Form != nil && t.e.now().Sub(t.s.FormUpdated) > t.e.formTTL {
-		t.s.Form, t.s.Pending = nil, ""
+		t.s.Form, t.s.Pending = nil, pendingNone
 		t.say("form.expired", map[string]any{"Days": int(t.e.formTTL.Hours() / 24)})
 	}
 	switch {
@@ -256,107 +285,35 @@ func (t *turn) run() {
 	}
 }
 
-// Command names, with the Spanish aliases members will type.
-var commandAliases = map[string]string{
-	"start": "start", "menu": "menu", "menú": "menu",
-	"help": "help", "ayuda": "help",
-	"signup": "signup", "inscribirme": "signup", "inscribir": "signup", "inscripcion": "signup", "registro": "signup",
-	"language": "language", "idioma": "language", "lang": "language", "lenguaje": "language",
-	"cancel": "cancel", "cancelar": "cancel",
-	"delete": "delete", "borrar": "delete", "forget": "delete",
-	"faq": "faq", "preguntas": "faq", "questions": "faq",
-	"ask": "ask", "preguntar": "ask", "team": "ask", "equipo": "ask",
-	"subscribe": "subscribe", "suscribir": "subscribe", "suscribirme": "subscribe",
-	"stop": "stop", "unsubscribe": "stop", "baja": "stop", "parar": "stop",
-}
-
 // Command is one entry of a chat's command menu.
 type Command struct {
 	Name        string
 	Description string
 }
 
-// Commands returns the command menu in one language, for setMyCommands.
+// Commands returns the command menu in one language, for setMyCommands:
+// the commands of the features that run, in a fixed order.
 func (e *Engine) Commands(lang string) []Command {
 	tr := e.cat.For(lang)
-	type entry struct{ en, es, key string }
-	list := []entry{{"start", "start", "cmd.start"}, {"menu", "menu", "cmd.menu"}, {"signup", "inscribirme", "cmd.signup"}}
-	if e.faq != nil {
-		list = append(list, entry{"faq", "preguntas", "cmd.faq"})
-	}
-	if e.desk != nil {
-		list = append(list, entry{"ask", "preguntar", "cmd.ask"})
-	}
-	if e.subs != nil {
-		list = append(list, entry{"subscribe", "suscribir", "cmd.subscribe"}, entry{"stop", "baja", "cmd.stop"})
-	}
-	list = append(list, entry{"language", "idioma", "cmd.language"}, entry{"cancel", "cancelar", "cmd.cancel"},
-		entry{"delete", "borrar", "cmd.delete"}, entry{"help", "ayuda", "cmd.help"})
-	out := make([]Command, len(list))
-	for i, c := range list {
+	out := make([]Command, len(e.reg.commands))
+	for i, c := range e.reg.commands {
 		name := c.en
 		if lang == "es" {
 			name = c.es
 		}
-		out[i] = Command{Name: name, Description: tr.T(c.key, nil)}
+		out[i] = Command{Name: name, Description: tr.T(c.desc, nil)}
 	}
 	return out
 }
 
-func (t *turn) command(cmd, args string) {
-	t.s.Pending, t.s.Question = "", ""
-	switch commandAliases[cmd] {
-	case "start":
-		t.start(args)
-	case "menu":
-		if t.s.Form != nil {
-			t.say("form.resume", nil)
-			t.showStep()
-			return
-		}
-		t.menu("")
-	case "help":
-		t.menu(t.helpText())
-	case "faq":
-		if t.e.faq == nil {
-			t.unknownCommand()
-			return
-		}
-		t.faqList()
-	case "ask":
-		if t.e.desk == nil {
-			t.unknownCommand()
-			return
-		}
-		t.askPrompt()
-	case "subscribe":
-		if t.e.subs == nil {
-			t.unknownCommand()
-			return
-		}
-		t.subscribe()
-	case "stop":
-		if t.e.subs == nil {
-			t.unknownCommand()
-			return
-		}
-		t.unsubscribe()
-	case "signup":
-		t.openSignup()
-	case "language":
-		t.resp.Messages = append(t.resp.Messages, Message{Text: t.tr.T("lang.choose", nil), Buttons: [][]Button{t.languageRow()}})
-	case "cancel":
-		t.askCancel()
-	case "delete":
-		t.s.Pending = "delete"
-		t.s.Rev++
-		t.resp.Messages = append(t.resp.Messages, Message{Text: t.tr.T("delete.confirm", nil), Buttons: [][]Button{{
-			{Text: t.tr.T("delete.yes", nil), Data: confirmData("d", t.s.Rev, true)},
-			{Text: t.tr.T("delete.no", nil), Data: confirmData("d", t.s.Rev, false)},
-		}}})
-	default:
+func (t *turn) command(name, args string) {
+	t.s.Pending, t.s.Question = pendingNone, ""
+	c, ok := t.e.reg.byCommand[name]
+	if !ok {
 		t.unknownCommand()
+		return
 	}
+	c.run(t, args)
 }
 
 func (t *turn) unknownCommand() {
@@ -380,30 +337,8 @@ func (t *turn) helpText() string {
 	return strings.Join(lines, "\n")
 }
 
-// deepLinkRE is what Telegram allows in a /start payload.
-var deepLinkRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
-func (t *turn) start(args string) {
-	if src := strings.TrimSpace(args); deepLinkRE.MatchString(src) && t.s.Source == "" {
-		t.s.Source = src
-	}
-	name := html.EscapeString(t.u.From.FirstName)
-	if t.isNew {
-		t.resp.CommandsLang = t.s.Lang
-		t.menu(t.tr.T("welcome.new", map[string]any{"Name": name}))
-		return
-	}
-	if t.s.Form != nil {
-		t.say("welcome.back", map[string]any{"Name": name})
-		t.say("form.resume", nil)
-		t.showStep()
-		return
-	}
-	t.menu(t.tr.T("welcome.back", map[string]any{"Name": name}))
-}
-
 // menu shows the main menu, after an optional lead text in the same
-// message. Only features that work are offered: never a dead button.
+// message. Only features that run contribute buttons: never a dead button.
 func (t *turn) menu(lead string) {
 	text := t.tr.T("menu.prompt", nil)
 	if lead != "" {
@@ -413,145 +348,56 @@ func (t *turn) menu(lead string) {
 	if t.signup != nil {
 		signup = "menu.mysignup"
 	}
-	rows := [][]Button{{{Text: t.tr.T(signup, nil), Data: "m|signup"}}}
+	rows := [][]Button{{{Text: t.tr.T(signup, nil), Data: data(nsMenu, menuSignup)}}}
 	var help []Button
-	if t.e.faq != nil {
-		help = append(help, Button{Text: t.tr.T("menu.faq", nil), Data: "m|faq"})
-	}
-	if t.e.desk != nil {
-		help = append(help, Button{Text: t.tr.T("menu.ask", nil), Data: "m|ask"})
+	var more [][]Button
+	for _, f := range t.e.reg.features {
+		if m, ok := f.(menuContributor); ok {
+			h, r := m.menuButtons(t)
+			help = append(help, h...)
+			more = append(more, r...)
+		}
 	}
 	if len(help) > 0 {
 		rows = append(rows, help)
 	}
-	if t.e.subs != nil {
-		if t.isSubscribed() {
-			rows = append(rows, []Button{{Text: t.tr.T("menu.unsubscribe", nil), Data: "m|unsub"}})
-		} else {
-			rows = append(rows, []Button{{Text: t.tr.T("menu.subscribe", nil), Data: "m|sub"}})
-		}
-	}
+	rows = append(rows, more...)
 	rows = append(rows, t.languageRow())
 	t.resp.Messages = append(t.resp.Messages, Message{Text: text, Buttons: rows})
 }
 
 func (t *turn) languageRow() []Button {
 	return []Button{
-		{Text: t.tr.T("lang.button.es", nil), Data: "l|es"},
-		{Text: t.tr.T("lang.button.en", nil), Data: "l|en"},
+		{Text: t.tr.T("lang.button.es", nil), Data: data(nsLang, "es")},
+		{Text: t.tr.T("lang.button.en", nil), Data: data(nsLang, "en")},
 	}
 }
 
-func confirmData(kind string, rev uint32, yes bool) string {
-	ans := "no"
-	if yes {
-		ans = "yes"
-	}
-	return fmt.Sprintf("%s|%d|%s", kind, rev, ans)
-}
-
+// callback routes a button press to the feature owning its namespace.
 func (t *turn) callback(cb *Callback) {
-	parts := strings.Split(cb.Data, "|")
-	if parts[0] != "x" && parts[0] != "d" && parts[0] != "a" && parts[0] != "aq" {
+	d := parseCallback(cb.Data)
+	if !keepsPending(d.ns) {
 		// Any other button means the member moved on from a pending
 		// question ("write your question", "cancel?").
-		t.s.Pending = ""
+		t.s.Pending = pendingNone
 	}
-	switch {
-	case len(parts) == 2 && parts[0] == "l" && locales.Supported(parts[1]):
-		t.setLanguage(parts[1], cb.MessageID)
-	case cb.Data == "m|signup":
-		t.openSignup()
-	case cb.Data == "m|menu":
-		t.s.Pending = ""
-		t.resumeOrMenu()
-	case cb.Data == "m|faq" && t.e.faq != nil:
-		t.faqList()
-	case cb.Data == "m|ask" && t.e.desk != nil:
-		t.askPrompt()
-	case cb.Data == "m|sub" && t.e.subs != nil:
-		t.subscribe()
-	case cb.Data == "m|unsub" && t.e.subs != nil:
-		t.unsubscribe()
-	case len(parts) == 2 && parts[0] == "q" && t.e.faq != nil:
-		t.faqAnswer(parts[1])
-	case len(parts) == 2 && parts[0] == "fb" && t.e.faq != nil:
-		t.feedback(parts[1])
-	case len(parts) == 2 && parts[0] == "a" && t.e.desk != nil:
-		t.askButton(parts[1])
-	case len(parts) == 2 && parts[0] == "aq":
-		t.answerOrQuestion(parts[1], cb.MessageID)
-	case len(parts) == 3 && (parts[0] == "x" || parts[0] == "d"):
-		t.confirm(parts, cb.MessageID)
-	case strings.HasPrefix(cb.Data, "f|"):
-		t.formButton(cb)
-	default:
-		t.e.log.Debug("unknown callback data", slog.Int64("chat", t.u.ChatID), slog.Int("len", len(cb.Data)))
-		t.resp.Notice = t.tr.T("notice.stale", nil)
-	}
-}
-
-func (t *turn) setLanguage(lang string, msgID int) {
-	t.s.Lang, t.s.LangChosen = lang, true
-	t.tr = t.e.cat.For(lang)
-	t.resp.CommandsLang = lang
-	if t.signup != nil && t.signup.Lang != lang {
-		up := *t.signup
-		up.Lang = lang
-		t.change.Signup = &up
-	}
-	if t.e.subs != nil && t.isSubscribed() {
-		// Announcements follow the member's language too.
-		sub := t.subscription()
-		t.later("subscription language", func(ctx context.Context) error { return t.e.subs.Subscribe(ctx, sub) }, "")
-	}
-	t.say("lang.changed", nil)
-	if t.s.Form != nil {
-		t.resp.ClearButtons = msgID
-		t.showStep()
+	h, ok := t.e.reg.byNS[d.ns]
+	if !ok {
+		t.stale()
 		return
 	}
-	t.menu("")
+	h.button(t, d, cb.MessageID)
 }
 
-// confirm handles the yes/no of "cancel the form?" (x) and "delete my
-// data?" (d). Only the latest question counts.
-func (t *turn) confirm(parts []string, msgID int) {
-	kind, yes := parts[0], parts[2] == "yes"
-	want := map[string]string{"x": "cancel", "d": "delete"}[kind]
-	if t.s.Pending != want || parts[1] != fmt.Sprint(t.s.Rev) || (parts[2] != "yes" && parts[2] != "no") {
-		t.resp.Notice = t.tr.T("notice.stale", nil)
-		return
-	}
-	t.s.Pending = ""
-	t.resp.ClearButtons = msgID
-	switch {
-	case kind == "d" && yes:
-		t.change.Forget = true
-		t.s.Form = nil
-		chat := t.u.ChatID
-		if t.e.subs != nil {
-			t.laterUnsubscribe("error.internal")
-		}
-		if t.e.desk != nil {
-			t.later("desk forget", func(ctx context.Context) error { return t.e.desk.Forget(ctx, chat) }, "error.internal")
-		}
-		t.say("delete.done", nil)
-	case kind == "d":
-		t.say("delete.kept", nil)
-		t.resumeOrMenu()
-	case yes:
-		editing := t.signup != nil
-		t.s.Form = nil
-		if editing {
-			t.menu(t.tr.T("cancel.unchanged", nil))
-			return
-		}
-		t.menu(t.tr.T("cancel.done", nil))
-	default:
-		t.say("cancel.kept", nil)
-		t.resumeOrMenu()
-	}
+// keepsPending: buttons that answer the pending question itself.
+func keepsPending(ns string) bool {
+	return ns == nsCancel || ns == nsDelete || ns == nsAsk || ns == nsAnswerOr
+}
+
+// stale answers a button from an old message, or forged data.
+func (t *turn) stale() {
+	t.e.log.Debug("stale or unknown button", slog.Int64("chat", t.u.ChatID), slog.Int("len", len(t.u.Callback.Data)))
+	t.resp.Notice = t.tr.T("notice.stale", nil)
 }
 
 func (t *turn) resumeOrMenu() {
@@ -560,192 +406,6 @@ func (t *turn) resumeOrMenu() {
 		return
 	}
 	t.menu("")
-}
-
-func (t *turn) askCancel() {
-	if t.s.Form == nil {
-		t.menu(t.tr.T("cancel.nothing", nil))
-		return
-	}
-	t.s.Pending = "cancel"
-	t.s.Rev++
-	t.resp.Messages = append(t.resp.Messages, Message{Text: t.tr.T("cancel.confirm", nil), Buttons: [][]Button{{
-		{Text: t.tr.T("cancel.yes", nil), Data: confirmData("x", t.s.Rev, true)},
-		{Text: t.tr.T("cancel.no", nil), Data: confirmData("x", t.s.Rev, false)},
-	}}})
-}
-
-// openSignup starts the interest form, resumes it, or shows the member's
-// existing sign-up on the review screen so they can update it.
-func (t *turn) openSignup() {
-	switch {
-	case t.s.Form != nil:
-		t.say("form.resume", nil)
-	case t.signup != nil:
-		st := flows.StartReview(t.e.signup, t.signup.Answers)
-		t.s.Form = &st
-		t.s.FormUpdated = t.e.now()
-		t.say("signup.existing", nil)
-	default:
-		st := flows.Start(t.e.signup)
-		t.s.Form = &st
-		t.s.FormUpdated = t.e.now()
-		t.say("signup.intro", nil)
-	}
-	t.showStep()
-}
-
-func (t *turn) flow() *flows.Flow {
-	if f := t.e.flows[t.s.Form.Flow]; f != nil {
-		return f
-	}
-	return t.e.signup
-}
-
-// showStep draws the current form step with fresh buttons.
-func (t *turn) showStep() {
-	t.resp.Messages = append(t.resp.Messages, t.stepMessage())
-}
-
-func (t *turn) stepMessage() Message { return t.drawStep(true) }
-
-// drawStep renders the current step. A new revision makes every older
-// keyboard stale; a multi-select toggle redraws the same keyboard in place
-// and keeps it, so quick taps on several options all count.
-func (t *turn) drawStep(newRev bool) Message {
-	f := t.flow()
-	st := f.Resume(*t.s.Form)
-	t.s.Form = &st
-	v := flows.Render(f, st, t.tr)
-	if newRev {
-		t.s.Rev++
-	}
-	rows := make([][]Button, len(v.Buttons))
-	for i, row := range v.Buttons {
-		for _, b := range row {
-			rows[i] = append(rows[i], Button{Text: b.Text, Data: flows.CallbackData(t.s.Rev, b)})
-		}
-	}
-	return Message{Text: v.Text, Buttons: rows}
-}
-
-func (t *turn) formButton(cb *Callback) {
-	rev, in, ok := flows.ParseCallbackData(cb.Data)
-	if !ok || t.s.Form == nil || rev != t.s.Rev {
-		t.resp.Notice = t.tr.T("notice.stale", nil)
-		return
-	}
-	if in.Action == flows.ActCancel {
-		t.resp.ClearButtons = cb.MessageID
-		t.askCancel()
-		return
-	}
-	t.applyForm(in, cb.MessageID)
-}
-
-func (t *turn) text(text string) {
-	if t.s.Pending == "ask" && t.e.desk != nil {
-		t.s.Pending = ""
-		if strings.TrimSpace(text) == "" {
-			t.askPrompt()
-			return
-		}
-		t.relay(clip(text), nil, true)
-		return
-	}
-	t.s.Pending = ""
-	if t.s.Form != nil {
-		t.formText(text)
-		return
-	}
-	t.freeText(text)
-}
-
-// attachment handles a photo, voice note, document or sticker: staff can
-// receive it in a question thread; a form step or the FAQ cannot read it.
-func (t *turn) attachment(a *Attachment, caption string) {
-	if t.e.desk != nil && a.Kind != "other" {
-		if t.s.Pending == "ask" {
-			t.s.Pending = ""
-			t.relay(caption, a, true)
-			return
-		}
-		if t.s.Form == nil {
-			active, err := t.e.desk.Active(t.ctx, t.u.ChatID)
-			if err != nil {
-				t.e.log.Warn("desk state unavailable", slog.Int64("chat", t.u.ChatID), slog.Any("err", err))
-			}
-			if active {
-				t.relay(caption, a, false)
-				return
-			}
-		}
-	}
-	if t.s.Form != nil {
-		t.say("input.media_in_form", nil)
-		t.showStep()
-		return
-	}
-	t.say("input.media", nil)
-	t.menu("")
-}
-
-// applyForm runs one input through the flow engine and shows the result.
-func (t *turn) applyForm(in flows.Input, msgID int) {
-	f := t.flow()
-	out := flows.Apply(f, *t.s.Form, in)
-	if out.Invalid {
-		t.resp.Notice = t.tr.T("notice.stale", nil)
-		return
-	}
-	t.s.Form = &out.State
-	t.s.FormUpdated = t.e.now()
-	if out.Toggled && msgID != 0 {
-		m := t.drawStep(false)
-		m.Edit = msgID
-		t.resp.Messages = append(t.resp.Messages, m)
-		return
-	}
-	t.resp.ClearButtons = msgID
-	if out.Done {
-		t.finish(f, out.State.Answers)
-		return
-	}
-	if out.Notice != "" {
-		t.say(out.Notice, out.NoticeData)
-	}
-	t.showStep()
-}
-
-// finish stores the confirmed sign-up and thanks the member.
-func (t *turn) finish(f *flows.Flow, answers flows.Answers) {
-	now := t.e.now()
-	su := &Signup{ChatID: t.u.ChatID, Lang: t.s.Lang, Source: t.s.Source, Answers: answers, Created: now, Updated: now}
-	done := f.ReviewStep().Done
-	if t.signup != nil {
-		su.Created = t.signup.Created
-		if su.Source == "" {
-			su.Source = t.signup.Source
-		}
-		done = "signup.updated"
-	}
-	updated := t.signup != nil
-	t.change.Signup = su
-	t.signup = su
-	t.s.Form = nil
-	if t.e.subs != nil {
-		if first(answers["announcements"]) == flows.Yes {
-			sub := t.subscription()
-			t.subscribed = ptr(true)
-			t.later("subscribe", func(ctx context.Context) error { return t.e.subs.Subscribe(ctx, sub) }, "")
-		} else {
-			t.laterUnsubscribe("")
-		}
-	}
-	if t.e.notify != nil {
-		t.later("notify sign-up", func(ctx context.Context) error { return t.e.notify.SignupConfirmed(ctx, su, updated) }, "")
-	}
-	t.menu(t.tr.T(done, nil))
 }
 
 // MessageIDs lists every message the Go code uses, for completeness checks.
@@ -766,7 +426,7 @@ func MessageIDs() []string {
 		"form.value.agreed", "form.error.use_buttons", "form.error.empty", "form.error.empty_optional",
 		"form.error.too_long", "form.error.email", "form.error.phone", "form.error.choose_min", "form.error.missing",
 		"cancel.confirm", "cancel.yes", "cancel.no", "cancel.done", "cancel.unchanged", "cancel.nothing", "cancel.kept",
-		"delete.confirm", "delete.yes", "delete.no", "delete.done", "delete.kept",
+		"delete.confirm", "delete.yes", "delete.no", "delete.done", "delete.kept", "delete.failed",
 		"notice.stale", "error.unavailable", "error.internal",
 		"input.media_in_form", "input.media", "input.edited", "input.unknown_command", "input.unknown_text",
 		"group.private", "signup.intro", "signup.existing", "signup.updated",

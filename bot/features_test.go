@@ -20,6 +20,7 @@ type fakeDesk struct {
 	active bool
 	got    []bot.DeskMessage
 	fail   error
+	forgot int
 }
 
 func (d *fakeDesk) Active(context.Context, int64) (bool, error) {
@@ -39,12 +40,18 @@ func (d *fakeDesk) Relay(_ context.Context, m bot.DeskMessage) error {
 	return nil
 }
 
-func (d *fakeDesk) Forget(context.Context, int64) error { return nil }
+func (d *fakeDesk) Forget(context.Context, int64) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.forgot++
+	return nil
+}
 
 type fakeSubs struct {
-	mu   sync.Mutex
-	subs map[int64]bot.Subscription
-	log  []string
+	mu        sync.Mutex
+	subs      map[int64]bot.Subscription
+	log       []string
+	failUnsub error
 }
 
 func (s *fakeSubs) Subscribe(_ context.Context, sub bot.Subscription) error {
@@ -58,6 +65,9 @@ func (s *fakeSubs) Subscribe(_ context.Context, sub bot.Subscription) error {
 func (s *fakeSubs) Unsubscribe(_ context.Context, chat int64, reason string) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.failUnsub != nil {
+		return false, s.failUnsub
+	}
 	_, was := s.subs[chat]
 	delete(s.subs, chat)
 	s.log = append(s.log, "unsub:"+reason)
@@ -225,4 +235,20 @@ func TestUpdateIDsThatRestartAreNotTakenForRedeliveries(t *testing.T) {
 	h.nextID = 10
 	r := h.say("/menu")
 	mustContain(t, r, "What would you like to do?")
+}
+
+// Every effect of a turn runs even when one fails, and the member is told
+// the truth: /delete with announcements down still drops the desk threads,
+// and does not claim all went well.
+func TestEveryEffectRunsAndTheMemberHearsTheTruth(t *testing.T) {
+	desk := &fakeDesk{}
+	subs := &fakeSubs{subs: map[int64]bot.Subscription{}, failUnsub: errors.New("redis down")}
+	h := newHarness(t, "en", withDesk(desk), withSubs(subs))
+	h.say("/start")
+	h.say("/delete")
+	r := h.press("Yes, delete everything")
+	if desk.forgot != 1 {
+		t.Fatalf("desk threads forgotten %d times, want 1", desk.forgot)
+	}
+	mustContain(t, r, "part of it may still be stored", "/delete again")
 }

@@ -29,7 +29,7 @@ type Session struct {
 	Rev uint32 `json:"rev"`
 	// Pending is what the next input answers: "cancel" or "delete" (a
 	// yes/no), or "ask" (the next message is a question for the team).
-	Pending string `json:"pending,omitempty"`
+	Pending Pending `json:"pending,omitempty"`
 	// Question is the member's last unanswered free-text question, kept
 	// only until they decide whether to send it to the team.
 	Question string `json:"question,omitempty"`

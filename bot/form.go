@@ -8,6 +8,178 @@ import (
 	"bridgebot/flows/faq"
 )
 
+// formFeature is the interest form: /signup, its buttons, and what members
+// type while it is open. It is always there.
+type formFeature struct{}
+
+func (formFeature) name() string { return "form" }
+
+func (formFeature) commands() []command {
+	return []command{{rank: 30, en: "signup", es: "inscribirme", aliases: []string{"inscribir", "inscripcion", "registro"},
+		desc: "cmd.signup", run: func(t *turn, _ string) { t.openSignup() }}}
+}
+
+func (formFeature) namespaces() []string { return []string{nsForm, nsAnswerOr} }
+
+func (formFeature) button(t *turn, cb callbackData, msgID int) {
+	if cb.ns == nsAnswerOr {
+		t.answerOrQuestion(cb.arg(0), msgID)
+		return
+	}
+	t.formButton(cb.raw, msgID)
+}
+
+func (formFeature) menuActions() map[string]func(*turn) {
+	return map[string]func(*turn){menuSignup: (*turn).openSignup}
+}
+
+// openSignup starts the interest form, resumes it, or shows the member's
+// existing sign-up on the review screen so they can update it.
+func (t *turn) openSignup() {
+	switch {
+	case t.s.Form != nil:
+		t.say("form.resume", nil)
+	case t.signup != nil:
+		st := flows.StartReview(t.e.signup, t.signup.Answers)
+		t.s.Form = &st
+		t.s.FormUpdated = t.e.now()
+		t.say("signup.existing", nil)
+	default:
+		st := flows.Start(t.e.signup)
+		t.s.Form = &st
+		t.s.FormUpdated = t.e.now()
+		t.say("signup.intro", nil)
+	}
+	t.showStep()
+}
+
+func (t *turn) flow() *flows.Flow {
+	if f := t.e.flows[t.s.Form.Flow]; f != nil {
+		return f
+	}
+	return t.e.signup
+}
+
+// showStep draws the current form step with fresh buttons.
+func (t *turn) showStep() {
+	t.resp.Messages = append(t.resp.Messages, t.drawStep(true))
+}
+
+// drawStep renders the current step. A new revision makes every older
+// keyboard stale; a multi-select toggle redraws the same keyboard in place
+// and keeps it, so quick taps on several options all count.
+func (t *turn) drawStep(newRev bool) Message {
+	f := t.flow()
+	st := f.Resume(*t.s.Form)
+	t.s.Form = &st
+	v := flows.Render(f, st, t.tr)
+	if newRev {
+		t.s.Rev++
+	}
+	rows := make([][]Button, len(v.Buttons))
+	for i, row := range v.Buttons {
+		for _, b := range row {
+			rows[i] = append(rows[i], Button{Text: b.Text, Data: flows.CallbackData(t.s.Rev, b)})
+		}
+	}
+	return Message{Text: v.Text, Buttons: rows}
+}
+
+func (t *turn) formButton(raw string, msgID int) {
+	rev, in, ok := flows.ParseCallbackData(raw)
+	if !ok || t.s.Form == nil || rev != t.s.Rev {
+		t.stale()
+		return
+	}
+	if in.Action == flows.ActCancel {
+		t.resp.ClearButtons = msgID
+		t.askCancel()
+		return
+	}
+	t.applyForm(in, msgID)
+}
+
+// text is a typed message: the question for the team the member was asked
+// for, something typed while the form is open, or free text.
+func (t *turn) text(text string) {
+	if t.s.Pending == pendingAsk && t.e.desk.takeQuestion(t, text, nil) {
+		return
+	}
+	t.s.Pending = pendingNone
+	if t.s.Form != nil {
+		t.formText(text)
+		return
+	}
+	t.freeText(text)
+}
+
+// attachment handles a photo, voice note, document or sticker: staff can
+// receive it in a question thread; a form step or the FAQ cannot read it.
+func (t *turn) attachment(a *Attachment, caption string) {
+	if t.e.desk.takeAttachment(t, a, caption) {
+		return
+	}
+	if t.s.Form != nil {
+		t.say("input.media_in_form", nil)
+		t.showStep()
+		return
+	}
+	t.say("input.media", nil)
+	t.menu("")
+}
+
+// applyForm runs one input through the flow engine and shows the result.
+func (t *turn) applyForm(in flows.Input, msgID int) {
+	f := t.flow()
+	out := flows.Apply(f, *t.s.Form, in)
+	if out.Invalid {
+		t.stale()
+		return
+	}
+	t.s.Form = &out.State
+	t.s.FormUpdated = t.e.now()
+	if out.Toggled && msgID != 0 {
+		m := t.drawStep(false)
+		m.Edit = msgID
+		t.resp.Messages = append(t.resp.Messages, m)
+		return
+	}
+	t.resp.ClearButtons = msgID
+	if out.Done {
+		t.finish(f, out.State.Answers)
+		return
+	}
+	if out.Notice != "" {
+		t.say(out.Notice, out.NoticeData)
+	}
+	t.showStep()
+}
+
+// finish stores the confirmed sign-up and thanks the member; the features
+// that care (announcements, the staff desk) hear about it.
+func (t *turn) finish(f *flows.Flow, answers flows.Answers) {
+	now := t.e.now()
+	su := &Signup{ChatID: t.u.ChatID, Lang: t.s.Lang, Source: t.s.Source, Answers: answers, Created: now, Updated: now}
+	done := f.ReviewStep().Done
+	if t.signup != nil {
+		su.Created = t.signup.Created
+		if su.Source == "" {
+			su.Source = t.signup.Source
+		}
+		done = "signup.updated"
+	}
+	updated := t.signup != nil
+	t.change.Signup = su
+	t.signup = su
+	t.s.Form = nil
+	for _, fe := range t.e.reg.features {
+		if l, ok := fe.(signupListener); ok {
+			l.signupConfirmed(t, su, updated)
+		}
+	}
+	t.menu(t.tr.T(done, nil))
+}
+
 // Text typed in the middle of the form
 //
 // Members type where the form offers buttons ("si", "organizadora",
@@ -19,10 +191,6 @@ import (
 // ordinary answers may end in "?" ("El Paso?"): it must read as a question
 // and match an FAQ entry clearly (clearAnswer); when it reads as a question
 // and only might be one, the member is asked which it is.
-
-// pendingAnswerOrQuestion: the member was asked whether their text is an
-// answer to the step or a question; the text waits in Session.Question.
-const pendingAnswerOrQuestion = "answer-or-question"
 
 // formText handles text typed while a form is open.
 func (t *turn) formText(text string) {
@@ -36,8 +204,8 @@ func (t *turn) formText(text string) {
 		}
 		// not an answer this step takes: a question, if it reads as one
 		// and the FAQ knows it
-		if q := questionForm(text); t.e.matcher != nil && q != notAQuestion {
-			r := t.e.matcher.Match(t.s.Lang, text)
+		if q := questionForm(text); q != notAQuestion {
+			r := t.e.faq.match(t.s.Lang, text)
 			if q == clearlyAQuestion && (r.ID != "" || r.Ambiguous || r.Legal) || r.ID != "" && r.Score >= clearAnswer {
 				t.questionInForm(text, r)
 				return
@@ -46,8 +214,8 @@ func (t *turn) formText(text string) {
 		t.applyForm(flows.Input{Text: text}, 0) // "please use the buttons"
 		return
 	}
-	if q := questionForm(text); t.e.matcher != nil && q != notAQuestion {
-		r := t.e.matcher.Match(t.s.Lang, text)
+	if q := questionForm(text); q != notAQuestion {
+		r := t.e.faq.match(t.s.Lang, text)
 		switch {
 		case q == clearlyAQuestion && r.ID != "" && r.Score >= clearAnswer:
 			t.questionInForm(text, r)
@@ -83,14 +251,12 @@ func (t *turn) applyTyped(ins []flows.Input) {
 func (t *turn) questionInForm(text string, r faq.Result) {
 	switch {
 	case r.ID != "":
-		if en := t.e.faq.Entry(r.ID); en != nil {
-			t.resp.Messages = append(t.resp.Messages, t.answerMessage(en, false))
-		}
+		t.e.faq.answerInline(t, r.ID)
 		t.say("form.back", nil)
 		t.showStep()
 	case r.Ambiguous && len(r.Candidates) > 0:
 		t.keepQuestion(text)
-		t.didYouMean(r.Candidates)
+		t.e.faq.didYouMean(t, r.Candidates)
 	default:
 		t.noMatch(text, r.Legal)
 	}
@@ -103,8 +269,8 @@ func (t *turn) askAnswerOrQuestion(text string) {
 	t.resp.Messages = append(t.resp.Messages, Message{
 		Text: t.tr.T("form.answer_or_question", map[string]any{"Text": html.EscapeString(t.s.Question)}),
 		Buttons: [][]Button{
-			{{Text: t.tr.T("form.button.its_answer", nil), Data: "aq|a"}},
-			{{Text: t.tr.T("form.button.its_question", nil), Data: "aq|q"}},
+			{{Text: t.tr.T("form.button.its_answer", nil), Data: data(nsAnswerOr, "a")}},
+			{{Text: t.tr.T("form.button.its_question", nil), Data: data(nsAnswerOr, "q")}},
 		},
 	})
 }
@@ -113,17 +279,17 @@ func (t *turn) askAnswerOrQuestion(text string) {
 func (t *turn) answerOrQuestion(v string, msgID int) {
 	text := t.s.Question
 	if t.s.Pending != pendingAnswerOrQuestion || t.s.Form == nil || text == "" || (v != "a" && v != "q") {
-		t.s.Pending = ""
-		t.resp.Notice = t.tr.T("notice.stale", nil)
+		t.s.Pending = pendingNone
+		t.stale()
 		return
 	}
-	t.s.Pending, t.s.Question = "", ""
+	t.s.Pending, t.s.Question = pendingNone, ""
 	t.resp.ClearButtons = msgID
 	if v == "a" {
 		t.applyForm(flows.Input{Text: text}, 0)
 		return
 	}
-	t.questionInForm(text, t.e.matcher.Match(t.s.Lang, text))
+	t.questionInForm(text, t.e.faq.match(t.s.Lang, text))
 }
 
 // translators are the member's language first, then the others: typed

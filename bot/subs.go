@@ -1,0 +1,188 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+)
+
+// Subscriptions keeps who wants announcements.
+type Subscriptions interface {
+	Subscribe(ctx context.Context, s Subscription) error
+	Unsubscribe(ctx context.Context, chatID int64, reason string) (bool, error)
+	IsSubscribed(ctx context.Context, chatID int64) (bool, error)
+}
+
+// Subscription is a member who opted in to announcements, with what an
+// organizer may filter an audience by (from their sign-up, if any).
+type Subscription struct {
+	ChatID int64    `json:"chat_id"`
+	Lang   string   `json:"lang"`
+	Role   string   `json:"role,omitempty"`
+	Areas  []string `json:"areas,omitempty"`
+	Border string   `json:"border,omitempty"`
+}
+
+// SignupNotifier is told about confirmed sign-ups (posted to staff).
+type SignupNotifier interface {
+	SignupConfirmed(ctx context.Context, s *Signup, updated bool) error
+}
+
+// Reasons for unsubscribing, kept for counts.
+const (
+	UnsubscribeStop    = "stop"
+	UnsubscribeBlocked = "blocked"
+)
+
+// Effects of announcements and sign-up posts.
+const (
+	effectSubscribe   EffectKind = "subscribe"
+	effectUnsubscribe EffectKind = "unsubscribe"
+	effectNotify      EffectKind = "notify-signup"
+)
+
+// subsFeature is announcements: /subscribe, /stop, the menu toggle, the
+// form's opt-in. A nil *subsFeature is a bot without announcements.
+type subsFeature struct{ s Subscriptions }
+
+func (*subsFeature) name() string { return "subscriptions" }
+
+func (*subsFeature) commands() []command {
+	return []command{
+		{rank: 60, en: "subscribe", es: "suscribir", aliases: []string{"suscribirme"}, desc: "cmd.subscribe",
+			run: func(t *turn, _ string) { t.e.subs.subscribe(t) }},
+		{rank: 70, en: "stop", es: "baja", aliases: []string{"unsubscribe", "parar"}, desc: "cmd.stop",
+			run: func(t *turn, _ string) { t.e.subs.unsubscribe(t) }},
+	}
+}
+
+func (f *subsFeature) menuActions() map[string]func(*turn) {
+	return map[string]func(*turn){menuSub: f.subscribe, menuUnsub: f.unsubscribe}
+}
+
+func (f *subsFeature) menuButtons(t *turn) ([]Button, [][]Button) {
+	if f.isSubscribed(t) {
+		return nil, [][]Button{{{Text: t.tr.T("menu.unsubscribe", nil), Data: data(nsMenu, menuUnsub)}}}
+	}
+	return nil, [][]Button{{{Text: t.tr.T("menu.subscribe", nil), Data: data(nsMenu, menuSub)}}}
+}
+
+func (*subsFeature) effectKinds() []EffectKind {
+	return []EffectKind{effectSubscribe, effectUnsubscribe}
+}
+
+func (f *subsFeature) runEffect(ctx context.Context, ef Effect) error {
+	switch ef.Kind {
+	case effectSubscribe:
+		if ef.Subscription == nil {
+			return errors.New("subscribe effect without a subscription")
+		}
+		return f.s.Subscribe(ctx, *ef.Subscription)
+	case effectUnsubscribe:
+		_, err := f.s.Unsubscribe(ctx, ef.ChatID, ef.Reason)
+		return err
+	}
+	return nil
+}
+
+// signupConfirmed follows the form's announcements answer.
+func (f *subsFeature) signupConfirmed(t *turn, su *Signup, _ bool) {
+	if first(su.Answers["announcements"]) == "yes" {
+		sub := t.subscription()
+		t.subscribed = ptr(true)
+		t.later(Effect{Kind: effectSubscribe, Subscription: &sub})
+		return
+	}
+	f.laterUnsubscribe(t, "")
+}
+
+// languageChanged: announcements follow the member's language too.
+func (f *subsFeature) languageChanged(t *turn) {
+	if f.isSubscribed(t) {
+		sub := t.subscription()
+		t.later(Effect{Kind: effectSubscribe, Subscription: &sub})
+	}
+}
+
+func (f *subsFeature) erase(t *turn) { f.laterUnsubscribe(t, "delete.failed") }
+
+// blocked stops announcements to a member who blocked the bot.
+func (f *subsFeature) blocked(ctx context.Context, chatID int64) error {
+	if f == nil {
+		return nil
+	}
+	_, err := f.s.Unsubscribe(ctx, chatID, UnsubscribeBlocked)
+	return err
+}
+
+func (f *subsFeature) subscribe(t *turn) {
+	sub := t.subscription()
+	t.later(Effect{Kind: effectSubscribe, Subscription: &sub, FailMsg: "error.unavailable"})
+	t.subscribed = ptr(true)
+	t.menu(t.tr.T("sub.on", nil))
+}
+
+func (f *subsFeature) unsubscribe(t *turn) {
+	f.laterUnsubscribe(t, "error.unavailable")
+	t.menu(t.tr.T("sub.off", nil))
+}
+
+// laterUnsubscribe stops the member's announcements once the session is
+// saved; failMsg is what they are told if that fails ("" to only log).
+func (f *subsFeature) laterUnsubscribe(t *turn, failMsg string) {
+	t.subscribed = ptr(false)
+	t.later(Effect{Kind: effectUnsubscribe, Reason: UnsubscribeStop, FailMsg: failMsg})
+}
+
+// isSubscribed reads the member's subscription for the menu's toggle.
+func (f *subsFeature) isSubscribed(t *turn) bool {
+	if t.subscribed != nil {
+		return *t.subscribed
+	}
+	ok, err := f.s.IsSubscribed(t.ctx, t.u.ChatID)
+	if err != nil {
+		t.e.log.Warn("could not read subscription", slog.Int64("chat", t.u.ChatID), slog.Any("err", err))
+		return false
+	}
+	t.subscribed = &ok
+	return ok
+}
+
+// subscription builds the announcement profile from the sign-up, if any.
+func (t *turn) subscription() Subscription {
+	s := Subscription{ChatID: t.u.ChatID, Lang: t.s.Lang}
+	if t.signup != nil {
+		a := t.signup.Answers
+		s.Role = first(a["role"])
+		s.Areas = a["areas"]
+		s.Border = first(a["border"])
+	}
+	return s
+}
+
+func first(v []string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// notifyFeature tells staff about confirmed sign-ups.
+type notifyFeature struct{ n SignupNotifier }
+
+func (notifyFeature) name() string { return "sign-up posts" }
+
+func (notifyFeature) effectKinds() []EffectKind { return []EffectKind{effectNotify} }
+
+func (f notifyFeature) runEffect(ctx context.Context, ef Effect) error {
+	if ef.Signup == nil {
+		return errors.New("notify effect without a sign-up")
+	}
+	return f.n.SignupConfirmed(ctx, ef.Signup, ef.Updated)
+}
+
+func (notifyFeature) signupConfirmed(t *turn, su *Signup, updated bool) {
+	t.later(Effect{Kind: effectNotify, Signup: su, Updated: updated})
+}
