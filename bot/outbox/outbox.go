@@ -87,8 +87,11 @@
 // # Privacy
 //
 // Payloads hold members' messages. They are stored in Redis (that is the
-// point) but never logged: logs carry entry IDs, kinds, keys, attempts and
-// error text only.
+// point) sealed with Options.Keyring (bot/sealed: AES-256-GCM), in the
+// streams and in the dead letters alike, and never logged: logs carry
+// entry IDs, kinds, keys, attempts and error text only. A payload whose
+// key is not in the ring is given up as a dead letter (kept sealed) with
+// an error naming the key ID it needs.
 //
 // # Connections
 //
@@ -115,6 +118,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"bridgebot/bot/sealed"
 )
 
 // Defaults for Options.
@@ -154,6 +159,9 @@ type Entry struct {
 	Attempts int
 	// Enqueued is when Enqueue stored the entry (Options.Now).
 	Enqueued time.Time
+
+	// stored is the payload as stored (sealed), what a dead letter keeps.
+	stored []byte
 }
 
 // Handler delivers one entry. It returns nil when done; RetryAfter(d, err)
@@ -199,6 +207,9 @@ type Options struct {
 	Grace time.Duration
 	// Logger receives the outbox's logs. Default slog.Default().
 	Logger *slog.Logger
+	// Keyring seals payloads. Default sealed.Process(), a throwaway key
+	// only this process can use (tests).
+	Keyring *sealed.Keyring
 	// Now is the clock for Entry.Enqueued and dead-letter timestamps.
 	// Default time.Now. Waits always use the real clock.
 	Now func() time.Time
@@ -273,6 +284,9 @@ func New(client redis.UniversalClient, opts Options) *Outbox {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Keyring == nil {
+		opts.Keyring = sealed.Process()
+	}
 	base := opts.Prefix + "outbox:" + opts.Name + ":"
 	o := &Outbox{
 		client:  client,
@@ -319,9 +333,7 @@ func (o *Outbox) Partition(key string) int {
 // memory.
 func (o *Outbox) Enqueue(ctx context.Context, key, kind string, payload []byte) (string, error) {
 	p := o.Partition(key)
-	if payload == nil {
-		payload = []byte{}
-	}
+	payload = o.opts.Keyring.Seal(payload)
 	id, err := o.client.XAdd(ctx, &redis.XAddArgs{
 		Stream: o.streams[p],
 		Values: []any{
@@ -367,9 +379,7 @@ return {1, id}
 // onceKey should carry the outbox's prefix; it is a plain string key.
 func (o *Outbox) EnqueueOnce(ctx context.Context, onceKey string, ttl time.Duration, key, kind string, payload []byte) (id string, added bool, err error) {
 	p := o.Partition(key)
-	if payload == nil {
-		payload = []byte{}
-	}
+	payload = o.opts.Keyring.Seal(payload)
 	if ttl < time.Millisecond {
 		ttl = time.Millisecond
 	}

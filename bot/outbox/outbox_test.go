@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"bridgebot/bot/redisstore/redistest"
+	"bridgebot/bot/sealed"
 )
 
 // waitTimeout bounds every wait for an event in these tests.
@@ -516,7 +517,15 @@ func TestPermanentGoesToDeadLetters(t *testing.T) {
 		t.Fatalf("dead letters %v, %v", dead, err)
 	}
 	v := dead[0].Values
-	if v["id"] != id1 || v["key"] != key || v["kind"] != "question" || v["payload"] != secret ||
+	// The dead letter keeps the payload sealed, as the stream did.
+	stored, _ := v["payload"].(string)
+	if strings.Contains(stored, "555-0199") {
+		t.Errorf("dead letter payload in plain text: %q", stored)
+	}
+	if plain, err := sealed.Process().Open([]byte(stored)); err != nil || string(plain) != secret {
+		t.Errorf("dead letter payload opens to %q, %v; want the payload", plain, err)
+	}
+	if v["id"] != id1 || v["key"] != key || v["kind"] != "question" ||
 		v["attempts"] != "1" || v["consumer"] != "c1" ||
 		!strings.Contains(v["error"].(string), "channel_is_archived") {
 		t.Errorf("dead letter %v", v)

@@ -270,7 +270,7 @@ func (w *worker) process(own context.Context, msgs []redis.XMessage) {
 		if i+1 < len(msgs) {
 			next = msgs[i+1].ID
 		}
-		e, perr := parse(w.p, m)
+		e, perr := w.o.parse(w.p, m)
 		var err error
 		switch {
 		case len(m.Values) == 0: // deleted while pending: nothing to do
@@ -287,12 +287,13 @@ func (w *worker) process(own context.Context, msgs []redis.XMessage) {
 	}
 }
 
-func parse(p int, m redis.XMessage) (Entry, error) {
+// parse reads a stream entry and opens its payload.
+func (o *Outbox) parse(p int, m redis.XMessage) (Entry, error) {
 	e := Entry{ID: entryID(p, m.ID)}
 	key, ok1 := m.Values["key"].(string)
 	kind, _ := m.Values["kind"].(string)
 	payload, ok2 := m.Values["payload"].(string)
-	e.Key, e.Kind, e.Payload = key, kind, []byte(payload)
+	e.Key, e.Kind, e.stored = key, kind, []byte(payload)
 	if enq, ok := m.Values["enq"].(string); ok {
 		if ms, err := strconv.ParseInt(enq, 10, 64); err == nil {
 			e.Enqueued = time.UnixMilli(ms)
@@ -301,6 +302,11 @@ func parse(p int, m redis.XMessage) (Entry, error) {
 	if !ok1 || !ok2 {
 		return e, errors.New("outbox: malformed entry: no key or payload field")
 	}
+	plain, err := o.opts.Keyring.OpenLegacy(e.stored)
+	if err != nil {
+		return e, fmt.Errorf("outbox: open payload: %w", err)
+	}
+	e.Payload = plain
 	return e, nil
 }
 
@@ -403,7 +409,7 @@ func (w *worker) finish(own context.Context, sid string, e Entry, next string, d
 					"id", e.ID,
 					"key", e.Key,
 					"kind", e.Kind,
-					"payload", e.Payload,
+					"payload", e.stored,
 					"attempts", strconv.Itoa(e.Attempts),
 					"error", dead.Error(),
 					"enq", strconv.FormatInt(e.Enqueued.UnixMilli(), 10),

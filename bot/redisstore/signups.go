@@ -98,7 +98,7 @@ func (s *Store) visit(ctx context.Context, keys []string, fn func(*bot.Signup) e
 		if !ok {
 			continue // deleted since the index was read
 		}
-		su, err := decodeSignup(raw)
+		su, err := s.decodeSignup(raw)
 		if err != nil {
 			return fmt.Errorf("redisstore: list sign-ups: %s: %w", keys[i], err)
 		}

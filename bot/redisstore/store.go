@@ -12,16 +12,23 @@
 // All keys start with Options.Prefix (default "bridgebot:"):
 //
 //	{prefix}session:{chatID}  hash: field "v" = version (decimal integer),
-//	                          field "d" = bot.Session as JSON. PEXPIRE
+//	                          field "d" = bot.Session as JSON, sealed
+//	                          (bot/sealed: AES-256-GCM). PEXPIRE
 //	                          SessionTTL, refreshed on every save, so an
 //	                          abandoned session and its half-filled form
 //	                          disappear after SessionTTL of inactivity.
-//	{prefix}signup:{chatID}   string: bot.Signup as JSON. No TTL: a sign-up
+//	{prefix}signup:{chatID}   string: bot.Signup as JSON, sealed. No TTL: a sign-up
 //	                          is kept until the member deletes it (/delete).
 //	{prefix}signups           sorted set: member = chat ID (decimal), score =
 //	                          Signup.Created in Unix milliseconds. It gives
 //	                          exports a stable creation order without
 //	                          scanning the keyspace.
+//
+// Everything a member gave (answers, the question they typed, the
+// deep-link source) is inside the sealed values; only the version, the
+// chat IDs in key names and the index stay clear. Values written before
+// encryption was enabled (plain JSON) are still read, and sealed by
+// `bridgebot rekey` or their next save.
 //
 // A missing version counts as 0, so a new member's first save expects 0.
 // Save is a single Lua script: it checks the version and writes the
@@ -44,6 +51,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"bridgebot/bot"
+	"bridgebot/bot/sealed"
 )
 
 // Defaults for Options.
@@ -61,6 +69,9 @@ type Options struct {
 	// without a save. It bounds how long anything about a member who never
 	// finished is kept. Default DefaultSessionTTL.
 	SessionTTL time.Duration
+	// Keyring seals sessions and sign-ups. Default sealed.Process(), a
+	// throwaway key only this process can use (tests, console).
+	Keyring *sealed.Keyring
 	// Now is the clock, replaceable in tests. It dates the index entry of
 	// a sign-up whose Created is zero. Default time.Now.
 	Now func() time.Time
@@ -74,6 +85,7 @@ type Store struct {
 	prefix     string
 	sessionTTL time.Duration
 	now        func() time.Time
+	ring       *sealed.Keyring
 }
 
 var _ bot.Store = (*Store)(nil)
@@ -89,7 +101,11 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Keyring == nil {
+		opts.Keyring = sealed.Process()
+	}
 	return &Store{
+		ring:       opts.Keyring,
 		rdb:        client,
 		prefix:     opts.Prefix,
 		sessionTTL: opts.SessionTTL,
@@ -118,7 +134,7 @@ func (s *Store) Load(ctx context.Context, chatID int64) (bot.Member, error) {
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return bot.Member{}, fmt.Errorf("redisstore: load session %d: %w", chatID, err)
 	}
-	sess, err := decodeSession(chatID, hm.Val())
+	sess, err := s.decodeSession(chatID, hm.Val())
 	if err != nil {
 		return bot.Member{}, fmt.Errorf("redisstore: load session %d: %w", chatID, err)
 	}
@@ -129,7 +145,7 @@ func (s *Store) Load(ctx context.Context, chatID int64) (bot.Member, error) {
 	case err != nil:
 		return bot.Member{}, fmt.Errorf("redisstore: load sign-up %d: %w", chatID, err)
 	default:
-		if m.Signup, err = decodeSignup(raw); err != nil {
+		if m.Signup, err = s.decodeSignup(raw); err != nil {
 			return bot.Member{}, fmt.Errorf("redisstore: load sign-up %d: %w", chatID, err)
 		}
 	}
@@ -138,7 +154,7 @@ func (s *Store) Load(ctx context.Context, chatID int64) (bot.Member, error) {
 
 // decodeSession builds a session from HMGET v d. Missing fields come back
 // as nil: no session yet, so a fresh one at version 0.
-func decodeSession(chatID int64, vals []any) (*bot.Session, error) {
+func (s *Store) decodeSession(chatID int64, vals []any) (*bot.Session, error) {
 	if len(vals) != 2 {
 		return nil, fmt.Errorf("HMGET returned %d values, want 2", len(vals))
 	}
@@ -152,7 +168,11 @@ func decodeSession(chatID int64, vals []any) (*bot.Session, error) {
 	}
 	if d, ok := vals[1].(string); ok {
 		version := sess.Version
-		if err := json.Unmarshal([]byte(d), sess); err != nil {
+		js, err := s.ring.OpenLegacy([]byte(d))
+		if err != nil {
+			return nil, fmt.Errorf("open session: %w", err)
+		}
+		if err := json.Unmarshal(js, sess); err != nil {
 			return nil, fmt.Errorf("corrupt session JSON: %w", err)
 		}
 		sess.Version = version
@@ -162,9 +182,13 @@ func decodeSession(chatID int64, vals []any) (*bot.Session, error) {
 	return sess, nil
 }
 
-func decodeSignup(raw string) (*bot.Signup, error) {
+func (s *Store) decodeSignup(raw string) (*bot.Signup, error) {
+	js, err := s.ring.OpenLegacy([]byte(raw))
+	if err != nil {
+		return nil, fmt.Errorf("open sign-up: %w", err)
+	}
 	su := new(bot.Signup)
-	if err := json.Unmarshal([]byte(raw), su); err != nil {
+	if err := json.Unmarshal(js, su); err != nil {
 		return nil, fmt.Errorf("corrupt sign-up JSON: %w", err)
 	}
 	return su, nil
@@ -232,14 +256,14 @@ func (s *Store) Save(ctx context.Context, sess *bot.Session, ch bot.Change) erro
 		if created.IsZero() {
 			created = s.now()
 		}
-		op, signupJSON, score = "signup", string(js), created.UnixMilli()
+		op, signupJSON, score = "signup", string(s.ring.Seal(js)), created.UnixMilli()
 	}
 	if !ch.Forget {
 		js, err := json.Marshal(sess)
 		if err != nil {
 			return fail(fmt.Errorf("encode session: %w", err))
 		}
-		sessJSON = string(js)
+		sessJSON = string(s.ring.Seal(js))
 	}
 	args := []any{
 		strconv.FormatInt(sess.Version, 10),
@@ -276,7 +300,7 @@ func (s *Store) GetSignup(ctx context.Context, chatID int64) (*bot.Signup, error
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: get sign-up %d: %w", chatID, err)
 	}
-	su, err := decodeSignup(raw)
+	su, err := s.decodeSignup(raw)
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: get sign-up %d: %w", chatID, err)
 	}

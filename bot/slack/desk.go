@@ -12,7 +12,8 @@
 //	desk:ticket:{chat}          hash: the member's current question thread
 //	                            (gen, channel, ts, status open|answered, lang,
 //	                            name, username, signed_up, last, answered_by, answered_at,
-//	                            question: the first message, to redraw the root)
+//	                            question: the first message, to redraw the root);
+//	                            name, username and question are sealed (bot/sealed)
 //	desk:thread:{channel}:{ts}  string: chat ID of the thread whose root is ts
 //	desk:gen:{chat}:{gen}       string: "channel ts" of each question's root
 //	desk:root:{chat}:{gen}      string: "channel token ms": a root about to be posted,
@@ -27,6 +28,9 @@
 //	desk:open, desk:answered    sets of chat IDs, for /bridge stats
 //	desk:event:{event_id}       string with TTL: an event already acted on (set
 //	                            with what it queued, atomically: outbox.EnqueueOnce)
+//
+// Outbox payloads (members' messages, staff replies, sign-ups) are sealed
+// by the outbox with the same Keyring.
 //
 // The bot never relays messages posted by itself or any other bot, and acts
 // only on threads whose root it posted (desk:thread).
@@ -47,6 +51,7 @@ import (
 
 	"bridgebot/bot"
 	"bridgebot/bot/outbox"
+	"bridgebot/bot/sealed"
 	"bridgebot/locales"
 )
 
@@ -76,6 +81,9 @@ type Config struct {
 	// ones are refused (staff are told). Default 45 MB (the Bot API takes
 	// uploads up to 50 MB).
 	MaxFileBytes int
+	// Keyring seals what members gave in the desk's keys and outboxes.
+	// Default sealed.Process() (a throwaway key: tests).
+	Keyring *sealed.Keyring
 	// Outbox tuning for tests; zero values are production defaults.
 	OutboxMinBackoff, OutboxMaxBackoff time.Duration
 }
@@ -133,6 +141,7 @@ type Desk struct {
 	toSlack   *outbox.Outbox
 	toMember  *outbox.Outbox
 	now       func() time.Time
+	ring      *sealed.Keyring
 	botUserID string
 	botID     string
 
@@ -162,6 +171,9 @@ func New(ctx context.Context, cfg Config) (*Desk, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Keyring == nil {
+		cfg.Keyring = sealed.Process()
+	}
 	if cfg.MaxFileBytes <= 0 {
 		cfg.MaxFileBytes = maxFileBytes
 	}
@@ -179,11 +191,11 @@ func New(ctx context.Context, cfg Config) (*Desk, error) {
 		return nil, fmt.Errorf("slack: auth.test: %w", err)
 	}
 	d := &Desk{
-		cfg: cfg, api: cfg.Client, rdb: cfg.Redis, log: cfg.Logger, now: cfg.Now,
+		cfg: cfg, api: cfg.Client, rdb: cfg.Redis, log: cfg.Logger, now: cfg.Now, ring: cfg.Keyring,
 		botUserID: auth.UserID, botID: auth.BotID, names: map[string]string{},
 	}
 	opts := func(name string) outbox.Options {
-		return outbox.Options{Prefix: cfg.Prefix, Name: name, Logger: cfg.Logger, MinBackoff: cfg.OutboxMinBackoff, MaxBackoff: cfg.OutboxMaxBackoff}
+		return outbox.Options{Prefix: cfg.Prefix, Name: name, Logger: cfg.Logger, MinBackoff: cfg.OutboxMinBackoff, MaxBackoff: cfg.OutboxMaxBackoff, Keyring: cfg.Keyring}
 	}
 	d.toSlack = outbox.New(cfg.Redis, opts("slack"))
 	d.toMember = outbox.New(cfg.Redis, opts("telegram"))
@@ -239,7 +251,8 @@ func (d *Desk) loadTicket(ctx context.Context, chat int64) (ticket, error) {
 		return ticket{}, nil
 	}
 	t := ticket{exists: true, Channel: m["channel"], TS: m["ts"], Status: m["status"], Lang: m["lang"],
-		Name: m["name"], Username: m["username"], SignedUp: m["signed_up"] == "1", AnsweredBy: m["answered_by"], Question: m["question"]}
+		Name: d.open(chat, "name", m["name"]), Username: d.open(chat, "username", m["username"]),
+		SignedUp: m["signed_up"] == "1", AnsweredBy: m["answered_by"], Question: d.open(chat, "question", m["question"])}
 	t.Gen, _ = strconv.ParseInt(m["gen"], 10, 64)
 	if v, err := strconv.ParseInt(m["last"], 10, 64); err == nil {
 		t.Last = time.Unix(v, 0)
@@ -292,7 +305,7 @@ func (d *Desk) Relay(ctx context.Context, m bot.DeskMessage) error {
 	msg := memberMsg{Chat: m.ChatID, Lang: m.Lang, Name: m.FirstName, Username: m.Username, SignedUp: m.SignedUp,
 		Text: m.Text, Topic: m.Topic, Attachment: m.Attachment, At: now}
 	chat := strconv.FormatInt(m.ChatID, 10)
-	fields := map[string]any{"last": now.Unix(), "lang": m.Lang, "name": m.FirstName, "username": m.Username, "signed_up": boolStr(m.SignedUp)}
+	fields := map[string]any{"last": now.Unix(), "lang": m.Lang, "name": d.seal(m.FirstName), "username": d.seal(m.Username), "signed_up": boolStr(m.SignedUp)}
 	pipe := d.rdb.TxPipeline()
 	switch {
 	case m.New || !d.active(t):

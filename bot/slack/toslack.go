@@ -113,7 +113,7 @@ func (d *Desk) postMember(ctx context.Context, m memberMsg) error {
 		genKey, threadKey := d.key("gen", chat, strconv.FormatInt(m.Gen, 10)), d.key("thread", channel, ts)
 		pipe := d.rdb.TxPipeline()
 		if m.Gen == t.Gen {
-			pipe.HSet(ctx, d.ticketKey(m.Chat), "channel", channel, "ts", ts, "question", clipSlack(m.Text))
+			pipe.HSet(ctx, d.ticketKey(m.Chat), "channel", channel, "ts", ts, "question", d.seal(clipSlack(m.Text)))
 		}
 		pipe.Set(ctx, genKey, channel+" "+ts, 0)
 		pipe.Set(ctx, threadKey, chat, 0)

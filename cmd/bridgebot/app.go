@@ -23,6 +23,7 @@ import (
 	"bridgebot/bot/broadcast"
 	"bridgebot/bot/console"
 	"bridgebot/bot/redisstore"
+	"bridgebot/bot/sealed"
 	"bridgebot/bot/slack"
 	"bridgebot/bot/telegram"
 	"bridgebot/flows"
@@ -198,8 +199,8 @@ func connectRedis(ctx context.Context, c config, log *slog.Logger) (*redis.Clien
 	return client, func() { client.Close(); stopEmbedded() }, nil
 }
 
-func (c config) store(client *redis.Client) *redisstore.Store {
-	return redisstore.New(client, redisstore.Options{Prefix: c.RedisPrefix, SessionTTL: c.FormTTL})
+func (c config) store(client *redis.Client, ring *sealed.Keyring) *redisstore.Store {
+	return redisstore.New(client, redisstore.Options{Prefix: c.RedisPrefix, SessionTTL: c.FormTTL, Keyring: ring})
 }
 
 func runBot(ctx context.Context, c config, stderr io.Writer) error {
@@ -216,7 +217,11 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 		return err
 	}
 	defer closeRedis()
-	store := c.store(client)
+	ring, err := c.Keys.keyring(log, true)
+	if err != nil {
+		return err
+	}
+	store := c.store(client, ring)
 
 	var engine *bot.Engine
 	tg, err := telegram.New(ctx, telegram.Config{
@@ -239,7 +244,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 	worker := newBroadcastWorker(c, c.Broadcast, client, tg, log, nil)
 	tasks := []task{{"broadcast worker", worker.Run}}
 	if c.Slack.BotToken != "" {
-		desk, deskTasks, err := startDesk(ctx, c, client, store, tg, ct, log)
+		desk, deskTasks, err := startDesk(ctx, c, client, store, ring, tg, ct, log)
 		if err != nil {
 			return err
 		}
@@ -267,7 +272,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 
 // startDesk connects the Slack staff desk: the outbox workers, and Socket
 // Mode or the HTTP endpoints for events.
-func startDesk(ctx context.Context, c config, client *redis.Client, store *redisstore.Store, tg *telegram.Bot, ct content, log *slog.Logger) (*slack.Desk, []task, error) {
+func startDesk(ctx context.Context, c config, client *redis.Client, store *redisstore.Store, ring *sealed.Keyring, tg *telegram.Bot, ct content, log *slog.Logger) (*slack.Desk, []task, error) {
 	// Every Slack call gets a deadline, so one hung connection cannot
 	// hold a member's queue.
 	opts := []slackapi.Option{slackapi.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second})}
@@ -282,7 +287,7 @@ func startDesk(ctx context.Context, c config, client *redis.Client, store *redis
 		Client: api, Redis: client, Prefix: c.RedisPrefix, Messenger: tg, Locales: ct.locales, Signups: store, Logger: log,
 		QuestionsChannel: c.Slack.QuestionsChannel, SignupsChannel: c.Slack.SignupsChannel, Routes: c.Slack.Routes,
 		SignupFields: c.Slack.SignupFields, CommandChannels: c.Slack.CommandChannels, ShowStaffName: c.Slack.ShowStaffName,
-		QuietTime: c.Slack.QuietTime, OutboxMaxBackoff: c.Slack.MaxBackoff,
+		QuietTime: c.Slack.QuietTime, OutboxMaxBackoff: c.Slack.MaxBackoff, Keyring: ring,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -386,9 +391,17 @@ func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, s
 		return err
 	}
 	defer closeRedis()
+	// On the embedded Redis nothing outlives the process, the key
+	// included; on a real one the console must read what `run` wrote.
+	ring := sealed.Throwaway()
+	if c.RedisURL != "" {
+		if ring, err = c.Keys.keyring(log, true); err != nil {
+			return err
+		}
+	}
 	con := console.New(stdout, lang)
 	engine, err := bot.NewEngine(bot.Config{
-		Store: c.store(client), Sender: con, Flows: ct.flows, Locales: ct.locales, Logger: log,
+		Store: c.store(client, ring), Sender: con, Flows: ct.flows, Locales: ct.locales, Logger: log,
 		FormTTL: c.FormTTL, BotUsername: "bridge_bot", FAQ: ct.faq, Contact: c.Contact,
 		Subscriptions: subscriptions{broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix})},
 	})

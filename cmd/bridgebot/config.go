@@ -35,6 +35,7 @@ type config struct {
 	HTTPAddr  string
 	Slack     slackConfig
 	Broadcast broadcastConfig
+	Keys      keyConfig
 }
 
 // slackConfig is the staff desk's settings; the desk runs when BotToken
@@ -87,6 +88,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 	c.HTTPAddr = or(getenv("HTTP_ADDR"), ":8080")
+	c.Keys = loadKeyConfig(getenv)
 	if c.Broadcast, err = loadBroadcastConfig(getenv); err != nil {
 		return c, err
 	}

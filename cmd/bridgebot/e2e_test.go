@@ -38,6 +38,8 @@ func newEnv(t *testing.T) *env {
 		"TELEGRAM_API_URL":      tg.URL(),
 		"TELEGRAM_POLL_TIMEOUT": "1s",
 		"LOG_LEVEL":             "warn",
+		// run creates the data key here; export reads it back.
+		"BRIDGE_KEY_FILE": filepath.Join(t.TempDir(), "bridgebot.key"),
 	}
 	if url := os.Getenv("REDIS_URL"); url != "" {
 		_, prefix := redistest.New(t) // cleans its prefix after the test

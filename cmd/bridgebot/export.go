@@ -41,7 +41,11 @@ func runExport(ctx context.Context, c config, args []string, stdout, stderr io.W
 		return err
 	}
 	defer closeRedis()
-	store := c.store(client)
+	ring, err := c.Keys.keyring(log, false)
+	if err != nil {
+		return fmt.Errorf("export decrypts the sign-ups: %w", err)
+	}
+	store := c.store(client, ring)
 	cols := exportColumns(ct.flows[flows.SignupFlow])
 	w := bufio.NewWriter(stdout)
 	var ex exporter = &csvExporter{w: csv.NewWriter(w), cols: cols}

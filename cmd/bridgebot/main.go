@@ -46,6 +46,8 @@ Usage:
   bridgebot faq list [--lang es|en]  the frequent questions
   bridgebot broadcast send|list|status|pause|resume|cancel
                                      announcements to subscribed members (see broadcast help)
+  bridgebot keygen                   print a new data key (for BRIDGE_DATA_KEY)
+  bridgebot rekey                    re-encrypt members' data under the current data key
   bridgebot help                     this text
 
 Configuration is read from the environment; see README.md.
@@ -75,6 +77,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runFAQ(cfg, args[1:], stdout, stderr)
 	case "broadcast":
 		return runBroadcast(ctx, cfg, args[1:], stdin, stdout, stderr)
+	case "keygen":
+		return runKeygen(stdout)
+	case "rekey":
+		return runRekey(ctx, cfg, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

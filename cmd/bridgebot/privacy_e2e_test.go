@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"bridgebot/bot/sealed"
+	"bridgebot/bot/slack/slacktest"
+)
+
+// redisOf connects to the env's Redis and returns its key prefix.
+func (e *env) redisOf() (*redis.Client, string) {
+	e.t.Helper()
+	opt, err := redis.ParseURL(e.vars["REDIS_URL"])
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	c := redis.NewClient(opt)
+	e.t.Cleanup(func() { c.Close() })
+	return c, or(e.vars["REDIS_PREFIX"], "bridgebot:")
+}
+
+// snapshot reads every key under prefix and everything in it (strings,
+// hashes, lists, sets, sorted sets, streams), as "key → content" lines.
+func snapshot(t *testing.T, c *redis.Client, prefix string) []string {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := c.Keys(ctx, prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(keys)
+	var out []string
+	for _, k := range keys {
+		typ, err := c.Type(ctx, k).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var content string
+		switch typ {
+		case "string":
+			content = c.Get(ctx, k).Val()
+		case "hash":
+			content = fmt.Sprint(c.HGetAll(ctx, k).Val())
+		case "list":
+			content = fmt.Sprint(c.LRange(ctx, k, 0, -1).Val())
+		case "set":
+			content = fmt.Sprint(c.SMembers(ctx, k).Val())
+		case "zset":
+			content = fmt.Sprint(c.ZRangeWithScores(ctx, k, 0, -1).Val())
+		case "stream":
+			content = fmt.Sprint(c.XRange(ctx, k, "-", "+").Val())
+		}
+		out = append(out, k+" ("+typ+") → "+content)
+	}
+	return out
+}
+
+// assertNoneOf fails for every word found in plain text in the snapshot.
+func assertNoneOf(t *testing.T, snap []string, words ...string) {
+	t.Helper()
+	for _, line := range snap {
+		for _, w := range words {
+			if strings.Contains(strings.ToLower(line), strings.ToLower(w)) {
+				t.Errorf("%q is readable in Redis: %.300q", w, line)
+			}
+		}
+	}
+}
+
+// A Redis snapshot after a sign-up and questions to the team (queued
+// while Slack is down, one given up as a dead letter, one answered) holds
+// none of the member's answers or words in plain text, while the bot still
+// reads them all (export, the desk).
+func TestPrivacyNothingMemberTypedIsReadableInRedis(t *testing.T) {
+	e, sl := newDeskEnv(t)
+	e.start()
+	sl.WaitSocketConnected(t, 1, wait)
+	rdb, prefix := e.redisOf()
+	m := e.member(7101, "Xiomara", "es")
+	m.u.Username = "xio_quetzal"
+	words := []string{"Xiomara", "xio_quetzal", "Quetzalcoatl Ramírez", "Colectivo Zacatecas", "Tlaxcalancingo",
+		"xiomara@ejemplo.org", "Semillas de maíz nativo", "traducción al mixteco", "segundo-mensaje-oculto", "archivado-mensaje-perdido"}
+
+	m.say("/start", "Institutos BRIDGE")
+	m.press("Inscribirme", "¿Cómo te llamas?")
+	m.say("Quetzalcoatl Ramírez", "¿Cuál de estas opciones")
+	m.press("Organizador/a", "organización")
+	m.say("Colectivo Zacatecas", "¿Dónde estás?")
+	m.say("Tlaxcalancingo", "región fronteriza")
+	m.press("No", "¿En qué temas")
+	m.toggle("Migración")
+	m.press("Listo", "correo electrónico")
+	m.say("xiomara@ejemplo.org", "teléfono")
+	m.press("Omitir", "aportar")
+	m.say("Semillas de maíz nativo", "consentimiento")
+	m.press("Estoy de acuerdo", "anuncios")
+	m.press("No", "revisa tus respuestas")
+	m.press("Confirmar", "Tu inscripción quedó guardada")
+	sl.WaitMessage(t, signupsChannel, wait, func(msg slacktest.Message) bool { return strings.Contains(msg.AllText(), "Quetzalcoatl") })
+
+	// The question waits in the session while the member reads the answer.
+	m.say("¿Habrá traducción al mixteco en las sesiones?", "¿Esto respondió tu pregunta?")
+	assertNoneOf(t, snapshot(t, rdb, prefix), words...)
+
+	// Slack is down: the question and a follow-up wait in the outbox.
+	sl.FailAll(true)
+	m.press("No, preguntar al equipo", "Enviado al equipo")
+	m.tg.SendText(m.u, "segundo-mensaje-oculto")
+	sl.WaitFor(t, wait, func() bool { return sl.Calls("chat.postMessage") >= 2 })
+	assertNoneOf(t, snapshot(t, rdb, prefix), words...)
+
+	// Slack is back; a follow-up Slack refuses for good becomes a dead letter.
+	sl.FailAll(false)
+	r := root(t, sl, "traducción al mixteco")
+	inThread(t, sl, r.TS, "segundo-mensaje-oculto")
+	sl.ErrorNext("chat.postMessage", 1, "msg_too_long")
+	m.tg.SendText(m.u, "archivado-mensaje-perdido")
+	sl.WaitFor(t, wait, func() bool {
+		n, _ := rdb.XLen(context.Background(), prefix+"outbox:slack:dead").Result()
+		return n == 1
+	})
+
+	// Staff answer; the member gets it.
+	n := e.tg.MessageCount(m.u.ID)
+	ev, _ := sl.StaffReply(questionsChannel, r.TS, staffUser, "Sí, habrá intérprete.")
+	sl.WaitAck(t, sl.SocketEvent(ev), wait)
+	m.expect(n, "habrá intérprete")
+
+	snap := snapshot(t, rdb, prefix)
+	assertNoneOf(t, snap, words...)
+	if t.Failed() {
+		t.Logf("snapshot:\n%s", strings.Join(snap, "\n"))
+	}
+
+	// The bot still reads it all: export decrypts with the same key file.
+	out, errOut, err := e.cli("export", "signups", "--format", "json")
+	if err != nil || !strings.Contains(out, "Quetzalcoatl Ramírez") || !strings.Contains(out, "xiomara@ejemplo.org") {
+		t.Fatalf("export: %v\n%s\n%s", err, out, errOut)
+	}
+	// The key file was created private to the bot's user.
+	if st, err := os.Stat(e.vars["BRIDGE_KEY_FILE"]); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v, mode %v; want 0600", err, st.Mode().Perm())
+	}
+}
+
+// Rotation: after the key changes (the old one listed as retired) the bot
+// and export still read everything; `rekey` re-encrypts it under the new
+// key, after which the old key is no longer needed; a value under a key
+// that is not configured is reported by its key ID.
+func TestPrivacyKeyRotationAndRekey(t *testing.T) {
+	e := newEnv(t)
+	oldKey, newKey := sealed.GenerateKey(), sealed.GenerateKey()
+	e.vars["BRIDGE_DATA_KEY"] = oldKey
+	stop := e.start()
+	m := e.member(7102, "Lupe", "en")
+	m.say("/start", "BRIDGE Institutes")
+	m.press("Sign up", "What is your name?")
+	m.say("Guadalupe Ixchel", "Which of these")
+	stop()
+
+	// Rotate: new current key, the old one retired.
+	e.vars["BRIDGE_DATA_KEY"], e.vars["BRIDGE_DATA_KEYS_OLD"] = newKey, oldKey
+	e.start()
+	m.press("Organizer", "organization") // the half-filled form, sealed under the old key, still reads
+	m.say("Red Ixchel", "Where are you based?")
+	m.say("Mérida", "border region")
+	m.press("No", "Which issues")
+	m.toggle("Labor")
+	m.press("Done", "email")
+	m.press("Skip", "phone")
+	m.press("Skip", "hope to bring")
+	m.press("Skip", "consent")
+	m.press("I agree", "announcements")
+	m.press("No", "check your answers")
+	m.press("Confirm", "Your sign-up is saved")
+
+	rdb, prefix := e.redisOf()
+	ctx := context.Background()
+	// A sign-up written before the rotation, still under the old key.
+	oldRaw, _ := sealed.ParseKey(oldKey)
+	oldRing, _ := sealed.NewKeyring(oldRaw)
+	if err := rdb.Set(ctx, prefix+"signup:424242", oldRing.Seal([]byte(`{"chat_id":424242,"lang":"en","answers":{"name":["Old Timer"]}}`)), 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rdb.ZAdd(ctx, prefix+"signups", redis.Z{Score: 1, Member: "424242"})
+	out, errOut, err := e.cli("export", "signups", "--format", "csv")
+	if err != nil || !strings.Contains(out, "Old Timer") || !strings.Contains(out, "Guadalupe Ixchel") {
+		t.Fatalf("export with a retired key: %v\n%s%s", err, out, errOut)
+	}
+
+	out, errOut, err = e.cli("rekey")
+	if err != nil {
+		t.Fatalf("rekey: %v\n%s%s", err, out, errOut)
+	}
+	if !strings.Contains(out, "re-encrypted: ") || strings.Contains(out, "re-encrypted: 0\n") {
+		t.Fatalf("rekey report: %s", out)
+	}
+	// Everything now opens under the new key alone.
+	delete(e.vars, "BRIDGE_DATA_KEYS_OLD")
+	out, errOut, err = e.cli("export", "signups", "--format", "csv")
+	if err != nil || !strings.Contains(out, "Old Timer") {
+		t.Fatalf("export after rekey without the old key: %v\n%s%s", err, out, errOut)
+	}
+	out, _, err = e.cli("rekey")
+	if err != nil || !strings.Contains(out, "re-encrypted: 0\n") {
+		t.Fatalf("second rekey: %v\n%s", err, out)
+	}
+
+	// A value under a key nobody configured: reported with its key ID.
+	stray := sealed.GenerateKey()
+	strayRaw, _ := sealed.ParseKey(stray)
+	strayRing, _ := sealed.NewKeyring(strayRaw)
+	rdb.Set(ctx, prefix+"signup:434343", strayRing.Seal([]byte(`{"chat_id":434343}`)), 0)
+	rdb.ZAdd(ctx, prefix+"signups", redis.Z{Score: 2, Member: "434343"})
+	out, _, err = e.cli("rekey")
+	if err == nil || !strings.Contains(out, "needing key "+sealed.KeyID(strayRaw)) {
+		t.Fatalf("rekey with a value under an unknown key: %v\n%s", err, out)
+	}
+	_, errOut, err = e.cli("export", "signups", "--format", "csv")
+	if err == nil || !strings.Contains(err.Error(), sealed.KeyID(strayRaw)) {
+		t.Fatalf("export of a value under an unknown key: %v\n%s", err, errOut)
+	}
+}
+
+func TestKeygenPrintsAUsableKey(t *testing.T) {
+	e := newEnv(t)
+	out, _, err := e.cli("keygen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sealed.ParseKey(out); err != nil {
+		t.Fatalf("keygen printed %q: %v", out, err)
+	}
+}
