@@ -218,6 +218,27 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 	defer closeRedis()
 	store := c.store(client)
 
+	// One HTTP server for Slack's events, Telegram's webhook and health.
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	var ln net.Listener
+	listen := func() error {
+		if ln != nil {
+			return nil
+		}
+		var err error
+		if ln, err = net.Listen("tcp", c.HTTPAddr); err != nil {
+			return fmt.Errorf("listen on HTTP_ADDR %s: %w", c.HTTPAddr, err)
+		}
+		return nil
+	}
+	defer func() {
+		if ln != nil {
+			ln.Close() // when returning before serving; a no-op after
+		}
+	}()
+	drain := func() {}
+
 	var engine *bot.Engine
 	tg, err := telegram.New(ctx, telegram.Config{
 		Token: c.TelegramTok, APIURL: c.TelegramURL, PollTimeout: c.PollTimeout, Logger: log,
@@ -236,7 +257,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 	worker := newBroadcastWorker(c, c.Broadcast, client, tg, log, nil)
 	tasks := []task{{"broadcast worker", worker.Run}}
 	if c.Slack.BotToken != "" {
-		desk, deskTasks, err := startDesk(ctx, c, client, store, tg, ct, log)
+		desk, deskTasks, err := startDesk(ctx, c, client, store, tg, ct, mux, log)
 		if err != nil {
 			return err
 		}
@@ -250,12 +271,37 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 	if engine, err = bot.NewEngine(cfg); err != nil {
 		return err
 	}
-	if err := tg.Setup(ctx); err != nil {
-		return err
-	}
 	d := bot.NewDispatcher(engine, c.Workers, c.UpdateTimout, log)
 	defer d.Close()
-	tasks = append(tasks, task{"telegram polling", func(ctx context.Context) error { return tg.Poll(ctx, d.HandleBatch) }})
+	if c.Webhook.URL != "" {
+		secret, err := webhookSecret(ctx, c, client)
+		if err != nil {
+			return err
+		}
+		hook := tg.Webhook(secret, d.Dispatch)
+		mux.Handle("POST "+telegram.WebhookPath, hook)
+		drain = hook.Drain
+		// Listen before registering, so Telegram's first delivery finds us.
+		if err := listen(); err != nil {
+			return err
+		}
+		if err := tg.SetupWebhook(ctx, telegram.WebhookConfig{URL: c.Webhook.URL, Secret: secret, MaxConnections: c.Webhook.MaxConnections}); err != nil {
+			return err
+		}
+		log.Info("telegram: receiving updates by webhook", slog.String("path", telegram.WebhookPath))
+	} else {
+		if err := tg.Setup(ctx); err != nil {
+			return err
+		}
+		tasks = append(tasks, task{"telegram polling", func(ctx context.Context) error { return tg.Poll(ctx, d.HandleBatch) }})
+	}
+	if ln != nil || c.Slack.SigningSecret != "" {
+		if err := listen(); err != nil {
+			return err
+		}
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		tasks = append(tasks, task{"http server", func(ctx context.Context) error { return serveHTTP(ctx, srv, ln, drain, log) }})
+	}
 	log.Info("bridgebot is running", slog.String("bot", "@"+tg.Username()), slog.Int("workers", c.Workers), slog.Bool("staff_desk", cfg.Desk != nil))
 	err = runTasks(ctx, log, tasks)
 	log.Info("bridgebot stopped")
@@ -264,7 +310,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 
 // startDesk connects the Slack staff desk: the outbox workers, and Socket
 // Mode or the HTTP endpoints for events.
-func startDesk(ctx context.Context, c config, client *redis.Client, store *redisstore.Store, tg *telegram.Bot, ct content, log *slog.Logger) (*slack.Desk, []task, error) {
+func startDesk(ctx context.Context, c config, client *redis.Client, store *redisstore.Store, tg *telegram.Bot, ct content, mux *http.ServeMux, log *slog.Logger) (*slack.Desk, []task, error) {
 	// Every Slack call gets a deadline, so one hung connection cannot
 	// hold a member's queue.
 	opts := []slackapi.Option{slackapi.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second})}
@@ -291,28 +337,23 @@ func startDesk(ctx context.Context, c config, client *redis.Client, store *redis
 		log.Info("slack: receiving events over Socket Mode")
 	}
 	if c.Slack.SigningSecret != "" {
-		mux := http.NewServeMux()
 		mux.Handle("/slack/", desk.Handler(c.Slack.SigningSecret))
-		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
-		srv := &http.Server{Addr: c.HTTPAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		tasks = append(tasks, task{"http server", func(ctx context.Context) error { return serveHTTP(ctx, srv, log) }})
 	}
 	return desk, tasks, nil
 }
 
-// serveHTTP runs srv until ctx ends, then shuts it down gracefully.
-func serveHTTP(ctx context.Context, srv *http.Server, log *slog.Logger) error {
-	ln, err := net.Listen("tcp", srv.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on HTTP_ADDR %s: %w", srv.Addr, err)
-	}
-	log.Info("serving Slack events over HTTP", slog.String("addr", ln.Addr().String()))
+// serveHTTP serves on ln until ctx ends; then drain stops new updates
+// and the server shuts down gracefully, waiting for requests in flight
+// (a webhook delivery is answered once its update is handled).
+func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener, drain func(), log *slog.Logger) error {
+	log.Info("serving HTTP", slog.String("addr", ln.Addr().String()))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+		drain()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		return srv.Shutdown(shutdown)

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -30,8 +32,17 @@ type config struct {
 	UpdateTimout time.Duration
 
 	HTTPAddr  string
+	Webhook   webhookConfig
 	Slack     slackConfig
 	Broadcast broadcastConfig
+}
+
+// webhookConfig is Telegram's webhook mode; the bot long-polls when URL
+// is empty.
+type webhookConfig struct {
+	URL            string // public HTTPS URL Telegram posts to
+	Secret         string // "" = generate one and share it through Redis
+	MaxConnections int
 }
 
 // slackConfig is the staff desk's settings; the desk runs when BotToken
@@ -83,6 +94,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 	}
 	c.HTTPAddr = or(getenv("HTTP_ADDR"), ":8080")
+	if c.Webhook, err = loadWebhookConfig(getenv); err != nil {
+		return c, err
+	}
 	if c.Broadcast, err = loadBroadcastConfig(getenv); err != nil {
 		return c, err
 	}
@@ -189,4 +203,47 @@ func list(v string) []string {
 		}
 	}
 	return out
+}
+
+func loadWebhookConfig(getenv func(string) string) (webhookConfig, error) {
+	w := webhookConfig{
+		URL:            getenv("TELEGRAM_WEBHOOK_URL"),
+		Secret:         getenv("TELEGRAM_WEBHOOK_SECRET"),
+		MaxConnections: telegram.DefaultMaxConnections,
+	}
+	if w.URL != "" {
+		u, err := url.Parse(w.URL)
+		if err != nil || u.Host == "" || u.Scheme != "https" {
+			return w, fmt.Errorf("TELEGRAM_WEBHOOK_URL=%q: want the public https:// URL that reaches %s (Telegram requires HTTPS)", w.URL, telegram.WebhookPath)
+		}
+		switch u.Port() {
+		case "", "443", "80", "88", "8443":
+		default:
+			return w, fmt.Errorf("TELEGRAM_WEBHOOK_URL=%q: Telegram delivers only to ports 443, 80, 88 or 8443", w.URL)
+		}
+	}
+	if w.Secret != "" && !validWebhookSecret(w.Secret) {
+		return w, errors.New("TELEGRAM_WEBHOOK_SECRET: want 1 to 256 characters A-Z, a-z, 0-9, _ or - (Telegram's rule)")
+	}
+	if v := getenv("TELEGRAM_WEBHOOK_MAX_CONNECTIONS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return w, fmt.Errorf("TELEGRAM_WEBHOOK_MAX_CONNECTIONS=%q: want a number from 1 to 100", v)
+		}
+		w.MaxConnections = n
+	}
+	return w, nil
+}
+
+// validWebhookSecret is Telegram's rule for secret_token.
+func validWebhookSecret(s string) bool {
+	if len(s) < 1 || len(s) > 256 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
