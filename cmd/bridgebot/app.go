@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -202,8 +201,15 @@ func (c config) store(client *redis.Client) *redisstore.Store {
 	return redisstore.New(client, redisstore.Options{Prefix: c.RedisPrefix, SessionTTL: c.FormTTL})
 }
 
-func runBot(ctx context.Context, c config, stderr io.Writer) error {
+func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	log := c.logger(stderr)
+	defer func() {
+		// Told to stop while still connecting: that is a clean exit too.
+		if err != nil && ctx.Err() != nil && !errors.Is(err, errShutdownTimeout) {
+			log.Info("stopped while starting", slog.Any("err", err))
+			err = nil
+		}
+	}()
 	ct, err := mustContent(c, stderr)
 	if err != nil {
 		return err
@@ -218,26 +224,15 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 	defer closeRedis()
 	store := c.store(client)
 
-	// One HTTP server for Slack's events, Telegram's webhook and health.
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
-	var ln net.Listener
-	listen := func() error {
-		if ln != nil {
-			return nil
-		}
-		var err error
-		if ln, err = net.Listen("tcp", c.HTTPAddr); err != nil {
-			return fmt.Errorf("listen on HTTP_ADDR %s: %w", c.HTTPAddr, err)
-		}
-		return nil
+	hs, err := startHTTP(c, client, log)
+	if err != nil {
+		return err
 	}
-	defer func() {
-		if ln != nil {
-			ln.Close() // when returning before serving; a no-op after
-		}
-	}()
-	drain := func() {}
+	defer hs.close()
+	hs.ready.wait("telegram", "not connected yet")
+	if c.Slack.BotToken != "" {
+		hs.ready.wait("slack", "not connected yet")
+	}
 
 	var engine *bot.Engine
 	tg, err := telegram.New(ctx, telegram.Config{
@@ -257,9 +252,13 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 	worker := newBroadcastWorker(c, c.Broadcast, client, tg, log, nil)
 	tasks := []task{{"broadcast worker", worker.Run}}
 	if c.Slack.BotToken != "" {
-		desk, deskTasks, err := startDesk(ctx, c, client, store, tg, ct, mux, log)
+		desk, deskTasks, err := startDesk(ctx, c, client, store, tg, ct, log)
 		if err != nil {
 			return err
+		}
+		hs.ready.done("slack")
+		if c.Slack.SigningSecret != "" {
+			hs.slack.set(desk.Handler(c.Slack.SigningSecret))
 		}
 		cfg.Desk, cfg.Notifier = desk, desk
 		tasks = append(tasks, deskTasks...)
@@ -272,45 +271,69 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 		return err
 	}
 	d := bot.NewDispatcher(engine, c.Workers, c.UpdateTimout, log)
-	defer d.Close()
 	if c.Webhook.URL != "" {
 		secret, err := webhookSecret(ctx, c, client)
 		if err != nil {
+			d.Close()
 			return err
 		}
 		hook := tg.Webhook(secret, d.Dispatch)
-		mux.Handle("POST "+telegram.WebhookPath, hook)
-		drain = hook.Drain
-		// Listen before registering, so Telegram's first delivery finds us.
-		if err := listen(); err != nil {
-			return err
-		}
+		hs.drain = hook.Drain
+		hs.webhook.set(hook)
 		if err := tg.SetupWebhook(ctx, telegram.WebhookConfig{URL: c.Webhook.URL, Secret: secret, MaxConnections: c.Webhook.MaxConnections}); err != nil {
+			hs.close()
+			d.Close()
 			return err
 		}
 		log.Info("telegram: receiving updates by webhook", slog.String("path", telegram.WebhookPath))
 	} else {
 		if err := tg.Setup(ctx); err != nil {
+			d.Close()
 			return err
 		}
 		tasks = append(tasks, task{"telegram polling", func(ctx context.Context) error { return tg.Poll(ctx, d.HandleBatch) }})
 	}
-	if ln != nil || c.Slack.SigningSecret != "" {
-		if err := listen(); err != nil {
-			return err
-		}
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		tasks = append(tasks, task{"http server", func(ctx context.Context) error { return serveHTTP(ctx, srv, ln, drain, log) }})
-	}
+	hs.ready.done("telegram")
+	tasks = append(tasks, task{"http server", func(ctx context.Context) error { return hs.run(ctx, c.ShutdownTimeout) }})
 	log.Info("bridgebot is running", slog.String("bot", "@"+tg.Username()), slog.Int("workers", c.Workers), slog.Bool("staff_desk", cfg.Desk != nil))
-	err = runTasks(ctx, log, tasks)
-	log.Info("bridgebot stopped")
-	return err
+	return runUntilStopped(ctx, c, log, tasks, d)
+}
+
+// runUntilStopped runs the tasks until ctx ends (SIGTERM, SIGINT) or one
+// fails, then finishes the updates in hand: the HTTP server stops taking
+// updates and waits for deliveries in flight, polling stops after its
+// batch, and the dispatcher handles what it queued. All of it within
+// SHUTDOWN_TIMEOUT; after that the process gives up waiting (what was not
+// acknowledged to Telegram is delivered again).
+func runUntilStopped(ctx context.Context, c config, log *slog.Logger, tasks []task, d *bot.Dispatcher) error {
+	done := make(chan error, 1)
+	go func() {
+		err := runTasks(ctx, log, tasks)
+		d.Close()
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		log.Info("bridgebot stopped")
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", slog.Duration("deadline", c.ShutdownTimeout))
+	t := time.NewTimer(c.ShutdownTimeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		log.Info("bridgebot stopped")
+		return err
+	case <-t.C:
+		log.Error("shutdown deadline passed with work in flight; unacknowledged updates will be delivered again", slog.Duration("deadline", c.ShutdownTimeout))
+		return fmt.Errorf("%w: SHUTDOWN_TIMEOUT=%v", errShutdownTimeout, c.ShutdownTimeout)
+	}
 }
 
 // startDesk connects the Slack staff desk: the outbox workers, and Socket
 // Mode or the HTTP endpoints for events.
-func startDesk(ctx context.Context, c config, client *redis.Client, store *redisstore.Store, tg *telegram.Bot, ct content, mux *http.ServeMux, log *slog.Logger) (*slack.Desk, []task, error) {
+func startDesk(ctx context.Context, c config, client *redis.Client, store *redisstore.Store, tg *telegram.Bot, ct content, log *slog.Logger) (*slack.Desk, []task, error) {
 	// Every Slack call gets a deadline, so one hung connection cannot
 	// hold a member's queue.
 	opts := []slackapi.Option{slackapi.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second})}
@@ -336,28 +359,7 @@ func startDesk(ctx context.Context, c config, client *redis.Client, store *redis
 		tasks = append(tasks, task{"slack socket mode", func(ctx context.Context) error { return desk.RunSocketMode(ctx, sm) }})
 		log.Info("slack: receiving events over Socket Mode")
 	}
-	if c.Slack.SigningSecret != "" {
-		mux.Handle("/slack/", desk.Handler(c.Slack.SigningSecret))
-	}
 	return desk, tasks, nil
-}
-
-// serveHTTP serves on ln until ctx ends; then drain stops new updates
-// and the server shuts down gracefully, waiting for requests in flight
-// (a webhook delivery is answered once its update is handled).
-func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener, drain func(), log *slog.Logger) error {
-	log.Info("serving HTTP", slog.String("addr", ln.Addr().String()))
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-		drain()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return srv.Shutdown(shutdown)
-	}
 }
 
 // subscriptions adapts the broadcast audience store to the engine.

@@ -30,6 +30,8 @@ type config struct {
 	PollTimeout  time.Duration
 	ConsoleLang  string
 	UpdateTimout time.Duration
+	// ShutdownTimeout bounds a graceful shutdown (SIGTERM, SIGINT).
+	ShutdownTimeout time.Duration
 
 	HTTPAddr  string
 	Webhook   webhookConfig
@@ -65,17 +67,18 @@ type slackConfig struct {
 
 func loadConfig(getenv func(string) string) (config, error) {
 	c := config{
-		RedisURL:     getenv("REDIS_URL"),
-		TelegramTok:  getenv("TELEGRAM_BOT_TOKEN"),
-		TelegramURL:  or(getenv("TELEGRAM_API_URL"), telegram.DefaultAPIURL),
-		FlowsDir:     getenv("FLOWS_DIR"),
-		LocalesDir:   getenv("LOCALES_DIR"),
-		RedisPrefix:  or(getenv("REDIS_PREFIX"), "bridgebot:"),
-		ConsoleLang:  or(getenv("CONSOLE_LANG"), langFromLocale(getenv("LANG"))),
-		FormTTL:      bot.DefaultFormTTL,
-		Workers:      8,
-		PollTimeout:  30 * time.Second,
-		UpdateTimout: 60 * time.Second,
+		RedisURL:        getenv("REDIS_URL"),
+		TelegramTok:     getenv("TELEGRAM_BOT_TOKEN"),
+		TelegramURL:     or(getenv("TELEGRAM_API_URL"), telegram.DefaultAPIURL),
+		FlowsDir:        getenv("FLOWS_DIR"),
+		LocalesDir:      getenv("LOCALES_DIR"),
+		RedisPrefix:     or(getenv("REDIS_PREFIX"), "bridgebot:"),
+		ConsoleLang:     or(getenv("CONSOLE_LANG"), langFromLocale(getenv("LANG"))),
+		FormTTL:         bot.DefaultFormTTL,
+		Workers:         8,
+		PollTimeout:     30 * time.Second,
+		UpdateTimout:    60 * time.Second,
+		ShutdownTimeout: 10 * time.Second,
 	}
 	var err error
 	if v := getenv("FORM_TTL"); v != "" {
@@ -91,6 +94,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if v := getenv("TELEGRAM_POLL_TIMEOUT"); v != "" {
 		if c.PollTimeout, err = time.ParseDuration(v); err != nil || c.PollTimeout < 0 || c.PollTimeout > 50*time.Second {
 			return c, fmt.Errorf("TELEGRAM_POLL_TIMEOUT=%q: want a duration up to 50s", v)
+		}
+	}
+	if v := getenv("SHUTDOWN_TIMEOUT"); v != "" {
+		if c.ShutdownTimeout, err = time.ParseDuration(v); err != nil || c.ShutdownTimeout <= 0 {
+			return c, fmt.Errorf("SHUTDOWN_TIMEOUT=%q: want a duration such as 10s", v)
 		}
 	}
 	c.HTTPAddr = or(getenv("HTTP_ADDR"), ":8080")

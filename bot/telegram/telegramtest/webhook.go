@@ -20,7 +20,7 @@ const SecretHeader = "X-Telegram-Bot-Api-Secret-Token"
 
 // WithWebhookRetry sets the wait before the first redelivery of an update
 // whose webhook delivery failed (default 100ms); it doubles with every
-// further failure of that update, up to 2s. Telegram waits longer; tests
+// further failure of that update, up to 1s. Telegram waits longer; tests
 // should not have to.
 func WithWebhookRetry(first time.Duration) Option {
 	return func(c *config) { c.hookRetry = first }
@@ -303,7 +303,7 @@ func (s *Server) deliver(up queuedUpdate, attempt int, target, secret string) {
 		}
 	} else {
 		s.hook.attempts[up.id] = attempt
-		wait := min(s.cfg.hookRetry<<min(attempt-1, 10), 2*time.Second)
+		wait := min(s.cfg.hookRetry<<min(attempt-1, 10), time.Second)
 		s.hook.retryAt[up.key] = time.Now().Add(wait)
 		s.hook.lastErrorDate = s.now()
 		if d.Status != 0 {
