@@ -44,6 +44,8 @@ type Config struct {
 	Logger    *slog.Logger
 	// Transport overrides the HTTP transport (tests, proxies).
 	Transport http.RoundTripper
+	// Observer, when set, is told every API call's outcome (metrics).
+	Observer Observer
 }
 
 // Bot is a connected Telegram bot: a bot.Sender and an update source.
@@ -81,6 +83,9 @@ func New(ctx context.Context, cfg Config) (*Bot, error) {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 32
 		b.base = t
+	}
+	if cfg.Observer != nil {
+		b.base = observing{base: b.base, obs: cfg.Observer}
 	}
 	endpoint := strings.TrimRight(cfg.APIURL, "/") + "/bot%s/%s"
 	api, err := tgbotapi.NewBotAPIWithClient(cfg.Token, endpoint, b.client(ctx, cfg.RequestTimeout))
@@ -286,6 +291,9 @@ func (b *Bot) decode(raw []byte) (int, bot.Update, bool) {
 		}
 		_ = json.Unmarshal(raw, &head)
 		b.log.Warn("skipping undecodable update", slog.Int("update", head.UpdateID), slog.Int("bytes", len(raw)), slog.String("problem", describeJSONError(err)))
+		if b.cfg.Observer != nil {
+			b.cfg.Observer.UndecodableUpdate()
+		}
 		return head.UpdateID, bot.Update{}, false
 	}
 	out, ok := Convert(u, b.username)

@@ -223,8 +223,10 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	}
 	defer closeRedis()
 	store := c.store(client)
+	m := newMetrics()
+	client.AddHook(redisHook{m})
 
-	hs, err := startHTTP(c, client, log)
+	hs, err := startHTTP(c, client, m, log)
 	if err != nil {
 		return err
 	}
@@ -236,7 +238,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 
 	var engine *bot.Engine
 	tg, err := telegram.New(ctx, telegram.Config{
-		Token: c.TelegramTok, APIURL: c.TelegramURL, PollTimeout: c.PollTimeout, Logger: log,
+		Token: c.TelegramTok, APIURL: c.TelegramURL, PollTimeout: c.PollTimeout, Logger: log, Observer: telegramObserver{m},
 		Commands:  func(lang string) []bot.Command { return engine.Commands(or(lang, locales.DefaultLanguage)) },
 		Languages: []string{"es"},
 	})
@@ -249,10 +251,10 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	}
 	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix, Rate: c.Broadcast.Rate, PaidRate: c.Broadcast.PaidRate, AllowPaid: c.Broadcast.Paid, Logger: log})
 	cfg.Subscriptions = subscriptions{bstore}
-	worker := newBroadcastWorker(c, c.Broadcast, client, tg, log, nil)
+	worker := newBroadcastWorker(c, c.Broadcast, client, countingSender{tg, m}, log, nil)
 	tasks := []task{{"broadcast worker", worker.Run}}
 	if c.Slack.BotToken != "" {
-		desk, deskTasks, err := startDesk(ctx, c, client, store, tg, ct, log)
+		desk, deskTasks, err := startDesk(ctx, c, client, store, tg, ct, m, log)
 		if err != nil {
 			return err
 		}
@@ -270,7 +272,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	if engine, err = bot.NewEngine(cfg); err != nil {
 		return err
 	}
-	d := bot.NewDispatcher(engine, c.Workers, c.UpdateTimout, log)
+	d := bot.NewDispatcher(instrumented{engine, m}, c.Workers, c.UpdateTimout, log)
 	if c.Webhook.URL != "" {
 		secret, err := webhookSecret(ctx, c, client)
 		if err != nil {
@@ -333,10 +335,11 @@ func runUntilStopped(ctx context.Context, c config, log *slog.Logger, tasks []ta
 
 // startDesk connects the Slack staff desk: the outbox workers, and Socket
 // Mode or the HTTP endpoints for events.
-func startDesk(ctx context.Context, c config, client *redis.Client, store *redisstore.Store, tg *telegram.Bot, ct content, log *slog.Logger) (*slack.Desk, []task, error) {
+func startDesk(ctx context.Context, c config, client *redis.Client, store *redisstore.Store, tg *telegram.Bot, ct content, m *metrics, log *slog.Logger) (*slack.Desk, []task, error) {
 	// Every Slack call gets a deadline, so one hung connection cannot
 	// hold a member's queue.
-	opts := []slackapi.Option{slackapi.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second})}
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: slackTransport{base: http.DefaultTransport, m: m}}
+	opts := []slackapi.Option{slackapi.OptionHTTPClient(hc)}
 	if c.Slack.APIURL != "" {
 		opts = append(opts, slackapi.OptionAPIURL(c.Slack.APIURL))
 	}
@@ -353,6 +356,7 @@ func startDesk(ctx context.Context, c config, client *redis.Client, store *redis
 	if err != nil {
 		return nil, nil, err
 	}
+	m.reg.MustRegister(newOutboxCollector(client, c.RedisPrefix, log))
 	tasks := []task{{"slack desk outboxes", desk.Run}}
 	if c.Slack.AppToken != "" {
 		sm := socketmode.New(api)

@@ -44,7 +44,7 @@ type opsServer struct {
 }
 
 // startHTTP listens on HTTP_ADDR and starts serving.
-func startHTTP(c config, client *redis.Client, log *slog.Logger) (*opsServer, error) {
+func startHTTP(c config, client *redis.Client, m *metrics, log *slog.Logger) (*opsServer, error) {
 	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on HTTP_ADDR %s: %w", c.HTTPAddr, err)
@@ -55,8 +55,9 @@ func startHTTP(c config, client *redis.Client, log *slog.Logger) (*opsServer, er
 	}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	s.mux.Handle("GET /readyz", s.ready)
+	s.mux.Handle("GET /metrics", m.handler(log))
 	if c.Webhook.URL != "" {
-		s.mux.Handle("/telegram/webhook", &s.webhook)
+		s.mux.Handle("/telegram/webhook", countStatus(&s.webhook, m.webhook))
 	}
 	if c.Slack.SigningSecret != "" {
 		s.mux.Handle("/slack/", &s.slack)

@@ -121,6 +121,14 @@ func TestHTTPEndpointsRefuseBadInput(t *testing.T) {
 		t.Fatalf("good delivery: %d", code)
 	}
 	m.expect(sent, "What would you like to do?")
+
+	_, metrics := get(t, "GET", base+"/metrics", nil)
+	for _, want := range []string{`bridgebot_webhook_requests_total{code="401"} 4`, `bridgebot_webhook_requests_total{code="413"} 1`,
+		`bridgebot_webhook_requests_total{code="405"} 2`, `bridgebot_updates_total{kind="unknown",outcome="undecodable"} 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 }
 
 func TestShutdownLosesNoAcknowledgedUpdate(t *testing.T) {
@@ -194,7 +202,7 @@ func TestHTTPServerSettings(t *testing.T) {
 		t.Fatal("SHUTDOWN_TIMEOUT=soon accepted")
 	}
 	client, _ := redistest.New(t)
-	hs, err := startHTTP(c, client, slog.New(slog.DiscardHandler))
+	hs, err := startHTTP(c, client, newMetrics(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
