@@ -80,7 +80,15 @@ type Dispatch func(ctx context.Context, u bot.Update, done func())
 // delivery is answered only after its update was handled, so an update
 // is confirmed to Telegram only once it is in Redis: a crash before that
 // means Telegram delivers it again (to this or another replica), and the
-// engine recognises an update_id it already handled.
+// engine recognises an update_id it already handled. Telegram sends one
+// update per chat at a time and the next only after a 2xx, so each chat
+// stays in order.
+//
+// An update whose handling failed is acknowledged too, as polling
+// confirms it: the engine has already told the member (Redis down: try
+// again), and Telegram holds a chat's later updates until one is
+// acknowledged, so refusing an update that fails every time would block
+// that member for a day while repeating the apology.
 //
 //   - a missing or wrong secret header: 401, nothing else happens;
 //   - a body over MaxWebhookBody: 413;
