@@ -147,11 +147,22 @@ func TestShutdownLosesNoAcknowledgedUpdate(t *testing.T) {
 	for i := range n {
 		ids[i] = e.tg.SendText(telegramtest.User{ID: int64(7201 + i), FirstName: "M", LanguageCode: "en"}, "/start")
 	}
-	e.tg.WaitFor(t, wait, func() bool { return e.tg.Calls("sendMessage") >= n+1 })
+	e.tg.WaitFor(t, wait, func() bool { // every one of them is being handled
+		chats := map[string]bool{}
+		for _, r := range e.tg.Requests() {
+			if r.Method == "sendMessage" {
+				chats[r.Params.Get("chat_id")] = true
+			}
+		}
+		return len(chats) >= n+1
+	})
 	for i := n; i < n+late; i++ {
 		ids[i] = e.tg.SendText(telegramtest.User{ID: int64(7201 + i), FirstName: "M", LanguageCode: "en"}, "/start")
 	}
 	stop() // fails the test unless run returns nil (exit status 0)
+	// The fake records an answer after receiving it: wait until every
+	// delivery made before the stop has its outcome.
+	e.tg.WaitFor(t, wait, func() bool { return e.tg.DeliveriesInFlight() == 0 })
 	for _, id := range ids[:n] {
 		if !e.tg.Acknowledged(id) {
 			t.Errorf("update %d was in flight at the stop and not finished", id)

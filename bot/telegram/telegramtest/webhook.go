@@ -104,6 +104,16 @@ func (s *Server) WaitAcknowledged(tb testing.TB, updateID int, timeout time.Dura
 	}
 }
 
+// DeliveriesInFlight is the number of webhook deliveries sent and not yet
+// answered. A delivery's outcome is recorded only after the bot's answer
+// arrives, so a test that stopped the bot waits for this to reach 0
+// before asking what was acknowledged.
+func (s *Server) DeliveriesInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.hook.inFlight)
+}
+
 // checkWebhookURL applies Telegram's rules for webhook URLs: HTTPS, on
 // port 443, 80, 88 or 8443.
 func checkWebhookURL(raw string) *apiError {
