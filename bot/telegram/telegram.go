@@ -44,6 +44,8 @@ type Config struct {
 	Logger    *slog.Logger
 	// Transport overrides the HTTP transport (tests, proxies).
 	Transport http.RoundTripper
+	// Observer, when set, is told every API call's outcome (metrics).
+	Observer Observer
 }
 
 // Bot is a connected Telegram bot: a bot.Sender and an update source.
@@ -81,6 +83,9 @@ func New(ctx context.Context, cfg Config) (*Bot, error) {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 32
 		b.base = t
+	}
+	if cfg.Observer != nil {
+		b.base = observing{base: b.base, obs: cfg.Observer}
 	}
 	endpoint := strings.TrimRight(cfg.APIURL, "/") + "/bot%s/%s"
 	api, err := tgbotapi.NewBotAPIWithClient(cfg.Token, endpoint, b.client(ctx, cfg.RequestTimeout))
@@ -161,6 +166,12 @@ func (b *Bot) Setup(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("telegram: delete webhook: %w", err)
 	}
+	return b.setAllCommands(ctx)
+}
+
+// setAllCommands sets the command menu in the default language and in
+// every other language configured.
+func (b *Bot) setAllCommands(ctx context.Context) error {
 	if b.cfg.Commands == nil {
 		return nil
 	}
@@ -252,7 +263,7 @@ func (b *Bot) confirm(offset int) {
 func (b *Bot) getUpdates(api *tgbotapi.BotAPI, offset, timeout int) ([]json.RawMessage, error) {
 	params := tgbotapi.Params{
 		"timeout":         strconv.Itoa(timeout),
-		"allowed_updates": `["message","edited_message","callback_query","my_chat_member"]`,
+		"allowed_updates": allowedUpdates,
 	}
 	if offset > 0 {
 		params["offset"] = strconv.Itoa(offset)
@@ -270,15 +281,19 @@ func (b *Bot) getUpdates(api *tgbotapi.BotAPI, offset, timeout int) ([]json.RawM
 
 // decode turns one raw update into a bot.Update. One undecodable update
 // must not stall polling (the library decodes whole batches and would), so
-// each is decoded alone and at worst skipped, its ID still confirmed.
-func (b *Bot) decode(raw json.RawMessage) (int, bot.Update, bool) {
+// each is decoded alone and at worst skipped, its ID still confirmed. The
+// warning says what is wrong without quoting the update.
+func (b *Bot) decode(raw []byte) (int, bot.Update, bool) {
 	var u tgbotapi.Update
 	if err := json.Unmarshal(raw, &u); err != nil {
 		var head struct {
 			UpdateID int `json:"update_id"`
 		}
 		_ = json.Unmarshal(raw, &head)
-		b.log.Warn("skipping undecodable update", slog.Int("update", head.UpdateID), slog.Int("bytes", len(raw)), slog.Any("err", err))
+		b.log.Warn("skipping undecodable update", slog.Int("update", head.UpdateID), slog.Int("bytes", len(raw)), slog.String("problem", describeJSONError(err)))
+		if b.cfg.Observer != nil {
+			b.cfg.Observer.UndecodableUpdate()
+		}
 		return head.UpdateID, bot.Update{}, false
 	}
 	out, ok := Convert(u, b.username)

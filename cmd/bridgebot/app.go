@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -203,8 +202,15 @@ func (c config) store(client *redis.Client, ring *sealed.Keyring) *redisstore.St
 	return redisstore.New(client, redisstore.Options{Prefix: c.RedisPrefix, SessionTTL: c.FormTTL, Keyring: ring})
 }
 
-func runBot(ctx context.Context, c config, stderr io.Writer) error {
+func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	log := c.logger(stderr)
+	defer func() {
+		// Told to stop while still connecting: that is a clean exit too.
+		if err != nil && ctx.Err() != nil && !errors.Is(err, errShutdownTimeout) {
+			log.Info("stopped while starting", slog.Any("err", err))
+			err = nil
+		}
+	}()
 	ct, err := mustContent(c, stderr)
 	if err != nil {
 		return err
@@ -222,10 +228,22 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 		return err
 	}
 	store := c.store(client, ring)
+	m := newMetrics()
+	client.AddHook(redisHook{m})
+
+	hs, err := startHTTP(c, client, m, log)
+	if err != nil {
+		return err
+	}
+	defer hs.close()
+	hs.ready.wait("telegram", "not connected yet")
+	if c.Slack.BotToken != "" {
+		hs.ready.wait("slack", "not connected yet")
+	}
 
 	var engine *bot.Engine
 	tg, err := telegram.New(ctx, telegram.Config{
-		Token: c.TelegramTok, APIURL: c.TelegramURL, PollTimeout: c.PollTimeout, Logger: log,
+		Token: c.TelegramTok, APIURL: c.TelegramURL, PollTimeout: c.PollTimeout, Logger: log, Observer: telegramObserver{m},
 		Commands:  func(lang string) []bot.Command { return engine.Commands(or(lang, locales.DefaultLanguage)) },
 		Languages: []string{"es"},
 	})
@@ -241,12 +259,16 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 	}
 	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix, Rate: c.Broadcast.Rate, PaidRate: c.Broadcast.PaidRate, AllowPaid: c.Broadcast.Paid, Logger: log})
 	cfg.Subscriptions = subscriptions{bstore}
-	worker := newBroadcastWorker(c, c.Broadcast, client, tg, log, nil)
+	worker := newBroadcastWorker(c, c.Broadcast, client, countingSender{tg, m}, log, nil)
 	tasks := []task{{"broadcast worker", worker.Run}}
 	if c.Slack.BotToken != "" {
-		desk, deskTasks, err := startDesk(ctx, c, client, store, ring, tg, ct, log)
+		desk, deskTasks, err := startDesk(ctx, c, client, store, ring, tg, ct, m, log)
 		if err != nil {
 			return err
+		}
+		hs.ready.done("slack")
+		if c.Slack.SigningSecret != "" {
+			hs.slack.set(desk.Handler(c.Slack.SigningSecret))
 		}
 		cfg.Desk, cfg.Notifier = desk, desk
 		tasks = append(tasks, deskTasks...)
@@ -258,24 +280,74 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 	if engine, err = bot.NewEngine(cfg); err != nil {
 		return err
 	}
-	if err := tg.Setup(ctx); err != nil {
-		return err
+	d := bot.NewDispatcher(instrumented{engine, m}, c.Workers, c.UpdateTimout, log)
+	if c.Webhook.URL != "" {
+		secret, err := webhookSecret(ctx, c, client)
+		if err != nil {
+			d.Close()
+			return err
+		}
+		hook := tg.Webhook(secret, d.Dispatch)
+		hs.drain = hook.Drain
+		hs.webhook.set(hook)
+		if err := tg.SetupWebhook(ctx, telegram.WebhookConfig{URL: c.Webhook.URL, Secret: secret, MaxConnections: c.Webhook.MaxConnections}); err != nil {
+			hs.close()
+			d.Close()
+			return err
+		}
+		log.Info("telegram: receiving updates by webhook", slog.String("path", telegram.WebhookPath))
+	} else {
+		if err := tg.Setup(ctx); err != nil {
+			d.Close()
+			return err
+		}
+		tasks = append(tasks, task{"telegram polling", func(ctx context.Context) error { return tg.Poll(ctx, d.HandleBatch) }})
 	}
-	d := bot.NewDispatcher(engine, c.Workers, c.UpdateTimout, log)
-	defer d.Close()
-	tasks = append(tasks, task{"telegram polling", func(ctx context.Context) error { return tg.Poll(ctx, d.HandleBatch) }})
+	hs.ready.done("telegram")
+	tasks = append(tasks, task{"http server", func(ctx context.Context) error { return hs.run(ctx, c.ShutdownTimeout) }})
 	log.Info("bridgebot is running", slog.String("bot", "@"+tg.Username()), slog.Int("workers", c.Workers), slog.Bool("staff_desk", cfg.Desk != nil))
-	err = runTasks(ctx, log, tasks)
-	log.Info("bridgebot stopped")
-	return err
+	return runUntilStopped(ctx, c, log, tasks, d)
+}
+
+// runUntilStopped runs the tasks until ctx ends (SIGTERM, SIGINT) or one
+// fails, then finishes the updates in hand: the HTTP server stops taking
+// updates and waits for deliveries in flight, polling stops after its
+// batch, and the dispatcher handles what it queued. All of it within
+// SHUTDOWN_TIMEOUT; after that the process gives up waiting (what was not
+// acknowledged to Telegram is delivered again).
+func runUntilStopped(ctx context.Context, c config, log *slog.Logger, tasks []task, d *bot.Dispatcher) error {
+	done := make(chan error, 1)
+	go func() {
+		err := runTasks(ctx, log, tasks)
+		d.Close()
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		log.Info("bridgebot stopped")
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", slog.Duration("deadline", c.ShutdownTimeout))
+	t := time.NewTimer(c.ShutdownTimeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		log.Info("bridgebot stopped")
+		return err
+	case <-t.C:
+		log.Error("shutdown deadline passed with work in flight; unacknowledged updates will be delivered again", slog.Duration("deadline", c.ShutdownTimeout))
+		return fmt.Errorf("%w: SHUTDOWN_TIMEOUT=%v", errShutdownTimeout, c.ShutdownTimeout)
+	}
 }
 
 // startDesk connects the Slack staff desk: the outbox workers, and Socket
 // Mode or the HTTP endpoints for events.
-func startDesk(ctx context.Context, c config, client *redis.Client, store *redisstore.Store, ring *sealed.Keyring, tg *telegram.Bot, ct content, log *slog.Logger) (*slack.Desk, []task, error) {
+func startDesk(ctx context.Context, c config, client *redis.Client, store *redisstore.Store, ring *sealed.Keyring, tg *telegram.Bot, ct content, m *metrics, log *slog.Logger) (*slack.Desk, []task, error) {
 	// Every Slack call gets a deadline, so one hung connection cannot
 	// hold a member's queue.
-	opts := []slackapi.Option{slackapi.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second})}
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: slackTransport{base: http.DefaultTransport, m: m}}
+	opts := []slackapi.Option{slackapi.OptionHTTPClient(hc)}
 	if c.Slack.APIURL != "" {
 		opts = append(opts, slackapi.OptionAPIURL(c.Slack.APIURL))
 	}
@@ -292,39 +364,14 @@ func startDesk(ctx context.Context, c config, client *redis.Client, store *redis
 	if err != nil {
 		return nil, nil, err
 	}
+	m.reg.MustRegister(newOutboxCollector(client, c.RedisPrefix, log))
 	tasks := []task{{"slack desk outboxes", desk.Run}}
 	if c.Slack.AppToken != "" {
 		sm := socketmode.New(api)
 		tasks = append(tasks, task{"slack socket mode", func(ctx context.Context) error { return desk.RunSocketMode(ctx, sm) }})
 		log.Info("slack: receiving events over Socket Mode")
 	}
-	if c.Slack.SigningSecret != "" {
-		mux := http.NewServeMux()
-		mux.Handle("/slack/", desk.Handler(c.Slack.SigningSecret))
-		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
-		srv := &http.Server{Addr: c.HTTPAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		tasks = append(tasks, task{"http server", func(ctx context.Context) error { return serveHTTP(ctx, srv, log) }})
-	}
 	return desk, tasks, nil
-}
-
-// serveHTTP runs srv until ctx ends, then shuts it down gracefully.
-func serveHTTP(ctx context.Context, srv *http.Server, log *slog.Logger) error {
-	ln, err := net.Listen("tcp", srv.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on HTTP_ADDR %s: %w", srv.Addr, err)
-	}
-	log.Info("serving Slack events over HTTP", slog.String("addr", ln.Addr().String()))
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return srv.Shutdown(shutdown)
-	}
 }
 
 // subscriptions adapts the broadcast audience store to the engine.

@@ -18,7 +18,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"bridgebot/bot/broadcast"
-	"bridgebot/bot/telegram"
 )
 
 // broadcastConfig is the bot's broadcast delivery settings.
@@ -60,7 +59,7 @@ func loadBroadcastConfig(getenv func(string) string) (broadcastConfig, error) {
 }
 
 // newBroadcastWorker is the worker `bridgebot run` runs next to polling.
-func newBroadcastWorker(c config, b broadcastConfig, client *redis.Client, tg *telegram.Bot, log *slog.Logger, onUnsubscribe func(chatID int64)) *broadcast.Worker {
+func newBroadcastWorker(c config, b broadcastConfig, client *redis.Client, tg broadcast.Sender, log *slog.Logger, onUnsubscribe func(chatID int64)) *broadcast.Worker {
 	return broadcast.NewWorker(client, tg, broadcast.Options{
 		Prefix: c.RedisPrefix, Rate: b.Rate, PaidRate: b.PaidRate, AllowPaid: b.Paid,
 		Concurrency: concurrency(b), Logger: log, OnUnsubscribe: onUnsubscribe, Consumer: replicaName(b.Replica),

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -31,11 +33,22 @@ type config struct {
 	// Contact is how members reach the organizers when the bot cannot
 	// answer and there is no staff desk (BRIDGE_CONTACT).
 	Contact string
+	// ShutdownTimeout bounds a graceful shutdown (SIGTERM, SIGINT).
+	ShutdownTimeout time.Duration
 
 	HTTPAddr  string
+	Webhook   webhookConfig
 	Slack     slackConfig
 	Broadcast broadcastConfig
 	Keys      keyConfig
+}
+
+// webhookConfig is Telegram's webhook mode; the bot long-polls when URL
+// is empty.
+type webhookConfig struct {
+	URL            string // public HTTPS URL Telegram posts to
+	Secret         string // "" = generate one and share it through Redis
+	MaxConnections int
 }
 
 // slackConfig is the staff desk's settings; the desk runs when BotToken
@@ -58,18 +71,19 @@ type slackConfig struct {
 
 func loadConfig(getenv func(string) string) (config, error) {
 	c := config{
-		RedisURL:     getenv("REDIS_URL"),
-		TelegramTok:  getenv("TELEGRAM_BOT_TOKEN"),
-		TelegramURL:  or(getenv("TELEGRAM_API_URL"), telegram.DefaultAPIURL),
-		FlowsDir:     getenv("FLOWS_DIR"),
-		LocalesDir:   getenv("LOCALES_DIR"),
-		RedisPrefix:  or(getenv("REDIS_PREFIX"), "bridgebot:"),
-		ConsoleLang:  or(getenv("CONSOLE_LANG"), langFromLocale(getenv("LANG"))),
-		FormTTL:      bot.DefaultFormTTL,
-		Contact:      getenv("BRIDGE_CONTACT"),
-		Workers:      8,
-		PollTimeout:  30 * time.Second,
-		UpdateTimout: 60 * time.Second,
+		RedisURL:        getenv("REDIS_URL"),
+		TelegramTok:     getenv("TELEGRAM_BOT_TOKEN"),
+		TelegramURL:     or(getenv("TELEGRAM_API_URL"), telegram.DefaultAPIURL),
+		FlowsDir:        getenv("FLOWS_DIR"),
+		LocalesDir:      getenv("LOCALES_DIR"),
+		RedisPrefix:     or(getenv("REDIS_PREFIX"), "bridgebot:"),
+		ConsoleLang:     or(getenv("CONSOLE_LANG"), langFromLocale(getenv("LANG"))),
+		FormTTL:         bot.DefaultFormTTL,
+		Contact:         getenv("BRIDGE_CONTACT"),
+		Workers:         8,
+		PollTimeout:     30 * time.Second,
+		UpdateTimout:    60 * time.Second,
+		ShutdownTimeout: 10 * time.Second,
 	}
 	var err error
 	if v := getenv("FORM_TTL"); v != "" {
@@ -87,8 +101,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return c, fmt.Errorf("TELEGRAM_POLL_TIMEOUT=%q: want a duration up to 50s", v)
 		}
 	}
+	if v := getenv("SHUTDOWN_TIMEOUT"); v != "" {
+		if c.ShutdownTimeout, err = time.ParseDuration(v); err != nil || c.ShutdownTimeout <= 0 {
+			return c, fmt.Errorf("SHUTDOWN_TIMEOUT=%q: want a duration such as 10s", v)
+		}
+	}
 	c.HTTPAddr = or(getenv("HTTP_ADDR"), ":8080")
 	c.Keys = loadKeyConfig(getenv)
+	if c.Webhook, err = loadWebhookConfig(getenv); err != nil {
+		return c, err
+	}
 	if c.Broadcast, err = loadBroadcastConfig(getenv); err != nil {
 		return c, err
 	}
@@ -195,4 +217,47 @@ func list(v string) []string {
 		}
 	}
 	return out
+}
+
+func loadWebhookConfig(getenv func(string) string) (webhookConfig, error) {
+	w := webhookConfig{
+		URL:            getenv("TELEGRAM_WEBHOOK_URL"),
+		Secret:         getenv("TELEGRAM_WEBHOOK_SECRET"),
+		MaxConnections: telegram.DefaultMaxConnections,
+	}
+	if w.URL != "" {
+		u, err := url.Parse(w.URL)
+		if err != nil || u.Host == "" || u.Scheme != "https" {
+			return w, fmt.Errorf("TELEGRAM_WEBHOOK_URL=%q: want the public https:// URL that reaches %s (Telegram requires HTTPS)", w.URL, telegram.WebhookPath)
+		}
+		switch u.Port() {
+		case "", "443", "80", "88", "8443":
+		default:
+			return w, fmt.Errorf("TELEGRAM_WEBHOOK_URL=%q: Telegram delivers only to ports 443, 80, 88 or 8443", w.URL)
+		}
+	}
+	if w.Secret != "" && !validWebhookSecret(w.Secret) {
+		return w, errors.New("TELEGRAM_WEBHOOK_SECRET: want 1 to 256 characters A-Z, a-z, 0-9, _ or - (Telegram's rule)")
+	}
+	if v := getenv("TELEGRAM_WEBHOOK_MAX_CONNECTIONS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return w, fmt.Errorf("TELEGRAM_WEBHOOK_MAX_CONNECTIONS=%q: want a number from 1 to 100", v)
+		}
+		w.MaxConnections = n
+	}
+	return w, nil
+}
+
+// validWebhookSecret is Telegram's rule for secret_token.
+func validWebhookSecret(s string) bool {
+	if len(s) < 1 || len(s) > 256 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }

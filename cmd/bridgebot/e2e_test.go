@@ -48,6 +48,7 @@ func newEnv(t *testing.T) *env {
 		m := miniredis.RunT(t)
 		vars["REDIS_URL"] = "redis://" + m.Addr()
 	}
+	vars["HTTP_ADDR"] = "127.0.0.1:0" // run always serves health and metrics
 	return &env{t: t, tg: tg, vars: vars}
 }
 

@@ -12,6 +12,14 @@
 // which queues updates for getUpdates, and observe what the bot did
 // (Messages, WaitMessage, CallbackAnswer, Commands, Requests, ...).
 //
+// When the bot sets a webhook (HTTPS on port 443, 80, 88 or 8443, as
+// Telegram requires) and the test routes it to the bot's listener with
+// RouteWebhook (standing in for the TLS-terminating reverse proxy), pending
+// updates are POSTed to it as Telegram does: JSON bodies, the
+// X-Telegram-Bot-Api-Secret-Token header, one delivery at a time per chat
+// and in order, kept and retried until the bot answers 2xx (Deliveries,
+// WaitAcknowledged).
+//
 // Faithfulness is the point: a fake that accepts what Telegram rejects lets
 // bugs through, so the fake validates HTML parse_mode, inline keyboards,
 // message lengths and callback answers the way Telegram does, and can

@@ -51,6 +51,7 @@ type Server struct {
 	poller       *poller
 
 	webhook   Webhook
+	hook      hookState
 	commands  map[string][]BotCommand // by commandKey
 	callbacks map[string]*callbackState
 	inlineIDs map[string]bool
@@ -73,6 +74,7 @@ type config struct {
 	paidLimit    int
 	now          func() time.Time
 	callbackTTL  time.Duration
+	hookRetry    time.Duration
 }
 
 // Option configures a Server.
@@ -116,6 +118,7 @@ func New(tb testing.TB, opts ...Option) *Server {
 		paidLimit:   1000,
 		now:         time.Now,
 		callbackTTL: 15 * time.Second,
+		hookRetry:   100 * time.Millisecond,
 	}
 	for _, opt := range opts {
 		opt(&cfg)
@@ -140,6 +143,7 @@ func New(tb testing.TB, opts ...Option) *Server {
 		inlineIDs:    map[string]bool{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.startHookDelivery()
 	tb.Cleanup(s.Close)
 	return s
 }
@@ -149,6 +153,7 @@ func New(tb testing.TB, opts ...Option) *Server {
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.closing)
+		s.stopHookDelivery()
 		s.srv.Close()
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"runtime"
 	"strings"
@@ -1119,4 +1120,102 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatalf("accepted %d pending %d", srv.AcceptedTotal(), srv.Pending())
 	}
 	srv.WaitFor(t, wait, func() bool { return srv.Calls("sendMessage") == chats*perChat })
+}
+
+func TestWebhookURLRules(t *testing.T) {
+	t.Parallel()
+	_, bot := newBot(t)
+	_, err := bot.MakeRequest("setWebhook", tgbotapi.Params{"url": "http://bot.example.com/hook"})
+	apiError(t, err, 400, "Bad Request: bad webhook: HTTPS url must be provided for webhook")
+	_, err = bot.MakeRequest("setWebhook", tgbotapi.Params{"url": "https://bot.example.com:8080/hook"})
+	apiError(t, err, 400, "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
+	if _, err := bot.MakeRequest("setWebhook", tgbotapi.Params{"url": "https://bot.example.com:8443/hook"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWebhookDelivery(t *testing.T) {
+	t.Parallel()
+	srv, bot := newBot(t, telegramtest.WithWebhookRetry(time.Millisecond))
+
+	type got struct {
+		secret string
+		update tgbotapi.Update
+	}
+	var mu sync.Mutex
+	var received []got
+	failFirst := map[int]bool{} // update ids answered 500 once
+	hook := httptestServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/telegram/webhook" || r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("delivery: %s %s %s", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
+		}
+		var u tgbotapi.Update
+		if err := json.NewDecoder(r.Body).Decode(&u); err != nil {
+			t.Errorf("delivery body: %v", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		received = append(received, got{r.Header.Get(telegramtest.SecretHeader), u})
+		if u.Message != nil && u.Message.Text == "fail once" && !failFirst[u.UpdateID] {
+			failFirst[u.UpdateID] = true
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	})
+
+	// Pending before the webhook is routed: nothing is delivered.
+	first := srv.SendText(alice, "fail once")
+	if _, err := bot.MakeRequest("setWebhook", tgbotapi.Params{
+		"url": "https://bot.example.com/telegram/webhook", "secret_token": "sekret", "max_connections": "5",
+		"allowed_updates": `["message","callback_query"]`, "drop_pending_updates": "false",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := bot.GetWebhookInfo()
+	if err != nil || info.PendingUpdateCount != 1 || info.MaxConnections != 5 || len(info.AllowedUpdates) != 2 {
+		t.Fatalf("info = %+v, %v", info, err)
+	}
+	srv.RouteWebhook(hook.URL)
+	second := srv.SendText(alice, "after")
+	other := srv.SendText(bob, "bob")
+	srv.WaitAcknowledged(t, first, wait)
+	srv.WaitAcknowledged(t, second, wait)
+	srv.WaitAcknowledged(t, other, wait)
+
+	mu.Lock()
+	defer mu.Unlock()
+	var aliceOrder []int
+	for _, g := range received {
+		if g.secret != "sekret" {
+			t.Errorf("secret header = %q", g.secret)
+		}
+		if g.update.Message.Chat.ID == alice.ID {
+			aliceOrder = append(aliceOrder, g.update.UpdateID)
+		}
+	}
+	// The failed update is retried before the chat's next one is sent.
+	if fmt.Sprint(aliceOrder) != fmt.Sprint([]int{first, first, second}) {
+		t.Fatalf("alice's deliveries = %v, want %v", aliceOrder, []int{first, first, second})
+	}
+	if srv.Pending() != 0 {
+		t.Fatalf("pending after acknowledgement: %d", srv.Pending())
+	}
+	var failed []telegramtest.Delivery
+	for _, d := range srv.Deliveries() {
+		if !d.OK() {
+			failed = append(failed, d)
+		}
+	}
+	if len(failed) != 1 || failed[0].UpdateID != first || failed[0].Status != 500 || failed[0].Attempt != 1 {
+		t.Fatalf("failed deliveries = %+v", failed)
+	}
+	info, err = bot.GetWebhookInfo()
+	if err != nil || info.LastErrorMessage != "Wrong response from the webhook: 500 Internal Server Error" || info.LastErrorDate == 0 {
+		t.Fatalf("info = %+v, %v", info, err)
+	}
+}
+
+func httptestServer(t *testing.T, h http.HandlerFunc) *httptest.Server {
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return s
 }

@@ -11,6 +11,9 @@ import (
 type queuedUpdate struct {
 	id  int
 	raw []byte
+	// key is the chat the update belongs to: webhook deliveries of one key
+	// go one at a time, in order, as Telegram's are.
+	key int64
 }
 
 // poller is the getUpdates request currently waiting. Telegram allows one:
@@ -30,7 +33,7 @@ func (s *Server) enqueueLocked(u wireUpdate) int {
 	if err != nil {
 		panic("telegramtest: marshal update: " + err.Error())
 	}
-	s.updates = append(s.updates, queuedUpdate{id: u.UpdateID, raw: raw})
+	s.updates = append(s.updates, queuedUpdate{id: u.UpdateID, raw: raw, key: updateKey(raw, u.UpdateID)})
 	s.notifyLocked()
 	return u.UpdateID
 }
@@ -51,7 +54,7 @@ func (s *Server) PushRaw(raw string) int {
 		id = *head.UpdateID
 	}
 	s.nextUpdateID = max(s.nextUpdateID, id+1)
-	s.updates = append(s.updates, queuedUpdate{id: id, raw: []byte(raw)})
+	s.updates = append(s.updates, queuedUpdate{id: id, raw: []byte(raw), key: updateKey([]byte(raw), id)})
 	s.notifyLocked()
 	return id
 }
@@ -180,6 +183,9 @@ func (s *Server) handleSetWebhook(c *call) (any, *apiError) {
 	if _, ok := checkedLink(u); !ok {
 		return nil, badRequest("bad webhook: invalid webhook URL specified")
 	}
+	if aerr := checkWebhookURL(u); aerr != nil {
+		return nil, aerr
+	}
 	secret := c.p.str("secret_token")
 	if len(secret) > 256 || !validSecret(secret) {
 		return nil, badRequest("secret token contains unallowed characters")
@@ -215,7 +221,14 @@ func (s *Server) deleteWebhookLocked() (any, *apiError) {
 func (s *Server) handleGetWebhookInfo(*call) (any, *apiError) {
 	info := wireWebhookInfo{URL: s.webhook.URL, PendingUpdateCount: len(s.updates)}
 	if s.webhook.URL != "" {
-		info.MaxConnections = 40
+		info.MaxConnections = s.webhookMaxConnectionsLocked()
+		if v := s.webhook.Params.Get("allowed_updates"); v != "" {
+			_ = json.Unmarshal([]byte(v), &info.AllowedUpdates)
+		}
+		if !s.hook.lastErrorDate.IsZero() {
+			info.LastErrorDate = s.hook.lastErrorDate.Unix()
+			info.LastErrorMessage = s.hook.lastError
+		}
 	}
 	return info, nil
 }

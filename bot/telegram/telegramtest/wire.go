@@ -137,6 +137,8 @@ type wireWebhookInfo struct {
 	PendingUpdateCount   int      `json:"pending_update_count"`
 	MaxConnections       int      `json:"max_connections,omitempty"`
 	IPAddress            string   `json:"ip_address,omitempty"`
+	LastErrorDate        int64    `json:"last_error_date,omitempty"`
+	LastErrorMessage     string   `json:"last_error_message,omitempty"`
 	AllowedUpdates       []string `json:"allowed_updates,omitempty"`
 }
 

@@ -1,0 +1,369 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"bridgebot/bot"
+	"bridgebot/bot/broadcast"
+	"bridgebot/bot/outbox"
+	"bridgebot/bot/telegram"
+)
+
+// metrics is what `run` exports at /metrics, every name prefixed
+// bridgebot_. Labels carry kinds, methods, codes and outcomes only: never
+// a chat ID or anything a member wrote. Instrumentation stays at the
+// edges (the dispatcher's handler, HTTP transports, the broadcast
+// sender), so the engine knows nothing of it.
+type metrics struct {
+	reg *prometheus.Registry
+
+	updates       *prometheus.CounterVec
+	latency       *prometheus.HistogramVec
+	webhook       *prometheus.CounterVec
+	telegramCalls *prometheus.CounterVec
+	telegramErrs  *prometheus.CounterVec
+	slackCalls    *prometheus.CounterVec
+	slackErrs     *prometheus.CounterVec
+	broadcasts    *prometheus.CounterVec
+	redisTrips    prometheus.Counter
+	redisErrs     prometheus.Counter
+}
+
+func newMetrics() *metrics {
+	reg := prometheus.NewRegistry()
+	m := &metrics{
+		reg: reg,
+		updates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridgebot_updates_total",
+			Help: "Updates from members handled, by kind and outcome (ok, error, undecodable).",
+		}, []string{"kind", "outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "bridgebot_update_duration_seconds",
+			Help:    "Time to handle one update: load, decide, save, reply.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"kind"}),
+		webhook: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridgebot_webhook_requests_total",
+			Help: "Requests to the Telegram webhook, by HTTP status answered.",
+		}, []string{"code"}),
+		telegramCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridgebot_telegram_api_requests_total",
+			Help: "Telegram Bot API requests, by method.",
+		}, []string{"method"}),
+		telegramErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridgebot_telegram_api_errors_total",
+			Help: "Telegram Bot API requests that failed, by method and code (HTTP status/error_code, or network).",
+		}, []string{"method", "code"}),
+		slackCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridgebot_slack_api_requests_total",
+			Help: "Slack Web API requests, by method.",
+		}, []string{"method"}),
+		slackErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridgebot_slack_api_errors_total",
+			Help: "Slack Web API requests that failed, by method and code (Slack's error, HTTP status, or network).",
+		}, []string{"method", "code"}),
+		broadcasts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bridgebot_broadcast_messages_total",
+			Help: "Broadcast sends by this replica, by outcome (sent, blocked, failed; rate_limited and error are retried).",
+		}, []string{"outcome"}),
+		redisTrips: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bridgebot_redis_round_trips_total",
+			Help: "Round trips to Redis (a command or a pipeline each).",
+		}),
+		redisErrs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bridgebot_redis_errors_total",
+			Help: "Redis round trips that failed.",
+		}),
+	}
+	for _, o := range []string{"sent", "blocked", "failed", "rate_limited", "error"} {
+		m.broadcasts.WithLabelValues(o)
+	}
+	build := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "bridgebot_build_info",
+		Help:        "Always 1; the labels say which build is running.",
+		ConstLabels: buildLabels(),
+	})
+	build.Set(1)
+	reg.MustRegister(m.updates, m.latency, m.webhook, m.telegramCalls, m.telegramErrs, m.slackCalls, m.slackErrs,
+		m.broadcasts, m.redisTrips, m.redisErrs, build,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func buildLabels() prometheus.Labels {
+	l := prometheus.Labels{"version": "unknown", "revision": "unknown", "goversion": "unknown"}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		l["goversion"] = bi.GoVersion
+		if bi.Main.Version != "" {
+			l["version"] = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				l["revision"] = s.Value
+			}
+		}
+	}
+	return l
+}
+
+// handler serves /metrics.
+func (m *metrics) handler(log *slog.Logger) http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn), ErrorHandling: promhttp.ContinueOnError,
+	})
+}
+
+// updateKind names what an update is, for labels.
+func updateKind(u bot.Update) string {
+	switch {
+	case u.ChatType != "" && u.ChatType != bot.ChatPrivate:
+		return "group"
+	case u.Blocked != nil:
+		return "member_status"
+	case u.Callback != nil:
+		return "callback"
+	case u.Edited:
+		return "edited"
+	case u.Command != "":
+		return "command"
+	case u.Attachment != nil:
+		return "attachment"
+	}
+	return "text"
+}
+
+// instrumented is the engine as the dispatcher sees it, counted and timed.
+type instrumented struct {
+	h bot.Handler
+	m *metrics
+}
+
+func (i instrumented) Handle(ctx context.Context, u bot.Update) error {
+	start := time.Now()
+	err := i.h.Handle(ctx, u)
+	kind := updateKind(u)
+	i.m.latency.WithLabelValues(kind).Observe(time.Since(start).Seconds())
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	i.m.updates.WithLabelValues(kind, outcome).Inc()
+	return err
+}
+
+// telegramObserver counts Bot API calls (telegram.Observer).
+type telegramObserver struct{ m *metrics }
+
+var _ telegram.Observer = telegramObserver{}
+
+func (o telegramObserver) APICall(method string, status int) {
+	o.m.telegramCalls.WithLabelValues(method).Inc()
+	switch {
+	case status == 0:
+		o.m.telegramErrs.WithLabelValues(method, "network").Inc()
+	case status >= 300:
+		o.m.telegramErrs.WithLabelValues(method, strconv.Itoa(status)).Inc()
+	}
+}
+
+func (o telegramObserver) UndecodableUpdate() {
+	o.m.updates.WithLabelValues("unknown", "undecodable").Inc()
+}
+
+// countStatus counts a handler's answers by status.
+func countStatus(h http.Handler, c *prometheus.CounterVec) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		c.WithLabelValues(strconv.Itoa(sw.status)).Inc()
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// slackTransport counts Slack Web API calls. Slack answers most errors
+// with HTTP 200 and {"ok":false,"error":"channel_not_found"}, so the body
+// is read (and handed on unchanged) to find the code.
+type slackTransport struct {
+	base http.RoundTripper
+	m    *metrics
+}
+
+func (t slackTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(r)
+	i := strings.LastIndex(r.URL.Path, "/api/")
+	if i < 0 {
+		return resp, err // file downloads and uploads to Slack's upload URLs
+	}
+	method := slackMethod(r.URL.Path[i+len("/api/"):])
+	t.m.slackCalls.WithLabelValues(method).Inc()
+	switch {
+	case err != nil:
+		t.m.slackErrs.WithLabelValues(method, "network").Inc()
+		return resp, err
+	case resp.StatusCode != http.StatusOK:
+		t.m.slackErrs.WithLabelValues(method, strconv.Itoa(resp.StatusCode)).Inc()
+		return resp, err
+	case !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json"):
+		return resp, err
+	}
+	body, rerr := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if rerr != nil {
+		resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{rerr}))
+		return resp, err
+	}
+	var head struct {
+		OK    *bool  `json:"ok"`
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(body, &head) == nil && head.OK != nil && !*head.OK {
+		t.m.slackErrs.WithLabelValues(method, slackCode(head.Error)).Inc()
+	}
+	return resp, err
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// slackMethod and slackCode keep labels to Slack's own vocabulary
+// (chat.postMessage, channel_not_found), bounded in length.
+func slackMethod(s string) string {
+	if s == "" || len(s) > 48 || strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.") != "" {
+		return "other"
+	}
+	return s
+}
+
+func slackCode(s string) string {
+	if s == "" || len(s) > 48 || strings.Trim(s, "abcdefghijklmnopqrstuvwxyz_") != "" {
+		return "other"
+	}
+	return s
+}
+
+// countingSender counts broadcast sends by outcome (broadcast.Sender).
+type countingSender struct {
+	s broadcast.Sender
+	m *metrics
+}
+
+func (c countingSender) SendAnnouncement(ctx context.Context, chatID int64, a broadcast.Announcement) error {
+	err := c.s.SendAnnouncement(ctx, chatID, a)
+	var ra *broadcast.RetryAfterError
+	outcome := "sent"
+	switch {
+	case err == nil:
+	case errors.Is(err, broadcast.ErrBlocked):
+		outcome = "blocked"
+	case errors.Is(err, broadcast.ErrChatNotFound), errors.Is(err, broadcast.ErrRejected):
+		outcome = "failed"
+	case errors.As(err, &ra):
+		outcome = "rate_limited"
+	default:
+		outcome = "error"
+	}
+	c.m.broadcasts.WithLabelValues(outcome).Inc()
+	return err
+}
+
+// redisHook counts round trips to Redis.
+type redisHook struct{ m *metrics }
+
+func (h redisHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h redisHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		h.count(err)
+		return err
+	}
+}
+
+func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		h.count(err)
+		return err
+	}
+}
+
+func (h redisHook) count(err error) {
+	h.m.redisTrips.Inc()
+	// Not failures: a missing key, a lost optimistic-lock race (retried),
+	// and EVALSHA of a script not loaded yet (go-redis loads it at once).
+	if err != nil && !errors.Is(err, redis.Nil) && !errors.Is(err, redis.TxFailedErr) && !strings.HasPrefix(err.Error(), "NOSCRIPT") {
+		h.m.redisErrs.Inc()
+	}
+}
+
+// outboxCollector reports the desk's outboxes (to Slack, to members) at
+// scrape time: entries waiting and dead letters, per direction.
+type outboxCollector struct {
+	boxes   map[string]*outbox.Outbox // by direction
+	pending *prometheus.Desc
+	dead    *prometheus.Desc
+	log     *slog.Logger
+}
+
+func newOutboxCollector(client *redis.Client, prefix string, log *slog.Logger) *outboxCollector {
+	boxes := map[string]*outbox.Outbox{}
+	for _, name := range []string{"slack", "telegram"} {
+		// The desk's names and defaults; Stats only reads.
+		boxes[name] = outbox.New(client, outbox.Options{Prefix: prefix, Name: name, Logger: log})
+	}
+	return &outboxCollector{
+		boxes: boxes, log: log,
+		pending: prometheus.NewDesc("bridgebot_outbox_pending", "Messages waiting in the outbox, by direction (slack: to staff, telegram: to members).", []string{"direction"}, nil),
+		dead:    prometheus.NewDesc("bridgebot_outbox_dead_letters", "Messages given up on, by direction.", []string{"direction"}, nil),
+	}
+}
+
+func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.pending
+	ch <- c.dead
+}
+
+func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for dir, box := range c.boxes {
+		st, err := box.Stats(ctx)
+		if err != nil {
+			c.log.Debug("metrics: outbox stats", slog.String("direction", dir), slog.Any("err", err))
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(st.Pending), dir)
+		ch <- prometheus.MustNewConstMetric(c.dead, prometheus.GaugeValue, float64(st.Dead), dir)
+	}
+}

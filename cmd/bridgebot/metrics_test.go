@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	slackapi "github.com/slack-go/slack"
+
+	"bridgebot/bot/broadcast"
+	"bridgebot/bot/outbox"
+	"bridgebot/bot/redisstore/redistest"
+)
+
+func TestMetricsAfterSignup(t *testing.T) {
+	e := newEnv(t)
+	addr := freeAddr(t)
+	e.vars["HTTP_ADDR"] = addr
+	e.start()
+	m := e.member(7301, "Zoé Quiñones", "en")
+
+	e.tg.FailNext("sendMessage", 1, 429, "Too Many Requests: retry after 1", 1)
+	m.say("/start", "BRIDGE Institutes")
+	e.tg.PushRaw(`{"update_id": 999999, "message": {"message_id": "not a number"}}`)
+	m.press("Sign up", "What is your name?")
+	m.say("Zoé Quiñones", "Which of these")
+	m.press("Organizer", "organization")
+	m.press("Skip", "Where are you based?")
+	m.say("Nogales, Sonora", "border region")
+	m.press("Yes", "Which issues")
+	m.toggle("Labor")
+	m.press("Done", "email")
+	m.press("Skip", "phone number")
+	m.press("Skip", "hope to bring")
+	m.press("Skip", "consent")
+	m.press("I agree", "announcements")
+	m.press("No", "check your answers")
+	m.press("Confirm", "Your sign-up is saved")
+
+	code, body := get(t, "GET", "http://"+addr+"/metrics", nil)
+	if code != 200 {
+		t.Fatalf("/metrics = %d", code)
+	}
+	for _, want := range []string{
+		`bridgebot_updates_total{kind="command",outcome="ok"} 1`,
+		`bridgebot_updates_total{kind="callback",outcome="ok"}`,
+		`bridgebot_updates_total{kind="text",outcome="ok"} 2`,
+		`bridgebot_updates_total{kind="unknown",outcome="undecodable"} 1`,
+		`bridgebot_update_duration_seconds_bucket{kind="callback",le="+Inf"}`,
+		`bridgebot_update_duration_seconds_count{kind="text"} 2`,
+		`bridgebot_telegram_api_requests_total{method="sendMessage"}`,
+		`bridgebot_telegram_api_requests_total{method="getUpdates"}`,
+		`bridgebot_telegram_api_errors_total{code="429",method="sendMessage"} 1`,
+		`bridgebot_redis_round_trips_total `,
+		`# TYPE bridgebot_redis_errors_total counter`,
+		`bridgebot_broadcast_messages_total{outcome="sent"} 0`,
+		`bridgebot_broadcast_messages_total{outcome="blocked"} 0`,
+		`bridgebot_broadcast_messages_total{outcome="failed"} 0`,
+		`bridgebot_build_info{goversion="go`,
+		`# TYPE bridgebot_update_duration_seconds histogram`,
+		`go_goroutines `,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	// Names and labels only: a sample's value may contain any digits.
+	var series strings.Builder
+	for _, line := range strings.Split(body, "\n") {
+		if i := strings.LastIndexByte(line, ' '); i > 0 && !strings.HasPrefix(line, "#") {
+			series.WriteString(line[:i] + "\n")
+		}
+	}
+	for _, never := range []string{"7301", "Zoé", "Quiñones", "Nogales", e.tg.Token()} {
+		if strings.Contains(series.String(), never) || strings.Contains(body, never) && never != "7301" {
+			t.Errorf("/metrics shows %q", never)
+		}
+	}
+	if t.Failed() {
+		t.Log(body)
+	}
+}
+
+func TestSlackAPIErrorsCounted(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		switch r.URL.Path {
+		case "/api/chat.postMessage":
+			io.WriteString(w, `{"ok":false,"error":"channel_not_found"}`)
+		case "/api/auth.test":
+			io.WriteString(w, `{"ok":true,"user_id":"U1","bot_id":"B1"}`)
+		default:
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	t.Cleanup(api.Close)
+	m := newMetrics()
+	client := slackapi.New("xoxb-test", slackapi.OptionAPIURL(api.URL+"/api/"),
+		slackapi.OptionHTTPClient(&http.Client{Transport: slackTransport{base: http.DefaultTransport, m: m}}))
+	if _, _, err := client.PostMessage("C1", slackapi.MsgOptionText("hola", false)); err == nil || !strings.Contains(err.Error(), "channel_not_found") {
+		t.Fatalf("PostMessage error = %v (the body must reach slack-go unchanged)", err)
+	}
+	if res, err := client.AuthTest(); err != nil || res.UserID != "U1" {
+		t.Fatalf("auth.test = %+v, %v", res, err)
+	}
+	_, _ = client.GetUserInfo("U2")
+	for _, c := range []struct {
+		method, code string
+		want         float64
+	}{{"chat.postMessage", "channel_not_found", 1}, {"users.info", "500", 1}, {"auth.test", "other", 0}} {
+		if got := testutil.ToFloat64(m.slackErrs.WithLabelValues(c.method, c.code)); got != c.want {
+			t.Errorf("slack errors %s %s = %v, want %v", c.method, c.code, got, c.want)
+		}
+	}
+	if got := testutil.ToFloat64(m.slackCalls.WithLabelValues("auth.test")); got != 1 {
+		t.Errorf("auth.test calls = %v", got)
+	}
+}
+
+type fakeAnnouncer struct{ errs []error }
+
+func (f *fakeAnnouncer) SendAnnouncement(context.Context, int64, broadcast.Announcement) error {
+	err := f.errs[0]
+	f.errs = f.errs[1:]
+	return err
+}
+
+func TestBroadcastOutcomesCounted(t *testing.T) {
+	m := newMetrics()
+	s := countingSender{&fakeAnnouncer{errs: []error{nil, nil, fmt.Errorf("x: %w", broadcast.ErrBlocked),
+		broadcast.ErrChatNotFound, broadcast.ErrRejected, &broadcast.RetryAfterError{After: 1}, errors.New("reset")}}, m}
+	for range 7 {
+		_ = s.SendAnnouncement(context.Background(), 1, broadcast.Announcement{})
+	}
+	for outcome, want := range map[string]float64{"sent": 2, "blocked": 1, "failed": 2, "rate_limited": 1, "error": 1} {
+		if got := testutil.ToFloat64(m.broadcasts.WithLabelValues(outcome)); got != want {
+			t.Errorf("%s = %v, want %v", outcome, got, want)
+		}
+	}
+}
+
+func TestOutboxMetrics(t *testing.T) {
+	client, prefix := redistest.New(t)
+	box := outbox.New(client, outbox.Options{Prefix: prefix, Name: "telegram"})
+	for range 3 {
+		if _, err := box.Enqueue(context.Background(), "member:1", "reply", []byte("{}")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newOutboxCollector(client, prefix, slog.New(slog.DiscardHandler))
+	want := `
+# HELP bridgebot_outbox_pending Messages waiting in the outbox, by direction (slack: to staff, telegram: to members).
+# TYPE bridgebot_outbox_pending gauge
+bridgebot_outbox_pending{direction="slack"} 0
+bridgebot_outbox_pending{direction="telegram"} 3
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "bridgebot_outbox_pending"); err != nil {
+		t.Fatal(err)
+	}
+}
