@@ -35,6 +35,9 @@ type DeskMessage struct {
 	New bool `json:"new,omitempty"`
 	// Topic is the FAQ entry closest to the question, for routing.
 	Topic string `json:"topic,omitempty"`
+	// Key identifies the relay within the chat ("{update}:{position}"): a
+	// relay delivered again after a crash with the same key is dropped.
+	Key string `json:"key,omitempty"`
 }
 
 // maxQuestion bounds a question kept in the session between "no answer

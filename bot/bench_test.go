@@ -16,7 +16,8 @@ func (discard) Send(context.Context, bot.Response) error { return nil }
 
 // BenchmarkFormStep measures one form step handled end to end against
 // Redis (REDIS_URL, else miniredis): load session, run the flow, render the
-// next step in the member's language, save. Each op is one update,
+// next step in the member's language, save with the turn's reply recorded,
+// send, and mark it delivered (batched). Each op is one update,
 // alternating an answer and a Back press so the state stays put.
 func BenchmarkFormStep(b *testing.B) {
 	client, prefix := redistest.New(b)
@@ -28,7 +29,10 @@ func BenchmarkFormStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx := context.Background()
+	// as `bridgebot run` does: removals of delivered turns are batched
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go store.Run(ctx)
 	const chat = 77
 	from := bot.User{ID: chat, LanguageCode: "es"}
 	id := int64(0)

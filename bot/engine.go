@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"bridgebot/flows"
@@ -61,6 +62,11 @@ type Engine struct {
 	botName string
 	now     func() time.Time
 	contact string
+	turns   TurnLog
+	crash   func(point string) bool // tests: stop the turn here, as a crash would
+	busy    sync.Map                // chat IDs being handled by this process
+
+	recoverEvery, recoverAge time.Duration
 
 	// features registered by NewEngine; the pointers below are the same
 	// features for the turn's own use, nil when not configured (their
@@ -83,7 +89,8 @@ func NewEngine(c Config) (*Engine, error) {
 	e := &Engine{
 		store: c.Store, sender: c.Sender, signup: signup, flows: c.Flows, cat: c.Locales,
 		log: c.Logger, formTTL: c.FormTTL, botName: c.BotUsername, now: c.Now,
-		contact: strings.TrimSpace(c.Contact),
+		contact: strings.TrimSpace(c.Contact), turns: c.Store,
+		recoverEvery: recoverEvery, recoverAge: recoverAge,
 		reg: registry{byCommand: map[string]command{}, byNS: map[string]buttonHandler{},
 			byAction: map[string]func(*turn){}, effects: map[EffectKind]effectRunner{}},
 	}
@@ -145,18 +152,31 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 		}
 		return nil
 	}
+	e.busy.Store(u.ChatID, struct{}{})
+	defer e.busy.Delete(u.ChatID)
 	for range maxAttempts {
 		m, err := e.store.Load(ctx, u.ChatID)
 		if err != nil {
 			e.apologize(ctx, u, "error.unavailable")
 			return fmt.Errorf("bot: load chat %d: %w", u.ChatID, err)
 		}
+		if len(m.Pending) > 0 {
+			// An earlier turn was saved but not delivered (a crash, or the
+			// platform down): deliver it first, so replies keep their order.
+			if err := e.recoverChat(ctx, u.ChatID); err != nil {
+				if errors.Is(err, errCrashed) {
+					return err
+				}
+				e.log.Warn("earlier turns not delivered yet", slog.Int64("chat", u.ChatID), slog.Any("err", err))
+			}
+		}
 		s := m.Session
 		// Telegram may restart update IDs after a week without updates, so
 		// only a recent, older-or-equal ID is a redelivery (unconfirmed
-		// updates are kept for 24 hours).
+		// updates are kept for 24 hours). Its outputs were recorded with
+		// it: delivered above if they had not been.
 		if u.ID != 0 && u.ID <= s.LastUpdate && e.now().Sub(s.Updated) < 24*time.Hour {
-			e.log.Debug("duplicate update ignored", slog.Int64("chat", u.ChatID), slog.Int64("update", u.ID))
+			e.log.Debug("duplicate update", slog.Int64("chat", u.ChatID), slog.Int64("update", u.ID))
 			if u.Callback != nil {
 				return e.sender.Send(ctx, Response{ChatID: u.ChatID, CallbackID: u.Callback.ID})
 			}
@@ -168,6 +188,7 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 			s.LastUpdate = u.ID
 		}
 		s.Updated = e.now()
+		t.change.Turn = t.record()
 		err = e.store.Save(ctx, s, t.change)
 		if errors.Is(err, ErrConflict) {
 			continue
@@ -176,8 +197,10 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 			e.apologize(ctx, u, "error.unavailable")
 			return fmt.Errorf("bot: save chat %d: %w", u.ChatID, err)
 		}
-		e.runEffects(ctx, t)
-		return e.sendIfAny(ctx, t.resp)
+		if e.crashed("after-save") {
+			return errCrashed
+		}
+		return e.deliver(ctx, u.ChatID, t.change.Turn, true)
 	}
 	e.apologize(ctx, u, "error.internal")
 	return fmt.Errorf("bot: chat %d: %w after %d attempts", u.ChatID, ErrConflict, maxAttempts)

@@ -95,9 +95,12 @@ type Effect struct {
 	// Signup and Updated describe a confirmed sign-up (notify).
 	Signup  *Signup `json:"signup,omitempty"`
 	Updated bool    `json:"updated,omitempty"`
-	// FailMsg is the message ID the member is told if the effect fails, ""
-	// to only log it.
+	// FailMsg is the message ID the member is told if the effect fails; ""
+	// means the effect is retried until it holds (it stays recorded).
 	FailMsg string `json:"fail_msg,omitempty"`
+	// FailText is FailMsg in the member's language, rendered when the turn
+	// is recorded.
+	FailText string `json:"fail_text,omitempty"`
 }
 
 // registry holds the features of an engine and what each owns.

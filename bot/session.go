@@ -55,13 +55,37 @@ type Change struct {
 	Signup *Signup
 	// Forget deletes the session and the sign-up: the member's /delete.
 	Forget bool
+	// Turn is what the turn produced — its side effects and its reply —
+	// recorded with the session so that a crash after the save can neither
+	// lose nor double them (a transactional outbox). Save sets each
+	// entry's Sealed form, which TurnLog.Delivered takes back.
+	Turn []TurnEntry
+}
+
+// TurnEntry is one output of a turn: an effect or the reply. It stays
+// recorded until delivered; after a crash, whoever delivers the member's
+// turns next (a redelivered update, a new update, or the recovery loop of
+// any replica) delivers it, in order.
+type TurnEntry struct {
+	// ID is "{update}:{position}", unique in the chat: effects are
+	// idempotent by it (a relay carries it to the staff desk).
+	ID      string    `json:"id"`
+	Update  int64     `json:"update"`
+	Created time.Time `json:"created"`
+	Effect  *Effect   `json:"effect,omitempty"`
+	Reply   *Response `json:"reply,omitempty"`
+
+	// Sealed is the entry as stored, to remove it once delivered.
+	Sealed string `json:"-"`
 }
 
 // Member is what the Store loads for one update: the session (new if none
-// was stored) and the sign-up, if the member has one.
+// was stored), the sign-up, if the member has one, and the outputs of
+// earlier turns not yet delivered (normally none).
 type Member struct {
 	Session *Session
 	Signup  *Signup
+	Pending []TurnEntry
 }
 
 // Store keeps sessions and sign-ups.
@@ -74,6 +98,21 @@ type Store interface {
 	// since it was loaded; otherwise it returns ErrConflict and writes
 	// nothing. On success the session's Version is updated.
 	Save(ctx context.Context, s *Session, ch Change) error
+	// TurnLog delivers what saves recorded (Change.Turn).
+	TurnLog
+}
+
+// TurnLog is the delivery side of the recorded turns.
+type TurnLog interface {
+	// Delivered removes delivered entries. It may batch the removal and
+	// return before Redis has it.
+	Delivered(ctx context.Context, chatID int64, entries []TurnEntry) error
+	// Claim makes the caller the deliverer of the chat's pending entries,
+	// unless a live process is, and returns them (oldest first). ok is
+	// false when another live process holds them.
+	Claim(ctx context.Context, chatID int64) (entries []TurnEntry, ok bool, err error)
+	// Stale lists chats whose entries have waited longer than age.
+	Stale(ctx context.Context, age time.Duration, limit int) ([]int64, error)
 }
 
 // ErrConflict means the session changed since it was loaded: reload and

@@ -45,6 +45,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -75,6 +76,13 @@ type Options struct {
 	// Now is the clock, replaceable in tests. It dates the index entry of
 	// a sign-up whose Created is zero. Default time.Now.
 	Now func() time.Time
+	// OwnerTTL is how long after this process dies its undelivered turns
+	// are taken over by another (DefaultOwnerTTL); ClaimTTL bounds one
+	// delivery (DefaultClaimTTL); TurnTTL drops turns nobody could deliver
+	// (DefaultTurnTTL).
+	OwnerTTL, ClaimTTL, TurnTTL time.Duration
+	// Logger reports recorded turns that cannot be read.
+	Logger *slog.Logger
 }
 
 // Store is a bot.Store backed by Redis. It is safe for concurrent use:
@@ -86,6 +94,7 @@ type Store struct {
 	sessionTTL time.Duration
 	now        func() time.Time
 	ring       *sealed.Keyring
+	turnState
 }
 
 var _ bot.Store = (*Store)(nil)
@@ -104,13 +113,31 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	if opts.Keyring == nil {
 		opts.Keyring = sealed.Process()
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
 	return &Store{
 		ring:       opts.Keyring,
 		rdb:        client,
 		prefix:     opts.Prefix,
 		sessionTTL: opts.SessionTTL,
 		now:        opts.Now,
+		turnState: turnState{
+			owner:    newOwner(),
+			ownerTTL: or(opts.OwnerTTL, DefaultOwnerTTL),
+			claimTTL: or(opts.ClaimTTL, DefaultClaimTTL),
+			turnTTL:  or(opts.TurnTTL, DefaultTurnTTL),
+			log:      opts.Logger,
+			ackKick:  make(chan struct{}, 1),
+		},
 	}
+}
+
+func or(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }
 
 func (s *Store) sessionKey(chatID int64) string {
@@ -129,6 +156,7 @@ func (s *Store) Load(ctx context.Context, chatID int64) (bot.Member, error) {
 	pipe := s.rdb.Pipeline()
 	hm := pipe.HMGet(ctx, s.sessionKey(chatID), "v", "d")
 	get := pipe.Get(ctx, s.signupKey(chatID))
+	turns := pipe.LRange(ctx, s.turnsKey(chatID), 0, -1)
 	// A missing sign-up makes Exec report redis.Nil; the commands' own
 	// errors are checked below.
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -139,6 +167,9 @@ func (s *Store) Load(ctx context.Context, chatID int64) (bot.Member, error) {
 		return bot.Member{}, fmt.Errorf("redisstore: load session %d: %w", chatID, err)
 	}
 	m := bot.Member{Session: sess}
+	if len(turns.Val()) > 0 {
+		m.Pending = s.openTurn(chatID, turns.Val())
+	}
 	raw, err := get.Result()
 	switch {
 	case errors.Is(err, redis.Nil):
@@ -203,6 +234,12 @@ func (s *Store) decodeSignup(raw string) (*bot.Signup, error) {
 //	ARGV[4] session TTL in ms, ARGV[5] op: "save", "signup" or "forget",
 //	ARGV[6] chat ID (index member), ARGV[7] sign-up JSON, ARGV[8] its score
 //
+// and records the turn's outputs (redisstore/turns.go):
+//
+//	KEYS[4] turns list, KEYS[5] turns index, KEYS[6] claim (unused), KEYS[7] alive
+//	ARGV[9] now ms, ARGV[10] owner, ARGV[11] claim TTL ms, ARGV[12] owner
+//	TTL ms, ARGV[13] turn TTL ms, ARGV[14…] sealed entries
+//
 // It returns 1 when written, 0 on a version conflict (nothing written).
 var saveScript = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], 'v')
@@ -213,13 +250,21 @@ end
 if ARGV[5] == 'forget' then
 	redis.call('DEL', KEYS[1], KEYS[2])
 	redis.call('ZREM', KEYS[3], ARGV[6])
-	return 1
+else
+	redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
+	redis.call('PEXPIRE', KEYS[1], ARGV[4])
+	if ARGV[5] == 'signup' then
+		redis.call('SET', KEYS[2], ARGV[7])
+		redis.call('ZADD', KEYS[3], 'NX', ARGV[8], ARGV[6])
+	end
 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-if ARGV[5] == 'signup' then
-	redis.call('SET', KEYS[2], ARGV[7])
-	redis.call('ZADD', KEYS[3], 'NX', ARGV[8], ARGV[6])
+if #ARGV >= 14 then
+	for i = 14, #ARGV do
+		redis.call('RPUSH', KEYS[4], ARGV[i])
+	end
+	redis.call('PEXPIRE', KEYS[4], ARGV[13])
+	redis.call('ZADD', KEYS[5], 'NX', ARGV[9], ARGV[6])
+	redis.call('SET', KEYS[7], '1', 'PX', ARGV[12])
 end
 return 1
 `)
@@ -274,8 +319,19 @@ func (s *Store) Save(ctx context.Context, sess *bot.Session, ch bot.Change) erro
 		strconv.FormatInt(id, 10),
 		signupJSON,
 		score,
+		s.now().UnixMilli(),
+		s.owner,
+		s.claimTTL.Milliseconds(),
+		s.ownerTTL.Milliseconds(),
+		s.turnTTL.Milliseconds(),
 	}
-	keys := []string{s.sessionKey(id), s.signupKey(id), s.signupsKey()}
+	entries, err := s.sealTurn(ch.Turn)
+	if err != nil {
+		return fail(err)
+	}
+	args = append(args, entries...)
+	keys := []string{s.sessionKey(id), s.signupKey(id), s.signupsKey(),
+		s.turnsKey(id), s.turnsIndexKey(), s.claimKey(id), s.alivePrefix() + s.owner}
 	ok, err := saveScript.Run(ctx, s.rdb, keys, args...).Int()
 	if err != nil {
 		return fail(err)

@@ -297,6 +297,16 @@ type memberMsg struct {
 // is updated at once, so the member's next message already joins it even
 // before Slack has seen the first.
 func (d *Desk) Relay(ctx context.Context, m bot.DeskMessage) error {
+	once := ""
+	if m.Key != "" {
+		// a turn delivered again after a crash: relayed once
+		once = d.key("relay:" + strconv.FormatInt(m.ChatID, 10) + ":" + m.Key)
+		if n, err := d.rdb.Exists(ctx, once).Result(); err != nil {
+			return fmt.Errorf("slack: relay %d: %w", m.ChatID, err)
+		} else if n > 0 {
+			return nil
+		}
+	}
 	t, err := d.loadTicket(ctx, m.ChatID)
 	if err != nil {
 		return err
@@ -327,7 +337,7 @@ func (d *Desk) Relay(ctx context.Context, m bot.DeskMessage) error {
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("slack: update ticket %d: %w", m.ChatID, err)
 	}
-	return d.enqueue(ctx, d.toSlack, m.ChatID, kindMember, msg)
+	return d.enqueueOnce(ctx, d.toSlack, once, m.ChatID, kindMember, msg)
 }
 
 func boolStr(b bool) string {
@@ -365,7 +375,11 @@ func (d *Desk) SignupConfirmed(ctx context.Context, s *bot.Signup, updated bool)
 	if d.cfg.SignupsChannel == "" {
 		return nil
 	}
-	return d.enqueue(ctx, d.toSlack, s.ChatID, kindSignup, signupMsg{Signup: *s, Updated: updated})
+	once := ""
+	if key := bot.EffectKey(ctx); key != "" {
+		once = d.key("signup-post:" + strconv.FormatInt(s.ChatID, 10) + ":" + key)
+	}
+	return d.enqueueOnce(ctx, d.toSlack, once, s.ChatID, kindSignup, signupMsg{Signup: *s, Updated: updated})
 }
 
 type signupMsg struct {

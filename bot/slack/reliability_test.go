@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"bridgebot/bot"
 	"bridgebot/bot/sealed"
 	"bridgebot/bot/slack"
 	"bridgebot/bot/slack/slacktest"
@@ -292,5 +293,38 @@ func TestLongReplyFailingOnPartTwoDoesNotResendPartOne(t *testing.T) {
 	}
 	if len(texts) != 3 {
 		t.Fatalf("member got %d messages %q, want the two parts once, then the next reply", len(texts), texts)
+	}
+}
+
+// A member's turn delivered again after a crash relays its question once:
+// the relay's key (its turn entry) is stored with the queued message.
+func TestRelayDeliveredTwiceWithOneKeyIsQueuedOnce(t *testing.T) {
+	f := newFixture(t)
+	f.tg.AddChat(telegramtest.User{ID: 61, FirstName: "Rosa", LanguageCode: "es"})
+	ctx := context.Background()
+	m := bot.DeskMessage{ChatID: 61, Lang: "es", FirstName: "Rosa", Text: "¿Hay guardería? key-61", New: true, Key: "900:0"}
+	for range 2 {
+		if err := f.desk.Relay(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := bot.DeskMessage{ChatID: 61, Lang: "es", FirstName: "Rosa", Text: "después", Key: "901:0"}
+	if err := f.desk.Relay(ctx, next); err != nil {
+		t.Fatal(err)
+	}
+	root := f.sl.WaitMessage(t, channel, wait, func(m slacktest.Message) bool {
+		return m.FromBot && !m.IsReply() && strings.Contains(m.AllText(), "key-61")
+	}).TS
+	f.sl.WaitMessage(t, channel, wait, func(m slacktest.Message) bool {
+		return m.FromBot && m.ThreadTS == root && strings.Contains(m.Text, "después")
+	})
+	roots := 0
+	for _, msg := range f.sl.Messages(channel) {
+		if msg.FromBot && !msg.IsReply() && strings.Contains(msg.AllText(), "key-61") {
+			roots++
+		}
+	}
+	if roots != 1 {
+		t.Fatalf("%d roots for one question", roots)
 	}
 }

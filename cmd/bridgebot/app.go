@@ -199,7 +199,7 @@ func connectRedis(ctx context.Context, c config, log *slog.Logger) (*redis.Clien
 }
 
 func (c config) store(client *redis.Client, ring *sealed.Keyring) *redisstore.Store {
-	return redisstore.New(client, redisstore.Options{Prefix: c.RedisPrefix, SessionTTL: c.FormTTL, Keyring: ring})
+	return redisstore.New(client, redisstore.Options{Prefix: c.RedisPrefix, SessionTTL: c.FormTTL, Keyring: ring, Logger: c.logger(io.Discard)})
 }
 
 func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
@@ -281,6 +281,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 		return err
 	}
 	d := bot.NewDispatcher(instrumented{engine, m}, c.Workers, c.UpdateTimout, log)
+	tasks = append(tasks, task{"turn log", store.Run}, task{"recovery of undelivered turns", engine.Recover})
 	if c.Webhook.URL != "" {
 		secret, err := webhookSecret(ctx, c, client)
 		if err != nil {
