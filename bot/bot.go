@@ -13,6 +13,8 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 )
 
 // ChatType tells private conversations from groups: the bot serves members
@@ -124,3 +126,29 @@ var ErrBlocked = errors.New("member blocked the bot")
 // ErrRejected is returned when the platform refused a request for good
 // (a 4xx other than rate limits): retrying the same request cannot work.
 var ErrRejected = errors.New("rejected by the platform")
+
+// FloodError is returned by a Sender that was asked not to wait out
+// Telegram's flood control (see NoFloodWait): the platform wants the chat
+// left alone for After; Sent messages of the response went out before it.
+type FloodError struct {
+	After time.Duration
+	Sent  int
+}
+
+func (e *FloodError) Error() string {
+	return fmt.Sprintf("flood control: retry after %s (%d messages sent)", e.After, e.Sent)
+}
+
+// noFloodWait marks a context whose sends must not sleep through flood
+// control.
+type noFloodWait struct{}
+
+// NoFloodWait asks the Sender to return a *FloodError at once instead of
+// waiting out a rate limit: the engine keeps the reply recorded and sends
+// it later, so one member under flood control delays nobody else.
+func NoFloodWait(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noFloodWait{}, true)
+}
+
+// FloodWaitAllowed reports whether a send may wait out a rate limit.
+func FloodWaitAllowed(ctx context.Context) bool { return ctx.Value(noFloodWait{}) == nil }

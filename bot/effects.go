@@ -66,6 +66,27 @@ func hasContent(r Response) bool {
 	return len(r.Messages) > 0 || r.CallbackID != "" || r.ClearButtons != 0 || r.CommandsLang != ""
 }
 
+// errDeferred: the member is under flood control; their entries wait.
+var errDeferred = errors.New("bot: delivery deferred by flood control")
+
+// hold keeps the chat's deliveries waiting for d (flood control).
+func (e *Engine) hold(chatID int64, d time.Duration) {
+	e.held.Store(chatID, e.now().Add(d))
+}
+
+// isHeld reports whether the chat's deliveries must still wait.
+func (e *Engine) isHeld(chatID int64) bool {
+	v, ok := e.held.Load(chatID)
+	if !ok {
+		return false
+	}
+	if e.now().Before(v.(time.Time)) {
+		return true
+	}
+	e.held.CompareAndDelete(chatID, v)
+	return false
+}
+
 // errCrashed is what Handle returns when a test's crash hook stops it, as
 // if the process had died at that point.
 var errCrashed = errors.New("bot: crashed (test hook)")
@@ -84,6 +105,7 @@ func (e *Engine) deliver(ctx context.Context, chatID int64, entries []TurnEntry,
 	var done []TurnEntry
 	var sendErr error
 	failText := ""
+loop:
 	for i, en := range entries {
 		if i > 0 && en.Update != entries[i-1].Update {
 			failText = ""
@@ -113,7 +135,24 @@ func (e *Engine) deliver(ctx context.Context, chatID int64, entries []TurnEntry,
 			if !fresh {
 				r.CallbackID, r.Notice = "", ""
 			}
-			err := e.sender.Send(ctx, r)
+			err := e.sender.Send(NoFloodWait(ctx), r)
+			if fe := (*FloodError)(nil); errors.As(err, &fe) {
+				// The member is under flood control: everything of theirs
+				// waits (in order); nobody else does.
+				e.hold(chatID, fe.After)
+				if fe.Sent > 0 {
+					rest := en
+					left := r
+					left.CallbackID, left.Notice, left.ClearButtons = "", "", 0
+					left.Messages = r.Messages[fe.Sent:]
+					rest.Reply = &left
+					if err := e.turns.Replace(ctx, chatID, en, rest); err != nil {
+						e.log.Warn("could not record a partly sent reply", slog.Int64("chat", chatID), slog.Any("err", err))
+					}
+				}
+				sendErr = errDeferred
+				break loop
+			}
 			if err != nil && !errors.Is(err, ErrBlocked) && !errors.Is(err, ErrRejected) {
 				sendErr = fmt.Errorf("bot: send to chat %d: %w", chatID, err)
 				continue // stays recorded: sent again when the platform is back
@@ -158,8 +197,8 @@ func (e *Engine) recoverChat(ctx context.Context, chatID int64) error {
 // Recovery timing: entries older than recoverAge are looked at every
 // recoverEvery; their owner's liveness decides whether they are taken over.
 const (
-	recoverEvery = time.Second
-	recoverAge   = 2 * time.Second
+	recoverEvery = 500 * time.Millisecond
+	recoverAge   = time.Second
 )
 
 // Recover delivers, until ctx ends, the turns that stopped processes left
@@ -180,8 +219,8 @@ func (e *Engine) Recover(ctx context.Context) error {
 			continue
 		}
 		for _, chat := range chats {
-			if _, handling := e.busy.Load(chat); handling {
-				continue // this process is handling (and delivering) it now
+			if _, handling := e.busy.Load(chat); handling || e.isHeld(chat) {
+				continue // being handled here now, or under flood control
 			}
 			if err := e.recoverChat(ctx, chat); err != nil {
 				e.log.Warn("recovery: delivery failed, will retry", slog.Int64("chat", chat), slog.Any("err", err))

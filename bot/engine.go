@@ -65,6 +65,7 @@ type Engine struct {
 	turns   TurnLog
 	crash   func(point string) bool // tests: stop the turn here, as a crash would
 	busy    sync.Map                // chat IDs being handled by this process
+	held    sync.Map                // chat ID → time its flood control ends
 
 	recoverEvery, recoverAge time.Duration
 
@@ -160,13 +161,15 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 			e.apologize(ctx, u, "error.unavailable")
 			return fmt.Errorf("bot: load chat %d: %w", u.ChatID, err)
 		}
-		if len(m.Pending) > 0 {
+		waiting := e.isHeld(u.ChatID)
+		if len(m.Pending) > 0 && !waiting {
 			// An earlier turn was saved but not delivered (a crash, or the
 			// platform down): deliver it first, so replies keep their order.
 			if err := e.recoverChat(ctx, u.ChatID); err != nil {
 				if errors.Is(err, errCrashed) {
 					return err
 				}
+				waiting = errors.Is(err, errDeferred)
 				e.log.Warn("earlier turns not delivered yet", slog.Int64("chat", u.ChatID), slog.Any("err", err))
 			}
 		}
@@ -200,7 +203,15 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 		if e.crashed("after-save") {
 			return errCrashed
 		}
-		return e.deliver(ctx, u.ChatID, t.change.Turn, true)
+		if waiting {
+			// after the earlier replies, once flood control lets them go
+			// (Recover); recorded, so nothing is lost meanwhile
+			return nil
+		}
+		if err := e.deliver(ctx, u.ChatID, t.change.Turn, true); !errors.Is(err, errDeferred) {
+			return err
+		}
+		return nil
 	}
 	e.apologize(ctx, u, "error.internal")
 	return fmt.Errorf("bot: chat %d: %w after %d attempts", u.ChatID, ErrConflict, maxAttempts)

@@ -113,6 +113,8 @@ type TurnLog interface {
 	Claim(ctx context.Context, chatID int64) (entries []TurnEntry, ok bool, err error)
 	// Stale lists chats whose entries have waited longer than age.
 	Stale(ctx context.Context, age time.Duration, limit int) ([]int64, error)
+	// Replace stores a new form of a pending entry in its place.
+	Replace(ctx context.Context, chatID int64, old, updated TurnEntry) error
 }
 
 // ErrConflict means the session changed since it was loaded: reload and

@@ -264,7 +264,9 @@ if #ARGV >= 14 then
 	end
 	redis.call('PEXPIRE', KEYS[4], ARGV[13])
 	redis.call('ZADD', KEYS[5], 'NX', ARGV[9], ARGV[6])
-	redis.call('SET', KEYS[7], '1', 'PX', ARGV[12])
+	if ARGV[12] ~= '0' then
+		redis.call('SET', KEYS[7], '1', 'PX', ARGV[12])
+	end
 end
 return 1
 `)
@@ -322,7 +324,7 @@ func (s *Store) Save(ctx context.Context, sess *bot.Session, ch bot.Change) erro
 		s.now().UnixMilli(),
 		s.owner,
 		s.claimTTL.Milliseconds(),
-		s.ownerTTL.Milliseconds(),
+		s.liveness(),
 		s.turnTTL.Milliseconds(),
 	}
 	entries, err := s.sealTurn(ch.Turn)

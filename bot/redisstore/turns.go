@@ -243,9 +243,10 @@ func (s *Store) writeAcks(ctx context.Context, acks []ack) error {
 	return nil
 }
 
-// Run keeps this process alive as a deliverer (so its claims are not taken
-// over) and writes batched removals of delivered entries, until ctx ends;
-// then it writes what is left.
+// Run keeps this process alive as a deliverer (so its entries are not
+// taken over) and writes batched removals of delivered entries, until ctx
+// ends; then it writes what is left and gives up its liveness, so that
+// other processes deliver its undelivered entries at once.
 func (s *Store) Run(ctx context.Context) error {
 	s.ackMu.Lock()
 	s.acking = true
@@ -282,8 +283,13 @@ func (s *Store) Run(ctx context.Context) error {
 			s.ackMu.Lock()
 			s.acking = false
 			s.ackMu.Unlock()
+			s.ackMu.Lock()
+			s.stopped = true
+			s.ackMu.Unlock()
 			stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			flush(stop)
+			// hand back what is left: another process may deliver it now
+			s.rdb.Del(stop, alive)
 			cancel()
 			return nil
 		case <-beat.C:
@@ -298,6 +304,17 @@ func (s *Store) Run(ctx context.Context) error {
 			flush(ctx)
 		}
 	}
+}
+
+// liveness is the owner TTL a save refreshes, "0" once Run has ended: a
+// process shutting down hands its undelivered entries to the others.
+func (s *Store) liveness() int64 {
+	s.ackMu.Lock()
+	defer s.ackMu.Unlock()
+	if s.stopped {
+		return 0
+	}
+	return s.ownerTTL.Milliseconds()
 }
 
 // ackDelay is how long removals wait for company: short enough that a
@@ -315,7 +332,33 @@ type turnState struct {
 	acking  bool
 	acks    []ack
 	ackKick chan struct{}
+	stopped bool // Run has ended: saves no longer claim liveness
 	// unacked are entries delivered whose removal is not written yet
 	// ("{chat}:{id}"): not to be delivered again meanwhile.
 	unacked map[string]struct{}
+}
+
+// replaceScript puts a new form of an entry in its place.
+//
+//	KEYS[1] turns list; ARGV[1] old stored entry, ARGV[2] new one
+var replaceScript = redis.NewScript(`
+local i = redis.call('LPOS', KEYS[1], ARGV[1])
+if not i then
+	return 0
+end
+redis.call('LSET', KEYS[1], i, ARGV[2])
+return 1
+`)
+
+// Replace implements bot.TurnLog: the entry keeps its place, with new
+// content (a reply of which some messages went out).
+func (s *Store) Replace(ctx context.Context, chatID int64, old bot.TurnEntry, updated bot.TurnEntry) error {
+	sealedNew, err := s.sealTurn([]bot.TurnEntry{updated})
+	if err != nil {
+		return fmt.Errorf("redisstore: replace turn entry: %w", err)
+	}
+	if err := replaceScript.Run(ctx, s.rdb, []string{s.turnsKey(chatID)}, old.Sealed, sealedNew[0]).Err(); err != nil {
+		return fmt.Errorf("redisstore: replace turn entry %d %s: %w", chatID, old.ID, err)
+	}
+	return nil
 }

@@ -31,7 +31,7 @@ func (b *Bot) Send(ctx context.Context, r bot.Response) error {
 	if r.CallbackID != "" {
 		cb := tgbotapi.NewCallback(r.CallbackID, truncate(r.Notice, maxCallbackNotice))
 		err := b.retry(ctx, "answerCallbackQuery", func() error { _, err := api.Request(cb); return err })
-		if err != nil && !isBadRequest(err) {
+		if err != nil && !isBadRequest(err) && !isFlood(err) {
 			return fmt.Errorf("telegram: answer callback: %w", err)
 		}
 		// A query too old to answer is harmless: the member sees the reply.
@@ -39,12 +39,17 @@ func (b *Bot) Send(ctx context.Context, r bot.Response) error {
 	if r.ClearButtons != 0 {
 		edit := tgbotapi.NewEditMessageReplyMarkup(r.ChatID, r.ClearButtons, tgbotapi.InlineKeyboardMarkup{InlineKeyboard: [][]tgbotapi.InlineKeyboardButton{}})
 		err := b.retry(ctx, "editMessageReplyMarkup", func() error { _, err := api.Request(edit); return err })
-		if err != nil && !isBadRequest(err) {
+		if err != nil && !isBadRequest(err) && !isFlood(err) {
 			return fmt.Errorf("telegram: clear keyboard: %w", err)
 		}
+		// Under flood control an old keyboard stays: its buttons are stale.
 	}
-	for _, m := range r.Messages {
+	for i, m := range r.Messages {
 		if err := b.sendMessage(ctx, api, r.ChatID, m); err != nil {
+			var fe *bot.FloodError
+			if errors.As(err, &fe) {
+				fe.Sent = i
+			}
 			return err
 		}
 	}
@@ -134,6 +139,8 @@ func (b *Bot) retry(ctx context.Context, method string, call func() error) error
 		isAPI := errors.As(err, &te)
 		var wait time.Duration
 		switch {
+		case isAPI && te.RetryAfter > 0 && !bot.FloodWaitAllowed(ctx):
+			return &bot.FloodError{After: time.Duration(te.RetryAfter) * time.Second}
 		case isAPI && te.RetryAfter > 0:
 			wait = time.Duration(te.RetryAfter) * time.Second
 		case isAPI && te.Code == 403:
@@ -153,6 +160,11 @@ func (b *Bot) retry(ctx context.Context, method string, call func() error) error
 			return err
 		}
 	}
+}
+
+func isFlood(err error) bool {
+	var fe *bot.FloodError
+	return errors.As(err, &fe)
 }
 
 func isBadRequest(err error) bool {

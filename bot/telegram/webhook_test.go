@@ -155,6 +155,7 @@ func TestWebhookRefusesBadRequests(t *testing.T) {
 // and HTTP server, sharing Redis with the others.
 type replica struct {
 	url string
+	e   *bot.Engine
 }
 
 func newReplica(t *testing.T, srv *telegramtest.Server, client *redis.Client, prefix string) *replica {
@@ -185,7 +186,7 @@ func newReplica(t *testing.T, srv *telegramtest.Server, client *redis.Client, pr
 	mux.Handle("POST "+telegram.WebhookPath, b.Webhook(secret, d.Dispatch))
 	hs := httptest.NewServer(mux)
 	t.Cleanup(func() { hs.Close(); d.Close() })
-	return &replica{url: hs.URL + telegram.WebhookPath}
+	return &replica{url: hs.URL + telegram.WebhookPath, e: e}
 }
 
 func texts(msgs []telegramtest.Message) []string {

@@ -182,20 +182,26 @@ func TestShutdownLosesNoAcknowledgedUpdate(t *testing.T) {
 	for i, id := range ids {
 		if e.tg.Acknowledged(id) {
 			acked++
-			if welcomed(int64(7201+i)) != 1 {
-				t.Errorf("update %d was acknowledged but not handled", id)
+			// handled: answered already, or its answer recorded with the
+			// session (held back by the 429) for whoever runs next
+			if got := welcomed(int64(7201 + i)); got > 1 {
+				t.Errorf("update %d answered %d times", id, got)
 			}
 		}
 	}
 	t.Logf("%d of %d acknowledged before the stop", acked, len(ids))
 
-	// What was not acknowledged is delivered again, to the next process.
+	// What was not acknowledged is delivered again, to the next process,
+	// which also delivers the answers the first one left recorded.
 	e2 := &env{t: t, tg: e.tg, vars: e.vars}
 	before := e.tg.Calls("setWebhook")
 	e2.start()
 	e.tg.WaitFor(t, wait, func() bool { return e.tg.Calls("setWebhook") > before })
 	for i, id := range ids {
 		e.tg.WaitAcknowledged(t, id, wait)
+		e.tg.WaitFor(t, wait, func() bool { return welcomed(int64(7201+i)) > 0 })
+	}
+	for i := range ids {
 		if got := welcomed(int64(7201 + i)); got != 1 {
 			t.Errorf("member %d welcomed %d times", 7201+i, got)
 		}
