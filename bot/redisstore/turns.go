@@ -277,6 +277,7 @@ func (s *Store) Run(ctx context.Context) error {
 		s.ackMu.Unlock()
 	}
 	s.rdb.Set(ctx, alive, "1", s.ownerTTL)
+	epoch := s.checkEpoch(ctx, "")
 	for {
 		select {
 		case <-ctx.Done():
@@ -294,6 +295,7 @@ func (s *Store) Run(ctx context.Context) error {
 			return nil
 		case <-beat.C:
 			s.rdb.Set(ctx, alive, "1", s.ownerTTL)
+			epoch = s.checkEpoch(ctx, epoch)
 			flush(ctx)
 		case <-s.ackKick:
 			// let a few more turns join the batch
@@ -304,6 +306,30 @@ func (s *Store) Run(ctx context.Context) error {
 			flush(ctx)
 		}
 	}
+}
+
+// checkEpoch notices that Redis lost its data (restarted without
+// persistence, or flushed): the epoch key, written once by the first
+// process, is gone or was written anew. It says so loudly, once, and
+// writes a new epoch; everything else re-creates itself (sessions start
+// over, outbox groups are re-created on NOGROUP, broadcast IDs are random).
+// It returns the epoch now in force ("" if Redis does not answer).
+func (s *Store) checkEpoch(ctx context.Context, known string) string {
+	key := s.prefix + "epoch"
+	now := newOwner() + "@" + s.now().UTC().Format(time.RFC3339)
+	if err := s.rdb.SetNX(ctx, key, now, 0).Err(); err != nil {
+		return known
+	}
+	cur, err := s.rdb.Get(ctx, key).Result()
+	if err != nil {
+		return known
+	}
+	if known != "" && cur != known {
+		s.log.Error("Redis lost its data: sessions, sign-ups, subscriptions and queues written before are gone. "+
+			"Check Redis persistence (appendonly yes); the bot goes on with what it has now",
+			slog.String("previous_epoch", known), slog.String("epoch", cur))
+	}
+	return cur
 }
 
 // liveness is the owner TTL a save refreshes, "0" once Run has ended: a

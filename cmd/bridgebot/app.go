@@ -198,8 +198,8 @@ func connectRedis(ctx context.Context, c config, log *slog.Logger) (*redis.Clien
 	return client, func() { client.Close(); stopEmbedded() }, nil
 }
 
-func (c config) store(client *redis.Client, ring *sealed.Keyring) *redisstore.Store {
-	return redisstore.New(client, redisstore.Options{Prefix: c.RedisPrefix, SessionTTL: c.FormTTL, Keyring: ring, Logger: c.logger(io.Discard)})
+func (c config) store(client *redis.Client, ring *sealed.Keyring, log *slog.Logger) *redisstore.Store {
+	return redisstore.New(client, redisstore.Options{Prefix: c.RedisPrefix, SessionTTL: c.FormTTL, Keyring: ring, Logger: log})
 }
 
 func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
@@ -227,7 +227,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	store := c.store(client, ring)
+	store := c.store(client, ring, log)
 	m := newMetrics()
 	client.AddHook(redisHook{m})
 
@@ -449,7 +449,7 @@ func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, s
 	}
 	con := console.New(stdout, lang)
 	engine, err := bot.NewEngine(bot.Config{
-		Store: c.store(client, ring), Sender: con, Flows: ct.flows, Locales: ct.locales, Logger: log,
+		Store: c.store(client, ring, log), Sender: con, Flows: ct.flows, Locales: ct.locales, Logger: log,
 		FormTTL: c.FormTTL, BotUsername: "bridge_bot", FAQ: ct.faq, Contact: c.Contact,
 		Subscriptions: subscriptions{broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix})},
 	})

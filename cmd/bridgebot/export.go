@@ -45,7 +45,7 @@ func runExport(ctx context.Context, c config, args []string, stdout, stderr io.W
 	if err != nil {
 		return fmt.Errorf("export decrypts the sign-ups: %w", err)
 	}
-	store := c.store(client, ring)
+	store := c.store(client, ring, log)
 	cols := exportColumns(ct.flows[flows.SignupFlow])
 	w := bufio.NewWriter(stdout)
 	var ex exporter = &csvExporter{w: csv.NewWriter(w), cols: cols}
