@@ -327,15 +327,17 @@ func TestTransientErrorsExhausted(t *testing.T) {
 	if j.Counts != (broadcast.Counts{Total: 1, Failed: 1}) {
 		t.Errorf("counts %+v", j.Counts)
 	}
-	// Two attempts, a second apart: one message per second per chat.
+	// Two attempts, a second apart: one message per second per chat. The
+	// worker spaces its sends; their arrival at the fake can jitter by a
+	// few milliseconds of scheduling and network, hence the tolerance.
 	var times []time.Time
 	for _, r := range e.srv.Requests() {
 		if r.Method == "sendMessage" {
 			times = append(times, r.Time)
 		}
 	}
-	if len(times) != 2 || times[1].Sub(times[0]) < time.Second {
-		t.Errorf("attempts at %v, want 2 at least 1s apart", times)
+	if len(times) != 2 || times[1].Sub(times[0]) < time.Second-50*time.Millisecond {
+		t.Errorf("attempts at %v, want 2 about 1s apart", times)
 	}
 }
 
