@@ -78,7 +78,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // reply, then restart on the same Redis: the member gets the reply once,
 // staff get the question once, and nothing needs the member to write again.
 func TestCrashAtEveryStepOfATurn(t *testing.T) {
-	for _, point := range []string{"after-save", "after-effect"} {
+	for _, point := range []string{"after-save", "after-effect", "after-reply"} {
 		for _, how := range []string{"redelivered", "recovered"} {
 			t.Run(point+"/"+how, func(t *testing.T) {
 				client, prefix := redistest.New(t)
@@ -123,7 +123,14 @@ func TestCrashAtEveryStepOfATurn(t *testing.T) {
 				// and a later message comes after it, in order
 				r := next.say("Also: can I bring my baby?")
 				cancel()
-				if got := count("Sent to the team", first.rec, next.rec); got != 1 {
+				got := count("Sent to the team", first.rec, next.rec)
+				switch {
+				case point == "after-reply" && (got < 1 || got > 2):
+					// The one window no design can close: Telegram took the
+					// reply, the process died before crossing it off, and
+					// Telegram cannot deduplicate a send. Never lost.
+					t.Errorf("reply sent %d times, want 1 or 2", got)
+				case point != "after-reply" && got != 1:
 					t.Errorf("reply sent %d times, want 1", got)
 				}
 				desk.mu.Lock()
