@@ -25,14 +25,14 @@ type broadcastConfig struct {
 	Rate        float64 // BROADCAST_RATE, messages per second for all replicas together (default 25)
 	Paid        bool    // BROADCAST_PAID: allow paid broadcasts (they cost Telegram Stars)
 	PaidRate    float64 // BROADCAST_PAID_RATE (default 950; Telegram's ceiling is 1000)
-	Concurrency int     // BROADCAST_CONCURRENCY, messages in flight per replica (default 8)
+	Concurrency int     // BROADCAST_CONCURRENCY, messages in flight per replica; 0 = not set (see concurrency)
 	Replica     string  // REPLICA_ID: tells apart replicas that run on one host
 }
 
 // loadBroadcastConfig reads BROADCAST_RATE, BROADCAST_PAID,
 // BROADCAST_PAID_RATE, BROADCAST_CONCURRENCY and REPLICA_ID.
 func loadBroadcastConfig(getenv func(string) string) (broadcastConfig, error) {
-	b := broadcastConfig{Rate: broadcast.DefaultRate, PaidRate: broadcast.DefaultPaidRate, Concurrency: broadcast.DefaultConcurrency,
+	b := broadcastConfig{Rate: broadcast.DefaultRate, PaidRate: broadcast.DefaultPaidRate,
 		Replica: strings.TrimSpace(getenv("REPLICA_ID"))}
 	var err error
 	if v := getenv("BROADCAST_RATE"); v != "" {
@@ -543,8 +543,11 @@ func isTerminal(w io.Writer) bool {
 // BROADCAST_CONCURRENCY. The rate limiter still caps the pace; the price is
 // more possible duplicates if a replica crashes mid-send.
 func concurrency(b broadcastConfig) int {
-	if b.Paid && b.Concurrency == broadcast.DefaultConcurrency {
-		return min(256, max(b.Concurrency, int(b.PaidRate*0.25)))
+	switch {
+	case b.Concurrency > 0:
+		return b.Concurrency // set explicitly: kept, even if it equals the default
+	case b.Paid:
+		return min(256, max(broadcast.DefaultConcurrency, int(b.PaidRate*0.25)))
 	}
-	return b.Concurrency
+	return broadcast.DefaultConcurrency
 }

@@ -365,8 +365,24 @@ func TestLoadBroadcastConfig(t *testing.T) {
 		return func(k string) string { return m[k] }
 	}
 	b, err := loadBroadcastConfig(env())
-	if err != nil || b != (broadcastConfig{Rate: 25, PaidRate: 950, Concurrency: 8}) {
+	if err != nil || b != (broadcastConfig{Rate: 25, PaidRate: 950}) || concurrency(b) != 8 {
 		t.Errorf("defaults %+v, %v", b, err)
+	}
+	// paid broadcasts scale the default, but an explicit value is kept,
+	// even one equal to the default (it used to be overridden)
+	for _, tc := range []struct {
+		env  []string
+		want int
+	}{
+		{[]string{"BROADCAST_PAID", "true"}, 237},
+		{[]string{"BROADCAST_PAID", "true", "BROADCAST_CONCURRENCY", "8"}, 8},
+		{[]string{"BROADCAST_PAID", "true", "BROADCAST_CONCURRENCY", "50"}, 50},
+		{[]string{"BROADCAST_CONCURRENCY", "8"}, 8},
+	} {
+		b, err := loadBroadcastConfig(env(tc.env...))
+		if got := concurrency(b); err != nil || got != tc.want {
+			t.Errorf("%v: concurrency %d, %v; want %d", tc.env, got, err, tc.want)
+		}
 	}
 	b, err = loadBroadcastConfig(env("BROADCAST_RATE", "20", "BROADCAST_PAID", "true", "BROADCAST_PAID_RATE", "900", "BROADCAST_CONCURRENCY", "16"))
 	if err != nil || b != (broadcastConfig{Rate: 20, Paid: true, PaidRate: 900, Concurrency: 16}) {
