@@ -43,6 +43,8 @@ type Config struct {
 	Desk          Desk
 	Subscriptions Subscriptions
 	Notifier      SignupNotifier
+	// Erasers also run on /delete (see Eraser).
+	Erasers []Eraser
 }
 
 // Engine turns updates into responses. It is safe for concurrent use; the
@@ -62,6 +64,7 @@ type Engine struct {
 	desk    Desk
 	subs    Subscriptions
 	notify  SignupNotifier
+	erasers []Eraser
 }
 
 // NewEngine checks the configuration and returns an Engine.
@@ -76,7 +79,7 @@ func NewEngine(c Config) (*Engine, error) {
 	e := &Engine{
 		store: c.Store, sender: c.Sender, signup: signup, flows: c.Flows, cat: c.Locales,
 		log: c.Logger, formTTL: c.FormTTL, botName: c.BotUsername, now: c.Now,
-		faq: c.FAQ, desk: c.Desk, subs: c.Subscriptions, notify: c.Notifier,
+		faq: c.FAQ, desk: c.Desk, subs: c.Subscriptions, notify: c.Notifier, erasers: c.Erasers,
 	}
 	if e.faq != nil {
 		e.matcher = faq.NewMatcher(e.faq)
@@ -528,6 +531,9 @@ func (t *turn) confirm(parts []string, msgID int) {
 		}
 		if t.e.desk != nil {
 			t.later("desk forget", func(ctx context.Context) error { return t.e.desk.Forget(ctx, chat) }, "error.internal")
+		}
+		for _, er := range t.e.erasers {
+			t.later("erase", func(ctx context.Context) error { return er.Erase(ctx, chat) }, "error.internal")
 		}
 		t.say("delete.done", nil)
 	case kind == "d":

@@ -238,6 +238,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 	}
 	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix, Rate: c.Broadcast.Rate, PaidRate: c.Broadcast.PaidRate, AllowPaid: c.Broadcast.Paid, Logger: log})
 	cfg.Subscriptions = subscriptions{bstore}
+	cfg.Erasers = []bot.Eraser{bstore}
 	worker := newBroadcastWorker(c, c.Broadcast, client, tg, log, nil)
 	tasks := []task{{"broadcast worker", worker.Run}}
 	if c.Slack.BotToken != "" {
@@ -397,10 +398,12 @@ func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, s
 		}
 	}
 	con := console.New(stdout, lang)
+	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix})
 	engine, err := bot.NewEngine(bot.Config{
 		Store: c.store(client, ring), Sender: con, Flows: ct.flows, Locales: ct.locales, Logger: log,
 		FormTTL: c.FormTTL, BotUsername: "bridge_bot", FAQ: ct.faq,
-		Subscriptions: subscriptions{broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix})},
+		Subscriptions: subscriptions{bstore},
+		Erasers:       []bot.Eraser{bstore},
 	})
 	if err != nil {
 		return err

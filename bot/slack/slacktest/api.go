@@ -100,6 +100,7 @@ func init() {
 		"files.getUploadURLExternal":   {fn: (*Server).apiGetUploadURL},
 		"files.completeUploadExternal": {fn: (*Server).apiCompleteUpload},
 		"files.info":                   {fn: (*Server).apiFilesInfo},
+		"files.delete":                 {fn: (*Server).apiFilesDelete},
 		"views.open":                   {fn: (*Server).apiViewsOpen},
 		"views.push":                   {fn: (*Server).apiViewsPush},
 		"views.update":                 {fn: (*Server).apiViewsUpdate},
