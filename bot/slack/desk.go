@@ -63,6 +63,9 @@ import (
 // message still joins their thread; after it, a new thread starts.
 const DefaultQuietTime = 7 * 24 * time.Hour
 
+// DefaultAnsweredRetention is Config.AnsweredRetention's default.
+const DefaultAnsweredRetention = 90 * 24 * time.Hour
+
 // Config configures the desk.
 type Config struct {
 	Client    *slackapi.Client
@@ -91,6 +94,15 @@ type Config struct {
 	// ErasedTTL is how long a member's erasure is remembered so that work
 	// queued before it is dropped. Default tombstone.DefaultTTL (30 days).
 	ErasedTTL time.Duration
+	// AnsweredRetention is how long an answered question's mappings and
+	// texts are kept after it was answered (reopening it keeps them again),
+	// and how long relayed-reply markers live. Default
+	// DefaultAnsweredRetention.
+	AnsweredRetention time.Duration
+	// DeadRetention and DeadMaxLen bound the outboxes' dead letters
+	// (outbox.Options); zero values are the outbox's defaults.
+	DeadRetention time.Duration
+	DeadMaxLen    int64
 	// Outbox tuning for tests; zero values are production defaults.
 	OutboxMinBackoff, OutboxMaxBackoff time.Duration
 }
@@ -182,6 +194,9 @@ func New(ctx context.Context, cfg Config) (*Desk, error) {
 	if cfg.Keyring == nil {
 		cfg.Keyring = sealed.Process()
 	}
+	if cfg.AnsweredRetention <= 0 {
+		cfg.AnsweredRetention = DefaultAnsweredRetention
+	}
 	if cfg.MaxFileBytes <= 0 {
 		cfg.MaxFileBytes = maxFileBytes
 	}
@@ -204,7 +219,8 @@ func New(ctx context.Context, cfg Config) (*Desk, error) {
 		graves: tombstone.New(cfg.Redis, cfg.Prefix, cfg.Keyring, cfg.ErasedTTL),
 	}
 	opts := func(name string) outbox.Options {
-		return outbox.Options{Prefix: cfg.Prefix, Name: name, Logger: cfg.Logger, MinBackoff: cfg.OutboxMinBackoff, MaxBackoff: cfg.OutboxMaxBackoff, Keyring: cfg.Keyring}
+		return outbox.Options{Prefix: cfg.Prefix, Name: name, Logger: cfg.Logger, MinBackoff: cfg.OutboxMinBackoff, MaxBackoff: cfg.OutboxMaxBackoff, Keyring: cfg.Keyring,
+			DeadRetention: cfg.DeadRetention, DeadMaxLen: cfg.DeadMaxLen}
 	}
 	d.toSlack = outbox.New(cfg.Redis, opts("slack"))
 	d.toMember = outbox.New(cfg.Redis, opts("telegram"))
@@ -316,6 +332,13 @@ func (d *Desk) Relay(ctx context.Context, m bot.DeskMessage) error {
 	chat := strconv.FormatInt(m.ChatID, 10)
 	fields := map[string]any{"last": now.Unix(), "lang": m.Lang, "name": d.seal(m.FirstName), "username": d.seal(m.Username), "signed_up": boolStr(m.SignedUp)}
 	pipe := d.rdb.TxPipeline()
+	if t.exists && t.Status == statusAnswered {
+		// The member speaks again: what was to expire with the answered
+		// question is kept again (see retention.go).
+		if err := d.keep(ctx, pipe, m.ChatID, m.New || !d.active(t)); err != nil {
+			return err
+		}
+	}
 	switch {
 	case m.New || !d.active(t):
 		msg.NewThread = true

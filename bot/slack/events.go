@@ -157,6 +157,10 @@ func (d *Desk) setStatus(ctx context.Context, chat int64, rootTS, status, user, 
 		return err
 	}
 	id := strconv.FormatInt(chat, 10)
+	keys, err := d.rdb.SMembers(ctx, d.key("keys", id)).Result()
+	if err != nil {
+		return fmt.Errorf("slack: set status: %w", err)
+	}
 	// Not if the member erased their data since the ticket was read: the
 	// write would bring the ticket back.
 	_, gone, err := d.guard(ctx, chat, t.Last, func(pipe redis.Pipeliner) {
@@ -164,7 +168,13 @@ func (d *Desk) setStatus(ctx context.Context, chat int64, rootTS, status, user, 
 			pipe.HSet(ctx, d.ticketKey(chat), "status", status, "answered_by", user, "answered_at", d.now().Unix())
 			pipe.SRem(ctx, d.key("open"), id)
 			pipe.SAdd(ctx, d.key("answered"), id)
+			d.expireAnswered(ctx, pipe, chat, keys)
 		} else {
+			for _, k := range append(keys, d.ticketKey(chat), d.key("keys", id)) {
+				if !d.expiresAnyway(k) {
+					pipe.Persist(ctx, k)
+				}
+			}
 			pipe.HSet(ctx, d.ticketKey(chat), "status", status, "answered_by", "", "answered_at", 0)
 			pipe.SAdd(ctx, d.key("open"), id)
 			pipe.SRem(ctx, d.key("answered"), id)
@@ -258,6 +268,9 @@ var helpText = strings.Join([]string{
 
 // stats counts sign-ups and questions.
 func (d *Desk) stats(ctx context.Context) (string, error) {
+	if err := d.pruneStats(ctx); err != nil {
+		return "", err
+	}
 	byLang, byRole, byArea := map[string]int{}, map[string]int{}, map[string]int{}
 	total := 0
 	if d.cfg.Signups != nil {

@@ -359,7 +359,7 @@ const sentRecordPatience = 10 * time.Second
 // data (the reply was theirs to receive; the record would outlive them).
 func (d *Desk) remember(ctx context.Context, r staffReply, key, value string) error {
 	_, _, err := d.guard(ctx, r.Chat, r.origin(), func(pipe redis.Pipeliner) {
-		pipe.Set(ctx, key, value, 0)
+		pipe.Set(ctx, key, value, d.cfg.AnsweredRetention)
 		pipe.SAdd(ctx, d.key("keys", strconv.FormatInt(r.Chat, 10)), key)
 	})
 	if err != nil {

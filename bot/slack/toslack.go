@@ -215,7 +215,7 @@ func (d *Desk) rootIntent(ctx context.Context, m memberMsg, key, chat, channel s
 	var set *redis.BoolCmd
 	var get *redis.StringCmd
 	_, gone, err := d.guard(ctx, m.Chat, m.At, func(pipe redis.Pipeliner) {
-		set = pipe.SetNX(ctx, key, fmt.Sprintf("%s %s %d", channel, token, d.now().UnixMilli()), 0)
+		set = pipe.SetNX(ctx, key, fmt.Sprintf("%s %s %d", channel, token, d.now().UnixMilli()), d.cfg.AnsweredRetention)
 		get = pipe.Get(ctx, key)
 		pipe.SAdd(ctx, d.key("keys", chat), key)
 	})

@@ -33,6 +33,7 @@ type config struct {
 	Slack     slackConfig
 	Broadcast broadcastConfig
 	Keys      keyConfig
+	Retention retentionConfig
 }
 
 // slackConfig is the staff desk's settings; the desk runs when BotToken
@@ -85,6 +86,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	c.HTTPAddr = or(getenv("HTTP_ADDR"), ":8080")
 	c.Keys = loadKeyConfig(getenv)
+	if c.Retention, err = loadRetention(getenv); err != nil {
+		return c, err
+	}
 	if c.Broadcast, err = loadBroadcastConfig(getenv); err != nil {
 		return c, err
 	}
