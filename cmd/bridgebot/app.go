@@ -20,6 +20,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"bridgebot/bot"
+	"bridgebot/bot/audit"
 	"bridgebot/bot/broadcast"
 	"bridgebot/bot/console"
 	"bridgebot/bot/redisstore"
@@ -238,7 +239,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) error {
 	}
 	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix, Rate: c.Broadcast.Rate, PaidRate: c.Broadcast.PaidRate, AllowPaid: c.Broadcast.Paid, Logger: log})
 	cfg.Subscriptions = subscriptions{bstore}
-	cfg.Erasers = []bot.Eraser{bstore}
+	cfg.Erasers = []bot.Eraser{bstore, audit.New(client, c.RedisPrefix)}
 	worker := newBroadcastWorker(c, c.Broadcast, client, tg, log, nil)
 	tasks := []task{{"broadcast worker", worker.Run}}
 	if c.Slack.BotToken != "" {
@@ -404,7 +405,7 @@ func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, s
 		Store: c.store(client, ring), Sender: con, Flows: ct.flows, Locales: ct.locales, Logger: log,
 		FormTTL: c.FormTTL, BotUsername: "bridge_bot", FAQ: ct.faq,
 		Subscriptions: subscriptions{bstore},
-		Erasers:       []bot.Eraser{bstore},
+		Erasers:       []bot.Eraser{bstore, audit.New(client, c.RedisPrefix)},
 	})
 	if err != nil {
 		return err
