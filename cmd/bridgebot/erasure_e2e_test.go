@@ -260,3 +260,31 @@ func TestErasureCleansUpRootInFlight(t *testing.T) {
 	}
 	assertErased(t, rdb, prefix, chat, "Yaretzi", "Raíz-en-vuelo")
 }
+
+// A question root whose post is in flight when the member erases their
+// data (Slack has stored it; the bot has not had the answer yet) is
+// redacted once it lands, and its thread is never recorded.
+func TestErasureCleansUpRootThatLandsAfterIt(t *testing.T) {
+	e, sl := newDeskEnv(t)
+	e.start()
+	sl.WaitSocketConnected(t, 1, wait)
+	rdb, prefix := e.redisOf()
+	const chat = 918273649
+	m := e.member(chat, "Mitl", "es")
+	m.say("/start", "Institutos BRIDGE")
+	m.press("Preguntarle al equipo", "Escribe tu pregunta")
+
+	release := sl.HoldNext("chat.postMessage")
+	defer release()
+	m.say("¿Raíz-aterrizando llegará?", "Enviado al equipo")
+	r := root(t, sl, "Raíz-aterrizando")
+	m.erase()
+	release()
+
+	sl.WaitFor(t, wait, func() bool {
+		got, _ := sl.Message(questionsChannel, r.TS)
+		return strings.Contains(got.AllText(), erasedNote)
+	})
+	waitDrained(t, sl, rdb, prefix)
+	assertErased(t, rdb, prefix, chat, "Mitl", "Raíz-aterrizando")
+}

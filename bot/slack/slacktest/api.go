@@ -192,8 +192,15 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, name string) {
 		body = okBody(res)
 	}
 	rec.Status = status
+	hold := s.takeHoldLocked(name)
 	s.notifyLocked()
 	s.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+		}
+	}
 
 	switch {
 	case status == http.StatusTooManyRequests:

@@ -56,7 +56,8 @@ type Server struct {
 	ephemerals   []Ephemeral
 	files        map[string]*storedFile
 	fileOrder    []string
-	deletedFiles []string // by files.delete
+	deletedFiles []string                   // by files.delete
+	holds        map[string][]chan struct{} // see HoldNext
 
 	triggers  map[string]*trigger
 	views     map[string]*View
