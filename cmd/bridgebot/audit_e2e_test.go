@@ -11,7 +11,7 @@ import (
 // when, how many — and nothing of the members is.
 func TestAuditLogRecordsWithoutMemberContent(t *testing.T) {
 	e := newEnv(t)
-	e.start()
+	e.startReady()
 	const chat = 918273660
 	m := e.member(chat, "Ximena", "es")
 	m.say("/start", "Institutos BRIDGE")

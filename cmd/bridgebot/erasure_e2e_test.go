@@ -77,7 +77,7 @@ func signUp(m *member, name, org, place, email, hopes string) {
 // follow-up, the file it uploaded) are redacted or deleted.
 func TestErasureReachesEveryCopy(t *testing.T) {
 	e, sl := newDeskEnv(t)
-	e.start()
+	e.startReady()
 	sl.WaitSocketConnected(t, 1, wait)
 	rdb, prefix := e.redisOf()
 	const chat = 918273645
@@ -157,7 +157,7 @@ func TestErasureReachesEveryCopy(t *testing.T) {
 // asked to wait for) arrives, but leaves no record behind.
 func TestErasureDropsQueuedStaffReply(t *testing.T) {
 	e, sl := newDeskEnv(t)
-	e.start()
+	e.startReady()
 	sl.WaitSocketConnected(t, 1, wait)
 	rdb, prefix := e.redisOf()
 	const chat = 918273646
@@ -204,7 +204,7 @@ func TestErasureDropsQueuedStaffReply(t *testing.T) {
 // data is never posted, and nothing of it stays in Redis.
 func TestErasureDropsQueuedSignupPost(t *testing.T) {
 	e, sl := newDeskEnv(t)
-	e.start()
+	e.startReady()
 	sl.WaitSocketConnected(t, 1, wait)
 	rdb, prefix := e.redisOf()
 	const chat = 918273647
@@ -231,7 +231,7 @@ func TestErasureDropsQueuedSignupPost(t *testing.T) {
 // Slack is back; nothing of it stays in Redis.
 func TestErasureCleansUpRootInFlight(t *testing.T) {
 	e, sl := newDeskEnv(t)
-	e.start()
+	e.startReady()
 	sl.WaitSocketConnected(t, 1, wait)
 	rdb, prefix := e.redisOf()
 	const chat = 918273648
@@ -266,7 +266,7 @@ func TestErasureCleansUpRootInFlight(t *testing.T) {
 // redacted once it lands, and its thread is never recorded.
 func TestErasureCleansUpRootThatLandsAfterIt(t *testing.T) {
 	e, sl := newDeskEnv(t)
-	e.start()
+	e.startReady()
 	sl.WaitSocketConnected(t, 1, wait)
 	rdb, prefix := e.redisOf()
 	const chat = 918273649

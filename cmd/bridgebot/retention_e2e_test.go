@@ -19,7 +19,7 @@ var foreverKeys = []string{"signup:", "signups", "subs", "desk:posts:", "desk:op
 func TestRetentionAnsweredQuestionsExpire(t *testing.T) {
 	e, sl := newDeskEnv(t)
 	e.vars["DESK_ANSWERED_RETENTION"] = "48h"
-	e.start()
+	e.startReady()
 	sl.WaitSocketConnected(t, 1, wait)
 	rdb, prefix := e.redisOf()
 	ctx := context.Background()
