@@ -47,6 +47,8 @@ type Config struct {
 	// answer and there is no staff desk (an email, a phone, a link), as
 	// plain text. Empty: the bot points to the questions it can answer.
 	Contact string
+	// Erasers also run on /delete (see Eraser).
+	Erasers []Eraser
 }
 
 // Engine turns updates into responses. It is safe for concurrent use; the
@@ -110,6 +112,9 @@ func NewEngine(c Config) (*Engine, error) {
 	}
 	if c.Notifier != nil {
 		features = append(features, notifyFeature{n: c.Notifier})
+	}
+	if len(c.Erasers) > 0 {
+		features = append(features, erasers(c.Erasers))
 	}
 	for _, f := range features {
 		if err := e.reg.add(f); err != nil {

@@ -107,6 +107,8 @@
 //	                             set by a 429.
 //	{p}broadcast:workers         ZSET worker heartbeats: consumer → time.
 //	{p}broadcast:workers:info    HASH consumer → JSON WorkerInfo.
+//	{p}audit                     STREAM the audit log (bot/audit): Create
+//	                             records who queued a job for how many.
 //
 // Job IDs are ULIDs (26 characters: the creation time, then 80 random
 // bits), never a counter in Redis, so a job created after Redis lost its

@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
+
+	"bridgebot/bot/audit"
 )
 
 // Job statuses.
@@ -239,6 +241,8 @@ func (s *Store) Create(ctx context.Context, j Job) (Job, error) {
 			"preview_ref", j.PreviewRef)
 		p.ZAdd(ctx, s.k.jobs(), redis.Z{Score: float64(ms(j.Created)), Member: j.ID})
 		p.ZAdd(ctx, s.k.active(), redis.Z{Score: float64(ms(start)), Member: j.ID})
+		s.audit.Add(ctx, p, audit.Entry{At: j.Created, Action: audit.ActionBroadcast, Actor: j.CreatedBy, Count: j.Counts.Total,
+			Detail: "job " + j.ID + ", audience " + j.Audience.String()})
 		return nil
 	})
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"bridgebot/bot/audit"
 )
 
 // Defaults for Options.
@@ -125,15 +127,16 @@ func (o Options) rateFor(paid bool) float64 {
 // Store keeps subscriptions and broadcast jobs in Redis. It is safe for
 // concurrent use, and any number of processes may share the data.
 type Store struct {
-	rdb  redis.UniversalClient
-	opts Options
-	k    keys
+	rdb   redis.UniversalClient
+	opts  Options
+	k     keys
+	audit *audit.Log
 }
 
 // New returns a Store on client (not closed by the Store).
 func New(client redis.UniversalClient, opts Options) *Store {
 	opts = opts.withDefaults()
-	return &Store{rdb: client, opts: opts, k: keys{opts.Prefix}}
+	return &Store{rdb: client, opts: opts, k: keys{opts.Prefix}, audit: audit.New(client, opts.Prefix)}
 }
 
 // Options returns the store's options with defaults applied.

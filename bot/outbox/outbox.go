@@ -28,8 +28,10 @@
 //	                                    (Permanent), fields id (Entry.ID),
 //	                                    key, kind,
 //	                                    payload, attempts, error, enq,
-//	                                    failed (Unix ms), consumer. Never
-//	                                    trimmed: nothing disappears silently.
+//	                                    failed (Unix ms), consumer. Kept
+//	                                    Options.DeadRetention (30 days) and
+//	                                    at most DeadMaxLen entries: each
+//	                                    new dead letter trims older ones.
 //	{prefix}outbox:{name}:members       sorted set: running consumers, score
 //	                                    = Redis time (ms) at which the
 //	                                    member counts as gone. Used to split
@@ -131,6 +133,10 @@ const (
 	DefaultMinBackoff = 500 * time.Millisecond
 	DefaultMaxBackoff = 5 * time.Minute
 	DefaultGrace      = 10 * time.Second
+	// DefaultDeadRetention is how long dead letters are kept; they hold
+	// members' messages (sealed), so not forever.
+	DefaultDeadRetention = 30 * 24 * time.Hour
+	DefaultDeadMaxLen    = 10000
 )
 
 // group is the consumer group every replica reads partitions through.
@@ -207,6 +213,11 @@ type Options struct {
 	Grace time.Duration
 	// Logger receives the outbox's logs. Default slog.Default().
 	Logger *slog.Logger
+	// DeadRetention is how long a dead letter is kept (trimmed when a new
+	// one is added). Default DefaultDeadRetention.
+	DeadRetention time.Duration
+	// DeadMaxLen bounds the dead-letter stream. Default DefaultDeadMaxLen.
+	DeadMaxLen int64
 	// Keyring seals payloads. Default sealed.Process(), a throwaway key
 	// only this process can use (tests).
 	Keyring *sealed.Keyring
@@ -286,6 +297,12 @@ func New(client redis.UniversalClient, opts Options) *Outbox {
 	}
 	if opts.Keyring == nil {
 		opts.Keyring = sealed.Process()
+	}
+	if opts.DeadRetention <= 0 {
+		opts.DeadRetention = DefaultDeadRetention
+	}
+	if opts.DeadMaxLen <= 0 {
+		opts.DeadMaxLen = DefaultDeadMaxLen
 	}
 	base := opts.Prefix + "outbox:" + opts.Name + ":"
 	o := &Outbox{

@@ -405,7 +405,7 @@ func (w *worker) finish(own context.Context, sid string, e Entry, next string, d
 		)
 		_, err := w.o.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 			if !deadDone {
-				xadd = pipe.XAdd(ctx, &redis.XAddArgs{Stream: w.o.dead, Values: []any{
+				xadd = pipe.XAdd(ctx, &redis.XAddArgs{Stream: w.o.dead, MaxLen: w.o.opts.DeadMaxLen, Values: []any{
 					"id", e.ID,
 					"key", e.Key,
 					"kind", e.Kind,
@@ -416,6 +416,8 @@ func (w *worker) finish(own context.Context, sid string, e Entry, next string, d
 					"failed", strconv.FormatInt(w.o.opts.Now().UnixMilli(), 10),
 					"consumer", w.o.opts.Consumer,
 				}})
+				minID := w.o.opts.Now().Add(-w.o.opts.DeadRetention).UnixMilli()
+				pipe.XTrimMinID(ctx, w.o.dead, strconv.FormatInt(max(minID, 0), 10))
 			}
 			pipe.XAck(ctx, stream, group, sid)
 			pipe.XDel(ctx, stream, sid)

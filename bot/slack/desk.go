@@ -25,6 +25,9 @@
 //	desk:relayed:{channel}:{ts}:file:{n}  string: "1" once the reply's n-th file was
 //	                            sent, "given-up" if it never can be (see relayReply)
 //	desk:keys:{chat}            set: every key above that belongs to the member, for /delete
+//	desk:posts:{chat}           set: the bot's Slack posts ("channel ts") and files
+//	                            ("file:ID") that carry the member's words, to redact on /delete
+//	erased:{hmac}               the member's erasure tombstone (bot/tombstone; see erase.go)
 //	desk:open, desk:answered    sets of chat IDs, for /bridge stats
 //	desk:event:{event_id}       string with TTL: an event already acted on (set
 //	                            with what it queued, atomically: outbox.EnqueueOnce)
@@ -52,12 +55,16 @@ import (
 	"bridgebot/bot"
 	"bridgebot/bot/outbox"
 	"bridgebot/bot/sealed"
+	"bridgebot/bot/tombstone"
 	"bridgebot/locales"
 )
 
 // DefaultQuietTime is how long after the last message a member's new
 // message still joins their thread; after it, a new thread starts.
 const DefaultQuietTime = 7 * 24 * time.Hour
+
+// DefaultAnsweredRetention is Config.AnsweredRetention's default.
+const DefaultAnsweredRetention = 90 * 24 * time.Hour
 
 // Config configures the desk.
 type Config struct {
@@ -84,6 +91,18 @@ type Config struct {
 	// Keyring seals what members gave in the desk's keys and outboxes.
 	// Default sealed.Process() (a throwaway key: tests).
 	Keyring *sealed.Keyring
+	// ErasedTTL is how long a member's erasure is remembered so that work
+	// queued before it is dropped. Default tombstone.DefaultTTL (30 days).
+	ErasedTTL time.Duration
+	// AnsweredRetention is how long an answered question's mappings and
+	// texts are kept after it was answered (reopening it keeps them again),
+	// and how long relayed-reply markers live. Default
+	// DefaultAnsweredRetention.
+	AnsweredRetention time.Duration
+	// DeadRetention and DeadMaxLen bound the outboxes' dead letters
+	// (outbox.Options); zero values are the outbox's defaults.
+	DeadRetention time.Duration
+	DeadMaxLen    int64
 	// Outbox tuning for tests; zero values are production defaults.
 	OutboxMinBackoff, OutboxMaxBackoff time.Duration
 }
@@ -142,6 +161,7 @@ type Desk struct {
 	toMember  *outbox.Outbox
 	now       func() time.Time
 	ring      *sealed.Keyring
+	graves    *tombstone.Book
 	botUserID string
 	botID     string
 
@@ -174,6 +194,9 @@ func New(ctx context.Context, cfg Config) (*Desk, error) {
 	if cfg.Keyring == nil {
 		cfg.Keyring = sealed.Process()
 	}
+	if cfg.AnsweredRetention <= 0 {
+		cfg.AnsweredRetention = DefaultAnsweredRetention
+	}
 	if cfg.MaxFileBytes <= 0 {
 		cfg.MaxFileBytes = maxFileBytes
 	}
@@ -193,9 +216,11 @@ func New(ctx context.Context, cfg Config) (*Desk, error) {
 	d := &Desk{
 		cfg: cfg, api: cfg.Client, rdb: cfg.Redis, log: cfg.Logger, now: cfg.Now, ring: cfg.Keyring,
 		botUserID: auth.UserID, botID: auth.BotID, names: map[string]string{},
+		graves: tombstone.New(cfg.Redis, cfg.Prefix, cfg.Keyring, cfg.ErasedTTL),
 	}
 	opts := func(name string) outbox.Options {
-		return outbox.Options{Prefix: cfg.Prefix, Name: name, Logger: cfg.Logger, MinBackoff: cfg.OutboxMinBackoff, MaxBackoff: cfg.OutboxMaxBackoff, Keyring: cfg.Keyring}
+		return outbox.Options{Prefix: cfg.Prefix, Name: name, Logger: cfg.Logger, MinBackoff: cfg.OutboxMinBackoff, MaxBackoff: cfg.OutboxMaxBackoff, Keyring: cfg.Keyring,
+			DeadRetention: cfg.DeadRetention, DeadMaxLen: cfg.DeadMaxLen}
 	}
 	d.toSlack = outbox.New(cfg.Redis, opts("slack"))
 	d.toMember = outbox.New(cfg.Redis, opts("telegram"))
@@ -317,6 +342,13 @@ func (d *Desk) Relay(ctx context.Context, m bot.DeskMessage) error {
 	chat := strconv.FormatInt(m.ChatID, 10)
 	fields := map[string]any{"last": now.Unix(), "lang": m.Lang, "name": d.seal(m.FirstName), "username": d.seal(m.Username), "signed_up": boolStr(m.SignedUp)}
 	pipe := d.rdb.TxPipeline()
+	if t.exists && t.Status == statusAnswered {
+		// The member speaks again: what was to expire with the answered
+		// question is kept again (see retention.go).
+		if err := d.keep(ctx, pipe, m.ChatID, m.New || !d.active(t)); err != nil {
+			return err
+		}
+	}
 	switch {
 	case m.New || !d.active(t):
 		msg.NewThread = true
@@ -345,28 +377,6 @@ func boolStr(b bool) string {
 		return "1"
 	}
 	return "0"
-}
-
-// Forget removes the member's ticket and every link between them and
-// their threads (/delete): staff replies in old threads no longer reach
-// them. The Slack threads stay: they are the staff's record.
-func (d *Desk) Forget(ctx context.Context, chatID int64) error {
-	chat := strconv.FormatInt(chatID, 10)
-	keys, err := d.rdb.SMembers(ctx, d.key("keys", chat)).Result()
-	if err != nil {
-		return fmt.Errorf("slack: forget %d: %w", chatID, err)
-	}
-	pipe := d.rdb.TxPipeline()
-	pipe.Del(ctx, d.ticketKey(chatID), d.key("keys", chat))
-	if len(keys) > 0 {
-		pipe.Del(ctx, keys...)
-	}
-	pipe.SRem(ctx, d.key("open"), chat)
-	pipe.SRem(ctx, d.key("answered"), chat)
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("slack: forget %d: %w", chatID, err)
-	}
-	return nil
 }
 
 // SignupConfirmed posts a new or updated sign-up to the sign-ups channel

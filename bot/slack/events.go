@@ -130,7 +130,7 @@ func (d *Desk) onMessage(ctx context.Context, ev *slackevents.MessageEvent, once
 		if err != nil || !ours || isNote(msg.Text) {
 			return err
 		}
-		return d.enqueueOnce(ctx, d.toMember, once, chat, kindEdit, staffReply{Chat: chat, Channel: ev.Channel, TS: msg.Timestamp, User: msg.User, Text: msg.Text})
+		return d.enqueueOnce(ctx, d.toMember, once, chat, kindEdit, staffReply{Chat: chat, Channel: ev.Channel, TS: msg.Timestamp, ThreadTS: msg.ThreadTimestamp, User: msg.User, Text: msg.Text})
 	}
 	return nil
 }
@@ -157,18 +157,31 @@ func (d *Desk) setStatus(ctx context.Context, chat int64, rootTS, status, user, 
 		return err
 	}
 	id := strconv.FormatInt(chat, 10)
-	pipe := d.rdb.TxPipeline()
-	if status == statusAnswered {
-		pipe.HSet(ctx, d.ticketKey(chat), "status", status, "answered_by", user, "answered_at", d.now().Unix())
-		pipe.SRem(ctx, d.key("open"), id)
-		pipe.SAdd(ctx, d.key("answered"), id)
-	} else {
-		pipe.HSet(ctx, d.ticketKey(chat), "status", status, "answered_by", "", "answered_at", 0)
-		pipe.SAdd(ctx, d.key("open"), id)
-		pipe.SRem(ctx, d.key("answered"), id)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	keys, err := d.rdb.SMembers(ctx, d.key("keys", id)).Result()
+	if err != nil {
 		return fmt.Errorf("slack: set status: %w", err)
+	}
+	// Not if the member erased their data since the ticket was read: the
+	// write would bring the ticket back.
+	_, gone, err := d.guard(ctx, chat, t.Last, func(pipe redis.Pipeliner) {
+		if status == statusAnswered {
+			pipe.HSet(ctx, d.ticketKey(chat), "status", status, "answered_by", user, "answered_at", d.now().Unix())
+			pipe.SRem(ctx, d.key("open"), id)
+			pipe.SAdd(ctx, d.key("answered"), id)
+			d.expireAnswered(ctx, pipe, chat, keys)
+		} else {
+			for _, k := range append(keys, d.ticketKey(chat), d.key("keys", id)) {
+				if !d.expiresAnyway(k) {
+					pipe.Persist(ctx, k)
+				}
+			}
+			pipe.HSet(ctx, d.ticketKey(chat), "status", status, "answered_by", "", "answered_at", 0)
+			pipe.SAdd(ctx, d.key("open"), id)
+			pipe.SRem(ctx, d.key("answered"), id)
+		}
+	})
+	if err != nil || gone {
+		return err
 	}
 	return d.enqueueOnce(ctx, d.toSlack, once, chat, kindRootUpdate, rootUpdate{Chat: chat})
 }
@@ -255,6 +268,9 @@ var helpText = strings.Join([]string{
 
 // stats counts sign-ups and questions.
 func (d *Desk) stats(ctx context.Context) (string, error) {
+	if err := d.pruneStats(ctx); err != nil {
+		return "", err
+	}
 	byLang, byRole, byArea := map[string]int{}, map[string]int{}, map[string]int{}
 	total := 0
 	if d.cfg.Signups != nil {

@@ -87,6 +87,14 @@ const maxFileAttempts = 3
 // dead letter), so it does not hold up the member's later replies;
 // transient download errors are retried without limit.
 func (d *Desk) relayReply(ctx context.Context, r staffReply, attempt int) error {
+	// A reply in a thread whose root predates the member's erasure is
+	// dropped, and staff are told why.
+	if at, gone, err := d.erased(ctx, r.Chat, r.origin()); err != nil || gone {
+		if gone {
+			return d.replyErased(ctx, r, at)
+		}
+		return err
+	}
 	t, err := d.loadTicket(ctx, r.Chat)
 	if err != nil {
 		return err
@@ -116,7 +124,7 @@ func (d *Desk) relayReply(ctx context.Context, r staffReply, attempt int) error 
 			if err := d.fileUndeliverable(ctx, r, f, reason); err != nil {
 				return err
 			}
-			if err := d.remember(ctx, r.Chat, sentKey, fileGivenUp); err != nil {
+			if err := d.remember(ctx, r, sentKey, fileGivenUp); err != nil {
 				return err
 			}
 			given = append(given, fmt.Errorf("file %s: %s: %w", f.ID, reason, err))
@@ -129,12 +137,16 @@ func (d *Desk) relayReply(ctx context.Context, r staffReply, attempt int) error 
 		if _, err := d.cfg.Messenger.SendFile(ctx, r.Chat, file); err != nil {
 			return d.memberFailed(ctx, r, err)
 		}
-		if err := d.rememberSent(ctx, r.Chat, sentKey, "1"); err != nil {
+		if err := d.rememberSent(ctx, r, sentKey, "1"); err != nil {
 			return err
 		}
 	}
 	if t.exists {
-		d.rdb.HSet(ctx, d.ticketKey(r.Chat), "last", d.now().Unix())
+		if _, _, err := d.guard(ctx, r.Chat, r.origin(), func(p redis.Pipeliner) {
+			p.HSet(ctx, d.ticketKey(r.Chat), "last", d.now().Unix())
+		}); err != nil {
+			d.log.Warn("could not record the member's last activity", slog.Any("err", err))
+		}
 	}
 	if len(given) > 0 {
 		return outbox.Permanent(fmt.Errorf("staff reply to %d delivered without its files: %w", r.Chat, errors.Join(given...)))
@@ -213,7 +225,7 @@ func (d *Desk) relayText(ctx context.Context, r staffReply, html string) error {
 		return nil
 	}
 	if len(parts) == 0 {
-		return d.rememberSent(ctx, r.Chat, relayedKey, fmt.Sprintf("%d:0", r.Chat))
+		return d.rememberSent(ctx, r, relayedKey, fmt.Sprintf("%d:0", r.Chat))
 	}
 	first := 0
 	for i, part := range parts {
@@ -235,7 +247,7 @@ func (d *Desk) relayText(ctx context.Context, r staffReply, html string) error {
 		if !last {
 			key, value = keys[i+1], strconv.Itoa(id)
 		}
-		if err := d.rememberSent(ctx, r.Chat, key, value); err != nil {
+		if err := d.rememberSent(ctx, r, key, value); err != nil {
 			return err
 		}
 	}
@@ -316,15 +328,15 @@ func utf16Len(s string) int {
 // for up to sentRecordPatience, instead of failing the entry (which would
 // send it again). Only if Redis stays unreachable that long (or the
 // process stops) may the member get it twice.
-func (d *Desk) rememberSent(ctx context.Context, chat int64, key, value string) error {
+func (d *Desk) rememberSent(ctx context.Context, r staffReply, key, value string) error {
 	deadline := time.Now().Add(sentRecordPatience)
 	wait := 20 * time.Millisecond
 	for {
-		err := d.remember(ctx, chat, key, value)
+		err := d.remember(ctx, r, key, value)
 		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
 			if err != nil {
 				d.log.Warn("sent to the member but could not record it; a retry may send it again",
-					slog.Int64("chat", chat), slog.Any("err", err))
+					slog.Int64("chat", r.Chat), slog.Any("err", err))
 			}
 			return err
 		}
@@ -343,15 +355,26 @@ func (d *Desk) rememberSent(ctx context.Context, chat int64, key, value string) 
 const sentRecordPatience = 10 * time.Second
 
 // remember records a key that belongs to a member's conversation, so
-// /delete can remove it.
-func (d *Desk) remember(ctx context.Context, chat int64, key, value string) error {
-	pipe := d.rdb.TxPipeline()
-	pipe.Set(ctx, key, value, 0)
-	pipe.SAdd(ctx, d.key("keys", strconv.FormatInt(chat, 10)), key)
-	if _, err := pipe.Exec(ctx); err != nil {
+// /delete can remove it; nothing is recorded once the member erased their
+// data (the reply was theirs to receive; the record would outlive them).
+func (d *Desk) remember(ctx context.Context, r staffReply, key, value string) error {
+	_, _, err := d.guard(ctx, r.Chat, r.origin(), func(pipe redis.Pipeliner) {
+		pipe.Set(ctx, key, value, d.cfg.AnsweredRetention)
+		pipe.SAdd(ctx, d.key("keys", strconv.FormatInt(r.Chat, 10)), key)
+	})
+	if err != nil {
 		return fmt.Errorf("record relayed: %w", err)
 	}
 	return nil
+}
+
+// origin is when the thread of a staff reply began: a thread whose root
+// predates the member's erasure belongs to what they erased.
+func (r staffReply) origin() time.Time {
+	if r.ThreadTS != "" {
+		return slackTime(r.ThreadTS)
+	}
+	return slackTime(r.TS)
 }
 
 // memberFailed handles a Telegram refusal. A member who blocked the bot,
@@ -376,6 +399,9 @@ func (d *Desk) memberFailed(ctx context.Context, r staffReply, err error) error 
 
 // relayEdit mirrors a staff edit on the member's copy.
 func (d *Desk) relayEdit(ctx context.Context, r staffReply) error {
+	if _, gone, err := d.erased(ctx, r.Chat, r.origin()); err != nil || gone {
+		return err
+	}
 	v, err := d.rdb.Get(ctx, d.key("relayed", r.Channel, r.TS)).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil // never relayed (a note, or a message from before): nothing to edit

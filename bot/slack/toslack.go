@@ -43,6 +43,12 @@ func (d *Desk) deliverToSlack(ctx context.Context, e outbox.Entry) error {
 			return outbox.Permanent(fmt.Errorf("decode signup: %w", err))
 		}
 		err = d.postSignup(ctx, s)
+	case kindRedact:
+		var r redactMsg
+		if err = json.Unmarshal(e.Payload, &r); err != nil {
+			return outbox.Permanent(fmt.Errorf("decode redaction: %w", err))
+		}
+		err = d.redactPosts(ctx, r)
 	default:
 		return outbox.Permanent(fmt.Errorf("unknown slack outbox kind %q", e.Kind))
 	}
@@ -88,10 +94,12 @@ func (d *Desk) postMember(ctx context.Context, m memberMsg) error {
 	if err != nil {
 		return err
 	}
-	if !t.exists {
-		// The member deleted their data (/delete) before this reached Slack.
-		d.log.Info("member message dropped: member deleted their data", slog.Int64("chat", m.Chat))
-		return nil
+	if _, gone, err := d.erased(ctx, m.Chat, m.At); err != nil || gone || !t.exists {
+		if err == nil {
+			// The member deleted their data (/delete) before this reached Slack.
+			d.log.Info("member message dropped: member deleted their data")
+		}
+		return err
 	}
 	channel, ts, err := d.genThread(ctx, m.Chat, m.Gen)
 	if err != nil {
@@ -106,22 +114,31 @@ func (d *Desk) postMember(ctx context.Context, m memberMsg) error {
 		}
 		var intentKey string
 		channel, ts, intentKey, err = d.postRoot(ctx, m, root)
+		if errors.Is(err, errErased) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
 		chat := strconv.FormatInt(m.Chat, 10)
 		genKey, threadKey := d.key("gen", chat, strconv.FormatInt(m.Gen, 10)), d.key("thread", channel, ts)
-		pipe := d.rdb.TxPipeline()
-		if m.Gen == t.Gen {
-			pipe.HSet(ctx, d.ticketKey(m.Chat), "channel", channel, "ts", ts, "question", d.seal(clipSlack(m.Text)))
-		}
-		pipe.Set(ctx, genKey, channel+" "+ts, 0)
-		pipe.Set(ctx, threadKey, chat, 0)
-		pipe.SAdd(ctx, d.key("keys", chat), genKey, threadKey)
-		pipe.Del(ctx, intentKey)
-		pipe.SRem(ctx, d.key("keys", chat), intentKey)
-		if _, err := pipe.Exec(ctx); err != nil {
+		// Recorded only if the member did not erase their data while the
+		// root was being posted; if they did, the root is redacted.
+		gone, err := d.landed(ctx, m.Chat, m.At, postRef(channel, ts), func(pipe redis.Pipeliner) {
+			if m.Gen == t.Gen {
+				pipe.HSet(ctx, d.ticketKey(m.Chat), "channel", channel, "ts", ts, "question", d.seal(clipSlack(m.Text)))
+			}
+			pipe.Set(ctx, genKey, channel+" "+ts, 0)
+			pipe.Set(ctx, threadKey, chat, 0)
+			pipe.SAdd(ctx, d.key("keys", chat), genKey, threadKey)
+			pipe.Del(ctx, intentKey)
+			pipe.SRem(ctx, d.key("keys", chat), intentKey)
+		})
+		if err != nil {
 			return fmt.Errorf("record thread: %w", err)
+		}
+		if gone {
+			return nil
 		}
 		if m.Attachment != nil {
 			return d.uploadMember(ctx, channel, ts, m)
@@ -134,9 +151,12 @@ func (d *Desk) postMember(ctx context.Context, m memberMsg) error {
 		}
 	} else {
 		text := fmt.Sprintf("💬 *%s:* %s", slackEscape(nameOr(m.Name)), slackEscape(m.Text))
-		_, _, err := d.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(text, false), slackapi.MsgOptionTS(ts))
+		_, postTS, err := d.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(text, false), slackapi.MsgOptionTS(ts))
 		if err != nil {
 			return fmt.Errorf("post member reply: %w", err)
+		}
+		if gone, err := d.landed(ctx, m.Chat, m.At, postRef(channel, postTS), nil); err != nil || gone {
+			return err
 		}
 	}
 	if m.Reopen && m.Gen == t.Gen {
@@ -165,7 +185,7 @@ const rootLookback = 10 * time.Minute
 func (d *Desk) postRoot(ctx context.Context, m memberMsg, root ticket) (channel, ts, intentKey string, err error) {
 	chat := strconv.FormatInt(m.Chat, 10)
 	intentKey = d.key("root", chat, strconv.FormatInt(m.Gen, 10))
-	channel, token, since, err := d.rootIntent(ctx, intentKey, chat, d.route(m.Lang, m.Topic))
+	channel, token, since, err := d.rootIntent(ctx, m, intentKey, chat, d.route(m.Lang, m.Topic))
 	if err != nil {
 		return "", "", "", err
 	}
@@ -186,16 +206,24 @@ func (d *Desk) postRoot(ctx context.Context, m memberMsg, root ticket) (channel,
 
 // rootIntent records the intent to post a root in channel, or returns the
 // one an earlier try recorded (since is when; zero for a new intent).
-func (d *Desk) rootIntent(ctx context.Context, key, chat, channel string) (ch, token string, since time.Time, err error) {
+// It returns errErased, recording nothing, when the member erased their
+// data since writing m.
+func (d *Desk) rootIntent(ctx context.Context, m memberMsg, key, chat, channel string) (ch, token string, since time.Time, err error) {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	token = hex.EncodeToString(b[:])
-	pipe := d.rdb.TxPipeline()
-	set := pipe.SetNX(ctx, key, fmt.Sprintf("%s %s %d", channel, token, d.now().UnixMilli()), 0)
-	get := pipe.Get(ctx, key)
-	pipe.SAdd(ctx, d.key("keys", chat), key)
-	if _, err := pipe.Exec(ctx); err != nil {
+	var set *redis.BoolCmd
+	var get *redis.StringCmd
+	_, gone, err := d.guard(ctx, m.Chat, m.At, func(pipe redis.Pipeliner) {
+		set = pipe.SetNX(ctx, key, fmt.Sprintf("%s %s %d", channel, token, d.now().UnixMilli()), d.cfg.AnsweredRetention)
+		get = pipe.Get(ctx, key)
+		pipe.SAdd(ctx, d.key("keys", chat), key)
+	})
+	if err != nil {
 		return "", "", time.Time{}, fmt.Errorf("record question root intent: %w", err)
+	}
+	if gone {
+		return "", "", time.Time{}, errErased
 	}
 	if set.Val() {
 		return channel, token, time.Time{}, nil
@@ -276,7 +304,11 @@ func (d *Desk) uploadMember(ctx context.Context, channel, ts string, m memberMsg
 		if strings.TrimSpace(m.Text) != "" {
 			note += "\n> " + slackEscape(m.Text)
 		}
-		_, _, err := d.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(note, false), slackapi.MsgOptionTS(ts))
+		_, noteTS, err := d.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(note, false), slackapi.MsgOptionTS(ts))
+		if err != nil {
+			return err
+		}
+		_, err = d.landed(ctx, m.Chat, m.At, postRef(channel, noteTS), nil)
 		return err
 	}
 	if err != nil {
@@ -290,14 +322,17 @@ func (d *Desk) uploadMember(ctx context.Context, channel, ts string, m memberMsg
 	if strings.TrimSpace(m.Text) != "" {
 		comment += ": " + slackEscape(m.Text)
 	}
-	_, err = d.api.UploadFileContext(ctx, slackapi.UploadFileParameters{
+	up, err := d.api.UploadFileContext(ctx, slackapi.UploadFileParameters{
 		Reader: bytes.NewReader(f.Data), FileSize: len(f.Data), Filename: name, Title: name,
 		Channel: channel, ThreadTimestamp: ts, InitialComment: comment,
 	})
 	if err != nil {
 		return fmt.Errorf("upload member file: %w", err)
 	}
-	return nil
+	if up != nil && up.ID != "" {
+		_, err = d.landed(ctx, m.Chat, m.At, "file:"+up.ID, nil)
+	}
+	return err
 }
 
 func extFor(mime, kind string) string {
@@ -406,6 +441,16 @@ func slackEscape(s string) string {
 
 // postSignup posts a sign-up with the configured fields.
 func (d *Desk) postSignup(ctx context.Context, s signupMsg) error {
+	origin := s.Signup.Updated
+	if origin.IsZero() {
+		origin = s.Signup.Created
+	}
+	if _, gone, err := d.erased(ctx, s.Signup.ChatID, origin); err != nil || gone {
+		if gone {
+			d.log.Info("sign-up post dropped: member deleted their data")
+		}
+		return err
+	}
 	head := "🆕 New sign-up"
 	if s.Updated {
 		head = "✏️ Sign-up updated"
@@ -419,10 +464,14 @@ func (d *Desk) postSignup(ctx context.Context, s signupMsg) error {
 		lines = append(lines, fmt.Sprintf("*%s:* %s", f, slackEscape(v)))
 	}
 	text := strings.Join(lines, "\n")
-	_, _, err := d.api.PostMessageContext(ctx, d.cfg.SignupsChannel, slackapi.MsgOptionText(text, false),
+	channel, ts, err := d.api.PostMessageContext(ctx, d.cfg.SignupsChannel, slackapi.MsgOptionText(text, false),
 		slackapi.MsgOptionBlocks(slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, clipSlack(text), false, false), nil, nil, slackapi.SectionBlockOptionBlockID(blockTag+"signup"))))
 	if err != nil {
 		return fmt.Errorf("post sign-up: %w", err)
 	}
-	return nil
+	_, err = d.landed(ctx, s.Signup.ChatID, origin, postRef(channel, ts), nil)
+	return err
 }
+
+// errErased: the member erased their data; the work is dropped.
+var errErased = errors.New("member erased their data")

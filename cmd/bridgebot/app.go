@@ -19,6 +19,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"bridgebot/bot"
+	"bridgebot/bot/audit"
 	"bridgebot/bot/broadcast"
 	"bridgebot/bot/console"
 	"bridgebot/bot/redisstore"
@@ -259,6 +260,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	}
 	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix, Rate: c.Broadcast.Rate, PaidRate: c.Broadcast.PaidRate, AllowPaid: c.Broadcast.Paid, Logger: log})
 	cfg.Subscriptions = subscriptions{bstore}
+	cfg.Erasers = []bot.Eraser{bstore, audit.New(client, c.RedisPrefix)}
 	worker := newBroadcastWorker(c, c.Broadcast, client, countingSender{tg, m}, log, nil)
 	tasks := []task{{"broadcast worker", worker.Run}}
 	if c.Slack.BotToken != "" {
@@ -361,6 +363,7 @@ func startDesk(ctx context.Context, c config, client *redis.Client, store *redis
 		QuestionsChannel: c.Slack.QuestionsChannel, SignupsChannel: c.Slack.SignupsChannel, Routes: c.Slack.Routes,
 		SignupFields: c.Slack.SignupFields, CommandChannels: c.Slack.CommandChannels, ShowStaffName: c.Slack.ShowStaffName,
 		QuietTime: c.Slack.QuietTime, OutboxMaxBackoff: c.Slack.MaxBackoff, Keyring: ring,
+		AnsweredRetention: c.Retention.Answered, DeadRetention: c.Retention.DeadLetters, DeadMaxLen: c.Retention.DeadMax,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -448,10 +451,12 @@ func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, s
 		}
 	}
 	con := console.New(stdout, lang)
+	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix})
 	engine, err := bot.NewEngine(bot.Config{
 		Store: c.store(client, ring, log), Sender: con, Flows: ct.flows, Locales: ct.locales, Logger: log,
 		FormTTL: c.FormTTL, BotUsername: "bridge_bot", FAQ: ct.faq, Contact: c.Contact,
-		Subscriptions: subscriptions{broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix})},
+		Subscriptions: subscriptions{bstore},
+		Erasers:       []bot.Eraser{bstore, audit.New(client, c.RedisPrefix)},
 	})
 	if err != nil {
 		return err

@@ -41,6 +41,7 @@ type config struct {
 	Slack     slackConfig
 	Broadcast broadcastConfig
 	Keys      keyConfig
+	Retention retentionConfig
 }
 
 // webhookConfig is Telegram's webhook mode; the bot long-polls when URL
@@ -109,6 +110,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.HTTPAddr = or(getenv("HTTP_ADDR"), ":8080")
 	c.Keys = loadKeyConfig(getenv)
 	if c.Webhook, err = loadWebhookConfig(getenv); err != nil {
+		return c, err
+	}
+	if c.Retention, err = loadRetention(getenv); err != nil {
 		return c, err
 	}
 	if c.Broadcast, err = loadBroadcastConfig(getenv); err != nil {

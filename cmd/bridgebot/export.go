@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"bridgebot/bot"
+	"bridgebot/bot/audit"
 	"bridgebot/flows"
 )
 
@@ -55,13 +56,17 @@ func runExport(ctx context.Context, c config, args []string, stdout, stderr io.W
 	if err := ex.begin(); err != nil {
 		return err
 	}
-	if err := store.Signups(ctx, ex.row); err != nil {
+	rows := int64(0)
+	if err := store.Signups(ctx, func(s *bot.Signup) error { rows++; return ex.row(s) }); err != nil {
 		return fmt.Errorf("export signups: %w", err)
 	}
 	if err := ex.end(); err != nil {
 		return err
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return audit.New(client, c.RedisPrefix).Record(ctx, audit.Entry{Action: audit.ActionExport, Actor: cliActor(), Count: rows, Detail: "signups " + *format})
 }
 
 // column is one export column: fixed fields first, then each question of

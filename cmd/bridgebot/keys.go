@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"bridgebot/bot/audit"
 	"bridgebot/bot/sealed"
 )
 
@@ -131,6 +132,10 @@ func runRekey(ctx context.Context, c config, stdout, stderr io.Writer) error {
 	rep, err := sealed.Rekey(ctx, client, c.RedisPrefix, ring, legacyPlain(c.RedisPrefix))
 	if err != nil {
 		return fmt.Errorf("rekey: %w", err)
+	}
+	if err := audit.New(client, c.RedisPrefix).Record(ctx, audit.Entry{Action: audit.ActionRekey, Actor: cliActor(),
+		Count: int64(rep.Resealed + rep.Sealed), Detail: "to key " + ring.CurrentID()}); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "current key %s\nscanned keys: %d\nre-encrypted: %d\nsealed (stored before encryption): %d\nalready current: %d\nchanged while rekeying (rewritten by the bot): %d\n",
 		ring.CurrentID(), rep.Scanned, rep.Resealed, rep.Sealed, rep.Current, rep.Changed)

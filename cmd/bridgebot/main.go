@@ -48,6 +48,7 @@ Usage:
                                      announcements to subscribed members (see broadcast help)
   bridgebot keygen                   print a new data key (for BRIDGE_DATA_KEY)
   bridgebot rekey                    re-encrypt members' data under the current data key
+  bridgebot audit [--limit N]        who exported, broadcast, erased or rekeyed, when, how many
   bridgebot help                     this text
 
 Configuration is read from the environment; see README.md.
@@ -81,6 +82,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runKeygen(stdout)
 	case "rekey":
 		return runRekey(ctx, cfg, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, cfg, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

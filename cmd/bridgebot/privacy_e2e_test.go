@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -80,7 +81,7 @@ func assertNoneOf(t *testing.T, snap []string, words ...string) {
 // reads them all (export, the desk).
 func TestPrivacyNothingMemberTypedIsReadableInRedis(t *testing.T) {
 	e, sl := newDeskEnv(t)
-	e.start()
+	e.startReady()
 	sl.WaitSocketConnected(t, 1, wait)
 	rdb, prefix := e.redisOf()
 	m := e.member(7101, "Xiomara", "es")
@@ -158,7 +159,7 @@ func TestPrivacyKeyRotationAndRekey(t *testing.T) {
 	e := newEnv(t)
 	oldKey, newKey := sealed.GenerateKey(), sealed.GenerateKey()
 	e.vars["BRIDGE_DATA_KEY"] = oldKey
-	stop := e.start()
+	stop := e.startReady()
 	m := e.member(7102, "Lupe", "en")
 	m.say("/start", "BRIDGE Institutes")
 	m.press("Sign up", "What is your name?")
@@ -167,7 +168,7 @@ func TestPrivacyKeyRotationAndRekey(t *testing.T) {
 
 	// Rotate: new current key, the old one retired.
 	e.vars["BRIDGE_DATA_KEY"], e.vars["BRIDGE_DATA_KEYS_OLD"] = newKey, oldKey
-	e.start()
+	e.startReady()
 	m.press("Organizer", "organization") // the half-filled form, sealed under the old key, still reads
 	m.say("Red Ixchel", "Where are you based?")
 	m.say("Mérida", "border region")
@@ -238,4 +239,14 @@ func TestKeygenPrintsAUsableKey(t *testing.T) {
 	if _, err := sealed.ParseKey(out); err != nil {
 		t.Fatalf("keygen printed %q: %v", out, err)
 	}
+}
+
+// startReady is start, then waits until the bot polls Telegram: loading
+// and checking the flows and training the FAQ matcher can take long on a
+// loaded machine, longer than a member's message should wait.
+func (e *env) startReady() (stop func()) {
+	e.t.Helper()
+	stop = e.start()
+	e.tg.WaitFor(e.t, time.Minute, func() bool { return e.tg.Calls("getUpdates") > 0 })
+	return stop
 }

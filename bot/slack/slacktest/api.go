@@ -100,6 +100,7 @@ func init() {
 		"files.getUploadURLExternal":   {fn: (*Server).apiGetUploadURL},
 		"files.completeUploadExternal": {fn: (*Server).apiCompleteUpload},
 		"files.info":                   {fn: (*Server).apiFilesInfo},
+		"files.delete":                 {fn: (*Server).apiFilesDelete},
 		"views.open":                   {fn: (*Server).apiViewsOpen},
 		"views.push":                   {fn: (*Server).apiViewsPush},
 		"views.update":                 {fn: (*Server).apiViewsUpdate},
@@ -191,8 +192,15 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, name string) {
 		body = okBody(res)
 	}
 	rec.Status = status
+	hold := s.takeHoldLocked(name)
 	s.notifyLocked()
 	s.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+		}
+	}
 
 	switch {
 	case status == http.StatusTooManyRequests:

@@ -54,7 +54,7 @@ func (s *Server) Uploads() []Upload {
 	defer s.mu.Unlock()
 	var out []Upload
 	for _, id := range s.fileOrder {
-		if f := s.files[id]; f.byBot {
+		if f := s.files[id]; f != nil && f.byBot {
 			out = append(out, f.public())
 		}
 	}

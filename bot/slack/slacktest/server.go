@@ -53,9 +53,11 @@ type Server struct {
 	chanIDs []string // in AddChannel order
 	users   map[string]*User
 
-	ephemerals []Ephemeral
-	files      map[string]*storedFile
-	fileOrder  []string
+	ephemerals   []Ephemeral
+	files        map[string]*storedFile
+	fileOrder    []string
+	deletedFiles []string                   // by files.delete
+	holds        map[string][]chan struct{} // see HoldNext
 
 	triggers  map[string]*trigger
 	views     map[string]*View

@@ -1,0 +1,274 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	slackapi "github.com/slack-go/slack"
+
+	"bridgebot/bot/outbox"
+)
+
+// Erasure (/delete) reaches every copy the desk holds:
+//
+//   - a tombstone (bot/tombstone, named by an HMAC of the chat ID) is
+//     written first, and every handler checks it against the time its work
+//     originates from, so work queued before the erasure is dropped in
+//     whatever order things happen: a staff reply is not delivered (staff
+//     are told in the thread), a sign-up post or a member's message is not
+//     posted, and a post that was already on its way when the member
+//     erased is redacted as soon as it lands;
+//   - the member's entries waiting in both outboxes and their dead letters
+//     are deleted;
+//   - every desk key of the member is deleted: the ticket, thread and
+//     generation mappings, root intents, relayed markers, the posts record,
+//     and their place in the open/answered sets;
+//   - the bot's own Slack posts that carried the member's words (sign-up
+//     posts, question roots, follow-ups, notes about their files) are
+//     replaced by "🗑 This member erased their data on DATE", and the files
+//     the bot uploaded for them are deleted, by a job queued behind the
+//     member's in-flight messages. Staff's own replies stay, under Slack's
+//     retention.
+//
+// desk:posts:{chat} (set) records those posts as "channel ts" and files
+// as "file:ID", written together with the check of the tombstone (Guard).
+
+// kindRedact is a "slack" outbox entry: redact an erased member's posts.
+const kindRedact = "redact"
+
+type redactMsg struct {
+	// Refs are "channel ts" (a post), "file:ID" (an upload), or "root
+	// channel token ms" (a root that may have been posted without being
+	// recorded, found by its intent token; see postRoot).
+	Refs []string `json:"refs"`
+	// Notices are "channel thread_ts ts" of staff replies that were still
+	// queued: staff are told in the thread that they were not delivered.
+	Notices []string  `json:"notices,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+func (d *Desk) postsKey(chat int64) string { return d.key("posts", strconv.FormatInt(chat, 10)) }
+
+// Forget erases everything the desk holds about the member (bot.Desk): see
+// above.
+func (d *Desk) Forget(ctx context.Context, chatID int64) error {
+	at := d.now()
+	if err := d.graves.Mark(ctx, chatID, at); err != nil {
+		return fmt.Errorf("slack: forget %d: %w", chatID, err)
+	}
+	chat := strconv.FormatInt(chatID, 10)
+	pipe := d.rdb.Pipeline()
+	keysCmd := pipe.SMembers(ctx, d.key("keys", chat))
+	postsCmd := pipe.SMembers(ctx, d.postsKey(chatID))
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("slack: forget %d: %w", chatID, err)
+	}
+	queue := "chat:" + chat
+	var purged, dead int
+	job := redactMsg{Refs: postsCmd.Val(), At: at}
+	for _, box := range []*outbox.Outbox{d.toSlack, d.toMember} {
+		entries, dl, err := box.Purge(ctx, queue)
+		if err != nil {
+			return fmt.Errorf("slack: forget %d: %w", chatID, err)
+		}
+		purged, dead = purged+len(entries), dead+dl
+		for _, e := range entries {
+			var r staffReply
+			if e.Kind == kindReply && json.Unmarshal(e.Payload, &r) == nil && r.ThreadTS != "" {
+				job.Notices = append(job.Notices, r.Channel+" "+r.ThreadTS+" "+r.TS)
+			}
+		}
+	}
+	// Roots whose posting was begun: one may be in Slack unrecorded.
+	var intents []string
+	for _, k := range keysCmd.Val() {
+		if strings.HasPrefix(k, d.key("root")+":") {
+			intents = append(intents, k)
+		}
+	}
+	if len(intents) > 0 {
+		vals, err := d.rdb.MGet(ctx, intents...).Result()
+		if err != nil {
+			return fmt.Errorf("slack: forget %d: %w", chatID, err)
+		}
+		for _, v := range vals {
+			if s, ok := v.(string); ok {
+				job.Refs = append(job.Refs, "root "+s)
+			}
+		}
+	}
+	if len(job.Refs)+len(job.Notices) > 0 {
+		payload, err := json.Marshal(job)
+		if err != nil {
+			return fmt.Errorf("slack: forget %d: encode redaction: %w", chatID, err)
+		}
+		if _, err := d.toSlack.EnqueueBehind(ctx, queue, "erased", kindRedact, payload); err != nil {
+			return fmt.Errorf("slack: forget %d: %w", chatID, err)
+		}
+	}
+	tx := d.rdb.TxPipeline()
+	tx.Del(ctx, d.ticketKey(chatID), d.key("keys", chat), d.postsKey(chatID))
+	if keys := keysCmd.Val(); len(keys) > 0 {
+		tx.Del(ctx, keys...)
+	}
+	tx.SRem(ctx, d.key("open"), chat)
+	tx.SRem(ctx, d.key("answered"), chat)
+	if _, err := tx.Exec(ctx); err != nil {
+		return fmt.Errorf("slack: forget %d: %w", chatID, err)
+	}
+	d.log.Info("member erased their data", slog.Int("keys", len(keysCmd.Val())+3), slog.Int("posts", len(postsCmd.Val())),
+		slog.Int("queued_dropped", purged), slog.Int("dead_letters_dropped", dead))
+	return nil
+}
+
+// erased reports whether the member erased their data after origin (see
+// bot/tombstone).
+func (d *Desk) erased(ctx context.Context, chat int64, origin time.Time) (time.Time, bool, error) {
+	at, gone, err := d.graves.Erased(ctx, chat, origin)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("slack: %w", err)
+	}
+	return at, gone, nil
+}
+
+// guard runs write unless the member erased their data after origin, and
+// reports that case (see tombstone.Book.Guard).
+func (d *Desk) guard(ctx context.Context, chat int64, origin time.Time, write func(redis.Pipeliner)) (time.Time, bool, error) {
+	at, gone, err := d.graves.Guard(ctx, chat, origin, func(p redis.Pipeliner) error { write(p); return nil })
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("slack: %w", err)
+	}
+	return at, gone, nil
+}
+
+// landed records a post (or file) the bot just made with the member's
+// words, together with extra writes, unless the member erased their data
+// meanwhile: then the post is redacted at once and nothing is recorded.
+// gone reports that case.
+func (d *Desk) landed(ctx context.Context, chat int64, origin time.Time, ref string, extra func(redis.Pipeliner)) (gone bool, err error) {
+	at, gone, err := d.guard(ctx, chat, origin, func(p redis.Pipeliner) {
+		p.SAdd(ctx, d.postsKey(chat), ref)
+		if extra != nil {
+			extra(p)
+		}
+	})
+	if err != nil || !gone {
+		return gone, err
+	}
+	d.log.Info("member erased their data while a post was on its way; redacting it")
+	return true, d.redact(ctx, ref, at)
+}
+
+func postRef(channel, ts string) string { return channel + " " + ts }
+
+// erasedText is what replaces a redacted post.
+func erasedText(at time.Time) string {
+	return "🗑 This member erased their data on " + at.UTC().Format("2 January 2006") + "."
+}
+
+// redactPosts is the kindRedact handler.
+func (d *Desk) redactPosts(ctx context.Context, r redactMsg) error {
+	for _, ref := range r.Refs {
+		if err := d.redact(ctx, ref, r.At); err != nil {
+			return err
+		}
+	}
+	// Notices last: a retry after a failure may post one twice, never
+	// leave a post unredacted.
+	for _, n := range r.Notices {
+		f := strings.Fields(n)
+		if len(f) != 3 {
+			continue
+		}
+		if err := d.replyErased(ctx, staffReply{Channel: f[0], ThreadTS: f[1], TS: f[2]}, r.At); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// redact replaces one post, or deletes one file. It is idempotent; a post
+// or file that is already gone counts as done.
+func (d *Desk) redact(ctx context.Context, ref string, at time.Time) error {
+	if id, ok := strings.CutPrefix(ref, "file:"); ok {
+		err := d.api.DeleteFileContext(ctx, id)
+		if goneAlready(err, "file_not_found", "file_deleted") {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("delete an erased member's file: %w", err)
+		}
+		return nil
+	}
+	if intent, ok := strings.CutPrefix(ref, "root "); ok {
+		f := strings.Fields(intent)
+		if len(f) != 3 {
+			return nil
+		}
+		ms, err := strconv.ParseInt(f[2], 10, 64)
+		if err != nil {
+			return nil
+		}
+		ts, err := d.findRoot(ctx, f[0], f[1], time.UnixMilli(ms))
+		if err != nil || ts == "" {
+			return err
+		}
+		ref = postRef(f[0], ts)
+	}
+	channel, ts, ok := strings.Cut(ref, " ")
+	if !ok {
+		return nil
+	}
+	text := erasedText(at)
+	_, _, _, err := d.api.UpdateMessageContext(ctx, channel, ts, slackapi.MsgOptionText(text, false),
+		slackapi.MsgOptionBlocks(slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, text, false, false), nil, nil, slackapi.SectionBlockOptionBlockID(blockTag+"erased"))))
+	if goneAlready(err, "message_not_found", "cant_update_message", "channel_not_found", "is_archived") {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("redact an erased member's post: %w", err)
+	}
+	return nil
+}
+
+func goneAlready(err error, codes ...string) bool {
+	var se slackapi.SlackErrorResponse
+	if !errors.As(err, &se) {
+		return false
+	}
+	for _, c := range codes {
+		if se.Err == c {
+			return true
+		}
+	}
+	return false
+}
+
+// replyErased tells staff, in the thread, that a reply was not delivered
+// because the member erased their data.
+func (d *Desk) replyErased(ctx context.Context, r staffReply, at time.Time) error {
+	text := fmt.Sprintf("🗑 Not delivered: this member erased their data on %s, so the bot no longer knows them.", at.UTC().Format("2 January 2006"))
+	if _, _, err := d.api.PostMessageContext(ctx, r.Channel, slackapi.MsgOptionText(text, false), slackapi.MsgOptionTS(r.ThreadTS)); err != nil {
+		return fmt.Errorf("tell staff the member erased their data: %w", err)
+	}
+	d.react(ctx, r.Channel, r.TS, reactionFailed)
+	return nil
+}
+
+// slackTime is a Slack ts as a time ("1718000000.123456").
+func slackTime(ts string) time.Time {
+	sec, frac, _ := strings.Cut(ts, ".")
+	s, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	us, _ := strconv.ParseInt((frac + "000000")[:6], 10, 64)
+	return time.Unix(s, us*1000)
+}

@@ -1,0 +1,290 @@
+package main
+
+import (
+	"context"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"bridgebot/bot/slack/slacktest"
+)
+
+const erasedNote = "erased their data on"
+
+// assertErased checks that nothing about the member is left in Redis: no
+// key named after their chat ID, no value holding it as a number, none of
+// their words anywhere (streams and dead letters included).
+func assertErased(t *testing.T, rdb *redis.Client, prefix string, chat int64, words ...string) {
+	t.Helper()
+	snap := snapshot(t, rdb, prefix)
+	id := regexp.MustCompile(`(^|[^0-9])` + strconv.FormatInt(chat, 10) + `([^0-9]|$)`)
+	for _, line := range snap {
+		if id.MatchString(line) {
+			t.Errorf("the member's chat ID is still in Redis: %.300q", line)
+		}
+	}
+	assertNoneOf(t, snap, words...)
+}
+
+// waitDrained waits until both outboxes have nothing left to do.
+func waitDrained(t *testing.T, sl *slacktest.Server, rdb *redis.Client, prefix string) {
+	t.Helper()
+	sl.WaitFor(t, wait, func() bool {
+		keys, _ := rdb.Keys(context.Background(), prefix+"outbox:*").Result()
+		for _, k := range keys {
+			if strings.HasSuffix(k, ":dead") {
+				continue
+			}
+			if typ, _ := rdb.Type(context.Background(), k).Result(); typ == "stream" {
+				if n, _ := rdb.XLen(context.Background(), k).Result(); n > 0 {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
+
+// erase runs /borrar and confirms it.
+func (m *member) erase() {
+	m.t.Helper()
+	m.say("/borrar", "¿Borrar todo")
+	m.press("Sí, borrar todo", "Borramos todo")
+}
+
+func signUp(m *member, name, org, place, email, hopes string) {
+	m.t.Helper()
+	m.say("/inscribirme", "¿Cómo te llamas?")
+	m.say(name, "¿Cuál de estas opciones")
+	m.press("Organizador/a", "organización")
+	m.say(org, "¿Dónde estás?")
+	m.say(place, "región fronteriza")
+	m.press("No", "¿En qué temas")
+	m.toggle("Migración")
+	m.press("Listo", "correo electrónico")
+	m.say(email, "teléfono")
+	m.press("Omitir", "aportar")
+	m.say(hopes, "consentimiento")
+	m.press("Estoy de acuerdo", "anuncios")
+	m.press("Sí", "revisa tus respuestas")
+}
+
+// After /borrar nothing of the member is left in Redis, and the bot's
+// Slack posts that carried their words (sign-up post, question root,
+// follow-up, the file it uploaded) are redacted or deleted.
+func TestErasureReachesEveryCopy(t *testing.T) {
+	e, sl := newDeskEnv(t)
+	e.startReady()
+	sl.WaitSocketConnected(t, 1, wait)
+	rdb, prefix := e.redisOf()
+	const chat = 918273645
+	m := e.member(chat, "Itzel", "es")
+	m.u.Username = "itzel_borrable"
+	words := []string{"Itzel", "itzel_borrable", "Itzel Cuautémoc", "Colectivo Borrable", "Zinacantán", "itzel@borrable.org",
+		"Tejer redes", "pregunta-borrable", "seguimiento-borrable", "foto-borrable"}
+
+	m.say("/start", "Institutos BRIDGE")
+	signUp(m, "Itzel Cuautémoc", "Colectivo Borrable", "Zinacantán", "itzel@borrable.org", "Tejer redes")
+	m.press("Confirmar", "Tu inscripción quedó guardada")
+	post := sl.WaitMessage(t, signupsChannel, wait, func(msg slacktest.Message) bool { return strings.Contains(msg.AllText(), "Itzel Cuautémoc") })
+
+	m.press("Preguntarle al equipo", "Escribe tu pregunta")
+	m.say("¿Hay pregunta-borrable para mí?", "Enviado al equipo")
+	r := root(t, sl, "pregunta-borrable")
+	m.tg.SendText(m.u, "seguimiento-borrable")
+	follow := inThread(t, sl, r.TS, "seguimiento-borrable")
+	m.tg.SendPhoto(m.u, "foto-borrable")
+	var upload slacktest.Upload
+	sl.WaitFor(t, wait, func() bool {
+		for _, up := range sl.Uploads() {
+			if up.ThreadTS == r.TS && up.Completed {
+				upload = up
+				return true
+			}
+		}
+		return false
+	})
+	n := e.tg.MessageCount(chat)
+	ev, _ := sl.StaffReply(questionsChannel, r.TS, staffUser, "Claro, te esperamos.")
+	sl.WaitAck(t, sl.SocketEvent(ev), wait)
+	m.expect(n, "te esperamos")
+	// A dead letter that holds the member's words.
+	sl.ErrorNext("chat.postMessage", 1, "msg_too_long")
+	m.tg.SendText(m.u, "seguimiento-borrable perdido")
+	sl.WaitFor(t, wait, func() bool {
+		n, _ := rdb.XLen(context.Background(), prefix+"outbox:slack:dead").Result()
+		return n == 1
+	})
+
+	m.erase()
+
+	for _, msg := range []slacktest.Message{post, r, follow} {
+		sl.WaitFor(t, wait, func() bool {
+			got, _ := sl.Message(msg.Channel, msg.TS)
+			return strings.Contains(got.AllText(), erasedNote)
+		})
+		got, _ := sl.Message(msg.Channel, msg.TS)
+		for _, w := range words {
+			if strings.Contains(got.AllText(), w) {
+				t.Errorf("redacted post still shows %q: %s", w, got.AllText())
+			}
+		}
+	}
+	sl.WaitFor(t, wait, func() bool {
+		for _, id := range sl.DeletedFiles() {
+			if id == upload.ID {
+				return true
+			}
+		}
+		return false
+	})
+	waitDrained(t, sl, rdb, prefix)
+	assertErased(t, rdb, prefix, chat, words...)
+	if t.Failed() {
+		t.Logf("snapshot:\n%s", strings.Join(snapshot(t, rdb, prefix), "\n"))
+	}
+
+	// Coming back afterwards is a fresh start, and works.
+	m.say("/start", "Institutos BRIDGE")
+}
+
+// A staff reply still queued when the member erased their data is not
+// delivered, staff are told in the thread, and nothing of it stays in
+// Redis; the reply that was being sent at that moment (a file Telegram
+// asked to wait for) arrives, but leaves no record behind.
+func TestErasureDropsQueuedStaffReply(t *testing.T) {
+	e, sl := newDeskEnv(t)
+	e.startReady()
+	sl.WaitSocketConnected(t, 1, wait)
+	rdb, prefix := e.redisOf()
+	const chat = 918273646
+	m := e.member(chat, "Nayeli", "es")
+	m.say("/start", "Institutos BRIDGE")
+	m.press("Preguntarle al equipo", "Escribe tu pregunta")
+	m.say("¿Puedo ir con mi hermana-borrable?", "Enviado al equipo")
+	r := root(t, sl, "hermana-borrable")
+	// A follow-up in the thread: the bot has recorded the thread.
+	m.tg.SendText(m.u, "y mi prima-borrable")
+	inThread(t, sl, r.TS, "prima-borrable")
+
+	// Telegram asks the bot to wait before it takes a staff file, so that
+	// reply is in flight, and a text reply queues behind it.
+	e.tg.FailNext("sendDocument", 1, 429, "Too Many Requests: retry after 5", 5)
+	fileEv, _ := sl.StaffFileShare(questionsChannel, r.TS, staffUser, "", "mapa.pdf", []byte("%PDF-1.4 mapa"))
+	sl.WaitAck(t, sl.SocketEvent(fileEv), wait)
+	e.tg.WaitFor(t, wait, func() bool { return e.tg.Calls("sendDocument") >= 1 })
+	ev, replyTS := sl.StaffReply(questionsChannel, r.TS, staffUser, "Respuesta-en-cola para tu hermana")
+	sl.WaitAck(t, sl.SocketEvent(ev), wait)
+
+	m.erase()
+
+	sl.WaitFor(t, wait, func() bool {
+		for _, msg := range sl.Thread(questionsChannel, r.TS) {
+			if msg.FromBot && strings.Contains(msg.Text, "Not delivered: this member erased their data") {
+				return true
+			}
+		}
+		return false
+	})
+	sl.WaitFor(t, wait, func() bool { msg, _ := sl.Message(questionsChannel, replyTS); return msg.HasReaction("warning") })
+	e.tg.WaitFor(t, wait, func() bool { return e.tg.Calls("sendDocument") >= 2 }) // the one in flight
+	waitDrained(t, sl, rdb, prefix)
+	for _, msg := range e.tg.Messages(chat) {
+		if strings.Contains(msg.PlainText, "Respuesta-en-cola") {
+			t.Fatalf("the queued reply reached the member after their erasure: %q", msg.PlainText)
+		}
+	}
+	assertErased(t, rdb, prefix, chat, "Nayeli", "hermana-borrable", "prima-borrable", "Respuesta-en-cola")
+}
+
+// A sign-up post still queued (Slack down) when the member erased their
+// data is never posted, and nothing of it stays in Redis.
+func TestErasureDropsQueuedSignupPost(t *testing.T) {
+	e, sl := newDeskEnv(t)
+	e.startReady()
+	sl.WaitSocketConnected(t, 1, wait)
+	rdb, prefix := e.redisOf()
+	const chat = 918273647
+	m := e.member(chat, "Citlali", "es")
+	m.say("/start", "Institutos BRIDGE")
+	signUp(m, "Citlali Encolada", "Red Encolada", "Tepic", "citlali@encolada.org", "Semillas encoladas")
+	sl.FailAll(true)
+	m.press("Confirmar", "Tu inscripción quedó guardada")
+	sl.WaitFor(t, wait, func() bool { return sl.Calls("chat.postMessage") >= 1 })
+
+	m.erase()
+	sl.FailAll(false)
+	waitDrained(t, sl, rdb, prefix)
+	for _, msg := range sl.Messages(signupsChannel) {
+		if strings.Contains(msg.AllText(), "Citlali") {
+			t.Fatalf("a sign-up queued before the erasure was posted: %s", msg.AllText())
+		}
+	}
+	assertErased(t, rdb, prefix, chat, "Citlali", "Encolada", "Tepic", "citlali@encolada.org", "Semillas encoladas")
+}
+
+// A question root that reached Slack while its answer was lost, with the
+// member erasing their data before the bot found out, is redacted once
+// Slack is back; nothing of it stays in Redis.
+func TestErasureCleansUpRootInFlight(t *testing.T) {
+	e, sl := newDeskEnv(t)
+	e.startReady()
+	sl.WaitSocketConnected(t, 1, wait)
+	rdb, prefix := e.redisOf()
+	const chat = 918273648
+	m := e.member(chat, "Yaretzi", "es")
+	m.say("/start", "Institutos BRIDGE")
+	m.press("Preguntarle al equipo", "Escribe tu pregunta")
+
+	// The root is stored by Slack but its answer is lost; then Slack is
+	// down, so the bot cannot find out it was posted.
+	sl.FailAfterNext("chat.postMessage", 1, 504)
+	m.say("¿Raíz-en-vuelo llegará?", "Enviado al equipo")
+	r := root(t, sl, "Raíz-en-vuelo")
+	sl.FailAll(true)
+
+	m.erase()
+	sl.FailAll(false)
+	sl.WaitFor(t, wait, func() bool {
+		got, _ := sl.Message(questionsChannel, r.TS)
+		return strings.Contains(got.AllText(), erasedNote)
+	})
+	waitDrained(t, sl, rdb, prefix)
+	for _, msg := range sl.Messages(questionsChannel) {
+		if strings.Contains(msg.AllText(), "Raíz-en-vuelo") {
+			t.Fatalf("a root with the member's words is still in Slack: %s", msg.AllText())
+		}
+	}
+	assertErased(t, rdb, prefix, chat, "Yaretzi", "Raíz-en-vuelo")
+}
+
+// A question root whose post is in flight when the member erases their
+// data (Slack has stored it; the bot has not had the answer yet) is
+// redacted once it lands, and its thread is never recorded.
+func TestErasureCleansUpRootThatLandsAfterIt(t *testing.T) {
+	e, sl := newDeskEnv(t)
+	e.startReady()
+	sl.WaitSocketConnected(t, 1, wait)
+	rdb, prefix := e.redisOf()
+	const chat = 918273649
+	m := e.member(chat, "Mitl", "es")
+	m.say("/start", "Institutos BRIDGE")
+	m.press("Preguntarle al equipo", "Escribe tu pregunta")
+
+	release := sl.HoldNext("chat.postMessage")
+	defer release()
+	m.say("¿Raíz-aterrizando llegará?", "Enviado al equipo")
+	r := root(t, sl, "Raíz-aterrizando")
+	m.erase()
+	release()
+
+	sl.WaitFor(t, wait, func() bool {
+		got, _ := sl.Message(questionsChannel, r.TS)
+		return strings.Contains(got.AllText(), erasedNote)
+	})
+	waitDrained(t, sl, rdb, prefix)
+	assertErased(t, rdb, prefix, chat, "Mitl", "Raíz-aterrizando")
+}
