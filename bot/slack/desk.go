@@ -325,7 +325,7 @@ func (d *Desk) Relay(ctx context.Context, m bot.DeskMessage) error {
 	once := ""
 	if m.Key != "" {
 		// a turn delivered again after a crash: relayed once
-		once = d.key("relay:" + strconv.FormatInt(m.ChatID, 10) + ":" + m.Key)
+		once = d.onceKey("relay", m.ChatID, m.Key)
 		if n, err := d.rdb.Exists(ctx, once).Result(); err != nil {
 			return fmt.Errorf("slack: relay %d: %w", m.ChatID, err)
 		} else if n > 0 {
@@ -387,7 +387,7 @@ func (d *Desk) SignupConfirmed(ctx context.Context, s *bot.Signup, updated bool)
 	}
 	once := ""
 	if key := bot.EffectKey(ctx); key != "" {
-		once = d.key("signup-post:" + strconv.FormatInt(s.ChatID, 10) + ":" + key)
+		once = d.onceKey("signup-post", s.ChatID, key)
 	}
 	return d.enqueueOnce(ctx, d.toSlack, once, s.ChatID, kindSignup, signupMsg{Signup: *s, Updated: updated})
 }
@@ -415,6 +415,13 @@ func (d *Desk) enqueue(ctx context.Context, box *outbox.Outbox, chat int64, kind
 		return fmt.Errorf("slack: queue %s for %d: %w", kind, chat, err)
 	}
 	return nil
+}
+
+// onceKey names the idempotency mark of a member's turn effect (kept
+// eventTTL): the chat ID appears only as a MAC under the data key, so no
+// key is named after a member, and an erasure need not find it.
+func (d *Desk) onceKey(kind string, chat int64, key string) string {
+	return d.key("once:" + kind + ":" + d.ring.MAC(strconv.FormatInt(chat, 10)+":"+key))
 }
 
 // enqueueOnce queues like enqueue, stored atomically with the idempotency

@@ -29,10 +29,14 @@ func assertErased(t *testing.T, rdb *redis.Client, prefix string, chat int64, wo
 	assertNoneOf(t, snap, words...)
 }
 
-// waitDrained waits until both outboxes have nothing left to do.
+// waitDrained waits until both outboxes and the turn log (each member's
+// recorded replies and effects) have nothing left to do.
 func waitDrained(t *testing.T, sl *slacktest.Server, rdb *redis.Client, prefix string) {
 	t.Helper()
 	sl.WaitFor(t, wait, func() bool {
+		if n, _ := rdb.Exists(context.Background(), prefix+"turns:index").Result(); n > 0 {
+			return false
+		}
 		keys, _ := rdb.Keys(context.Background(), prefix+"outbox:*").Result()
 		for _, k := range keys {
 			if strings.HasSuffix(k, ":dead") {

@@ -11,7 +11,7 @@ import (
 // foreverKeys are the keys documented to be kept without expiry (relative
 // to the prefix): sign-ups and subscriptions, the record of the bot's Slack
 // posts for /delete, counting sets, and the queues' own bookkeeping.
-var foreverKeys = []string{"signup:", "signups", "subs", "desk:posts:", "desk:open", "desk:answered", "outbox:", "broadcast:"}
+var foreverKeys = []string{"signup:", "signups", "subs", "desk:posts:", "desk:open", "desk:answered", "outbox:", "broadcast:", "epoch"}
 
 // After a question is answered, every key about the member expires
 // (within DESK_ANSWERED_RETENTION) except the sign-up; writing again keeps
