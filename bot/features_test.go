@@ -259,3 +259,34 @@ func TestEveryEffectRunsAndTheMemberHearsTheTruth(t *testing.T) {
 	}
 	mustContain(t, r, "part of it may still be stored", "/delete again")
 }
+
+// /baja changes what the sign-up shows, and confirming an unchanged
+// review never re-subscribes a member who opted out since (and the
+// reverse with /suscribir).
+func TestConsentSticks(t *testing.T) {
+	subs := &fakeSubs{subs: map[int64]bot.Subscription{}}
+	h := newHarness(t, "es", withSubs(subs))
+	h.say("/start")
+	h.fillSpanish()
+	if ok, _ := subs.IsSubscribed(context.Background(), h.chat); !ok {
+		t.Fatal("the form's yes did not subscribe")
+	}
+	h.say("/baja")
+	if got := h.signup().Answers["announcements"]; len(got) != 1 || got[0] != "no" {
+		t.Fatalf("sign-up still says %v after /baja", got)
+	}
+	h.say("/inscribirme")
+	h.press("Confirmar")
+	if ok, _ := subs.IsSubscribed(context.Background(), h.chat); ok {
+		t.Fatal("confirming an unchanged review re-subscribed the member")
+	}
+	// and a /baja while the review is open is not undone by confirming it
+	h.say("/suscribir")
+	h.say("/inscribirme")
+	h.say("/baja")
+	h.say("/inscribirme")
+	h.press("Confirmar")
+	if ok, _ := subs.IsSubscribed(context.Background(), h.chat); ok {
+		t.Fatal("a /baja during the review was undone")
+	}
+}

@@ -87,7 +87,7 @@ func (f *subsFeature) runEffect(ctx context.Context, ef Effect) error {
 
 // signupConfirmed follows the form's announcements answer.
 func (f *subsFeature) signupConfirmed(t *turn, su *Signup, _ bool) {
-	if first(su.Answers["announcements"]) == "yes" {
+	if first(su.Answers[announcementsStep]) == "yes" {
 		sub := t.subscription()
 		t.subscribed = ptr(true)
 		t.later(Effect{Kind: effectSubscribe, Subscription: &sub})
@@ -119,12 +119,38 @@ func (f *subsFeature) subscribe(t *turn) {
 	sub := t.subscription()
 	t.later(Effect{Kind: effectSubscribe, Subscription: &sub, FailMsg: "error.unavailable"})
 	t.subscribed = ptr(true)
+	t.setAnnouncementsAnswer("yes")
 	t.menu(t.tr.T("sub.on", nil))
 }
 
 func (f *subsFeature) unsubscribe(t *turn) {
 	f.laterUnsubscribe(t, "error.unavailable")
+	t.setAnnouncementsAnswer("no")
 	t.menu(t.tr.T("sub.off", nil))
+}
+
+// announcementsStep is the form step whose answer is the subscription.
+const announcementsStep = "announcements"
+
+// setAnnouncementsAnswer keeps the sign-up's announcements answer (and a
+// form being edited) in step with the subscription: one truth, so
+// confirming an unchanged review never undoes a /stop or a /subscribe.
+func (t *turn) setAnnouncementsAnswer(v string) {
+	if t.signup != nil && first(t.signup.Answers[announcementsStep]) != v {
+		if _, asked := t.signup.Answers[announcementsStep]; asked {
+			up := *t.signup
+			up.Answers = up.Answers.Clone()
+			up.Answers[announcementsStep] = []string{v}
+			t.change.Signup = &up
+			t.signup = &up
+		}
+	}
+	if t.s.Form != nil {
+		if _, asked := t.s.Form.Answers[announcementsStep]; asked {
+			t.s.Form.Answers = t.s.Form.Answers.Clone()
+			t.s.Form.Answers[announcementsStep] = []string{v}
+		}
+	}
 }
 
 // laterUnsubscribe stops the member's announcements once the session is
