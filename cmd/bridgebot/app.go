@@ -10,9 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 	slackapi "github.com/slack-go/slack"
@@ -78,7 +76,7 @@ func loadContent(c config) (content, flows.Problems) {
 	if cat != nil {
 		ps = append(ps, prefix(cat.Check(), locName)...)
 		if fq != nil {
-			ps = append(ps, checkFAQ(fq, cat)...)
+			ps = append(ps, faq.Check(fq, cat)...)
 		}
 		ps = append(ps, cat.CheckIDs("bot (Go code)", bot.MessageIDs())...)
 		for _, f := range fl {
@@ -101,45 +99,14 @@ func loadFAQ(fsys fs.FS, dir string) (*faq.FAQ, flows.Problems) {
 		return nil, flows.Problems{{File: name, Msg: err.Error()}}
 	}
 	f, err := faq.Parse(data, name)
-	var fps faq.Problems
+	var fps flows.Problems
 	if errors.As(err, &fps) {
-		out := make(flows.Problems, len(fps))
-		for i, p := range fps {
-			out[i] = flows.Problem{File: p.File, Line: p.Line, Msg: p.Msg}
-		}
-		return nil, out
+		return nil, fps
 	}
 	if err != nil {
 		return nil, flows.Problems{{File: name, Msg: err.Error()}}
 	}
 	return f, nil
-}
-
-// checkFAQ reports FAQ texts missing in a language and titles too long
-// for a button, at the entry's line.
-func checkFAQ(f *faq.FAQ, cat *locales.Catalog) flows.Problems {
-	var ps flows.Problems
-	for _, e := range f.Entries() {
-		for _, id := range []string{e.TitleID, e.AnswerID, e.Action.MessageID()} {
-			if id == "" {
-				continue
-			}
-			for _, lang := range cat.Languages() {
-				text, ok := cat.Text(lang, id)
-				switch {
-				case !ok || strings.TrimSpace(text) == "":
-					ps = append(ps, flows.Problem{File: f.File, Line: e.Line, Msg: fmt.Sprintf("entry %q: message %q is missing or empty in language %q", e.ID, id, lang)})
-				case id == e.TitleID && utf8.RuneCountInString(text) > flows.MaxButtonLabel:
-					ps = append(ps, flows.Problem{File: f.File, Line: e.Line, Msg: fmt.Sprintf("entry %q: title (%s) is %d characters, over the button limit of %d", e.ID, lang, utf8.RuneCountInString(text), flows.MaxButtonLabel)})
-				}
-			}
-		}
-		if n := len("q|" + e.ID); n > flows.MaxCallbackData {
-			ps = append(ps, flows.Problem{File: f.File, Line: e.Line, Msg: fmt.Sprintf("entry %q: id too long for Telegram callback data (%d bytes)", e.ID, n)})
-		}
-	}
-	ps = append(ps, cat.CheckIDs(f.File, faq.UIMessageIDs())...)
-	return ps
 }
 
 func runCheck(c config, stdout io.Writer) error {

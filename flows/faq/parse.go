@@ -169,30 +169,12 @@ func (f *FAQ) MessageIDs() []string {
 	return ids
 }
 
-// Problem is one thing wrong in an FAQ file.
-type Problem struct {
-	File string
-	Line int
-	Msg  string
-}
-
-func (p Problem) String() string {
-	return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Msg)
-}
-
-// Problems is the error returned by Parse: every problem found, in file order.
-type Problems []Problem
-
-func (ps Problems) Error() string {
-	var b strings.Builder
-	for i, p := range ps {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(p.String())
-	}
-	return b.String()
-}
+// Problem and Problems are the flows package's: one vocabulary for every
+// "file:line: message" that `bridgebot check` prints.
+type (
+	Problem  = flows.Problem
+	Problems = flows.Problems
+)
 
 // DefaultFile is the name used in problems about the shipped FAQ, which
 // lives beside the shipped flows so a deployment copies one folder.
