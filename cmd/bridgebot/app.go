@@ -142,7 +142,7 @@ func checkFAQ(f *faq.FAQ, cat *locales.Catalog) flows.Problems {
 }
 
 func runCheck(c config, stdout io.Writer) error {
-	_, ps := loadContent(c)
+	ct, ps := loadContent(c)
 	for _, p := range ps {
 		fmt.Fprintln(stdout, p.String())
 	}
@@ -151,6 +151,14 @@ func runCheck(c config, stdout io.Writer) error {
 		return problemsError{ps}
 	}
 	fmt.Fprintln(stdout, "flows and locales are valid")
+	// facts that change with time, still as shipped: a reminder, not a problem
+	if shipped, err := locales.Load(locales.Default()); err == nil && ct.locales != nil {
+		_, locName := source(c.LocalesDir, nil, "locales")
+		for _, n := range ct.locales.ShippedFacts(shipped) {
+			n.File = filepath.Join(locName, n.File)
+			fmt.Fprintln(stdout, "note: "+n.String())
+		}
+	}
 	return nil
 }
 
