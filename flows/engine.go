@@ -21,6 +21,7 @@ type State struct {
 	Answers Answers  `json:"answers,omitempty"`
 	History []string `json:"history,omitempty"` // steps answered on the way here, for Back
 	Editing bool     `json:"editing,omitempty"` // came from the review: go back to it once done
+	Picking bool     `json:"picking,omitempty"` // on the review: choosing which answer to change
 	Draft   []string `json:"draft,omitempty"`   // a multi step's toggles before Done
 }
 
@@ -35,6 +36,7 @@ const (
 	ActSkip    Action = "s" // optional step: no answer
 	ActBack    Action = "b" // previous step (or back to the review when editing)
 	ActEdit    Action = "e" // review: change one answer
+	ActChange  Action = "l" // review: list the answers to pick one to change
 	ActConfirm Action = "c" // review: save
 )
 
@@ -142,6 +144,10 @@ func Apply(f *Flow, st State, in Input) Outcome {
 		}
 		return f.advance(st, s, []string{v})
 	case ActBack:
+		if st.Picking {
+			st.Picking = false
+			return Outcome{State: st}
+		}
 		if st.Editing {
 			st.Editing = false
 			st.Step = f.ReviewStep().ID
@@ -196,12 +202,18 @@ func Apply(f *Flow, st State, in Input) Outcome {
 			return reask("form.error.choose_min", map[string]any{"Min": s.Min})
 		}
 		return f.advance(st, s, st.Draft)
-	case ActEdit:
-		t := f.Step(in.Value)
-		if s.Kind != KindReview || t == nil || !t.Answerable() || !t.applies(st.Answers) {
+	case ActChange:
+		if s.Kind != KindReview {
 			return invalid
 		}
-		st.Step, st.Editing = t.ID, true
+		st.Picking = true
+		return Outcome{State: st}
+	case ActEdit:
+		t := f.Step(in.Value)
+		if s.Kind != KindReview || t == nil || !t.Editable() || !t.applies(st.Answers) {
+			return invalid
+		}
+		st.Step, st.Editing, st.Picking = t.ID, true, false
 		st.Draft = slices.Clone(st.Answers[t.ID])
 		return Outcome{State: st}
 	case ActConfirm:
@@ -212,7 +224,7 @@ func Apply(f *Flow, st State, in Input) Outcome {
 		// leave a required follow-up unanswered: send the member there.
 		for _, t := range f.Applicable(st.Answers) {
 			if _, ok := st.Answers[t.ID]; !ok {
-				st.Step, st.Editing, st.Draft = t.ID, true, nil
+				st.Step, st.Editing, st.Picking, st.Draft = t.ID, true, false, nil
 				return Outcome{State: st, Notice: "form.error.missing"}
 			}
 		}
