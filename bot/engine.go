@@ -425,7 +425,7 @@ func MessageIDs() []string {
 		"form.button.yes", "form.button.no", "form.button.agree", "form.button.decline", "form.button.confirm",
 		"form.button.change", "form.change.prompt",
 		"form.value.agreed", "form.error.use_buttons", "form.error.empty", "form.error.empty_optional",
-		"form.error.too_long", "form.error.email", "form.error.phone", "form.error.choose_min", "form.error.missing",
+		"form.error.too_long", "form.error.email", "form.error.phone", "form.error.phone_country", "form.error.choose_min", "form.error.missing",
 		"cancel.confirm", "cancel.yes", "cancel.no", "cancel.done", "cancel.unchanged", "cancel.nothing", "cancel.kept",
 		"delete.confirm", "delete.yes", "delete.no", "delete.done", "delete.kept", "delete.failed",
 		"notice.stale", "error.unavailable", "error.internal",

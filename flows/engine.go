@@ -273,6 +273,34 @@ func toggle(s *Step, sel []string, value string) []string {
 
 var phoneRE = regexp.MustCompile(`^\+?[0-9]{7,15}$`)
 
+// phoneProblem tells what is wrong with a typed phone number: "" when it
+// is a number with its country code, "form.error.phone_country" when it
+// looks like a number without one (the member is asked again with the
+// Mexican and U.S. examples), "form.error.phone" when it is not a phone
+// number. Spaces, dashes, dots and brackets are allowed anywhere; the
+// country code is "+…", "00…", or written without the + for the two
+// countries of the border (1 and ten digits, 52 and ten digits, or 52 1
+// and ten digits).
+func phoneProblem(v string) string {
+	digits := strings.Map(func(r rune) rune {
+		if strings.ContainsRune(" -().", r) {
+			return -1
+		}
+		return r
+	}, v)
+	if !phoneRE.MatchString(digits) {
+		return "form.error.phone"
+	}
+	switch {
+	case strings.HasPrefix(digits, "+"), strings.HasPrefix(digits, "00"):
+		return ""
+	case len(digits) == 11 && strings.HasPrefix(digits, "1"), len(digits) == 12 && strings.HasPrefix(digits, "52"),
+		len(digits) == 13 && strings.HasPrefix(digits, "521"): // Mexico's former mobile "1"
+		return ""
+	}
+	return "form.error.phone_country"
+}
+
 // validateText checks typed text against a text step and returns the value
 // to store, or the message ID (and its data) that explains what is wrong.
 func validateText(s *Step, text string) (string, string, map[string]any) {
@@ -297,14 +325,8 @@ func validateText(s *Step, text string) (string, string, map[string]any) {
 			return "", "form.error.email", nil
 		}
 	case ValidatePhone:
-		digits := strings.Map(func(r rune) rune {
-			if strings.ContainsRune(" -().", r) {
-				return -1
-			}
-			return r
-		}, v)
-		if !phoneRE.MatchString(digits) {
-			return "", "form.error.phone", nil
+		if problem := phoneProblem(v); problem != "" {
+			return "", problem, nil
 		}
 	}
 	return v, "", nil

@@ -92,6 +92,8 @@ func TestApply(t *testing.T) {
 		{name: "phone valid with spaces", st: at("phone", ans()), in: text("+52 (656) 123-4567"), wantStep: "border", wantAnswer: []string{"+52 (656) 123-4567"}},
 		{name: "phone invalid", st: at("phone", ans()), in: text("call me"), wantStep: "phone", wantNotice: "form.error.phone"},
 		{name: "phone too short", st: at("phone", ans()), in: text("12345"), wantStep: "phone", wantNotice: "form.error.phone"},
+		{name: "phone without country code", st: at("phone", ans()), in: text("656 123 4567"), wantStep: "phone", wantNotice: "form.error.phone_country"},
+		{name: "phone with 00 prefix", st: at("phone", ans()), in: text("0052 656 123 4567"), wantStep: "border", wantAnswer: []string{"0052 656 123 4567"}},
 		{name: "yes", st: at("border", ans()), in: btn(ActPick, Yes), wantStep: "consent", wantAnswer: []string{Yes}},
 		{name: "yesno forged", st: at("border", ans()), in: btn(ActPick, "maybe"), wantStep: "border", wantInvalid: true},
 		{name: "consent agree", st: at("consent", ans()), in: btn(ActPick, Agree), wantStep: "review", wantAnswer: []string{Agree}},
@@ -428,5 +430,34 @@ func TestStableProgressCount(t *testing.T) {
 				t.Fatalf("numbers %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// Phone numbers: with a country code they are kept as typed; without one
+// the member is asked for it; anything else is not a phone number.
+func TestPhoneProblem(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"+52 656 123 4567", ""},
+		{"+1 915 555 0123", ""},
+		{"+52 (656) 123-4567", ""},
+		{"+1-915-555-0123", ""},
+		{"+44 20 7946 0958", ""},
+		{"0052 656 123 4567", ""},
+		{"1 915 555 0123", ""},    // U.S. code without the +
+		{"52 656 123 4567", ""},   // Mexican code without the +
+		{"52 1 656 123 4567", ""}, // Mexico's former mobile prefix
+		{"915 555 0123", "form.error.phone_country"},
+		{"(656) 123-4567", "form.error.phone_country"},
+		{"6561234567", "form.error.phone_country"},
+		{"555 0123", "form.error.phone_country"},
+		{"12345", "form.error.phone"},
+		{"call me", "form.error.phone"},
+		{"+52 656 123 4567 ext 2", "form.error.phone"},
+		{"656+1234567", "form.error.phone"},
+		{"+1234567890123456", "form.error.phone"},
+	} {
+		if got := phoneProblem(tc.in); got != tc.want {
+			t.Errorf("phoneProblem(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }
