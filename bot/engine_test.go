@@ -412,7 +412,7 @@ func TestSignedUpMemberUpdatesFromReview(t *testing.T) {
 	h.advance(time.Hour)
 	r := h.say("/inscribirme")
 	mustContain(t, r, "Ya nos dijiste que quieres participar", "María José Pérez")
-	h.press("Cambiar una respuesta")
+	h.press("Cambiar algo")
 	h.press("Ciudad")
 	r = h.say("El Paso")
 	mustContain(t, r, "Por favor revisa tus respuestas", "El Paso")

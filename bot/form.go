@@ -29,27 +29,49 @@ func (formFeature) button(t *turn, cb callbackData, msgID int) {
 	t.formButton(cb.raw, msgID)
 }
 
+// menuEdit opens the list of answers of a finished sign-up to change one.
+const menuEdit = "edit"
+
 func (formFeature) menuActions() map[string]func(*turn) {
-	return map[string]func(*turn){menuSignup: (*turn).openSignup}
+	return map[string]func(*turn){menuSignup: (*turn).openSignup, menuEdit: (*turn).editSignup}
 }
 
 // openSignup starts the interest form, resumes it, or shows the member's
-// existing sign-up on the review screen so they can update it.
+// finished sign-up read-only, with "Change something" and the menu.
 func (t *turn) openSignup() {
 	switch {
 	case t.s.Form != nil:
 		t.say("form.resume", nil)
 	case t.signup != nil:
-		st := flows.StartReview(t.e.signup, t.signup.Answers)
-		t.s.Form = &st
-		t.s.FormUpdated = t.e.now()
-		t.say("signup.existing", nil)
+		t.showSignup()
+		return
 	default:
 		st := flows.Start(t.e.signup)
 		t.s.Form = &st
 		t.s.FormUpdated = t.e.now()
 		t.say("signup.intro", nil)
 	}
+	t.showStep()
+}
+
+// showSignup shows a finished sign-up as it is: nothing is open, so what
+// the member types next is a question, not an answer.
+func (t *turn) showSignup() {
+	text := t.tr.T("signup.existing", nil) + "\n\n" + t.e.signup.Summary(t.signup.Answers, t.tr) + "\n\n" + t.tr.T("menu.prompt", nil)
+	rows := append([][]Button{{{Text: t.tr.T("menu.change", nil), Data: data(nsMenu, menuEdit)}}}, t.menuRows(false)...)
+	t.resp.Messages = append(t.resp.Messages, Message{Text: text, Buttons: rows})
+}
+
+// editSignup opens a finished sign-up's list of answers to change one.
+func (t *turn) editSignup() {
+	if t.s.Form != nil || t.signup == nil {
+		t.openSignup()
+		return
+	}
+	st := flows.StartReview(t.e.signup, t.signup.Answers)
+	st.Picking = true
+	t.s.Form = &st
+	t.s.FormUpdated = t.e.now()
 	t.showStep()
 }
 
@@ -147,6 +169,12 @@ func (t *turn) applyForm(in flows.Input, msgID int) {
 	t.resp.ClearButtons = msgID
 	if out.Done {
 		t.finish(f, out.State.Answers)
+		return
+	}
+	if out.Notice != "" && out.Brief {
+		m := t.drawStep(true)
+		m.Text = t.tr.T(out.Notice, out.NoticeData)
+		t.resp.Messages = append(t.resp.Messages, m)
 		return
 	}
 	if out.Notice != "" {

@@ -1,6 +1,12 @@
 package bot_test
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"bridgebot/bot"
+)
 
 // toPhone walks the Spanish form up to the phone question.
 func (h *harness) toPhone() {
@@ -33,9 +39,136 @@ func TestPhoneNumberAskedWithCountryCode(t *testing.T) {
 			h := newHarness(t, "es")
 			h.toPhone()
 			r := h.say(tc.typed)
-			mustContain(t, r, tc.want...)
+			mustShow(t, r, tc.want...)
 			r = h.say("+52 656 123 4567")
 			mustContain(t, r, "¿Qué esperas aportar")
 		})
+	}
+}
+
+// Coming back to a finished sign-up: it is shown as it is, with "Change
+// something" and the menu; what the member types there is a question;
+// leaving or letting an edit expire keeps the sign-up as it was.
+func TestComingBackToAFinishedSignup(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		run  func(h *harness) bot.Response
+		want []string
+		lack []string
+		// the stored sign-up is unchanged and no form is left open
+		check func(t *testing.T, h *harness)
+	}{
+		{"shown read-only with Change something and the menu", func(h *harness) bot.Response {
+			return h.say("/inscribirme")
+		}, []string{"Ya nos dijiste que quieres participar", "<b>Ciudad o región:</b> Ciudad Juárez", "Cambiar algo", "Preguntas frecuentes", "¿Qué te gustaría hacer?"},
+			[]string{"Confirmar", "Ver o cambiar mis datos", "Pregunta "}, nil},
+		{"free text there is a question", func(h *harness) bot.Response {
+			h.say("/inscribirme")
+			return h.say("¿cuánto cuesta?")
+		}, []string{"costos"}, []string{"elige uno de los botones", "Por favor revisa tus respuestas"}, nil},
+		{"Change something opens the list of answers", func(h *harness) bot.Response {
+			h.say("/inscribirme")
+			return h.press("Cambiar algo")
+		}, []string{"¿Qué respuesta quieres cambiar?", "Ciudad o región", "Correo", "/borrar"}, []string{"Consentimiento"}, nil},
+		{"leaving an edit says the sign-up stays as it was", func(h *harness) bot.Response {
+			h.say("/inscribirme")
+			h.press("Cambiar algo")
+			h.press("Ciudad")
+			r := h.say("/cancelar")
+			mustContain(h.t, r, "¿Dejar de cambiar tus datos?", "siguen como estaban")
+			mustNotContain(h.t, r, "se borrarán")
+			return h.press("Sí, cancelar")
+		}, []string{"Tus datos siguen como estaban"}, []string{"No se guardó nada"}, nil},
+		{"an expired edit does not say the sign-up was deleted", func(h *harness) bot.Response {
+			h.say("/inscribirme")
+			h.press("Cambiar algo")
+			h.press("Ciudad")
+			h.advance(15 * 24 * time.Hour)
+			return h.say("hola")
+		}, []string{"dejamos esos cambios de lado", "Tus datos siguen como estaban"}, []string{"la borramos", "borramos"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, "es")
+			h.fillSpanish()
+			before := h.signup()
+			h.advance(time.Hour)
+			r := tc.run(h)
+			mustShow(t, r, tc.want...)
+			mustNotContain(t, r, tc.lack...)
+			after := h.signup()
+			if after == nil || after.Answers["region"][0] != before.Answers["region"][0] || !after.Updated.Equal(before.Updated) {
+				t.Fatalf("sign-up changed: %+v", after)
+			}
+		})
+	}
+}
+
+// Mid-form: one welcome back on /start; /help says where the member is;
+// declining consent gets the short answer with the buttons, not the whole
+// consent text again.
+func TestMidFormHelpAndWelcome(t *testing.T) {
+	h := newHarness(t, "es")
+	h.say("/start")
+	h.press("Quiero participar")
+	h.say("Ana")
+
+	r := h.say("/start")
+	welcomes := 0
+	for _, m := range r.Messages {
+		if strings.Contains(m.Text, "Qué bueno que volviste") || strings.Contains(m.Text, "Qué gusto verte") {
+			welcomes++
+		}
+	}
+	if welcomes != 1 {
+		t.Fatalf("%d welcome-backs on /start mid-form:\n%s", welcomes, text(r))
+	}
+	mustContain(t, r, "¿Cuál de estas opciones")
+
+	r = h.say("/ayuda")
+	mustContain(t, r, "Estás llenando el formulario de interés: la pregunta 2 de 11", "/cancelar", "/preguntas", "¿Cuál de estas opciones")
+
+	h.press("Organizador/a")
+	h.press("Omitir")
+	h.say("Nogales")
+	h.press("Sí")
+	h.press("Migración")
+	h.press("Listo")
+	h.press("Omitir")
+	h.press("Omitir")
+	h.press("Omitir")
+	r = h.press("No estoy de acuerdo")
+	if len(r.Messages) != 1 {
+		t.Fatalf("decline: want one message, got %d:\n%s", len(r.Messages), text(r))
+	}
+	mustContain(t, r, "sin tu consentimiento no se guarda nada")
+	mustNotContain(t, r, "Tu consentimiento</b>", "Para guardar tus datos")
+	if b := buttons(r.Messages[0]); !strings.Contains(b, "Estoy de acuerdo") || !strings.Contains(b, "Cancelar") {
+		t.Fatalf("decline answer lacks the buttons: %s", b)
+	}
+	r = h.say("/ayuda")
+	mustContain(t, r, "la pregunta 10 de 11")
+	r = h.press("Estoy de acuerdo")
+	mustContain(t, r, "¿Quieres recibir anuncios")
+}
+
+// The language row is offered to newcomers and by /idioma, not on every
+// menu.
+func TestLanguageRowOnlyWhereNeeded(t *testing.T) {
+	h := newHarness(t, "es")
+	for _, tc := range []struct {
+		say       string
+		wantLangs bool
+	}{
+		{"/start", true},
+		{"/menu", false},
+		{"/ayuda", false},
+		{"/idioma", true},
+		{"/start", false},
+	} {
+		r := h.say(tc.say)
+		got := strings.Contains(allButtons(r), "English")
+		if got != tc.wantLangs {
+			t.Errorf("%s: language buttons %v, want %v: %s", tc.say, got, tc.wantLangs, allButtons(r))
+		}
 	}
 }

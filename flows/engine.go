@@ -69,6 +69,10 @@ type Outcome struct {
 	Toggled bool
 	// Done means the member confirmed the review; State.Answers is final.
 	Done bool
+	// Brief means the Notice is enough to say with the step's buttons: its
+	// prompt was just read (declining consent does not repeat the whole
+	// consent text).
+	Brief bool
 }
 
 // Start returns the state at the first step of the flow.
@@ -180,7 +184,9 @@ func Apply(f *Flow, st State, in Input) Outcome {
 			switch in.Value {
 			case Agree:
 			case Decline:
-				return reask(s.Decline, nil)
+				out := reask(s.Decline, nil)
+				out.Brief = true
+				return out
 			default:
 				return invalid
 			}

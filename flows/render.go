@@ -83,10 +83,7 @@ func Render(f *Flow, st State, tr Translator) View {
 	case KindReview:
 		// On a phone: Confirm first, then one button that opens the list
 		// of answers to change (renderPicker).
-		b.WriteString("\n")
-		for _, t := range f.Applicable(st.Answers) {
-			b.WriteString("\n<b>" + tr.T(t.Label, nil) + ":</b> " + f.answerText(t, st.Answers, tr))
-		}
+		b.WriteString("\n\n" + f.Summary(st.Answers, tr))
 		rows = append(rows,
 			[]Button{{Text: tr.T("form.button.confirm", nil), Action: ActConfirm}},
 			[]Button{{Text: tr.T("form.button.change", nil), Action: ActChange}})
@@ -101,6 +98,16 @@ func Render(f *Flow, st State, tr Translator) View {
 	nav = append(nav, Button{Text: tr.T("form.button.cancel", nil), Action: ActCancel})
 	rows = append(rows, nav)
 	return View{Text: b.String(), Buttons: rows}
+}
+
+// Summary is every answer that applies, one "<b>Label:</b> answer" line
+// each: the review, and a finished sign-up shown read-only.
+func (f *Flow) Summary(a Answers, tr Translator) string {
+	var lines []string
+	for _, t := range f.Applicable(a) {
+		lines = append(lines, "<b>"+tr.T(t.Label, nil)+":</b> "+f.answerText(t, a, tr))
+	}
+	return strings.Join(lines, "\n")
 }
 
 // renderPicker is the review's list of answers to change: their short
