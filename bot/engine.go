@@ -431,7 +431,7 @@ func MessageIDs() []string {
 		"lang.choose", "lang.button.en", "lang.button.es", "lang.changed",
 		"cmd.start", "cmd.menu", "cmd.signup", "cmd.language", "cmd.cancel", "cmd.delete", "cmd.help",
 		"cmd.faq", "cmd.ask", "cmd.subscribe", "cmd.stop", "help.intro", "menu.back",
-		"menu.faq", "menu.ask", "menu.subscribe", "menu.unsubscribe", "sub.on", "sub.off",
+		"menu.faq", "menu.ask", "menu.subscribe", "menu.unsubscribe", "sub.on", "sub.off", "sub.footer",
 		"ask.prompt", "ask.sent", "ask.offer", "ask.send", "ask.nothanks", "ask.cancel", "ask.failed", "ask.none_of_these",
 		"faq.open", "faq.feedback.sorry", "faq.feedback.no_desk", "faq.legal", "faq.all",
 		"ask.added", "contact.configured", "contact.none", "form.back", "form.answer_or_question",

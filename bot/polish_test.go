@@ -172,3 +172,41 @@ func TestLanguageRowOnlyWhereNeeded(t *testing.T) {
 		}
 	}
 }
+
+// The updates answer offers what the member wants: Stop to a subscriber,
+// Get announcements to anyone else.
+func TestUpdatesAnswerOffersTheRightAction(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		lang       string
+		subscribed bool
+		ask        string
+		want, lack string
+	}{
+		{"es subscriber wants out", "es", true, "ya no quiero recibir mensajes", "Dejar de recibir anuncios", "🔔 Recibir anuncios"},
+		{"es not subscribed", "es", false, "ya no quiero recibir mensajes", "Recibir anuncios", "Dejar de recibir"},
+		{"en subscriber", "en", true, "how do I stop the announcements", "Stop announcements", "Get announcements"},
+		{"en not subscribed", "en", false, "how do I get updates", "Get announcements", "Stop announcements"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			subs := &fakeSubs{subs: map[int64]bot.Subscription{}}
+			h := newHarness(t, tc.lang, withSubs(subs))
+			h.say("/start")
+			if tc.subscribed {
+				h.say("/subscribe")
+			}
+			r := h.say(tc.ask)
+			if b := buttons(r.Messages[0]); !strings.Contains(b, tc.want) || strings.Contains(b, tc.lack) {
+				t.Fatalf("answer buttons %q: want %q, not %q\n%s", b, tc.want, tc.lack, text(r))
+			}
+			h.press(tc.want)
+			if tc.subscribed {
+				if _, ok := subs.subs[h.chat]; ok {
+					t.Fatal("still subscribed after the Stop button")
+				}
+			} else if _, ok := subs.subs[h.chat]; !ok {
+				t.Fatal("not subscribed after the button")
+			}
+		})
+	}
+}

@@ -63,6 +63,7 @@ func newBroadcastWorker(c config, b broadcastConfig, client *redis.Client, tg br
 	return broadcast.NewWorker(client, tg, broadcast.Options{
 		Prefix: c.RedisPrefix, Rate: b.Rate, PaidRate: b.PaidRate, AllowPaid: b.Paid,
 		Concurrency: concurrency(b), Logger: log, OnUnsubscribe: onUnsubscribe, Consumer: replicaName(b.Replica),
+		Footer: announcementFooter(c),
 	})
 }
 
