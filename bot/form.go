@@ -15,7 +15,7 @@ type formFeature struct{}
 func (formFeature) name() string { return "form" }
 
 func (formFeature) commands() []command {
-	return []command{{rank: 30, en: "signup", es: "inscribirme", aliases: []string{"inscribir", "inscripcion", "registro"},
+	return []command{{rank: 30, en: "signup", es: "participar", aliases: []string{"inscribirme", "inscribir", "inscripcion", "registro"},
 		desc: "cmd.signup", run: func(t *turn, _ string) { t.openSignup() }}}
 }
 

@@ -210,3 +210,23 @@ func TestUpdatesAnswerOffersTheRightAction(t *testing.T) {
 		})
 	}
 }
+
+// The Spanish command says what it is for (/participar); the old
+// /inscribirme still works.
+func TestSpanishSignupCommand(t *testing.T) {
+	h := newHarness(t, "es")
+	var names []string
+	for _, c := range h.e.Commands("es") {
+		names = append(names, c.Name)
+	}
+	if !strings.Contains(strings.Join(names, " "), "participar") || strings.Contains(strings.Join(names, " "), "inscribirme") {
+		t.Fatalf("Spanish command menu: %v", names)
+	}
+	h.say("/start")
+	for _, cmd := range []string{"/participar", "/inscribirme"} {
+		r := h.say(cmd)
+		mustContain(t, r, "¿Cómo te llamas?")
+		h.say("/cancelar")
+		h.press("Sí, cancelar")
+	}
+}
