@@ -2,6 +2,7 @@ package bot
 
 import (
 	"html"
+	"reflect"
 	"strings"
 
 	"bridgebot/flows"
@@ -186,6 +187,12 @@ func (t *turn) applyForm(in flows.Input, msgID int) {
 // finish stores the confirmed sign-up and thanks the member; the features
 // that care (announcements, the staff desk) hear about it.
 func (t *turn) finish(f *flows.Flow, answers flows.Answers) {
+	if t.signup != nil && reflect.DeepEqual(answers, f.Prune(t.signup.Answers)) {
+		// confirmed without a change: nothing to save or tell the team
+		t.s.Form = nil
+		t.menu(t.tr.T("cancel.unchanged", nil))
+		return
+	}
 	now := t.e.now()
 	su := &Signup{ChatID: t.u.ChatID, Lang: t.s.Lang, Source: t.s.Source, Answers: answers, Created: now, Updated: now}
 	done := f.ReviewStep().Done

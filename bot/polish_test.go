@@ -230,3 +230,23 @@ func TestSpanishSignupCommand(t *testing.T) {
 		h.press("Sí, cancelar")
 	}
 }
+
+// Confirming an edit that changed nothing saves nothing and tells the
+// team nothing.
+func TestConfirmWithoutChangesKeepsTheSignup(t *testing.T) {
+	h := newHarness(t, "es")
+	h.fillSpanish()
+	before := h.signup()
+	h.advance(time.Hour)
+	h.say("/participar")
+	h.press("Cambiar algo")
+	h.press("Atrás")
+	r := h.press("Confirmar")
+	mustContain(t, r, "no se cambió nada", "Tus datos siguen como estaban")
+	if after := h.signup(); !after.Updated.Equal(before.Updated) {
+		t.Fatalf("sign-up rewritten: %v → %v", before.Updated, after.Updated)
+	}
+	if h.session().Form != nil {
+		t.Fatal("form left open")
+	}
+}
