@@ -59,3 +59,29 @@ func TestAnnouncementFooterInTheMembersLanguage(t *testing.T) {
 		})
 	}
 }
+
+// The preview shows each version with its footer, as members see it.
+func TestPreviewShowsTheFooter(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		footer map[string]string
+		want   map[string]string
+	}{
+		{"with a footer", map[string]string{"en": "<i>Stop: /stop</i>", "es": "<i>Baja: /baja</i>"},
+			map[string]string{"en": "News\n\nStop: /stop", "es": "Noticia\n\nBaja: /baja"}},
+		{"without", nil, map[string]string{"en": "News", "es": "Noticia"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _, _ := newStore(t, broadcast.Options{Footer: tc.footer})
+			p, err := s.Preview(t.Context(), broadcast.Job{Texts: map[string]string{"en": "<b>News</b>", "es": "Noticia"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for l, w := range tc.want {
+				if p.Plain[l] != w {
+					t.Errorf("%s: %q, want %q", l, p.Plain[l], w)
+				}
+			}
+		})
+	}
+}

@@ -140,7 +140,7 @@ func runBroadcast(ctx context.Context, c config, args []string, stdin io.Reader,
 	if err != nil {
 		return err
 	}
-	opts := broadcast.Options{Prefix: c.RedisPrefix}
+	opts := broadcast.Options{Prefix: c.RedisPrefix, Footer: announcementFooter(c)}
 	if len(workers) > 0 {
 		opts.Rate, opts.PaidRate, opts.AllowPaid = workers[0].Rate, workers[0].PaidRate, workers[0].AllowPaid
 	}
