@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"bridgebot/flows"
 	"bridgebot/locales"
 )
 
@@ -32,7 +33,7 @@ func (conversation) commands() []command {
 		}},
 		{rank: 90, en: "cancel", es: "cancelar", desc: "cmd.cancel", run: func(t *turn, _ string) { t.askCancel() }},
 		{rank: 100, en: "delete", es: "borrar", aliases: []string{"forget"}, desc: "cmd.delete", run: func(t *turn, _ string) { t.askDelete() }},
-		{rank: 110, en: "help", es: "ayuda", desc: "cmd.help", run: func(t *turn, _ string) { t.menu(t.helpText()) }},
+		{rank: 110, en: "help", es: "ayuda", desc: "cmd.help", run: (*turn).help},
 	}
 }
 
@@ -82,12 +83,32 @@ func (t *turn) start(args string) {
 		return
 	}
 	if t.s.Form != nil {
-		t.say("welcome.back", map[string]any{"Name": name})
-		t.say("form.resume", nil)
+		t.say("form.resume", nil) // one welcome back, with where we were
 		t.showStep()
 		return
 	}
 	t.menu(t.tr.T("welcome.back", map[string]any{"Name": name}))
+}
+
+// help lists the commands; in the middle of the form it first says where
+// the member is and how to go on, then shows the step again.
+func (t *turn) help(string) {
+	if t.s.Form == nil {
+		t.menu(t.helpText())
+		return
+	}
+	f := t.flow()
+	st := f.Resume(*t.s.Form)
+	where := "form.help.step"
+	switch {
+	case f.Step(st.Step).Kind == flows.KindReview:
+		where = "form.help.review"
+	case t.signup != nil:
+		where = "form.help.edit"
+	}
+	n, total := f.Position(st)
+	t.resp.Messages = append(t.resp.Messages, Message{Text: t.tr.T(where, map[string]any{"N": n, "Total": total}) + "\n\n" + t.helpText()})
+	t.showStep()
 }
 
 func (t *turn) setLanguage(lang string, msgID int) {
@@ -120,7 +141,11 @@ func (t *turn) askCancel() {
 	}
 	t.s.Pending = pendingCancel
 	t.s.Rev++
-	t.resp.Messages = append(t.resp.Messages, Message{Text: t.tr.T("cancel.confirm", nil), Buttons: [][]Button{{
+	ask := "cancel.confirm"
+	if t.signup != nil {
+		ask = "cancel.confirm_edit" // the sign-up stays as it was
+	}
+	t.resp.Messages = append(t.resp.Messages, Message{Text: t.tr.T(ask, nil), Buttons: [][]Button{{
 		{Text: t.tr.T("cancel.yes", nil), Data: confirmData(nsCancel, t.s.Rev, true)},
 		{Text: t.tr.T("cancel.no", nil), Data: confirmData(nsCancel, t.s.Rev, false)},
 	}}})

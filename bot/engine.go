@@ -306,7 +306,11 @@ func (t *turn) run() {
 	}
 	if t.s.Form != nil && t.e.now().Sub(t.s.FormUpdated) > t.e.formTTL {
 		t.s.Form, t.s.Pending = nil, pendingNone
-		t.say("form.expired", map[string]any{"Days": int(t.e.formTTL.Hours() / 24)})
+		expired := "form.expired"
+		if t.signup != nil {
+			expired = "form.expired_edit" // only the unfinished changes went
+		}
+		t.say(expired, map[string]any{"Days": int(t.e.formTTL.Hours() / 24)})
 	}
 	switch {
 	case t.u.Callback != nil:
@@ -383,11 +387,21 @@ func (t *turn) menu(lead string) {
 	if lead != "" {
 		text = lead + "\n\n" + text
 	}
-	signup := "menu.signup"
-	if t.signup != nil {
-		signup = "menu.mysignup"
+	t.resp.Messages = append(t.resp.Messages, Message{Text: text, Buttons: t.menuRows(true)})
+}
+
+// menuRows are the menu's buttons; the sign-up button is left out where
+// the sign-up is already shown. The language row is for newcomers (and
+// /language): members who chose do not need it on every menu.
+func (t *turn) menuRows(withSignup bool) [][]Button {
+	var rows [][]Button
+	if withSignup {
+		signup := "menu.signup"
+		if t.signup != nil {
+			signup = "menu.mysignup"
+		}
+		rows = append(rows, []Button{{Text: t.tr.T(signup, nil), Data: data(nsMenu, menuSignup)}})
 	}
-	rows := [][]Button{{{Text: t.tr.T(signup, nil), Data: data(nsMenu, menuSignup)}}}
 	var help []Button
 	var more [][]Button
 	for _, f := range t.e.reg.features {
@@ -401,8 +415,10 @@ func (t *turn) menu(lead string) {
 		rows = append(rows, help)
 	}
 	rows = append(rows, more...)
-	rows = append(rows, t.languageRow())
-	t.resp.Messages = append(t.resp.Messages, Message{Text: text, Buttons: rows})
+	if t.isNew {
+		rows = append(rows, t.languageRow())
+	}
+	return rows
 }
 
 func (t *turn) languageRow() []Button {
@@ -454,16 +470,18 @@ func MessageIDs() []string {
 		"lang.choose", "lang.button.en", "lang.button.es", "lang.changed",
 		"cmd.start", "cmd.menu", "cmd.signup", "cmd.language", "cmd.cancel", "cmd.delete", "cmd.help",
 		"cmd.faq", "cmd.ask", "cmd.subscribe", "cmd.stop", "help.intro", "menu.back",
-		"menu.faq", "menu.ask", "menu.subscribe", "menu.unsubscribe", "sub.on", "sub.off",
+		"menu.faq", "menu.ask", "menu.subscribe", "menu.unsubscribe", "sub.on", "sub.off", "sub.footer",
 		"ask.prompt", "ask.sent", "ask.offer", "ask.send", "ask.nothanks", "ask.cancel", "ask.failed", "ask.none_of_these",
 		"faq.open", "faq.feedback.sorry", "faq.feedback.no_desk", "faq.legal", "faq.all",
 		"ask.added", "contact.configured", "contact.none", "form.back", "form.answer_or_question",
 		"form.button.its_answer", "form.button.its_question", "form.button.continue", "staff.reply", "staff.reply_named",
-		"form.progress", "form.current", "form.resume", "form.expired",
+		"form.progress", "form.current", "form.resume", "form.expired", "form.expired_edit", "menu.change",
+		"form.help.step", "form.help.edit", "form.help.review", "cancel.confirm_edit",
 		"form.button.back", "form.button.skip", "form.button.cancel", "form.button.done",
 		"form.button.yes", "form.button.no", "form.button.agree", "form.button.decline", "form.button.confirm",
+		"form.button.change", "form.change.prompt",
 		"form.value.agreed", "form.error.use_buttons", "form.error.empty", "form.error.empty_optional",
-		"form.error.too_long", "form.error.email", "form.error.phone", "form.error.choose_min", "form.error.missing",
+		"form.error.too_long", "form.error.email", "form.error.phone", "form.error.phone_country", "form.error.choose_min", "form.error.missing",
 		"cancel.confirm", "cancel.yes", "cancel.no", "cancel.done", "cancel.unchanged", "cancel.nothing", "cancel.kept",
 		"delete.confirm", "delete.yes", "delete.no", "delete.done", "delete.kept", "delete.failed",
 		"notice.stale", "error.unavailable", "error.internal",

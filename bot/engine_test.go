@@ -215,7 +215,7 @@ func (h *harness) session() *bot.Session {
 func (h *harness) fillSpanish() bot.Response {
 	h.t.Helper()
 	h.say("/start campaña_radio")
-	h.press("Inscribirme")
+	h.press("Quiero participar")
 	h.say("María José Pérez")
 	h.press("Otro")
 	h.say("Defensora comunitaria")
@@ -240,7 +240,7 @@ func TestSpanishMemberCompletesForm(t *testing.T) {
 	if r.CommandsLang != "es" {
 		t.Fatalf("command menu not set to Spanish: %q", r.CommandsLang)
 	}
-	h.press("Inscribirme")
+	h.press("Quiero participar")
 	h.say("María José Pérez")
 	h.press("Otro")
 	h.say("Defensora comunitaria")
@@ -262,12 +262,12 @@ func TestSpanishMemberCompletesForm(t *testing.T) {
 	h.say("+52 656 123 4567")
 	h.say("Quiero aprender educación popular 🌵")
 	r = h.press("No estoy de acuerdo")
-	mustContain(t, r, "Sin tu consentimiento")
+	mustContain(t, r, "sin tu consentimiento")
 	h.press("Estoy de acuerdo")
 	r = h.press("Sí")
 	mustContain(t, r, "Por favor revisa tus respuestas", "María José Pérez", "Defensora comunitaria", "Migración, Detención", "<b>Organización:</b> —")
 	r = h.press("Confirmar")
-	mustContain(t, r, "¡Gracias! Tu inscripción quedó guardada")
+	mustContain(t, r, "¡Gracias! Recibimos tu interés")
 
 	s := h.signup()
 	if s == nil {
@@ -295,7 +295,7 @@ func TestEnglishDefaultAndLanguageSwitch(t *testing.T) {
 	h := newHarness(t, "fr")
 	r := h.say("/start")
 	mustContain(t, r, "Hello, Ana!", "BRIDGE Institutes")
-	h.press("Sign up")
+	h.press("take part")
 	h.say("Sam")
 	h.say("/idioma")
 	r = h.press("Español")
@@ -312,7 +312,7 @@ func TestEnglishDefaultAndLanguageSwitch(t *testing.T) {
 func TestTextWhereButtonsExpectedReasks(t *testing.T) {
 	h := newHarness(t, "en")
 	h.say("/start")
-	h.press("Sign up")
+	h.press("take part")
 	h.say("Sam")
 	r := h.say("I do a bit of everything")
 	mustContain(t, r, "Please choose one of the buttons", "Which of these best describes you?")
@@ -324,7 +324,7 @@ func TestTextWhereButtonsExpectedReasks(t *testing.T) {
 func TestStaleAndForgedButtonsChangeNothing(t *testing.T) {
 	h := newHarness(t, "en")
 	h.say("/start")
-	h.press("Sign up")
+	h.press("take part")
 	h.say("Sam")
 	organizer, msg := h.find("Organizer")
 	h.pressData(organizer.Data, msg)
@@ -340,7 +340,7 @@ func TestStaleAndForgedButtonsChangeNothing(t *testing.T) {
 		}
 	}
 	r = h.say("/menu")
-	mustContain(t, r, "Which organization")
+	mustContain(t, r, "Are you part of an organization")
 	if h.signup() != nil {
 		t.Fatal("a sign-up appeared")
 	}
@@ -349,7 +349,7 @@ func TestStaleAndForgedButtonsChangeNothing(t *testing.T) {
 func TestDoubleTapRaceAppliesOnce(t *testing.T) {
 	h := newHarness(t, "en")
 	h.say("/start")
-	h.press("Sign up")
+	h.press("take part")
 	h.say("Sam")
 	organizer, msg := h.find("Organizer")
 	var wg sync.WaitGroup
@@ -371,7 +371,7 @@ func TestDoubleTapRaceAppliesOnce(t *testing.T) {
 	advanced, other := 0, 0
 	for _, r := range h.rec.resps[len(h.rec.resps)-2:] {
 		switch {
-		case strings.Contains(text(r), "Which organization"):
+		case strings.Contains(text(r), "Are you part of an organization"):
 			advanced++
 		case len(r.Messages) == 0 && r.CallbackID != "":
 			other++
@@ -385,7 +385,7 @@ func TestDoubleTapRaceAppliesOnce(t *testing.T) {
 func TestCancelKeepsNothing(t *testing.T) {
 	h := newHarness(t, "en")
 	h.say("/start")
-	h.press("Sign up")
+	h.press("take part")
 	h.say("Sam")
 	r := h.say("/cancel")
 	mustContain(t, r, "Cancel this form?")
@@ -394,7 +394,7 @@ func TestCancelKeepsNothing(t *testing.T) {
 	h.say("/cancel")
 	r = h.press("Yes, cancel")
 	mustContain(t, r, "Nothing from that form was kept")
-	r = h.press("Sign up")
+	r = h.press("take part")
 	mustContain(t, r, "What is your name?")
 	if strings.Contains(text(r), "Sam") {
 		t.Fatal("old answer kept after cancel")
@@ -411,12 +411,13 @@ func TestSignedUpMemberUpdatesFromReview(t *testing.T) {
 	first := h.signup()
 	h.advance(time.Hour)
 	r := h.say("/inscribirme")
-	mustContain(t, r, "Ya te inscribiste", "María José Pérez")
-	h.press("✏️ Ciudad")
+	mustContain(t, r, "Ya nos dijiste que quieres participar", "María José Pérez")
+	h.press("Cambiar algo")
+	h.press("Ciudad")
 	r = h.say("El Paso")
 	mustContain(t, r, "Por favor revisa tus respuestas", "El Paso")
 	r = h.press("Confirmar")
-	mustContain(t, r, "Tu inscripción fue actualizada")
+	mustContain(t, r, "Actualizamos tus datos")
 	s := h.signup()
 	if s.Answers["region"][0] != "El Paso" || !s.Created.Equal(first.Created) || !s.Updated.After(first.Updated) || s.Source != "campaña_radio" && s.Source != "" {
 		t.Fatalf("updated sign-up: %+v", s)
@@ -426,13 +427,13 @@ func TestSignedUpMemberUpdatesFromReview(t *testing.T) {
 func TestDeleteForgetsEverything(t *testing.T) {
 	h := newHarness(t, "en")
 	h.say("/start")
-	h.press("Sign up")
+	h.press("take part")
 	h.say("Sam")
 	h.press("Organizer")
 	h.press("Skip")
 	h.say("Tucson")
 	h.press("No")
-	h.press("Labor")
+	h.press("Workers")
 	h.press("Done")
 	h.press("Skip")
 	h.press("Skip")
@@ -458,7 +459,7 @@ func TestDeleteForgetsEverything(t *testing.T) {
 func TestResumeAfterDaysAndExpiry(t *testing.T) {
 	h := newHarness(t, "en")
 	h.say("/start")
-	h.press("Sign up")
+	h.press("take part")
 	h.say("Sam")
 	h.advance(3 * 24 * time.Hour)
 	r := h.say("/start")
@@ -471,7 +472,7 @@ func TestResumeAfterDaysAndExpiry(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	h := newHarness(t, "en")
 	h.say("/start")
-	h.press("Sign up")
+	h.press("take part")
 
 	r := h.say("")
 	mustContain(t, r, "I didn't get an answer")
@@ -536,7 +537,7 @@ func TestRedisDownTellsMemberAndRecovers(t *testing.T) {
 	m, client, prefix := redistest.NewMini(t)
 	h := newHarnessWith(t, "es", redisstore.New(client, redisstore.Options{Prefix: prefix}))
 	h.say("/start")
-	h.press("Inscribirme")
+	h.press("Quiero participar")
 	h.say("Ana")
 
 	m.Close()
@@ -593,10 +594,10 @@ func TestFAQFromMenuAndFreeText(t *testing.T) {
 	h2.say("/start")
 	r = h2.say("como me inscribo")
 	mustContain(t, r, "Did this answer your question?")
-	if !strings.Contains(buttons(r.Messages[0]), "Sign up") {
+	if !strings.Contains(buttons(r.Messages[0]), "take part") {
 		t.Fatalf("how-to-apply answer lacks its sign-up button: %s", buttons(r.Messages[0]))
 	}
-	r = h2.press("Sign up")
+	r = h2.press("take part")
 	mustContain(t, r, "What is your name?")
 
 	// Greetings get a greeting and the menu, not an answer.
@@ -618,7 +619,7 @@ func TestFAQFromMenuAndFreeText(t *testing.T) {
 func TestFormAnswersWithQuestionMarksAreKept(t *testing.T) {
 	h := newHarness(t, "es")
 	h.say("/start")
-	h.press("Inscribirme")
+	h.press("Quiero participar")
 	r := h.say("María?")
 	mustContain(t, r, "¿Cuál de estas opciones")
 	if strings.Contains(text(r), "¿Esto respondió") {

@@ -128,13 +128,13 @@ func TestQuestionsInTheMiddleOfTheForm(t *testing.T) {
 	t.Run("es: answered, step asked again, earlier answer intact", func(t *testing.T) {
 		h := newHarness(t, "es")
 		h.say("/start")
-		h.press("Inscribirme")
+		h.press("Quiero participar")
 		h.say("Ana")
 		h.press("Organizador/a")
 		h.say("Cosecha")
 		h.press("Atrás") // back to the organization question, answered "Cosecha"
 		r := h.say("¿es gratis?")
-		mustShow(t, r, "costos", "sigamos con el formulario", "organización o grupo", "Cosecha")
+		mustShow(t, r, "costos", "sigamos con el formulario", "organización, colectivo o grupo", "Cosecha")
 		mustNotContain(t, r, "¿Esto respondió")
 		if got := h.session().Form.Answers["organization"]; len(got) != 1 || got[0] != "Cosecha" {
 			t.Fatalf("organization = %v", got)
@@ -146,7 +146,7 @@ func TestQuestionsInTheMiddleOfTheForm(t *testing.T) {
 	t.Run("en: after a detour through /faq", func(t *testing.T) {
 		h := newHarness(t, "en")
 		h.say("/start")
-		h.press("Sign up")
+		h.press("take part")
 		h.say("Sam")
 		h.press("Organizer")
 		h.say("/faq")
@@ -162,7 +162,7 @@ func TestQuestionsInTheMiddleOfTheForm(t *testing.T) {
 		} {
 			h := newHarness(t, "es")
 			h.say("/start")
-			h.press("Inscribirme")
+			h.press("Quiero participar")
 			if a.step != "name" {
 				h.say("Ana")
 				h.press("Organizador/a")
@@ -180,7 +180,7 @@ func TestQuestionsInTheMiddleOfTheForm(t *testing.T) {
 	t.Run("in doubt, the member chooses", func(t *testing.T) {
 		h := newHarness(t, "es")
 		h.say("/start")
-		h.press("Inscribirme")
+		h.press("Quiero participar")
 		h.say("Ana")
 		h.press("Organizador/a")
 		h.say("Cosecha")
@@ -194,7 +194,7 @@ func TestQuestionsInTheMiddleOfTheForm(t *testing.T) {
 
 		h2 := newHarness(t, "en")
 		h2.say("/start")
-		h2.press("Sign up")
+		h2.press("take part")
 		h2.say("Sam")
 		h2.press("Organizer")
 		h2.say("Cosecha")
@@ -208,7 +208,7 @@ func TestQuestionsInTheMiddleOfTheForm(t *testing.T) {
 	t.Run("a question where buttons are offered", func(t *testing.T) {
 		h := newHarness(t, "en")
 		h.say("/start")
-		h.press("Sign up")
+		h.press("take part")
 		h.say("Sam")
 		r := h.say("how much does it cost?")
 		mustShow(t, r, "costs", "back to the form", "Which of these best describes you?")
@@ -220,7 +220,7 @@ func TestQuestionsInTheMiddleOfTheForm(t *testing.T) {
 func TestTypedAnswersForButtons(t *testing.T) {
 	h := newHarness(t, "es")
 	h.say("/start")
-	h.press("Inscribirme")
+	h.press("Quiero participar")
 	h.say("Ana")
 	r := h.say("educadora popular")
 	mustShow(t, r, "organización")
@@ -241,7 +241,7 @@ func TestTypedAnswersForButtons(t *testing.T) {
 
 	en := newHarness(t, "en")
 	en.say("/start")
-	en.press("Sign up")
+	en.press("take part")
 	en.say("Sam")
 	en.say("community leader")
 	en.say("-")

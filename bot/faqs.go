@@ -129,6 +129,10 @@ func (q *faqFeature) feedback(t *turn, v string) {
 // actionButton is the button under an answer; actions whose feature is
 // not running are left out (never a dead button).
 func (t *turn) actionButton(a faq.Action) (Button, bool) {
+	if a == faq.ActionSubscribe && t.e.subs != nil && t.e.subs.isSubscribed(t) {
+		// a subscriber asking about announcements wants the way out
+		return Button{Text: t.tr.T("menu.unsubscribe", nil), Data: data(nsMenu, menuUnsub)}, true
+	}
 	action := map[faq.Action]string{faq.ActionSignup: menuSignup, faq.ActionAsk: menuAsk, faq.ActionSubscribe: menuSub}[a]
 	if _, ok := t.e.reg.byAction[action]; !ok || action == "" {
 		return Button{}, false

@@ -224,7 +224,7 @@ func TestSignupButtonAfterAskPromptGoesToTheForm(t *testing.T) {
 	desk := &fakeDesk{}
 	h := newHarness(t, "en", withDesk(desk))
 	h.say("/start")
-	signup, menuMsg := h.find("Sign up")
+	signup, menuMsg := h.find("take part")
 	h.press("Ask our team")
 	h.pressData(signup.Data, menuMsg) // on the earlier menu
 	r := h.say("Sam")

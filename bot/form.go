@@ -2,6 +2,7 @@ package bot
 
 import (
 	"html"
+	"reflect"
 	"strings"
 
 	"bridgebot/flows"
@@ -15,7 +16,7 @@ type formFeature struct{}
 func (formFeature) name() string { return "form" }
 
 func (formFeature) commands() []command {
-	return []command{{rank: 30, en: "signup", es: "inscribirme", aliases: []string{"inscribir", "inscripcion", "registro"},
+	return []command{{rank: 30, en: "signup", es: "participar", aliases: []string{"inscribirme", "inscribir", "inscripcion", "registro"},
 		desc: "cmd.signup", run: func(t *turn, _ string) { t.openSignup() }}}
 }
 
@@ -29,27 +30,49 @@ func (formFeature) button(t *turn, cb callbackData, msgID int) {
 	t.formButton(cb.raw, msgID)
 }
 
+// menuEdit opens the list of answers of a finished sign-up to change one.
+const menuEdit = "edit"
+
 func (formFeature) menuActions() map[string]func(*turn) {
-	return map[string]func(*turn){menuSignup: (*turn).openSignup}
+	return map[string]func(*turn){menuSignup: (*turn).openSignup, menuEdit: (*turn).editSignup}
 }
 
 // openSignup starts the interest form, resumes it, or shows the member's
-// existing sign-up on the review screen so they can update it.
+// finished sign-up read-only, with "Change something" and the menu.
 func (t *turn) openSignup() {
 	switch {
 	case t.s.Form != nil:
 		t.say("form.resume", nil)
 	case t.signup != nil:
-		st := flows.StartReview(t.e.signup, t.signup.Answers)
-		t.s.Form = &st
-		t.s.FormUpdated = t.e.now()
-		t.say("signup.existing", nil)
+		t.showSignup()
+		return
 	default:
 		st := flows.Start(t.e.signup)
 		t.s.Form = &st
 		t.s.FormUpdated = t.e.now()
 		t.say("signup.intro", nil)
 	}
+	t.showStep()
+}
+
+// showSignup shows a finished sign-up as it is: nothing is open, so what
+// the member types next is a question, not an answer.
+func (t *turn) showSignup() {
+	text := t.tr.T("signup.existing", nil) + "\n\n" + t.e.signup.Summary(t.signup.Answers, t.tr) + "\n\n" + t.tr.T("menu.prompt", nil)
+	rows := append([][]Button{{{Text: t.tr.T("menu.change", nil), Data: data(nsMenu, menuEdit)}}}, t.menuRows(false)...)
+	t.resp.Messages = append(t.resp.Messages, Message{Text: text, Buttons: rows})
+}
+
+// editSignup opens a finished sign-up's list of answers to change one.
+func (t *turn) editSignup() {
+	if t.s.Form != nil || t.signup == nil {
+		t.openSignup()
+		return
+	}
+	st := flows.StartReview(t.e.signup, t.signup.Answers)
+	st.Picking = true
+	t.s.Form = &st
+	t.s.FormUpdated = t.e.now()
 	t.showStep()
 }
 
@@ -149,6 +172,12 @@ func (t *turn) applyForm(in flows.Input, msgID int) {
 		t.finish(f, out.State.Answers)
 		return
 	}
+	if out.Notice != "" && out.Brief {
+		m := t.drawStep(true)
+		m.Text = t.tr.T(out.Notice, out.NoticeData)
+		t.resp.Messages = append(t.resp.Messages, m)
+		return
+	}
 	if out.Notice != "" {
 		t.say(out.Notice, out.NoticeData)
 	}
@@ -158,6 +187,12 @@ func (t *turn) applyForm(in flows.Input, msgID int) {
 // finish stores the confirmed sign-up and thanks the member; the features
 // that care (announcements, the staff desk) hear about it.
 func (t *turn) finish(f *flows.Flow, answers flows.Answers) {
+	if t.signup != nil && reflect.DeepEqual(answers, f.Prune(t.signup.Answers)) {
+		// confirmed without a change: nothing to save or tell the team
+		t.s.Form = nil
+		t.menu(t.tr.T("cancel.unchanged", nil))
+		return
+	}
 	now := t.e.now()
 	su := &Signup{ChatID: t.u.ChatID, Lang: t.s.Lang, Source: t.s.Source, Answers: answers, Created: now, Updated: now}
 	done := f.ReviewStep().Done

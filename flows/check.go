@@ -59,8 +59,11 @@ func (f *Flow) Refs() []Ref {
 	refs := []Ref{{ID: f.Title, Line: f.Line}}
 	for _, s := range f.Steps {
 		refs = append(refs, Ref{ID: s.Prompt, Line: s.Line})
-		if s.Label != "" {
+		if s.Label != "" && s.Editable() {
 			refs = append(refs, Ref{ID: s.Label, Line: s.Line, Button: "✏️ ", Action: ActEdit, Value: s.ID})
+		}
+		if s.Label != "" && !s.Editable() {
+			refs = append(refs, Ref{ID: s.Label, Line: s.Line})
 		}
 		for _, id := range []string{s.Help, s.Decline, s.Done} {
 			if id != "" {

@@ -21,6 +21,7 @@ type State struct {
 	Answers Answers  `json:"answers,omitempty"`
 	History []string `json:"history,omitempty"` // steps answered on the way here, for Back
 	Editing bool     `json:"editing,omitempty"` // came from the review: go back to it once done
+	Picking bool     `json:"picking,omitempty"` // on the review: choosing which answer to change
 	Draft   []string `json:"draft,omitempty"`   // a multi step's toggles before Done
 }
 
@@ -35,6 +36,7 @@ const (
 	ActSkip    Action = "s" // optional step: no answer
 	ActBack    Action = "b" // previous step (or back to the review when editing)
 	ActEdit    Action = "e" // review: change one answer
+	ActChange  Action = "l" // review: list the answers to pick one to change
 	ActConfirm Action = "c" // review: save
 )
 
@@ -67,6 +69,10 @@ type Outcome struct {
 	Toggled bool
 	// Done means the member confirmed the review; State.Answers is final.
 	Done bool
+	// Brief means the Notice is enough to say with the step's buttons: its
+	// prompt was just read (declining consent does not repeat the whole
+	// consent text).
+	Brief bool
 }
 
 // Start returns the state at the first step of the flow.
@@ -142,6 +148,10 @@ func Apply(f *Flow, st State, in Input) Outcome {
 		}
 		return f.advance(st, s, []string{v})
 	case ActBack:
+		if st.Picking {
+			st.Picking = false
+			return Outcome{State: st}
+		}
 		if st.Editing {
 			st.Editing = false
 			st.Step = f.ReviewStep().ID
@@ -174,7 +184,9 @@ func Apply(f *Flow, st State, in Input) Outcome {
 			switch in.Value {
 			case Agree:
 			case Decline:
-				return reask(s.Decline, nil)
+				out := reask(s.Decline, nil)
+				out.Brief = true
+				return out
 			default:
 				return invalid
 			}
@@ -196,12 +208,18 @@ func Apply(f *Flow, st State, in Input) Outcome {
 			return reask("form.error.choose_min", map[string]any{"Min": s.Min})
 		}
 		return f.advance(st, s, st.Draft)
-	case ActEdit:
-		t := f.Step(in.Value)
-		if s.Kind != KindReview || t == nil || !t.Answerable() || !t.applies(st.Answers) {
+	case ActChange:
+		if s.Kind != KindReview {
 			return invalid
 		}
-		st.Step, st.Editing = t.ID, true
+		st.Picking = true
+		return Outcome{State: st}
+	case ActEdit:
+		t := f.Step(in.Value)
+		if s.Kind != KindReview || t == nil || !t.Editable() || !t.applies(st.Answers) {
+			return invalid
+		}
+		st.Step, st.Editing, st.Picking = t.ID, true, false
 		st.Draft = slices.Clone(st.Answers[t.ID])
 		return Outcome{State: st}
 	case ActConfirm:
@@ -212,7 +230,7 @@ func Apply(f *Flow, st State, in Input) Outcome {
 		// leave a required follow-up unanswered: send the member there.
 		for _, t := range f.Applicable(st.Answers) {
 			if _, ok := st.Answers[t.ID]; !ok {
-				st.Step, st.Editing, st.Draft = t.ID, true, nil
+				st.Step, st.Editing, st.Picking, st.Draft = t.ID, true, false, nil
 				return Outcome{State: st, Notice: "form.error.missing"}
 			}
 		}
@@ -261,6 +279,34 @@ func toggle(s *Step, sel []string, value string) []string {
 
 var phoneRE = regexp.MustCompile(`^\+?[0-9]{7,15}$`)
 
+// phoneProblem tells what is wrong with a typed phone number: "" when it
+// is a number with its country code, "form.error.phone_country" when it
+// looks like a number without one (the member is asked again with the
+// Mexican and U.S. examples), "form.error.phone" when it is not a phone
+// number. Spaces, dashes, dots and brackets are allowed anywhere; the
+// country code is "+…", "00…", or written without the + for the two
+// countries of the border (1 and ten digits, 52 and ten digits, or 52 1
+// and ten digits).
+func phoneProblem(v string) string {
+	digits := strings.Map(func(r rune) rune {
+		if strings.ContainsRune(" -().", r) {
+			return -1
+		}
+		return r
+	}, v)
+	if !phoneRE.MatchString(digits) {
+		return "form.error.phone"
+	}
+	switch {
+	case strings.HasPrefix(digits, "+"), strings.HasPrefix(digits, "00"):
+		return ""
+	case len(digits) == 11 && strings.HasPrefix(digits, "1"), len(digits) == 12 && strings.HasPrefix(digits, "52"),
+		len(digits) == 13 && strings.HasPrefix(digits, "521"): // Mexico's former mobile "1"
+		return ""
+	}
+	return "form.error.phone_country"
+}
+
 // validateText checks typed text against a text step and returns the value
 // to store, or the message ID (and its data) that explains what is wrong.
 func validateText(s *Step, text string) (string, string, map[string]any) {
@@ -285,14 +331,8 @@ func validateText(s *Step, text string) (string, string, map[string]any) {
 			return "", "form.error.email", nil
 		}
 	case ValidatePhone:
-		digits := strings.Map(func(r rune) rune {
-			if strings.ContainsRune(" -().", r) {
-				return -1
-			}
-			return r
-		}, v)
-		if !phoneRE.MatchString(digits) {
-			return "", "form.error.phone", nil
+		if problem := phoneProblem(v); problem != "" {
+			return "", problem, nil
 		}
 	}
 	return v, "", nil

@@ -92,6 +92,8 @@ func TestApply(t *testing.T) {
 		{name: "phone valid with spaces", st: at("phone", ans()), in: text("+52 (656) 123-4567"), wantStep: "border", wantAnswer: []string{"+52 (656) 123-4567"}},
 		{name: "phone invalid", st: at("phone", ans()), in: text("call me"), wantStep: "phone", wantNotice: "form.error.phone"},
 		{name: "phone too short", st: at("phone", ans()), in: text("12345"), wantStep: "phone", wantNotice: "form.error.phone"},
+		{name: "phone without country code", st: at("phone", ans()), in: text("656 123 4567"), wantStep: "phone", wantNotice: "form.error.phone_country"},
+		{name: "phone with 00 prefix", st: at("phone", ans()), in: text("0052 656 123 4567"), wantStep: "border", wantAnswer: []string{"0052 656 123 4567"}},
 		{name: "yes", st: at("border", ans()), in: btn(ActPick, Yes), wantStep: "consent", wantAnswer: []string{Yes}},
 		{name: "yesno forged", st: at("border", ans()), in: btn(ActPick, "maybe"), wantStep: "border", wantInvalid: true},
 		{name: "consent agree", st: at("consent", ans()), in: btn(ActPick, Agree), wantStep: "review", wantAnswer: []string{Agree}},
@@ -294,7 +296,7 @@ func TestRender(t *testing.T) {
 		t.Fatalf("review shows a step that does not apply: %q", v.Text)
 	}
 	labels = flat(v)
-	for _, want := range []string{"✏️ «l.name»", "«form.button.confirm»", "«form.button.back»"} {
+	for _, want := range []string{"«form.button.confirm»", "«form.button.change»", "«form.button.back»"} {
 		if !strings.Contains(labels, want) {
 			t.Errorf("review buttons %q lack %q", labels, want)
 		}
@@ -312,4 +314,150 @@ func flat(v View) string {
 		}
 	}
 	return strings.Join(parts, " | ")
+}
+
+// The review fits a phone: Confirm first, one button that opens the list
+// of short labels, no way to "edit" consent (withdrawing it is /delete).
+func TestReviewScreen(t *testing.T) {
+	f := mustFlow(t, testFlow)
+	full := Answers{"name": {"Ana"}, "role": {"other"}, "role_other": {"Healer"}, "org": {}, "areas": {"x"},
+		"email": {}, "phone": {}, "border": {Yes}, "consent": {Agree}}
+	review := StartReview(f, full)
+	picking := run(t, f, review, btn(ActChange, "")).State
+	for _, tc := range []struct {
+		name     string
+		st       State
+		wantRows [][]string // button texts, row by row
+		wantText []string
+	}{
+		{"review: confirm first, then one change button", review, [][]string{
+			{"«form.button.confirm»"}, {"«form.button.change»"}, {"«form.button.cancel»"},
+		}, []string{"«p.review»", "<b>«l.consent»:</b> «form.value.agreed»", "<b>«l.ro»:</b> Healer"}},
+		{"change list: short labels two to a row, no consent, back to the review", picking, [][]string{
+			{"«l.name»", "«l.role»"}, {"«l.ro»", "«l.org»"}, {"«l.areas»", "«l.email»"}, {"«l.phone»", "«l.border»"},
+			{"«form.button.back»", "«form.button.cancel»"},
+		}, []string{"«form.change.prompt»"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := Render(f, tc.st, fakeTr{})
+			var got [][]string
+			for _, row := range v.Buttons {
+				var r []string
+				for _, b := range row {
+					r = append(r, b.Text)
+				}
+				got = append(got, r)
+			}
+			if !reflect.DeepEqual(got, tc.wantRows) {
+				t.Errorf("buttons\n got %q\nwant %q", got, tc.wantRows)
+			}
+			for _, w := range tc.wantText {
+				if !strings.Contains(v.Text, w) {
+					t.Errorf("text lacks %q:\n%s", w, v.Text)
+				}
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name        string
+		st          State
+		in          Input
+		wantStep    string
+		wantPicking bool
+		wantEditing bool
+		wantInvalid bool
+	}{
+		{"change opens the list", review, btn(ActChange, ""), "review", true, false, false},
+		{"back from the list is the review", picking, btn(ActBack, ""), "review", false, false, false},
+		{"a label opens that question", picking, btn(ActEdit, "org"), "org", false, true, false},
+		{"consent is not editable", picking, btn(ActEdit, "consent"), "review", true, false, true},
+		{"consent is not editable from the review either", review, btn(ActEdit, "consent"), "review", false, false, true},
+		{"confirm from the list still confirms", picking, btn(ActConfirm, ""), "review", true, false, false},
+		{"change on a question is invalid", at("name", ans()), btn(ActChange, ""), "name", false, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := Apply(f, tc.st, tc.in)
+			if out.Invalid != tc.wantInvalid || out.State.Step != tc.wantStep || out.State.Picking != tc.wantPicking || out.State.Editing != tc.wantEditing {
+				t.Fatalf("got step %q picking %v editing %v invalid %v", out.State.Step, out.State.Picking, out.State.Editing, out.Invalid)
+			}
+		})
+	}
+	// An edit from the list comes back to the review, not to the list.
+	out := run(t, f, picking, btn(ActEdit, "org"), text("Cosecha"))
+	if out.State.Step != "review" || out.State.Picking || out.State.Editing || out.State.Answers["org"][0] != "Cosecha" {
+		t.Fatalf("after the edit: %+v", out.State)
+	}
+}
+
+// The progress count never jumps: follow-ups brought in by an answer carry
+// the number of the question before them, and the total stays the same.
+func TestStableProgressCount(t *testing.T) {
+	f := mustFlow(t, testFlow)
+	const total = 8 // name role org areas email phone border consent
+	for _, tc := range []struct {
+		name   string
+		inputs []Input
+		want   []int // the number shown at each question, in order
+	}{
+		{"no follow-ups", []Input{text("Ana"), btn(ActPick, "a"), btn(ActSkip, ""), btn(ActToggle, "x"), btn(ActDone, ""),
+			btn(ActSkip, ""), btn(ActSkip, ""), btn(ActPick, Yes), btn(ActPick, Agree)},
+			[]int{1, 2, 3, 4, 4, 5, 6, 7, 8}},
+		{"role other brings in a follow-up numbered like role", []Input{text("Ana"), btn(ActPick, "other"), text("Healer"),
+			btn(ActSkip, ""), btn(ActToggle, "x"), btn(ActDone, ""), btn(ActSkip, ""), btn(ActSkip, ""), btn(ActPick, Yes), btn(ActPick, Agree)},
+			[]int{1, 2, 2, 3, 4, 4, 5, 6, 7, 8}},
+		{"back and a different answer", []Input{text("Ana"), btn(ActPick, "other"), btn(ActBack, ""), btn(ActPick, "a")},
+			[]int{1, 2, 2, 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := Start(f)
+			var got []int
+			for _, in := range tc.inputs {
+				pos, n := f.Position(st)
+				if n != total {
+					t.Fatalf("total %d at %q, want %d", n, st.Step, total)
+				}
+				if !strings.Contains(Render(f, st, fakeTr{}).Text, jsonOf(pos)+",Total:8") {
+					t.Fatalf("render at %q does not show %d of 8: %q", st.Step, pos, Render(f, st, fakeTr{}).Text)
+				}
+				got = append(got, pos)
+				out := Apply(f, st, in)
+				if out.Invalid {
+					t.Fatalf("%+v invalid at %q", in, st.Step)
+				}
+				st = out.State
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("numbers %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// Phone numbers: with a country code they are kept as typed; without one
+// the member is asked for it; anything else is not a phone number.
+func TestPhoneProblem(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"+52 656 123 4567", ""},
+		{"+1 915 555 0123", ""},
+		{"+52 (656) 123-4567", ""},
+		{"+1-915-555-0123", ""},
+		{"+44 20 7946 0958", ""},
+		{"0052 656 123 4567", ""},
+		{"1 915 555 0123", ""},    // U.S. code without the +
+		{"52 656 123 4567", ""},   // Mexican code without the +
+		{"52 1 656 123 4567", ""}, // Mexico's former mobile prefix
+		{"915 555 0123", "form.error.phone_country"},
+		{"(656) 123-4567", "form.error.phone_country"},
+		{"6561234567", "form.error.phone_country"},
+		{"555 0123", "form.error.phone_country"},
+		{"12345", "form.error.phone"},
+		{"call me", "form.error.phone"},
+		{"+52 656 123 4567 ext 2", "form.error.phone"},
+		{"656+1234567", "form.error.phone"},
+		{"+1234567890123456", "form.error.phone"},
+	} {
+		if got := phoneProblem(tc.in); got != tc.want {
+			t.Errorf("phoneProblem(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
 }

@@ -99,6 +99,11 @@ func (s *Step) Option(value string) *Option {
 // Answerable reports whether the step stores an answer (all but review).
 func (s *Step) Answerable() bool { return s.Kind != KindReview }
 
+// Editable reports whether the review offers to change the answer. Consent
+// is not an answer to change: withdrawing it is deleting everything
+// (/delete), which the list of answers to change says.
+func (s *Step) Editable() bool { return s.Answerable() && s.Kind != KindConsent }
+
 // applies reports whether the step is part of the form given the answers so
 // far. Steps without a condition always apply.
 func (s *Step) applies(answers Answers) bool {

@@ -33,9 +33,12 @@ const ActCancel Action = "x"
 // Render draws the current step of st.
 func Render(f *Flow, st State, tr Translator) View {
 	s := f.Step(st.Step)
+	if s.Kind == KindReview && st.Picking {
+		return f.renderPicker(st, tr)
+	}
 	var b strings.Builder
 	if s.Kind != KindReview {
-		pos, total := f.position(st)
+		pos, total := f.Position(st)
 		b.WriteString("<i>" + tr.T("form.progress", map[string]any{"N": pos, "Total": total}) + "</i>\n")
 	}
 	b.WriteString(tr.T(s.Prompt, nil))
@@ -78,19 +81,12 @@ func Render(f *Flow, st State, tr Translator) View {
 			[]Button{{Text: tr.T("form.button.agree", nil), Action: ActPick, Value: Agree}},
 			[]Button{{Text: tr.T("form.button.decline", nil), Action: ActPick, Value: Decline}})
 	case KindReview:
-		b.WriteString("\n")
-		var row []Button
-		for _, t := range f.Applicable(st.Answers) {
-			b.WriteString("\n<b>" + tr.T(t.Label, nil) + ":</b> " + f.answerText(t, st.Answers, tr))
-			row = append(row, Button{Text: "✏️ " + tr.T(t.Label, nil), Action: ActEdit, Value: t.ID})
-			if len(row) == 2 {
-				rows, row = append(rows, row), nil
-			}
-		}
-		if row != nil {
-			rows = append(rows, row)
-		}
-		rows = append(rows, []Button{{Text: tr.T("form.button.confirm", nil), Action: ActConfirm}})
+		// On a phone: Confirm first, then one button that opens the list
+		// of answers to change (renderPicker).
+		b.WriteString("\n\n" + f.Summary(st.Answers, tr))
+		rows = append(rows,
+			[]Button{{Text: tr.T("form.button.confirm", nil), Action: ActConfirm}},
+			[]Button{{Text: tr.T("form.button.change", nil), Action: ActChange}})
 	}
 	var nav []Button
 	if len(st.History) > 0 || st.Editing {
@@ -102,6 +98,41 @@ func Render(f *Flow, st State, tr Translator) View {
 	nav = append(nav, Button{Text: tr.T("form.button.cancel", nil), Action: ActCancel})
 	rows = append(rows, nav)
 	return View{Text: b.String(), Buttons: rows}
+}
+
+// Summary is every answer that applies, one "<b>Label:</b> answer" line
+// each: the review, and a finished sign-up shown read-only.
+func (f *Flow) Summary(a Answers, tr Translator) string {
+	var lines []string
+	for _, t := range f.Applicable(a) {
+		lines = append(lines, "<b>"+tr.T(t.Label, nil)+":</b> "+f.answerText(t, a, tr))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// renderPicker is the review's list of answers to change: their short
+// labels, two to a row, and Back to the review. Consent is not among them:
+// the text says that withdrawing it is /delete.
+func (f *Flow) renderPicker(st State, tr Translator) View {
+	var rows [][]Button
+	var row []Button
+	for _, t := range f.Applicable(st.Answers) {
+		if !t.Editable() {
+			continue
+		}
+		row = append(row, Button{Text: tr.T(t.Label, nil), Action: ActEdit, Value: t.ID})
+		if len(row) == 2 {
+			rows, row = append(rows, row), nil
+		}
+	}
+	if row != nil {
+		rows = append(rows, row)
+	}
+	rows = append(rows, []Button{
+		{Text: tr.T("form.button.back", nil), Action: ActBack},
+		{Text: tr.T("form.button.cancel", nil), Action: ActCancel},
+	})
+	return View{Text: tr.T("form.change.prompt", nil), Buttons: rows}
 }
 
 func mark(answer []string, value, prefix string) string {
@@ -144,15 +175,20 @@ func ValueText(s *Step, v string, tr Translator) string {
 	return v
 }
 
-// position is the step's number among the questions that apply, so the
-// member knows how far along they are.
-func (f *Flow) position(st State) (int, int) {
-	steps := f.Applicable(st.Answers)
-	pos := len(steps)
-	for i, s := range steps {
-		if s.ID == st.Step {
-			pos = i + 1
+// Position is the current question's number and the number of questions,
+// so the member knows how far along they are. Only questions every member
+// is asked are counted: a follow-up that an answer brings in (role
+// "other" → "describe your role") carries the number of the question
+// before it, so the total never jumps as conditional steps appear.
+func (f *Flow) Position(st State) (pos, total int) {
+	for _, s := range f.Steps {
+		if !s.Answerable() || s.When != nil {
+			continue
+		}
+		total++
+		if f.index[s.ID] <= f.index[st.Step] {
+			pos = total
 		}
 	}
-	return pos, len(steps)
+	return max(pos, 1), total
 }

@@ -242,3 +242,29 @@ func (l *Localizer) Render(id string, kv ...any) string {
 }
 
 var _ flows.Translator = (*Localizer)(nil)
+
+// FactsFile is the name, before ".<lang>.yaml", of the message files that
+// hold facts which change with time (dates, places, costs, language of the
+// institutes). Organizers keep them up to date.
+const FactsFile = "facts"
+
+// ShippedFacts lists every message defined in a facts file of c whose text
+// is still the one shipped with the bot (in shipped), located at its file
+// and line: a reminder for organizers, not a problem.
+func (c *Catalog) ShippedFacts(shipped *Catalog) flows.Problems {
+	var ps flows.Problems
+	for _, lang := range Languages {
+		for id, text := range c.texts[lang] {
+			at := c.where[lang][id]
+			if path.Base(at.File) != FactsFile+"."+lang+".yaml" {
+				continue
+			}
+			if orig, ok := shipped.Text(lang, id); ok && orig == text {
+				ps = append(ps, flows.Problem{File: at.File, Line: at.Line,
+					Msg: fmt.Sprintf("message %q still holds the shipped text; update it when dates, places or costs are announced", id)})
+			}
+		}
+	}
+	ps.Sort()
+	return ps
+}

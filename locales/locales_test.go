@@ -85,3 +85,60 @@ func TestLoadReportsBadFiles(t *testing.T) {
 		}
 	}
 }
+
+func TestShippedFacts(t *testing.T) {
+	shipped, err := Load(Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := shipped.ShippedFacts(shipped); len(got) != 8 {
+		t.Errorf("shipped catalog: %d facts at their default, want 8 (4 per language):\n%v", len(got), got.Error())
+	}
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  []string
+	}{
+		{"edited in one language", map[string]string{
+			"facts.en.yaml": "faq.when.answer: \"Spring 2027 in Tucson.\"\n",
+			"facts.es.yaml": "faq.when.answer: \"" + esText(shipped, "faq.when.answer") + "\"\n",
+		}, []string{`facts.es.yaml:1: message "faq.when.answer" still holds the shipped text`}},
+		{"both edited", map[string]string{
+			"facts.en.yaml": "faq.when.answer: \"Spring 2027.\"\n",
+			"facts.es.yaml": "faq.when.answer: \"Primavera de 2027.\"\n",
+		}, nil},
+		{"the shipped text outside a facts file is not listed", map[string]string{
+			"faq.en.yaml": "faq.when.answer: \"" + enText(shipped, "faq.when.answer") + "\"\n",
+			"faq.es.yaml": "faq.when.answer: \"" + esText(shipped, "faq.when.answer") + "\"\n",
+		}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := fstest.MapFS{}
+			for name, data := range tc.files {
+				fsys[name] = &fstest.MapFile{Data: []byte(data)}
+			}
+			c, err := Load(fsys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := c.ShippedFacts(shipped)
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %d notes, want %d:\n%v", len(got), len(tc.want), got.Error())
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(got[i].String(), w) {
+					t.Errorf("note %d = %q, want it to contain %q", i, got[i].String(), w)
+				}
+			}
+		})
+	}
+}
+
+func enText(c *Catalog, id string) string { return quoted(c, "en", id) }
+func esText(c *Catalog, id string) string { return quoted(c, "es", id) }
+
+// quoted is a shipped text written as a YAML double-quoted string.
+func quoted(c *Catalog, lang, id string) string {
+	s, _ := c.Text(lang, id)
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+}

@@ -20,7 +20,8 @@ type Preview struct {
 	// deliver to every recipient at that rate.
 	Rate     float64
 	Duration time.Duration
-	// Plain is each language version as members see it (RenderPlain).
+	// Plain is each language version as members of that language see it
+	// (RenderPlain), with the footer (Options.Footer).
 	Plain map[string]string
 }
 
@@ -54,7 +55,7 @@ func (s *Store) Preview(ctx context.Context, j Job) (Preview, error) {
 		}
 	}
 	for _, l := range j.langs() {
-		p.Plain[l] = RenderPlain(j.Texts[l])
+		p.Plain[l] = RenderPlain(withFooter(Announcement{HTML: j.Texts[l]}, s.opts.Footer, l, l).HTML)
 	}
 	p.Duration = EstimateDuration(p.Recipients, p.Rate)
 	return p, nil

@@ -56,6 +56,11 @@ type Options struct {
 	// OnUnsubscribe, if set, is called after a worker unsubscribed a
 	// member who blocked the bot.
 	OnUnsubscribe func(chatID int64)
+	// Footer is one line (Telegram HTML) added under every announcement,
+	// by the member's language (the version's when the member's is
+	// missing): how to stop them. Left out when the message would be too
+	// long with it.
+	Footer map[string]string
 
 	// PageSize is how many subscribers are read (and claimed) at a time:
 	// it bounds what a worker or Count holds in memory. Default 100, at

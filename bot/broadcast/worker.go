@@ -11,6 +11,7 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -276,9 +277,10 @@ type page struct {
 
 // item is one member to send to.
 type item struct {
-	chat int64
-	lang string
-	pg   *page
+	chat   int64
+	lang   string // the version they get
+	member string // their own language, for the footer
+	pg     *page
 }
 
 // rec is one outcome to record; ack, if set, gets the job status after.
@@ -417,7 +419,7 @@ func (r *jobRun) members(pg *page, ids, recs, done []any) (todo []item, skipped 
 			continue
 		}
 		if v := r.job.VersionFor(sub.Lang); v != "" {
-			todo = append(todo, item{chat: sub.ChatID, lang: v, pg: pg})
+			todo = append(todo, item{chat: sub.ChatID, lang: v, member: sub.Lang, pg: pg})
 		} else {
 			skipped = append(skipped, rec{chat: sub.ChatID, outcome: outSkipped, pg: pg})
 		}
@@ -453,7 +455,7 @@ func (r *jobRun) sendLoop(ctx context.Context, items <-chan item) {
 // without an outcome (job halted or worker stopping before a send).
 func (r *jobRun) deliver(ctx context.Context, it item) (outcome string, ok bool) {
 	w := r.w
-	ann := r.anns[it.lang]
+	ann := withFooter(r.anns[it.lang], w.opts.Footer, it.member, it.lang)
 	attempts, limited := 0, 0
 	for {
 		if w.gate.wait(ctx, it.chat) != nil || r.lim.wait(ctx) != nil || r.isLost(it.pg) {
@@ -684,4 +686,21 @@ func backoff(attempt int, base, ceiling time.Duration) time.Duration {
 		return d + jitter
 	}
 	return max(d-jitter, base)
+}
+
+// withFooter adds the footer in the member's language (else the
+// version's) under the announcement, unless it would then be too long or
+// invalid.
+func withFooter(a Announcement, footers map[string]string, member, version string) Announcement {
+	f := strings.TrimSpace(footers[member])
+	if f == "" {
+		f = strings.TrimSpace(footers[version])
+	}
+	if f == "" {
+		return a
+	}
+	if html := a.HTML + "\n\n" + f; ValidateHTML(html) == nil {
+		a.HTML = html
+	}
+	return a
 }

@@ -110,7 +110,7 @@ func loadFAQ(fsys fs.FS, dir string) (*faq.FAQ, flows.Problems) {
 }
 
 func runCheck(c config, stdout io.Writer) error {
-	_, ps := loadContent(c)
+	ct, ps := loadContent(c)
 	for _, p := range ps {
 		fmt.Fprintln(stdout, p.String())
 	}
@@ -119,6 +119,14 @@ func runCheck(c config, stdout io.Writer) error {
 		return problemsError{ps}
 	}
 	fmt.Fprintln(stdout, "flows and locales are valid")
+	// facts that change with time, still as shipped: a reminder, not a problem
+	if shipped, err := locales.Load(locales.Default()); err == nil && ct.locales != nil {
+		_, locName := source(c.LocalesDir, nil, "locales")
+		for _, n := range ct.locales.ShippedFacts(shipped) {
+			n.File = filepath.Join(locName, n.File)
+			fmt.Fprintln(stdout, "note: "+n.String())
+		}
+	}
 	return nil
 }
 
@@ -225,7 +233,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	if c.Slack.BotToken == "" && c.Contact == "" {
 		log.Warn("no staff desk and no BRIDGE_CONTACT: members whose questions the FAQ cannot answer are only pointed to the FAQ list")
 	}
-	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix, Rate: c.Broadcast.Rate, PaidRate: c.Broadcast.PaidRate, AllowPaid: c.Broadcast.Paid, Logger: log})
+	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix, Rate: c.Broadcast.Rate, PaidRate: c.Broadcast.PaidRate, AllowPaid: c.Broadcast.Paid, Logger: log, Footer: announcementFooter(c)})
 	cfg.Subscriptions = subscriptions{bstore}
 	cfg.Erasers = []bot.Eraser{bstore, audit.New(client, c.RedisPrefix)}
 	worker := newBroadcastWorker(c, c.Broadcast, client, countingSender{tg, m}, log, nil)

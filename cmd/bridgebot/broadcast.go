@@ -63,6 +63,7 @@ func newBroadcastWorker(c config, b broadcastConfig, client *redis.Client, tg br
 	return broadcast.NewWorker(client, tg, broadcast.Options{
 		Prefix: c.RedisPrefix, Rate: b.Rate, PaidRate: b.PaidRate, AllowPaid: b.Paid,
 		Concurrency: concurrency(b), Logger: log, OnUnsubscribe: onUnsubscribe, Consumer: replicaName(b.Replica),
+		Footer: announcementFooter(c),
 	})
 }
 
@@ -139,7 +140,7 @@ func runBroadcast(ctx context.Context, c config, args []string, stdin io.Reader,
 	if err != nil {
 		return err
 	}
-	opts := broadcast.Options{Prefix: c.RedisPrefix}
+	opts := broadcast.Options{Prefix: c.RedisPrefix, Footer: announcementFooter(c)}
 	if len(workers) > 0 {
 		opts.Rate, opts.PaidRate, opts.AllowPaid = workers[0].Rate, workers[0].PaidRate, workers[0].AllowPaid
 	}

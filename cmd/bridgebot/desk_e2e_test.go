@@ -203,10 +203,10 @@ func TestDeskSignupPostedAndStatsCommand(t *testing.T) {
 	sl.WaitSocketConnected(t, 1, wait)
 	m := e.member(7003, "Ana", "en")
 	m.say("/start", "BRIDGE Institutes")
-	m.press("Sign up", "What is your name?")
+	m.press("take part", "What is your name?")
 	m.say("Ana Lucía", "Which of these")
 	m.press("Community leader", "organization")
-	m.say("Colectivo Frontera", "Where are you based?")
+	m.say("Colectivo Frontera", "city or region")
 	m.say("Nogales", "border region")
 	m.press("Yes", "Which issues")
 	m.toggle("Migration")
@@ -216,7 +216,7 @@ func TestDeskSignupPostedAndStatsCommand(t *testing.T) {
 	m.press("Skip", "consent")
 	m.press("I agree", "announcements")
 	m.press("No", "check your answers")
-	m.press("Confirm", "Your sign-up is saved")
+	m.press("Confirm", "we have your details")
 
 	post := sl.WaitMessage(t, signupsChannel, wait, func(msg slacktest.Message) bool { return strings.Contains(msg.AllText(), "New sign-up") })
 	for _, want := range []string{"Ana Lucía", "community-leader", "Nogales", "migration"} {

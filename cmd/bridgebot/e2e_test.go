@@ -187,14 +187,14 @@ func TestEndToEndSignupsAcrossRestartAndExport(t *testing.T) {
 
 	es.say("/start radio_juarez", "Institutos BRIDGE")
 	en.say("/start", "BRIDGE Institutes")
-	es.press("Inscribirme", "¿Cómo te llamas?")
-	en.press("Sign up", "What is your name?")
+	es.press("Quiero participar", "¿Cómo te llamas?")
+	en.press("take part", "What is your name?")
 	es.say("María José Pérez", "¿Cuál de estas opciones")
 	en.say("Sam O'Neil", "Which of these")
 	es.press("Educador/a popular", "organización")
 	en.press("Organizer", "organization")
-	es.say("=Red Fronteriza", "¿Dónde estás?")
-	en.press("Skip", "Where are you based?")
+	es.say("=Red Fronteriza", "ciudad o región")
+	en.press("Skip", "city or region")
 
 	// Sam leaves mid-form; the bot restarts; Sam comes back later.
 	stop()
@@ -209,7 +209,7 @@ func TestEndToEndSignupsAcrossRestartAndExport(t *testing.T) {
 	en.press("No", "Which issues")
 	es.toggle("Migración")
 	es.toggle("Justicia climática")
-	en.toggle("Labor")
+	en.toggle("Workers")
 	es.press("Listo", "correo electrónico")
 	en.press("Done", "email")
 	es.say("maria@", "no parece un correo")
@@ -223,8 +223,8 @@ func TestEndToEndSignupsAcrossRestartAndExport(t *testing.T) {
 	en.press("I agree", "announcements")
 	es.press("Sí", "revisa tus respuestas")
 	en.press("No", "check your answers")
-	es.press("Confirmar", "Tu inscripción quedó guardada")
-	en.press("Confirm", "Your sign-up is saved")
+	es.press("Confirmar", "Recibimos tu interés")
+	en.press("Confirm", "we have your details")
 
 	out, errOut, err := e.cli("export", "signups", "--format", "csv")
 	if err != nil {
@@ -288,7 +288,7 @@ func TestEndToEndTelegramTroubles(t *testing.T) {
 
 	// An undecodable update does not stall polling.
 	e.tg.PushRaw(`{"update_id": 999999, "message": {"message_id": "not a number", "chat": 7}}`)
-	m.press("Sign up", "What is your name?")
+	m.press("take part", "What is your name?")
 
 	// A callback from an inline message has no message: no crash, a notice.
 	id := e.tg.PressButtonInline(m.u, "f|1|p|organizer")
@@ -385,7 +385,7 @@ func TestConsoleRunsTheRealFlows(t *testing.T) {
 	if err := run(context.Background(), []string{"console", "es"}, e.getenv, in, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	for _, w := range []string{"Institutos BRIDGE", "[1] 📝 Inscribirme", "¿Cómo te llamas?", "¿Cuál de estas opciones", "I'll write to you in English"} {
+	for _, w := range []string{"Institutos BRIDGE", "[1] 🙋 Quiero participar", "¿Cómo te llamas?", "¿Cuál de estas opciones", "I'll write to you in English"} {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("console output lacks %q:\n%s", w, out.String())
 		}

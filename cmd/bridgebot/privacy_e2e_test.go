@@ -90,10 +90,10 @@ func TestPrivacyNothingMemberTypedIsReadableInRedis(t *testing.T) {
 		"xiomara@ejemplo.org", "Semillas de maíz nativo", "traducción al mixteco", "segundo-mensaje-oculto", "archivado-mensaje-perdido"}
 
 	m.say("/start", "Institutos BRIDGE")
-	m.press("Inscribirme", "¿Cómo te llamas?")
+	m.press("Quiero participar", "¿Cómo te llamas?")
 	m.say("Quetzalcoatl Ramírez", "¿Cuál de estas opciones")
 	m.press("Organizador/a", "organización")
-	m.say("Colectivo Zacatecas", "¿Dónde estás?")
+	m.say("Colectivo Zacatecas", "ciudad o región")
 	m.say("Tlaxcalancingo", "región fronteriza")
 	m.press("No", "¿En qué temas")
 	m.toggle("Migración")
@@ -103,7 +103,7 @@ func TestPrivacyNothingMemberTypedIsReadableInRedis(t *testing.T) {
 	m.say("Semillas de maíz nativo", "consentimiento")
 	m.press("Estoy de acuerdo", "anuncios")
 	m.press("No", "revisa tus respuestas")
-	m.press("Confirmar", "Tu inscripción quedó guardada")
+	m.press("Confirmar", "Recibimos tu interés")
 	sl.WaitMessage(t, signupsChannel, wait, func(msg slacktest.Message) bool { return strings.Contains(msg.AllText(), "Quetzalcoatl") })
 
 	// The question waits in the session while the member reads the answer.
@@ -162,7 +162,7 @@ func TestPrivacyKeyRotationAndRekey(t *testing.T) {
 	stop := e.startReady()
 	m := e.member(7102, "Lupe", "en")
 	m.say("/start", "BRIDGE Institutes")
-	m.press("Sign up", "What is your name?")
+	m.press("take part", "What is your name?")
 	m.say("Guadalupe Ixchel", "Which of these")
 	stop()
 
@@ -170,17 +170,17 @@ func TestPrivacyKeyRotationAndRekey(t *testing.T) {
 	e.vars["BRIDGE_DATA_KEY"], e.vars["BRIDGE_DATA_KEYS_OLD"] = newKey, oldKey
 	e.startReady()
 	m.press("Organizer", "organization") // the half-filled form, sealed under the old key, still reads
-	m.say("Red Ixchel", "Where are you based?")
+	m.say("Red Ixchel", "city or region")
 	m.say("Mérida", "border region")
 	m.press("No", "Which issues")
-	m.toggle("Labor")
+	m.toggle("Workers")
 	m.press("Done", "email")
 	m.press("Skip", "phone")
 	m.press("Skip", "hope to bring")
 	m.press("Skip", "consent")
 	m.press("I agree", "announcements")
 	m.press("No", "check your answers")
-	m.press("Confirm", "Your sign-up is saved")
+	m.press("Confirm", "we have your details")
 
 	rdb, prefix := e.redisOf()
 	ctx := context.Background()

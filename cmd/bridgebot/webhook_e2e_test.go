@@ -48,7 +48,7 @@ func TestEndToEndWebhook(t *testing.T) {
 		!strings.Contains(p.Get("allowed_updates"), "callback_query") {
 		t.Fatalf("setWebhook params = %v", p)
 	}
-	m.press("Sign up", "What is your name?")
+	m.press("take part", "What is your name?")
 	m.say("Ana Ruiz", "Which of these")
 	if n := e.tg.Calls("getUpdates"); n != 0 {
 		t.Fatalf("%d getUpdates calls in webhook mode", n)
@@ -77,7 +77,7 @@ func TestEndToEndWebhook(t *testing.T) {
 	delete(e3.vars, "TELEGRAM_WEBHOOK_URL")
 	e3.vars["HTTP_ADDR"] = "127.0.0.1:0"
 	e3.start()
-	m.say("Red Fronteriza", "Where are you based?")
+	m.say("Red Fronteriza", "city or region")
 	if w := e.tg.Webhook(); w.URL != "" {
 		t.Fatalf("webhook still set in polling mode: %+v", w)
 	}

@@ -38,6 +38,19 @@ func loadLocale(t *testing.T, lang string) map[string]string {
 	if _, err := b.ParseMessageFileBytes(data, "faq."+lang+".yaml"); err != nil {
 		t.Fatalf("go-i18n: %s: %v", localeFiles[lang], err)
 	}
+	// the answers that change with time, which organizers keep up to date
+	facts := strings.Replace(localeFiles[lang], "/faq.", "/facts.", 1)
+	data, err = os.ReadFile(facts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var more map[string]string
+	if err := yaml.Unmarshal(data, &more); err != nil {
+		t.Fatalf("%s: %v", facts, err)
+	}
+	for id, text := range more {
+		msgs[id] = text
+	}
 	return msgs
 }
 

@@ -1,0 +1,19 @@
+package main
+
+import "bridgebot/locales"
+
+// announcementFooter is the line under every announcement on how to stop
+// them (sub.footer), per language; none if the texts cannot be read (run
+// refuses to start then anyway).
+func announcementFooter(c config) map[string]string {
+	fsys, _ := source(c.LocalesDir, locales.Default(), "locales")
+	cat, err := locales.Load(fsys)
+	if err != nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, l := range cat.Languages() {
+		out[l] = cat.For(l).T("sub.footer", nil)
+	}
+	return out
+}

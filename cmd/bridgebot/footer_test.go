@@ -1,0 +1,22 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"bridgebot/bot/broadcast"
+)
+
+// The worker's footer is sub.footer in each language, valid Telegram HTML
+// naming that language's stop command.
+func TestAnnouncementFooter(t *testing.T) {
+	f := announcementFooter(config{})
+	for lang, stop := range map[string]string{"en": "/stop", "es": "/baja"} {
+		if !strings.Contains(f[lang], stop) || strings.Contains(f[lang], "\n") {
+			t.Errorf("%s footer %q: want one line with %s", lang, f[lang], stop)
+		}
+		if err := broadcast.ValidateHTML(f[lang]); err != nil {
+			t.Errorf("%s footer: %v", lang, err)
+		}
+	}
+}
