@@ -16,7 +16,7 @@ func TestAuditLogRecordsWithoutMemberContent(t *testing.T) {
 	m := e.member(chat, "Ximena", "es")
 	m.say("/start", "Institutos BRIDGE")
 	signUp(m, "Ximena Auditada", "Red Auditada", "Oaxaca", "ximena@auditada.org", "Nada-que-auditar")
-	m.press("Confirmar", "Tu inscripción quedó guardada")
+	m.press("Confirmar", "Recibimos tu interés")
 
 	if _, errOut, err := e.cli("export", "signups", "--format", "csv"); err != nil {
 		t.Fatalf("export: %v\n%s", err, errOut)

@@ -64,7 +64,7 @@ func signUp(m *member, name, org, place, email, hopes string) {
 	m.say("/inscribirme", "¿Cómo te llamas?")
 	m.say(name, "¿Cuál de estas opciones")
 	m.press("Organizador/a", "organización")
-	m.say(org, "¿Dónde estás?")
+	m.say(org, "¿En qué ciudad o región")
 	m.say(place, "región fronteriza")
 	m.press("No", "¿En qué temas")
 	m.toggle("Migración")
@@ -92,7 +92,7 @@ func TestErasureReachesEveryCopy(t *testing.T) {
 
 	m.say("/start", "Institutos BRIDGE")
 	signUp(m, "Itzel Cuautémoc", "Colectivo Borrable", "Zinacantán", "itzel@borrable.org", "Tejer redes")
-	m.press("Confirmar", "Tu inscripción quedó guardada")
+	m.press("Confirmar", "Recibimos tu interés")
 	post := sl.WaitMessage(t, signupsChannel, wait, func(msg slacktest.Message) bool { return strings.Contains(msg.AllText(), "Itzel Cuautémoc") })
 
 	m.press("Preguntarle al equipo", "Escribe tu pregunta")
@@ -216,7 +216,7 @@ func TestErasureDropsQueuedSignupPost(t *testing.T) {
 	m.say("/start", "Institutos BRIDGE")
 	signUp(m, "Citlali Encolada", "Red Encolada", "Tepic", "citlali@encolada.org", "Semillas encoladas")
 	sl.FailAll(true)
-	m.press("Confirmar", "Tu inscripción quedó guardada")
+	m.press("Confirmar", "Recibimos tu interés")
 	sl.WaitFor(t, wait, func() bool { return sl.Calls("chat.postMessage") >= 1 })
 
 	m.erase()
