@@ -8,11 +8,13 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
@@ -37,7 +39,7 @@ const usage = `bridgebot — the BRIDGE Institutes outreach and sign-up bot
 
 Usage:
   bridgebot console                  the whole bot in this terminal (embedded Redis, no accounts)
-  bridgebot run                      the bot on Telegram (needs TELEGRAM_BOT_TOKEN)
+  bridgebot run [-cpuprofile FILE]   the bot on Telegram (needs TELEGRAM_BOT_TOKEN)
   bridgebot check                    validate flows and locales, print every problem
   bridgebot export signups --format csv|json
                                      every sign-up to stdout
@@ -66,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	switch args[0] {
 	case "run":
-		return runBot(ctx, cfg, stderr)
+		return runWithProfile(args[1:], stderr, func() error { return runBot(ctx, cfg, stderr) })
 	case "console":
 		return runConsole(ctx, cfg, args[1:], stdin, stdout, stderr)
 	case "check":
@@ -105,4 +107,28 @@ func exitCode(err error) int {
 		return 2
 	}
 	return 1
+}
+
+// runWithProfile runs the bot, writing a CPU profile of the whole run
+// when asked (-cpuprofile FILE; the load program uses it).
+func runWithProfile(args []string, stderr io.Writer, runBot func() error) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	profile := fs.String("cpuprofile", "", "write a CPU profile of this run to `file`")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if *profile == "" {
+		return runBot()
+	}
+	f, err := os.Create(*profile)
+	if err != nil {
+		return fmt.Errorf("cpuprofile: %w", err)
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return fmt.Errorf("cpuprofile: %w", err)
+	}
+	defer pprof.StopCPUProfile()
+	return runBot()
 }
