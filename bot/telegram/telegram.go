@@ -9,10 +9,12 @@
 package telegram
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -125,6 +127,9 @@ func (b *Bot) httpClient(ctx context.Context, timeout time.Duration) *http.Clien
 type redacting struct {
 	c     *http.Client
 	token string
+	// noResult: the caller ignores the result of a successful call, so
+	// the library need not decode it (see dropResult).
+	noResult bool
 }
 
 func (r redacting) Do(req *http.Request) (*http.Response, error) {
@@ -132,8 +137,40 @@ func (r redacting) Do(req *http.Request) (*http.Response, error) {
 	if err != nil && r.token != "" && strings.Contains(err.Error(), r.token) {
 		err = redactedError{msg: strings.ReplaceAll(err.Error(), r.token, "<token>"), err: err}
 	}
+	if err == nil && r.noResult {
+		err = dropResult(resp)
+	}
 	return resp, err
 }
+
+// okPrefix starts every successful Bot API answer.
+var okPrefix = []byte(`{"ok":true`)
+
+// okNoResult is what the library decodes instead of a successful answer
+// whose result nobody reads.
+const okNoResult = `{"ok":true,"result":true}`
+
+// dropResult spares the library decoding a result nobody reads (a sent
+// message comes back whole: chat, sender, entities, keyboard), which was
+// the largest CPU cost of a reply. A successful answer's body is replaced
+// by a minimal one; anything else (an error, a proxy's HTML page) is
+// passed on unchanged, to be decoded and handled as before.
+func dropResult(resp *http.Response) error {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	resp.Body.Close()
+	if err != nil {
+		return fmt.Errorf("telegram: read answer: %w", err)
+	}
+	if bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), okPrefix) {
+		resp.Body = io.NopCloser(strings.NewReader(okNoResult))
+		return nil
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return nil
+}
+
+// maxAnswer bounds an answer read whole; a sent message's is a few KiB.
+const maxAnswer = 4 << 20
 
 type redactedError struct {
 	msg string
@@ -153,6 +190,14 @@ func (e redactedError) Timeout() bool {
 func (b *Bot) with(ctx context.Context, timeout time.Duration) *tgbotapi.BotAPI {
 	c := *b.api
 	c.Client = b.client(ctx, timeout)
+	return &c
+}
+
+// withoutResults is with for calls whose successful results are not
+// read (use Request, not Send): they are not decoded.
+func (b *Bot) withoutResults(ctx context.Context, timeout time.Duration) *tgbotapi.BotAPI {
+	c := *b.api
+	c.Client = redacting{c: b.httpClient(ctx, timeout), token: b.cfg.Token, noResult: true}
 	return &c
 }
 
