@@ -167,27 +167,42 @@ func mustContent(c config, stderr io.Writer) (content, error) {
 	return ct, nil
 }
 
-// connectRedis connects to REDIS_URL, or starts an embedded in-memory Redis
-// (loudly: nothing survives a restart). The returned func releases both.
+// connectRedis connects to Redis through Sentinel (REDIS_SENTINEL_ADDRS)
+// or REDIS_URL, or starts an embedded in-memory Redis (loudly: nothing
+// survives a restart). The returned func releases both.
 func connectRedis(ctx context.Context, c config, log *slog.Logger) (*redis.Client, func(), error) {
-	url := c.RedisURL
+	var client *redis.Client
 	stopEmbedded := func() {}
-	if url == "" {
-		addr, stop, err := redisstore.StartEmbedded()
-		if err != nil {
-			return nil, nil, fmt.Errorf("start embedded redis: %w", err)
+	const timeout = 2 * time.Second
+	if len(c.Sentinel.Addrs) > 0 {
+		// The failover client asks the Sentinels for the master, follows
+		// them when they promote a replica, and reconnects.
+		client = redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName: c.Sentinel.Master, SentinelAddrs: c.Sentinel.Addrs, SentinelPassword: c.Sentinel.Password,
+			Password: c.RedisPassword, DialTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout,
+		})
+	} else {
+		url := c.RedisURL
+		if url == "" {
+			addr, stop, err := redisstore.StartEmbedded()
+			if err != nil {
+				return nil, nil, fmt.Errorf("start embedded redis: %w", err)
+			}
+			stopEmbedded = stop
+			url = "redis://" + addr
+			log.Warn("REDIS_URL is not set: using an embedded in-memory Redis. ALL DATA (sign-ups, conversations) WILL BE LOST when the bot stops. Set REDIS_URL for real use.")
 		}
-		stopEmbedded = stop
-		url = "redis://" + addr
-		log.Warn("REDIS_URL is not set: using an embedded in-memory Redis. ALL DATA (sign-ups, conversations) WILL BE LOST when the bot stops. Set REDIS_URL for real use.")
+		opt, err := redis.ParseURL(url)
+		if err != nil {
+			stopEmbedded()
+			return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		if opt.Password == "" && c.RedisPassword != "" {
+			opt.Password = c.RedisPassword
+		}
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = timeout, timeout, timeout
+		client = redis.NewClient(opt)
 	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		stopEmbedded()
-		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
-	}
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 2*time.Second, 2*time.Second, 2*time.Second
-	client := redis.NewClient(opt)
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := client.Ping(pingCtx).Err(); err != nil {
@@ -441,7 +456,7 @@ func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, s
 	// On the embedded Redis nothing outlives the process, the key
 	// included; on a real one the console must read what `run` wrote.
 	ring := sealed.Throwaway()
-	if c.RedisURL != "" {
+	if c.redisConfigured() {
 		if ring, err = c.Keys.keyring(log, true); err != nil {
 			return err
 		}

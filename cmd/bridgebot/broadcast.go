@@ -118,8 +118,8 @@ func runBroadcast(ctx context.Context, c config, args []string, stdin io.Reader,
 		fmt.Fprintf(stderr, "unknown broadcast command %q\n\n%s", args[0], broadcastUsage)
 		return errUsage
 	}
-	if c.RedisURL == "" {
-		return errors.New("broadcast needs REDIS_URL: broadcasts are queued in the Redis of the running bot (`bridgebot run`), " +
+	if !c.redisConfigured() {
+		return errors.New("broadcast needs REDIS_URL (or REDIS_SENTINEL_ADDRS): broadcasts are queued in the Redis of the running bot (`bridgebot run`), " +
 			"and an embedded Redis would vanish with this command")
 	}
 	client, closeRedis, err := connectRedis(ctx, c, c.logger(stderr))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -17,19 +18,21 @@ import (
 
 // config is every setting, read once from the environment.
 type config struct {
-	RedisURL     string
-	TelegramTok  string
-	TelegramURL  string
-	FlowsDir     string
-	LocalesDir   string
-	FormTTL      time.Duration
-	Workers      int
-	LogLevel     slog.Level
-	LogJSON      bool
-	RedisPrefix  string
-	PollTimeout  time.Duration
-	ConsoleLang  string
-	UpdateTimout time.Duration
+	RedisURL      string
+	RedisPassword string         // REDIS_PASSWORD: for Sentinel's masters, or a REDIS_URL without one
+	Sentinel      sentinelConfig // when set, replaces REDIS_URL
+	TelegramTok   string
+	TelegramURL   string
+	FlowsDir      string
+	LocalesDir    string
+	FormTTL       time.Duration
+	Workers       int
+	LogLevel      slog.Level
+	LogJSON       bool
+	RedisPrefix   string
+	PollTimeout   time.Duration
+	ConsoleLang   string
+	UpdateTimout  time.Duration
 	// Contact is how members reach the organizers when the bot cannot
 	// answer and there is no staff desk (BRIDGE_CONTACT).
 	Contact string
@@ -42,6 +45,18 @@ type config struct {
 	Broadcast broadcastConfig
 	Keys      keyConfig
 }
+
+// sentinelConfig selects Redis through Sentinel: the bot asks the
+// Sentinels which server is the master and follows a failover.
+type sentinelConfig struct {
+	Addrs    []string // host:port of each Sentinel
+	Master   string   // the master's name in the Sentinels' configuration
+	Password string   // the Sentinels' own password (requirepass of sentinel.conf)
+}
+
+// redisConfigured reports whether a Redis was configured (REDIS_URL or
+// Sentinel) rather than the embedded one.
+func (c config) redisConfigured() bool { return c.RedisURL != "" || len(c.Sentinel.Addrs) > 0 }
 
 // webhookConfig is Telegram's webhook mode; the bot long-polls when URL
 // is empty.
@@ -71,7 +86,11 @@ type slackConfig struct {
 
 func loadConfig(getenv func(string) string) (config, error) {
 	c := config{
-		RedisURL:        getenv("REDIS_URL"),
+		RedisURL:      getenv("REDIS_URL"),
+		RedisPassword: getenv("REDIS_PASSWORD"),
+		Sentinel: sentinelConfig{
+			Addrs: list(getenv("REDIS_SENTINEL_ADDRS")), Master: getenv("REDIS_SENTINEL_MASTER"), Password: getenv("REDIS_SENTINEL_PASSWORD"),
+		},
 		TelegramTok:     getenv("TELEGRAM_BOT_TOKEN"),
 		TelegramURL:     or(getenv("TELEGRAM_API_URL"), telegram.DefaultAPIURL),
 		FlowsDir:        getenv("FLOWS_DIR"),
@@ -86,6 +105,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		ShutdownTimeout: 10 * time.Second,
 	}
 	var err error
+	if err := c.Sentinel.check(c.RedisURL); err != nil {
+		return c, err
+	}
 	if v := getenv("FORM_TTL"); v != "" {
 		if c.FormTTL, err = parseDays(v); err != nil || c.FormTTL <= 0 {
 			return c, fmt.Errorf("FORM_TTL=%q: want a duration such as 14d or 72h", v)
@@ -260,4 +282,23 @@ func validWebhookSecret(s string) bool {
 		}
 	}
 	return true
+}
+
+func (s sentinelConfig) check(redisURL string) error {
+	switch {
+	case len(s.Addrs) == 0 && s.Master != "":
+		return errors.New("REDIS_SENTINEL_MASTER is set without REDIS_SENTINEL_ADDRS: list the Sentinels as host:port,host:port")
+	case len(s.Addrs) == 0:
+		return nil
+	case s.Master == "":
+		return errors.New("REDIS_SENTINEL_ADDRS is set without REDIS_SENTINEL_MASTER: the master's name in sentinel.conf (sentinel monitor NAME ...)")
+	case redisURL != "":
+		return errors.New("set REDIS_URL or REDIS_SENTINEL_ADDRS, not both: with Sentinel the bot asks the Sentinels where the master is")
+	}
+	for _, a := range s.Addrs {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			return fmt.Errorf("REDIS_SENTINEL_ADDRS: %q is not host:port", a)
+		}
+	}
+	return nil
 }

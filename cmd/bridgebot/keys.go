@@ -115,8 +115,8 @@ func runKeygen(stdout io.Writer) error {
 // runRekey re-encrypts every sealed value under the current key and prints
 // the counts.
 func runRekey(ctx context.Context, c config, stdout, stderr io.Writer) error {
-	if c.RedisURL == "" {
-		return errors.New("rekey needs REDIS_URL: the Redis of the running bot")
+	if !c.redisConfigured() {
+		return errors.New("rekey needs REDIS_URL (or REDIS_SENTINEL_ADDRS): the Redis of the running bot")
 	}
 	log := c.logger(stderr)
 	ring, err := c.Keys.keyring(log, false)
