@@ -141,18 +141,45 @@ func checkFAQ(f *faq.FAQ, cat *locales.Catalog) flows.Problems {
 	return ps
 }
 
-func runCheck(c config, stdout io.Writer) error {
+// runCheck validates the configuration (cfgErr is what loading it
+// found), the flows and the locales, printing every problem; with a valid
+// configuration it also prints which features it enables.
+func runCheck(c config, cfgErr error, stdout io.Writer) error {
+	var ce configError
+	switch {
+	case errors.As(cfgErr, &ce):
+		for _, p := range ce {
+			fmt.Fprintln(stdout, "configuration:", p)
+		}
+	case cfgErr != nil:
+		fmt.Fprintln(stdout, "configuration:", cfgErr)
+	default:
+		for _, f := range c.features() {
+			fmt.Fprintln(stdout, f)
+		}
+	}
 	_, ps := loadContent(c)
 	for _, p := range ps {
 		fmt.Fprintln(stdout, p.String())
 	}
 	if len(ps) > 0 {
-		fmt.Fprintf(stdout, "%d problems\n", len(ps))
+		fmt.Fprintf(stdout, "%d problems in flows or locales\n", len(ps))
+	} else {
+		fmt.Fprintln(stdout, "flows and locales are valid")
+	}
+	switch {
+	case cfgErr != nil:
+		return printedError{cfgErr}
+	case len(ps) > 0:
 		return problemsError{ps}
 	}
-	fmt.Fprintln(stdout, "flows and locales are valid")
 	return nil
 }
+
+// printedError is an error already shown to the user.
+type printedError struct{ error }
+
+func (e printedError) Unwrap() error { return e.error }
 
 // mustContent loads content or returns the problems as one error, so run
 // and console refuse to start on invalid flows with check's messages.

@@ -31,31 +31,31 @@ type broadcastConfig struct {
 
 // loadBroadcastConfig reads BROADCAST_RATE, BROADCAST_PAID,
 // BROADCAST_PAID_RATE, BROADCAST_CONCURRENCY and REPLICA_ID.
-func loadBroadcastConfig(getenv func(string) string) (broadcastConfig, error) {
+func loadBroadcastConfig(getenv func(string) string, ps *configProblems) broadcastConfig {
 	b := broadcastConfig{Rate: broadcast.DefaultRate, PaidRate: broadcast.DefaultPaidRate, Concurrency: broadcast.DefaultConcurrency,
 		Replica: strings.TrimSpace(getenv("REPLICA_ID"))}
 	var err error
 	if v := getenv("BROADCAST_RATE"); v != "" {
 		if b.Rate, err = strconv.ParseFloat(v, 64); err != nil || b.Rate <= 0 || b.Rate > 30 {
-			return b, fmt.Errorf("BROADCAST_RATE=%q: want messages per second, more than 0 and at most 30 (Telegram's limit)", v)
+			ps.addf("BROADCAST_RATE=%q: want messages per second, more than 0 and at most 30 (Telegram's limit)", v)
 		}
 	}
 	if v := getenv("BROADCAST_PAID"); v != "" {
 		if b.Paid, err = strconv.ParseBool(v); err != nil {
-			return b, fmt.Errorf("BROADCAST_PAID=%q: want true or false", v)
+			ps.addf("BROADCAST_PAID=%q: want true or false", v)
 		}
 	}
 	if v := getenv("BROADCAST_PAID_RATE"); v != "" {
 		if b.PaidRate, err = strconv.ParseFloat(v, 64); err != nil || b.PaidRate <= 0 || b.PaidRate > 1000 {
-			return b, fmt.Errorf("BROADCAST_PAID_RATE=%q: want messages per second, more than 0 and at most 1000", v)
+			ps.addf("BROADCAST_PAID_RATE=%q: want messages per second, more than 0 and at most 1000", v)
 		}
 	}
 	if v := getenv("BROADCAST_CONCURRENCY"); v != "" {
 		if b.Concurrency, err = strconv.Atoi(v); err != nil || b.Concurrency < 1 || b.Concurrency > 256 {
-			return b, fmt.Errorf("BROADCAST_CONCURRENCY=%q: want a number from 1 to 256", v)
+			ps.addf("BROADCAST_CONCURRENCY=%q: want a number from 1 to 256", v)
 		}
 	}
-	return b, nil
+	return b
 }
 
 // newBroadcastWorker is the worker `bridgebot run` runs next to polling.

@@ -70,10 +70,11 @@ func (e *bcEnv) startWorker(rate float64) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	b, err := loadBroadcastConfig(func(k string) string {
+	var ps configProblems
+	b := loadBroadcastConfig(func(k string) string {
 		return map[string]string{"BROADCAST_RATE": strconv.FormatFloat(rate, 'f', -1, 64)}[k]
-	})
-	if err != nil {
+	}, &ps)
+	if err := ps.err(); err != nil {
 		e.t.Fatal(err)
 	}
 	w := newBroadcastWorker(c, b, e.rdb, tg, c.logger(os.Stderr), nil)
@@ -364,17 +365,22 @@ func TestLoadBroadcastConfig(t *testing.T) {
 		}
 		return func(k string) string { return m[k] }
 	}
-	b, err := loadBroadcastConfig(env())
+	loadBC := func(getenv func(string) string) (broadcastConfig, error) {
+		var ps configProblems
+		b := loadBroadcastConfig(getenv, &ps)
+		return b, ps.err()
+	}
+	b, err := loadBC(env())
 	if err != nil || b != (broadcastConfig{Rate: 25, PaidRate: 950, Concurrency: 8}) {
 		t.Errorf("defaults %+v, %v", b, err)
 	}
-	b, err = loadBroadcastConfig(env("BROADCAST_RATE", "20", "BROADCAST_PAID", "true", "BROADCAST_PAID_RATE", "900", "BROADCAST_CONCURRENCY", "16"))
+	b, err = loadBC(env("BROADCAST_RATE", "20", "BROADCAST_PAID", "true", "BROADCAST_PAID_RATE", "900", "BROADCAST_CONCURRENCY", "16"))
 	if err != nil || b != (broadcastConfig{Rate: 20, Paid: true, PaidRate: 900, Concurrency: 16}) {
 		t.Errorf("set %+v, %v", b, err)
 	}
 	for _, kv := range [][]string{{"BROADCAST_RATE", "31"}, {"BROADCAST_RATE", "x"}, {"BROADCAST_PAID", "sure"},
 		{"BROADCAST_PAID_RATE", "2000"}, {"BROADCAST_CONCURRENCY", "0"}} {
-		if _, err := loadBroadcastConfig(env(kv...)); err == nil || !strings.Contains(err.Error(), kv[0]) {
+		if _, err := loadBC(env(kv...)); err == nil || !strings.Contains(err.Error(), kv[0]) {
 			t.Errorf("%s=%s: %v", kv[0], kv[1], err)
 		}
 	}

@@ -34,6 +34,19 @@ func loadKeyConfig(getenv func(string) string) keyConfig {
 	}
 }
 
+// check reports keys that do not parse, without touching the key file.
+func (k keyConfig) check() error {
+	if k.Key != "" {
+		if _, err := sealed.ParseKey(k.Key); err != nil {
+			return fmt.Errorf("BRIDGE_DATA_KEY: %w", err)
+		}
+	}
+	if _, err := sealed.ParseKeys(k.Old); err != nil {
+		return fmt.Errorf("BRIDGE_DATA_KEYS_OLD: %w", err)
+	}
+	return nil
+}
+
 // errNoDataKey: a command that reads members' data found no key.
 var errNoDataKey = errors.New("no data key: set BRIDGE_DATA_KEY (the key `bridgebot run` uses) or BRIDGE_KEY_FILE to its key file")
 

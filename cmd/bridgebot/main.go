@@ -28,7 +28,8 @@ func main() {
 	redis.SetLogger(redisLogger{slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		var ps problemsError
-		if !errors.As(err, &ps) {
+		var printed printedError
+		if !errors.As(err, &ps) && !errors.As(err, &printed) {
 			fmt.Fprintln(os.Stderr, "bridgebot:", err)
 		}
 		os.Exit(exitCode(err))
@@ -40,7 +41,8 @@ const usage = `bridgebot — the BRIDGE Institutes outreach and sign-up bot
 Usage:
   bridgebot console                  the whole bot in this terminal (embedded Redis, no accounts)
   bridgebot run [-cpuprofile FILE]   the bot on Telegram (needs TELEGRAM_BOT_TOKEN)
-  bridgebot check                    validate flows and locales, print every problem
+  bridgebot check                    validate the configuration, flows and locales, print every
+                                     problem, and which features are enabled
   bridgebot export signups --format csv|json
                                      every sign-up to stdout
   bridgebot faq match --lang es|en "question"
@@ -63,6 +65,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return errUsage
 	}
 	cfg, err := loadConfig(getenv)
+	if args[0] == "check" {
+		return runCheck(cfg, err, stdout)
+	}
 	if err != nil {
 		return err
 	}
@@ -71,8 +76,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runWithProfile(args[1:], stderr, func() error { return runBot(ctx, cfg, stderr) })
 	case "console":
 		return runConsole(ctx, cfg, args[1:], stdin, stdout, stderr)
-	case "check":
-		return runCheck(cfg, stdout)
 	case "export":
 		return runExport(ctx, cfg, args[1:], stdout, stderr)
 	case "faq":
