@@ -103,14 +103,37 @@ func New(ctx context.Context, cfg Config) (*Bot, error) {
 func (b *Bot) Username() string { return b.username }
 
 // ctxTransport gives the library's context-free requests our context, so a
-// shutdown interrupts a long poll at once.
+// shutdown interrupts a long poll at once, and bounds each request,
+// reading its answer included, by timeout. (http.Client.Timeout would do
+// the same with a goroutine and a channel per request for a RoundTripper
+// it does not know, such as this one.)
 type ctxTransport struct {
-	base http.RoundTripper
-	ctx  context.Context
+	base    http.RoundTripper
+	ctx     context.Context
+	timeout time.Duration
 }
 
 func (t ctxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	return t.base.RoundTrip(r.WithContext(t.ctx))
+	ctx, cancel := context.WithTimeout(t.ctx, t.timeout)
+	resp, err := t.base.RoundTrip(r.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelOnClose releases a request's deadline when its answer is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 func (b *Bot) client(ctx context.Context, timeout time.Duration) tgbotapi.HTTPClient {
@@ -118,7 +141,7 @@ func (b *Bot) client(ctx context.Context, timeout time.Duration) tgbotapi.HTTPCl
 }
 
 func (b *Bot) httpClient(ctx context.Context, timeout time.Duration) *http.Client {
-	return &http.Client{Timeout: timeout, Transport: ctxTransport{base: b.base, ctx: ctx}}
+	return &http.Client{Transport: ctxTransport{base: b.base, ctx: ctx, timeout: timeout}}
 }
 
 // redacting keeps the bot token out of errors: the Bot API puts it in
@@ -256,7 +279,11 @@ func (b *Bot) Poll(ctx context.Context, handle func(context.Context, []bot.Updat
 	failures := 0
 	api := b.with(ctx, b.cfg.PollTimeout+15*time.Second)
 	for ctx.Err() == nil {
-		raws, err := b.getUpdates(api, offset, int(b.cfg.PollTimeout/time.Second))
+		result, err := b.getUpdates(api, offset, int(b.cfg.PollTimeout/time.Second))
+		var ds []decoded
+		if err == nil {
+			ds, err = b.decodeBatch(result)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -274,13 +301,12 @@ func (b *Bot) Poll(ctx context.Context, handle func(context.Context, []bot.Updat
 		}
 		failures = 0
 		var batch []bot.Update
-		for _, raw := range raws {
-			id, u, ok := b.decode(raw)
-			if id >= offset {
-				offset = id + 1
+		for _, d := range ds {
+			if d.id >= offset {
+				offset = d.id + 1
 			}
-			if ok {
-				batch = append(batch, u)
+			if d.ok {
+				batch = append(batch, d.u)
 			}
 		}
 		if len(batch) > 0 {
@@ -305,7 +331,7 @@ func (b *Bot) confirm(offset int) {
 	}
 }
 
-func (b *Bot) getUpdates(api *tgbotapi.BotAPI, offset, timeout int) ([]json.RawMessage, error) {
+func (b *Bot) getUpdates(api *tgbotapi.BotAPI, offset, timeout int) (json.RawMessage, error) {
 	params := tgbotapi.Params{
 		"timeout":         strconv.Itoa(timeout),
 		"allowed_updates": allowedUpdates,
@@ -317,11 +343,39 @@ func (b *Bot) getUpdates(api *tgbotapi.BotAPI, offset, timeout int) ([]json.RawM
 	if err != nil {
 		return nil, err
 	}
+	return resp.Result, nil
+}
+
+// decoded is one update of a batch: its id, and the update when it could
+// be decoded.
+type decoded struct {
+	id int
+	u  bot.Update
+	ok bool
+}
+
+// decodeBatch decodes getUpdates' result in one pass; only when that
+// fails (an update the library cannot decode) is each update decoded
+// alone, so one bad update is skipped instead of stalling polling.
+func (b *Bot) decodeBatch(result json.RawMessage) ([]decoded, error) {
+	var all []tgbotapi.Update
+	if err := json.Unmarshal(result, &all); err == nil {
+		out := make([]decoded, len(all))
+		for i, u := range all {
+			cu, ok := Convert(u, b.username)
+			out[i] = decoded{id: u.UpdateID, u: cu, ok: ok}
+		}
+		return out, nil
+	}
 	var raws []json.RawMessage
-	if err := json.Unmarshal(resp.Result, &raws); err != nil {
+	if err := json.Unmarshal(result, &raws); err != nil {
 		return nil, fmt.Errorf("telegram: getUpdates result is not a list: %w", err)
 	}
-	return raws, nil
+	out := make([]decoded, len(raws))
+	for i, raw := range raws {
+		out[i].id, out[i].u, out[i].ok = b.decode(raw)
+	}
+	return out, nil
 }
 
 // decode turns one raw update into a bot.Update. One undecodable update

@@ -194,6 +194,11 @@ func mustContent(c config, stderr io.Writer) (content, error) {
 	return ct, nil
 }
 
+// redisProtocol is RESP2: the bot uses nothing of RESP3, and with RESP3
+// go-redis looks for push notifications around every reply (2% of the
+// bot's CPU under load).
+const redisProtocol = 2
+
 // connectRedis connects to Redis through Sentinel (REDIS_SENTINEL_ADDRS)
 // or REDIS_URL, or starts an embedded in-memory Redis (loudly: nothing
 // survives a restart). The returned func releases both.
@@ -207,6 +212,7 @@ func connectRedis(ctx context.Context, c config, log *slog.Logger) (*redis.Clien
 		client = redis.NewFailoverClient(&redis.FailoverOptions{
 			MasterName: c.Sentinel.Master, SentinelAddrs: c.Sentinel.Addrs, SentinelPassword: c.Sentinel.Password,
 			Password: c.RedisPassword, DialTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout,
+			Protocol: redisProtocol,
 		})
 	} else {
 		url := c.RedisURL
@@ -228,6 +234,7 @@ func connectRedis(ctx context.Context, c config, log *slog.Logger) (*redis.Clien
 			opt.Password = c.RedisPassword
 		}
 		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = timeout, timeout, timeout
+		opt.Protocol = redisProtocol
 		client = redis.NewClient(opt)
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
