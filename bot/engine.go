@@ -46,6 +46,9 @@ type Config struct {
 	// answer and there is no staff desk (an email, a phone, a link), as
 	// plain text. Empty: the bot points to the questions it can answer.
 	Contact string
+	// Observer, when set, is told about the form funnel, the FAQ and
+	// questions (metrics).
+	Observer Observer
 }
 
 // Engine turns updates into responses. It is safe for concurrent use; the
@@ -61,6 +64,7 @@ type Engine struct {
 	botName string
 	now     func() time.Time
 	contact string
+	obs     Observer
 
 	// features registered by NewEngine; the pointers below are the same
 	// features for the turn's own use, nil when not configured (their
@@ -83,7 +87,7 @@ func NewEngine(c Config) (*Engine, error) {
 	e := &Engine{
 		store: c.Store, sender: c.Sender, signup: signup, flows: c.Flows, cat: c.Locales,
 		log: c.Logger, formTTL: c.FormTTL, botName: c.BotUsername, now: c.Now,
-		contact: strings.TrimSpace(c.Contact),
+		contact: strings.TrimSpace(c.Contact), obs: c.Observer,
 		reg: registry{byCommand: map[string]command{}, byNS: map[string]buttonHandler{},
 			byAction: map[string]func(*turn){}, effects: map[EffectKind]effectRunner{}},
 	}
