@@ -12,6 +12,7 @@
 //
 // Redis: REDIS_URL (keys under a random prefix, deleted afterwards), or an
 // in-memory miniredis in the child process.
+
 package main
 
 import (
