@@ -187,6 +187,9 @@ func (t *turn) confirm(cb callbackData, msgID int) {
 		t.resumeOrMenu()
 	case yes:
 		editing := t.signup != nil
+		if t.s.Form != nil && !editing {
+			t.e.observe().FormAbandoned(t.s.Form.Flow, t.s.Form.Step, t.s.Lang)
+		}
 		t.s.Form = nil
 		if editing {
 			t.menu(t.tr.T("cancel.unchanged", nil))

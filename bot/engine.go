@@ -49,6 +49,9 @@ type Config struct {
 	Contact string
 	// Erasers also run on /delete (see Eraser).
 	Erasers []Eraser
+	// Observer, when set, is told about the form funnel, the FAQ and
+	// questions (metrics).
+	Observer Observer
 }
 
 // Engine turns updates into responses. It is safe for concurrent use; the
@@ -70,6 +73,7 @@ type Engine struct {
 	held    sync.Map                // chat ID → time its flood control ends
 
 	recoverEvery, recoverAge time.Duration
+	obs                      Observer
 
 	// features registered by NewEngine; the pointers below are the same
 	// features for the turn's own use, nil when not configured (their
@@ -92,7 +96,7 @@ func NewEngine(c Config) (*Engine, error) {
 	e := &Engine{
 		store: c.Store, sender: c.Sender, signup: signup, flows: c.Flows, cat: c.Locales,
 		log: c.Logger, formTTL: c.FormTTL, botName: c.BotUsername, now: c.Now,
-		contact: strings.TrimSpace(c.Contact), turns: c.Store,
+		contact: strings.TrimSpace(c.Contact), turns: c.Store, obs: c.Observer,
 		recoverEvery: recoverEvery, recoverAge: recoverAge,
 		reg: registry{byCommand: map[string]command{}, byNS: map[string]buttonHandler{},
 			byAction: map[string]func(*turn){}, effects: map[EffectKind]effectRunner{}},

@@ -114,6 +114,7 @@ func (q *faqFeature) didYouMean(t *turn, cands []faq.Candidate) {
 
 // feedback handles "Did this answer your question?".
 func (q *faqFeature) feedback(t *turn, v string) {
+	t.e.observe().FAQFeedback(v == "y", t.s.Lang)
 	switch v {
 	case "y":
 		t.s.Question = ""
@@ -162,6 +163,7 @@ func (t *turn) freeText(text string) {
 		t.say("ask.added", nil)
 		return
 	}
+	t.observeFAQ(r)
 	switch {
 	case r.Greeting:
 		t.menu(t.tr.T(faq.MsgGreeting, map[string]any{"Name": html.EscapeString(t.u.From.FirstName)}))

@@ -50,6 +50,7 @@ func (t *turn) openSignup() {
 		st := flows.Start(t.e.signup)
 		t.s.Form = &st
 		t.s.FormUpdated = t.e.now()
+		t.e.observe().FormStarted(st.Flow, t.s.Lang)
 		t.say("signup.intro", nil)
 	}
 	t.showStep()
@@ -159,6 +160,9 @@ func (t *turn) applyForm(in flows.Input, msgID int) {
 		t.stale()
 		return
 	}
+	if !out.Toggled && in.Action != flows.ActBack {
+		t.e.observe().FormStepAnswered(f.ID, t.s.Form.Step, t.s.Lang)
+	}
 	t.s.Form = &out.State
 	t.s.FormUpdated = t.e.now()
 	if out.Toggled && msgID != 0 {
@@ -204,6 +208,9 @@ func (t *turn) finish(f *flows.Flow, answers flows.Answers) {
 		done = "signup.updated"
 	}
 	updated := t.signup != nil
+	if !updated {
+		t.e.observe().FormCompleted(f.ID, t.s.Lang)
+	}
 	t.change.Signup = su
 	t.signup = su
 	t.s.Form = nil

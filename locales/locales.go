@@ -98,7 +98,7 @@ func Load(fsys fs.FS) (*Catalog, error) {
 		if len(c.texts[lang]) == 0 {
 			ps = append(ps, flows.Problem{File: "*." + lang + ".yaml", Msg: fmt.Sprintf("no messages for language %q", lang)})
 		}
-		c.localizers[lang] = &Localizer{lang: lang, l: i18n.NewLocalizer(c.bundle, lang, DefaultLanguage)}
+		c.localizers[lang] = &Localizer{lang: lang, l: i18n.NewLocalizer(c.bundle, lang, DefaultLanguage), plain: plainTexts(c.texts[lang])}
 	}
 	if len(ps) > 0 {
 		ps.Sort()
@@ -214,6 +214,21 @@ func (c *Catalog) For(lang string) *Localizer {
 type Localizer struct {
 	lang string
 	l    *i18n.Localizer
+	// plain are the language's texts without template actions, which
+	// go-i18n would render unchanged: T returns them without its lookup
+	// and template machinery (a measurable share of a reply's CPU).
+	plain map[string]string
+}
+
+// plainTexts picks the non-empty texts with no template action.
+func plainTexts(texts map[string]string) map[string]string {
+	out := make(map[string]string, len(texts))
+	for id, t := range texts {
+		if t != "" && !strings.Contains(t, "{{") {
+			out[id] = t
+		}
+	}
+	return out
 }
 
 // Lang is the localizer's language.
@@ -222,6 +237,9 @@ func (l *Localizer) Lang() string { return l.lang }
 // T renders a message. A missing message renders as its ID, which `check`
 // and the completeness tests keep from ever reaching a member.
 func (l *Localizer) T(id string, data map[string]any) string {
+	if s, ok := l.plain[id]; ok {
+		return s
+	}
 	s, err := l.l.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
 	if err != nil || s == "" {
 		return id

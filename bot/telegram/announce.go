@@ -45,7 +45,7 @@ func (b *Bot) SendAnnouncement(ctx context.Context, chatID int64, a broadcast.An
 	if a.Paid {
 		params["allow_paid_broadcast"] = "true"
 	}
-	_, err := b.with(ctx, b.cfg.RequestTimeout).MakeRequest("sendMessage", params)
+	_, err := b.withoutResults(ctx, b.cfg.RequestTimeout).MakeRequest("sendMessage", params)
 	return announceError(err)
 }
 

@@ -27,7 +27,7 @@ const maxCallbackNotice = 200
 // Rate limits are waited out and transient errors retried; a member who
 // blocked the bot yields bot.ErrBlocked.
 func (b *Bot) Send(ctx context.Context, r bot.Response) error {
-	api := b.with(ctx, b.cfg.RequestTimeout)
+	api := b.withoutResults(ctx, b.cfg.RequestTimeout)
 	if r.CallbackID != "" {
 		cb := tgbotapi.NewCallback(r.CallbackID, truncate(r.Notice, maxCallbackNotice))
 		err := b.retry(ctx, "answerCallbackQuery", func() error { _, err := api.Request(cb); return err })
@@ -86,14 +86,14 @@ func (b *Bot) sendMessage(ctx context.Context, api *tgbotapi.BotAPI, chatID int6
 		if i == len(parts)-1 && markup != nil {
 			msg.ReplyMarkup = *markup
 		}
-		err := b.retry(ctx, "sendMessage", func() error { _, err := api.Send(msg); return err })
+		err := b.retry(ctx, "sendMessage", func() error { _, err := api.Request(msg); return err })
 		if err != nil && isEntityError(err) {
 			// Our HTML was rejected (a deployment's text with a stray "<"):
 			// better plain text than no message at all.
 			b.log.Warn("HTML rejected by Telegram, sending plain text", slog.Int64("chat", chatID), slog.Any("err", err))
 			msg.ParseMode = ""
 			msg.Text = plain(part)
-			err = b.retry(ctx, "sendMessage", func() error { _, err := api.Send(msg); return err })
+			err = b.retry(ctx, "sendMessage", func() error { _, err := api.Request(msg); return err })
 		}
 		if err != nil {
 			return fmt.Errorf("telegram: send message: %w", err)

@@ -9,10 +9,12 @@
 package telegram
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -101,14 +103,37 @@ func New(ctx context.Context, cfg Config) (*Bot, error) {
 func (b *Bot) Username() string { return b.username }
 
 // ctxTransport gives the library's context-free requests our context, so a
-// shutdown interrupts a long poll at once.
+// shutdown interrupts a long poll at once, and bounds each request,
+// reading its answer included, by timeout. (http.Client.Timeout would do
+// the same with a goroutine and a channel per request for a RoundTripper
+// it does not know, such as this one.)
 type ctxTransport struct {
-	base http.RoundTripper
-	ctx  context.Context
+	base    http.RoundTripper
+	ctx     context.Context
+	timeout time.Duration
 }
 
 func (t ctxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	return t.base.RoundTrip(r.WithContext(t.ctx))
+	ctx, cancel := context.WithTimeout(t.ctx, t.timeout)
+	resp, err := t.base.RoundTrip(r.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelOnClose releases a request's deadline when its answer is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 func (b *Bot) client(ctx context.Context, timeout time.Duration) tgbotapi.HTTPClient {
@@ -116,7 +141,7 @@ func (b *Bot) client(ctx context.Context, timeout time.Duration) tgbotapi.HTTPCl
 }
 
 func (b *Bot) httpClient(ctx context.Context, timeout time.Duration) *http.Client {
-	return &http.Client{Timeout: timeout, Transport: ctxTransport{base: b.base, ctx: ctx}}
+	return &http.Client{Transport: ctxTransport{base: b.base, ctx: ctx, timeout: timeout}}
 }
 
 // redacting keeps the bot token out of errors: the Bot API puts it in
@@ -125,6 +150,9 @@ func (b *Bot) httpClient(ctx context.Context, timeout time.Duration) *http.Clien
 type redacting struct {
 	c     *http.Client
 	token string
+	// noResult: the caller ignores the result of a successful call, so
+	// the library need not decode it (see dropResult).
+	noResult bool
 }
 
 func (r redacting) Do(req *http.Request) (*http.Response, error) {
@@ -132,8 +160,40 @@ func (r redacting) Do(req *http.Request) (*http.Response, error) {
 	if err != nil && r.token != "" && strings.Contains(err.Error(), r.token) {
 		err = redactedError{msg: strings.ReplaceAll(err.Error(), r.token, "<token>"), err: err}
 	}
+	if err == nil && r.noResult {
+		err = dropResult(resp)
+	}
 	return resp, err
 }
+
+// okPrefix starts every successful Bot API answer.
+var okPrefix = []byte(`{"ok":true`)
+
+// okNoResult is what the library decodes instead of a successful answer
+// whose result nobody reads.
+const okNoResult = `{"ok":true,"result":true}`
+
+// dropResult spares the library decoding a result nobody reads (a sent
+// message comes back whole: chat, sender, entities, keyboard), which was
+// the largest CPU cost of a reply. A successful answer's body is replaced
+// by a minimal one; anything else (an error, a proxy's HTML page) is
+// passed on unchanged, to be decoded and handled as before.
+func dropResult(resp *http.Response) error {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	resp.Body.Close()
+	if err != nil {
+		return fmt.Errorf("telegram: read answer: %w", err)
+	}
+	if bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), okPrefix) {
+		resp.Body = io.NopCloser(strings.NewReader(okNoResult))
+		return nil
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return nil
+}
+
+// maxAnswer bounds an answer read whole; a sent message's is a few KiB.
+const maxAnswer = 4 << 20
 
 type redactedError struct {
 	msg string
@@ -153,6 +213,14 @@ func (e redactedError) Timeout() bool {
 func (b *Bot) with(ctx context.Context, timeout time.Duration) *tgbotapi.BotAPI {
 	c := *b.api
 	c.Client = b.client(ctx, timeout)
+	return &c
+}
+
+// withoutResults is with for calls whose successful results are not
+// read (use Request, not Send): they are not decoded.
+func (b *Bot) withoutResults(ctx context.Context, timeout time.Duration) *tgbotapi.BotAPI {
+	c := *b.api
+	c.Client = redacting{c: b.httpClient(ctx, timeout), token: b.cfg.Token, noResult: true}
 	return &c
 }
 
@@ -211,7 +279,11 @@ func (b *Bot) Poll(ctx context.Context, handle func(context.Context, []bot.Updat
 	failures := 0
 	api := b.with(ctx, b.cfg.PollTimeout+15*time.Second)
 	for ctx.Err() == nil {
-		raws, err := b.getUpdates(api, offset, int(b.cfg.PollTimeout/time.Second))
+		result, err := b.getUpdates(api, offset, int(b.cfg.PollTimeout/time.Second))
+		var ds []decoded
+		if err == nil {
+			ds, err = b.decodeBatch(result)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -229,13 +301,12 @@ func (b *Bot) Poll(ctx context.Context, handle func(context.Context, []bot.Updat
 		}
 		failures = 0
 		var batch []bot.Update
-		for _, raw := range raws {
-			id, u, ok := b.decode(raw)
-			if id >= offset {
-				offset = id + 1
+		for _, d := range ds {
+			if d.id >= offset {
+				offset = d.id + 1
 			}
-			if ok {
-				batch = append(batch, u)
+			if d.ok {
+				batch = append(batch, d.u)
 			}
 		}
 		if len(batch) > 0 {
@@ -260,7 +331,7 @@ func (b *Bot) confirm(offset int) {
 	}
 }
 
-func (b *Bot) getUpdates(api *tgbotapi.BotAPI, offset, timeout int) ([]json.RawMessage, error) {
+func (b *Bot) getUpdates(api *tgbotapi.BotAPI, offset, timeout int) (json.RawMessage, error) {
 	params := tgbotapi.Params{
 		"timeout":         strconv.Itoa(timeout),
 		"allowed_updates": allowedUpdates,
@@ -272,11 +343,39 @@ func (b *Bot) getUpdates(api *tgbotapi.BotAPI, offset, timeout int) ([]json.RawM
 	if err != nil {
 		return nil, err
 	}
+	return resp.Result, nil
+}
+
+// decoded is one update of a batch: its id, and the update when it could
+// be decoded.
+type decoded struct {
+	id int
+	u  bot.Update
+	ok bool
+}
+
+// decodeBatch decodes getUpdates' result in one pass; only when that
+// fails (an update the library cannot decode) is each update decoded
+// alone, so one bad update is skipped instead of stalling polling.
+func (b *Bot) decodeBatch(result json.RawMessage) ([]decoded, error) {
+	var all []tgbotapi.Update
+	if err := json.Unmarshal(result, &all); err == nil {
+		out := make([]decoded, len(all))
+		for i, u := range all {
+			cu, ok := Convert(u, b.username)
+			out[i] = decoded{id: u.UpdateID, u: cu, ok: ok}
+		}
+		return out, nil
+	}
 	var raws []json.RawMessage
-	if err := json.Unmarshal(resp.Result, &raws); err != nil {
+	if err := json.Unmarshal(result, &raws); err != nil {
 		return nil, fmt.Errorf("telegram: getUpdates result is not a list: %w", err)
 	}
-	return raws, nil
+	out := make([]decoded, len(raws))
+	for i, raw := range raws {
+		out[i].id, out[i].u, out[i].ok = b.decode(raw)
+	}
+	return out, nil
 }
 
 // decode turns one raw update into a bot.Update. One undecodable update

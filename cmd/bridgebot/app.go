@@ -109,16 +109,38 @@ func loadFAQ(fsys fs.FS, dir string) (*faq.FAQ, flows.Problems) {
 	return f, nil
 }
 
-func runCheck(c config, stdout io.Writer) error {
+// runCheck validates the configuration (cfgErr is what loading it
+// found), the flows and the locales, printing every problem; with a valid
+// configuration it also prints which features it enables.
+func runCheck(c config, cfgErr error, stdout io.Writer) error {
+	var ce configError
+	switch {
+	case errors.As(cfgErr, &ce):
+		for _, p := range ce {
+			fmt.Fprintln(stdout, "configuration:", p)
+		}
+	case cfgErr != nil:
+		fmt.Fprintln(stdout, "configuration:", cfgErr)
+	default:
+		for _, f := range c.features() {
+			fmt.Fprintln(stdout, f)
+		}
+	}
 	ct, ps := loadContent(c)
 	for _, p := range ps {
 		fmt.Fprintln(stdout, p.String())
 	}
 	if len(ps) > 0 {
-		fmt.Fprintf(stdout, "%d problems\n", len(ps))
+		fmt.Fprintf(stdout, "%d problems in flows or locales\n", len(ps))
+	} else {
+		fmt.Fprintln(stdout, "flows and locales are valid")
+	}
+	switch {
+	case cfgErr != nil:
+		return printedError{cfgErr}
+	case len(ps) > 0:
 		return problemsError{ps}
 	}
-	fmt.Fprintln(stdout, "flows and locales are valid")
 	// facts that change with time, still as shipped: a reminder, not a problem
 	if shipped, err := locales.Load(locales.Default()); err == nil && ct.locales != nil {
 		_, locName := source(c.LocalesDir, nil, "locales")
@@ -129,6 +151,11 @@ func runCheck(c config, stdout io.Writer) error {
 	}
 	return nil
 }
+
+// printedError is an error already shown to the user.
+type printedError struct{ error }
+
+func (e printedError) Unwrap() error { return e.error }
 
 // mustContent loads content or returns the problems as one error, so run
 // and console refuse to start on invalid flows with check's messages.
@@ -143,27 +170,49 @@ func mustContent(c config, stderr io.Writer) (content, error) {
 	return ct, nil
 }
 
-// connectRedis connects to REDIS_URL, or starts an embedded in-memory Redis
-// (loudly: nothing survives a restart). The returned func releases both.
+// redisProtocol is RESP2: the bot uses nothing of RESP3, and with RESP3
+// go-redis looks for push notifications around every reply (2% of the
+// bot's CPU under load).
+const redisProtocol = 2
+
+// connectRedis connects to Redis through Sentinel (REDIS_SENTINEL_ADDRS)
+// or REDIS_URL, or starts an embedded in-memory Redis (loudly: nothing
+// survives a restart). The returned func releases both.
 func connectRedis(ctx context.Context, c config, log *slog.Logger) (*redis.Client, func(), error) {
-	url := c.RedisURL
+	var client *redis.Client
 	stopEmbedded := func() {}
-	if url == "" {
-		addr, stop, err := redisstore.StartEmbedded()
-		if err != nil {
-			return nil, nil, fmt.Errorf("start embedded redis: %w", err)
+	const timeout = 2 * time.Second
+	if len(c.Sentinel.Addrs) > 0 {
+		// The failover client asks the Sentinels for the master, follows
+		// them when they promote a replica, and reconnects.
+		client = redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName: c.Sentinel.Master, SentinelAddrs: c.Sentinel.Addrs, SentinelPassword: c.Sentinel.Password,
+			Password: c.RedisPassword, DialTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout,
+			Protocol: redisProtocol,
+		})
+	} else {
+		url := c.RedisURL
+		if url == "" {
+			addr, stop, err := redisstore.StartEmbedded()
+			if err != nil {
+				return nil, nil, fmt.Errorf("start embedded redis: %w", err)
+			}
+			stopEmbedded = stop
+			url = "redis://" + addr
+			log.Warn("REDIS_URL is not set: using an embedded in-memory Redis. ALL DATA (sign-ups, conversations) WILL BE LOST when the bot stops. Set REDIS_URL for real use.")
 		}
-		stopEmbedded = stop
-		url = "redis://" + addr
-		log.Warn("REDIS_URL is not set: using an embedded in-memory Redis. ALL DATA (sign-ups, conversations) WILL BE LOST when the bot stops. Set REDIS_URL for real use.")
+		opt, err := redis.ParseURL(url)
+		if err != nil {
+			stopEmbedded()
+			return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		if opt.Password == "" && c.RedisPassword != "" {
+			opt.Password = c.RedisPassword
+		}
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = timeout, timeout, timeout
+		opt.Protocol = redisProtocol
+		client = redis.NewClient(opt)
 	}
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		stopEmbedded()
-		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
-	}
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 2*time.Second, 2*time.Second, 2*time.Second
-	client := redis.NewClient(opt)
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := client.Ping(pingCtx).Err(); err != nil {
@@ -229,6 +278,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	cfg := bot.Config{
 		Store: store, Sender: tg, Flows: ct.flows, Locales: ct.locales, Logger: log,
 		FormTTL: c.FormTTL, BotUsername: tg.Username(), FAQ: ct.faq, Contact: c.Contact,
+		Observer: newEngineMetrics(m.reg),
 	}
 	if c.Slack.BotToken == "" && c.Contact == "" {
 		log.Warn("no staff desk and no BRIDGE_CONTACT: members whose questions the FAQ cannot answer are only pointed to the FAQ list")
@@ -420,7 +470,7 @@ func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, s
 	// On the embedded Redis nothing outlives the process, the key
 	// included; on a real one the console must read what `run` wrote.
 	ring := sealed.Throwaway()
-	if c.RedisURL != "" {
+	if c.redisConfigured() {
 		if ring, err = c.Keys.keyring(log, true); err != nil {
 			return err
 		}

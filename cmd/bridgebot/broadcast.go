@@ -31,31 +31,31 @@ type broadcastConfig struct {
 
 // loadBroadcastConfig reads BROADCAST_RATE, BROADCAST_PAID,
 // BROADCAST_PAID_RATE, BROADCAST_CONCURRENCY and REPLICA_ID.
-func loadBroadcastConfig(getenv func(string) string) (broadcastConfig, error) {
+func loadBroadcastConfig(getenv func(string) string, ps *configProblems) broadcastConfig {
 	b := broadcastConfig{Rate: broadcast.DefaultRate, PaidRate: broadcast.DefaultPaidRate,
 		Replica: strings.TrimSpace(getenv("REPLICA_ID"))}
 	var err error
 	if v := getenv("BROADCAST_RATE"); v != "" {
 		if b.Rate, err = strconv.ParseFloat(v, 64); err != nil || b.Rate <= 0 || b.Rate > 30 {
-			return b, fmt.Errorf("BROADCAST_RATE=%q: want messages per second, more than 0 and at most 30 (Telegram's limit)", v)
+			ps.addf("BROADCAST_RATE=%q: want messages per second, more than 0 and at most 30 (Telegram's limit)", v)
 		}
 	}
 	if v := getenv("BROADCAST_PAID"); v != "" {
 		if b.Paid, err = strconv.ParseBool(v); err != nil {
-			return b, fmt.Errorf("BROADCAST_PAID=%q: want true or false", v)
+			ps.addf("BROADCAST_PAID=%q: want true or false", v)
 		}
 	}
 	if v := getenv("BROADCAST_PAID_RATE"); v != "" {
 		if b.PaidRate, err = strconv.ParseFloat(v, 64); err != nil || b.PaidRate <= 0 || b.PaidRate > 1000 {
-			return b, fmt.Errorf("BROADCAST_PAID_RATE=%q: want messages per second, more than 0 and at most 1000", v)
+			ps.addf("BROADCAST_PAID_RATE=%q: want messages per second, more than 0 and at most 1000", v)
 		}
 	}
 	if v := getenv("BROADCAST_CONCURRENCY"); v != "" {
 		if b.Concurrency, err = strconv.Atoi(v); err != nil || b.Concurrency < 1 || b.Concurrency > 256 {
-			return b, fmt.Errorf("BROADCAST_CONCURRENCY=%q: want a number from 1 to 256", v)
+			ps.addf("BROADCAST_CONCURRENCY=%q: want a number from 1 to 256", v)
 		}
 	}
-	return b, nil
+	return b
 }
 
 // newBroadcastWorker is the worker `bridgebot run` runs next to polling.
@@ -119,8 +119,8 @@ func runBroadcast(ctx context.Context, c config, args []string, stdin io.Reader,
 		fmt.Fprintf(stderr, "unknown broadcast command %q\n\n%s", args[0], broadcastUsage)
 		return errUsage
 	}
-	if c.RedisURL == "" {
-		return errors.New("broadcast needs REDIS_URL: broadcasts are queued in the Redis of the running bot (`bridgebot run`), " +
+	if !c.redisConfigured() {
+		return errors.New("broadcast needs REDIS_URL (or REDIS_SENTINEL_ADDRS): broadcasts are queued in the Redis of the running bot (`bridgebot run`), " +
 			"and an embedded Redis would vanish with this command")
 	}
 	client, closeRedis, err := connectRedis(ctx, c, c.logger(stderr))

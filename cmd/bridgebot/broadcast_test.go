@@ -70,10 +70,11 @@ func (e *bcEnv) startWorker(rate float64) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	b, err := loadBroadcastConfig(func(k string) string {
+	var ps configProblems
+	b := loadBroadcastConfig(func(k string) string {
 		return map[string]string{"BROADCAST_RATE": strconv.FormatFloat(rate, 'f', -1, 64)}[k]
-	})
-	if err != nil {
+	}, &ps)
+	if err := ps.err(); err != nil {
 		e.t.Fatal(err)
 	}
 	w := newBroadcastWorker(c, b, e.rdb, tg, c.logger(os.Stderr), nil)
@@ -364,7 +365,12 @@ func TestLoadBroadcastConfig(t *testing.T) {
 		}
 		return func(k string) string { return m[k] }
 	}
-	b, err := loadBroadcastConfig(env())
+	loadBC := func(getenv func(string) string) (broadcastConfig, error) {
+		var ps configProblems
+		b := loadBroadcastConfig(getenv, &ps)
+		return b, ps.err()
+	}
+	b, err := loadBC(env())
 	if err != nil || b != (broadcastConfig{Rate: 25, PaidRate: 950}) || concurrency(b) != 8 {
 		t.Errorf("defaults %+v, %v", b, err)
 	}
@@ -379,18 +385,18 @@ func TestLoadBroadcastConfig(t *testing.T) {
 		{[]string{"BROADCAST_PAID", "true", "BROADCAST_CONCURRENCY", "50"}, 50},
 		{[]string{"BROADCAST_CONCURRENCY", "8"}, 8},
 	} {
-		b, err := loadBroadcastConfig(env(tc.env...))
+		b, err := loadBC(env(tc.env...))
 		if got := concurrency(b); err != nil || got != tc.want {
 			t.Errorf("%v: concurrency %d, %v; want %d", tc.env, got, err, tc.want)
 		}
 	}
-	b, err = loadBroadcastConfig(env("BROADCAST_RATE", "20", "BROADCAST_PAID", "true", "BROADCAST_PAID_RATE", "900", "BROADCAST_CONCURRENCY", "16"))
+	b, err = loadBC(env("BROADCAST_RATE", "20", "BROADCAST_PAID", "true", "BROADCAST_PAID_RATE", "900", "BROADCAST_CONCURRENCY", "16"))
 	if err != nil || b != (broadcastConfig{Rate: 20, Paid: true, PaidRate: 900, Concurrency: 16}) {
 		t.Errorf("set %+v, %v", b, err)
 	}
 	for _, kv := range [][]string{{"BROADCAST_RATE", "31"}, {"BROADCAST_RATE", "x"}, {"BROADCAST_PAID", "sure"},
 		{"BROADCAST_PAID_RATE", "2000"}, {"BROADCAST_CONCURRENCY", "0"}} {
-		if _, err := loadBroadcastConfig(env(kv...)); err == nil || !strings.Contains(err.Error(), kv[0]) {
+		if _, err := loadBC(env(kv...)); err == nil || !strings.Contains(err.Error(), kv[0]) {
 			t.Errorf("%s=%s: %v", kv[0], kv[1], err)
 		}
 	}

@@ -5,10 +5,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"bridgebot/bot"
 	"bridgebot/bot/slack"
@@ -17,19 +21,21 @@ import (
 
 // config is every setting, read once from the environment.
 type config struct {
-	RedisURL     string
-	TelegramTok  string
-	TelegramURL  string
-	FlowsDir     string
-	LocalesDir   string
-	FormTTL      time.Duration
-	Workers      int
-	LogLevel     slog.Level
-	LogJSON      bool
-	RedisPrefix  string
-	PollTimeout  time.Duration
-	ConsoleLang  string
-	UpdateTimout time.Duration
+	RedisURL      string
+	RedisPassword string         // REDIS_PASSWORD: for Sentinel's masters, or a REDIS_URL without one
+	Sentinel      sentinelConfig // when set, replaces REDIS_URL
+	TelegramTok   string
+	TelegramURL   string
+	FlowsDir      string
+	LocalesDir    string
+	FormTTL       time.Duration
+	Workers       int
+	LogLevel      slog.Level
+	LogJSON       bool
+	RedisPrefix   string
+	PollTimeout   time.Duration
+	ConsoleLang   string
+	UpdateTimout  time.Duration
 	// Contact is how members reach the organizers when the bot cannot
 	// answer and there is no staff desk (BRIDGE_CONTACT).
 	Contact string
@@ -43,6 +49,18 @@ type config struct {
 	Keys      keyConfig
 	Retention retentionConfig
 }
+
+// sentinelConfig selects Redis through Sentinel: the bot asks the
+// Sentinels which server is the master and follows a failover.
+type sentinelConfig struct {
+	Addrs    []string // host:port of each Sentinel
+	Master   string   // the master's name in the Sentinels' configuration
+	Password string   // the Sentinels' own password (requirepass of sentinel.conf)
+}
+
+// redisConfigured reports whether a Redis was configured (REDIS_URL or
+// Sentinel) rather than the embedded one.
+func (c config) redisConfigured() bool { return c.RedisURL != "" || len(c.Sentinel.Addrs) > 0 }
 
 // webhookConfig is Telegram's webhook mode; the bot long-polls when URL
 // is empty.
@@ -72,7 +90,11 @@ type slackConfig struct {
 
 func loadConfig(getenv func(string) string) (config, error) {
 	c := config{
-		RedisURL:        getenv("REDIS_URL"),
+		RedisURL:      getenv("REDIS_URL"),
+		RedisPassword: getenv("REDIS_PASSWORD"),
+		Sentinel: sentinelConfig{
+			Addrs: list(getenv("REDIS_SENTINEL_ADDRS")), Master: getenv("REDIS_SENTINEL_MASTER"), Password: getenv("REDIS_SENTINEL_PASSWORD"),
+		},
 		TelegramTok:     getenv("TELEGRAM_BOT_TOKEN"),
 		TelegramURL:     or(getenv("TELEGRAM_API_URL"), telegram.DefaultAPIURL),
 		FlowsDir:        getenv("FLOWS_DIR"),
@@ -86,52 +108,64 @@ func loadConfig(getenv func(string) string) (config, error) {
 		UpdateTimout:    60 * time.Second,
 		ShutdownTimeout: 10 * time.Second,
 	}
+	var ps configProblems
 	var err error
+	ps.add(c.Sentinel.check(c.RedisURL))
+	if c.RedisURL != "" {
+		if _, err := redis.ParseURL(c.RedisURL); err != nil {
+			ps.addf("REDIS_URL: %v", err)
+		}
+	}
+	if u, err := url.Parse(c.TelegramURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		ps.addf("TELEGRAM_API_URL=%q: want an http:// or https:// URL", c.TelegramURL)
+	}
+	ps.add(checkDir("FLOWS_DIR", c.FlowsDir))
+	ps.add(checkDir("LOCALES_DIR", c.LocalesDir))
 	if v := getenv("FORM_TTL"); v != "" {
 		if c.FormTTL, err = parseDays(v); err != nil || c.FormTTL <= 0 {
-			return c, fmt.Errorf("FORM_TTL=%q: want a duration such as 14d or 72h", v)
+			ps.addf("FORM_TTL=%q: want a duration such as 14d or 72h", v)
 		}
 	}
 	if v := getenv("WORKERS"); v != "" {
 		if c.Workers, err = strconv.Atoi(v); err != nil || c.Workers < 1 || c.Workers > 1024 {
-			return c, fmt.Errorf("WORKERS=%q: want a number from 1 to 1024", v)
+			ps.addf("WORKERS=%q: want a number from 1 to 1024", v)
 		}
 	}
 	if v := getenv("TELEGRAM_POLL_TIMEOUT"); v != "" {
 		if c.PollTimeout, err = time.ParseDuration(v); err != nil || c.PollTimeout < 0 || c.PollTimeout > 50*time.Second {
-			return c, fmt.Errorf("TELEGRAM_POLL_TIMEOUT=%q: want a duration up to 50s", v)
+			ps.addf("TELEGRAM_POLL_TIMEOUT=%q: want a duration up to 50s", v)
 		}
 	}
 	if v := getenv("SHUTDOWN_TIMEOUT"); v != "" {
 		if c.ShutdownTimeout, err = time.ParseDuration(v); err != nil || c.ShutdownTimeout <= 0 {
-			return c, fmt.Errorf("SHUTDOWN_TIMEOUT=%q: want a duration such as 10s", v)
+			ps.addf("SHUTDOWN_TIMEOUT=%q: want a duration such as 10s", v)
 		}
 	}
 	c.HTTPAddr = or(getenv("HTTP_ADDR"), ":8080")
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		ps.addf("HTTP_ADDR=%q: want host:port or :port, such as :8080", c.HTTPAddr)
+	}
 	c.Keys = loadKeyConfig(getenv)
-	if c.Webhook, err = loadWebhookConfig(getenv); err != nil {
-		return c, err
+	ps.add(c.Keys.check())
+	c.Webhook = loadWebhookConfig(getenv, &ps)
+	if r, err := loadRetention(getenv); err != nil {
+		ps.add(err)
+	} else {
+		c.Retention = r
 	}
-	if c.Retention, err = loadRetention(getenv); err != nil {
-		return c, err
-	}
-	if c.Broadcast, err = loadBroadcastConfig(getenv); err != nil {
-		return c, err
-	}
-	if err := c.loadSlack(getenv); err != nil {
-		return c, err
-	}
+	c.Broadcast = loadBroadcastConfig(getenv, &ps)
+	c.loadSlack(getenv, &ps)
 	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("LOG_LEVEL"), "info"))); err != nil {
-		return c, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", getenv("LOG_LEVEL"))
+		ps.addf("LOG_LEVEL=%q: want debug, info, warn or error", getenv("LOG_LEVEL"))
 	}
 	switch f := or(getenv("LOG_FORMAT"), "text"); f {
 	case "text":
 	case "json":
 		c.LogJSON = true
 	default:
-		return c, fmt.Errorf("LOG_FORMAT=%q: want text or json", f)
+		ps.addf("LOG_FORMAT=%q: want text or json", f)
 	}
-	return c, nil
+	return c, ps.err()
 }
 
 func (c config) logger(w io.Writer) *slog.Logger {
@@ -166,7 +200,7 @@ func langFromLocale(lang string) string {
 	return "en"
 }
 
-func (c *config) loadSlack(getenv func(string) string) error {
+func (c *config) loadSlack(getenv func(string) string, ps *configProblems) {
 	s := slackConfig{
 		BotToken:         getenv("SLACK_BOT_TOKEN"),
 		AppToken:         getenv("SLACK_APP_TOKEN"),
@@ -181,21 +215,21 @@ func (c *config) loadSlack(getenv func(string) string) error {
 	}
 	var err error
 	if s.Routes, err = slack.ParseRoutes(getenv("SLACK_ROUTES")); err != nil {
-		return fmt.Errorf("SLACK_ROUTES: %w", err)
+		ps.addf("SLACK_ROUTES: %v", err)
 	}
 	if v := getenv("SLACK_SHOW_STAFF_NAME"); v != "" {
 		if s.ShowStaffName, err = strconv.ParseBool(v); err != nil {
-			return fmt.Errorf("SLACK_SHOW_STAFF_NAME=%q: want true or false", v)
+			ps.addf("SLACK_SHOW_STAFF_NAME=%q: want true or false", v)
 		}
 	}
 	if v := getenv("DESK_QUIET_TIME"); v != "" {
 		if s.QuietTime, err = parseDays(v); err != nil || s.QuietTime <= 0 {
-			return fmt.Errorf("DESK_QUIET_TIME=%q: want a duration such as 7d or 48h", v)
+			ps.addf("DESK_QUIET_TIME=%q: want a duration such as 7d or 48h", v)
 		}
 	}
 	if v := getenv("OUTBOX_MAX_BACKOFF"); v != "" {
 		if s.MaxBackoff, err = time.ParseDuration(v); err != nil || s.MaxBackoff <= 0 {
-			return fmt.Errorf("OUTBOX_MAX_BACKOFF=%q: want a duration such as 5m", v)
+			ps.addf("OUTBOX_MAX_BACKOFF=%q: want a duration such as 5m", v)
 		}
 	}
 	if s.APIURL != "" && !strings.HasSuffix(s.APIURL, "/") {
@@ -203,14 +237,13 @@ func (c *config) loadSlack(getenv func(string) string) error {
 	}
 	if s.BotToken != "" {
 		if s.QuestionsChannel == "" {
-			return fmt.Errorf("SLACK_QUESTIONS_CHANNEL is not set: the staff desk needs a channel ID for members' questions")
+			ps.addf("SLACK_QUESTIONS_CHANNEL is not set: the staff desk needs a channel ID for members' questions")
 		}
 		if s.AppToken == "" && s.SigningSecret == "" {
-			return fmt.Errorf("set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (Events API over HTTP) to receive staff replies")
+			ps.addf("set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (Events API over HTTP) to receive staff replies")
 		}
 	}
 	c.Slack = s
-	return nil
 }
 
 func list(v string) []string {
@@ -223,7 +256,7 @@ func list(v string) []string {
 	return out
 }
 
-func loadWebhookConfig(getenv func(string) string) (webhookConfig, error) {
+func loadWebhookConfig(getenv func(string) string, ps *configProblems) webhookConfig {
 	w := webhookConfig{
 		URL:            getenv("TELEGRAM_WEBHOOK_URL"),
 		Secret:         getenv("TELEGRAM_WEBHOOK_SECRET"),
@@ -232,25 +265,25 @@ func loadWebhookConfig(getenv func(string) string) (webhookConfig, error) {
 	if w.URL != "" {
 		u, err := url.Parse(w.URL)
 		if err != nil || u.Host == "" || u.Scheme != "https" {
-			return w, fmt.Errorf("TELEGRAM_WEBHOOK_URL=%q: want the public https:// URL that reaches %s (Telegram requires HTTPS)", w.URL, telegram.WebhookPath)
+			ps.addf("TELEGRAM_WEBHOOK_URL=%q: want the public https:// URL that reaches %s (Telegram requires HTTPS)", w.URL, telegram.WebhookPath)
 		}
 		switch u.Port() {
 		case "", "443", "80", "88", "8443":
 		default:
-			return w, fmt.Errorf("TELEGRAM_WEBHOOK_URL=%q: Telegram delivers only to ports 443, 80, 88 or 8443", w.URL)
+			ps.addf("TELEGRAM_WEBHOOK_URL=%q: Telegram delivers only to ports 443, 80, 88 or 8443", w.URL)
 		}
 	}
 	if w.Secret != "" && !validWebhookSecret(w.Secret) {
-		return w, errors.New("TELEGRAM_WEBHOOK_SECRET: want 1 to 256 characters A-Z, a-z, 0-9, _ or - (Telegram's rule)")
+		ps.addf("TELEGRAM_WEBHOOK_SECRET: want 1 to 256 characters A-Z, a-z, 0-9, _ or - (Telegram's rule)")
 	}
 	if v := getenv("TELEGRAM_WEBHOOK_MAX_CONNECTIONS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
-			return w, fmt.Errorf("TELEGRAM_WEBHOOK_MAX_CONNECTIONS=%q: want a number from 1 to 100", v)
+			ps.addf("TELEGRAM_WEBHOOK_MAX_CONNECTIONS=%q: want a number from 1 to 100", v)
 		}
 		w.MaxConnections = n
 	}
-	return w, nil
+	return w
 }
 
 // validWebhookSecret is Telegram's rule for secret_token.
@@ -264,4 +297,138 @@ func validWebhookSecret(s string) bool {
 		}
 	}
 	return true
+}
+
+func (s sentinelConfig) check(redisURL string) error {
+	switch {
+	case len(s.Addrs) == 0 && s.Master != "":
+		return errors.New("REDIS_SENTINEL_MASTER is set without REDIS_SENTINEL_ADDRS: list the Sentinels as host:port,host:port")
+	case len(s.Addrs) == 0:
+		return nil
+	case s.Master == "":
+		return errors.New("REDIS_SENTINEL_ADDRS is set without REDIS_SENTINEL_MASTER: the master's name in sentinel.conf (sentinel monitor NAME ...)")
+	case redisURL != "":
+		return errors.New("set REDIS_URL or REDIS_SENTINEL_ADDRS, not both: with Sentinel the bot asks the Sentinels where the master is")
+	}
+	for _, a := range s.Addrs {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			return fmt.Errorf("REDIS_SENTINEL_ADDRS: %q is not host:port", a)
+		}
+	}
+	return nil
+}
+
+// configProblems collects every problem of the configuration, so one
+// start reports them all.
+type configProblems []string
+
+func (p *configProblems) add(err error) {
+	if err != nil {
+		*p = append(*p, err.Error())
+	}
+}
+
+func (p *configProblems) addf(format string, args ...any) {
+	*p = append(*p, fmt.Sprintf(format, args...))
+}
+
+func (p configProblems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return configError(p)
+}
+
+// configError is every configuration problem, one per line.
+type configError []string
+
+func (e configError) Error() string {
+	if len(e) == 1 {
+		return "configuration: " + e[0]
+	}
+	return fmt.Sprintf("%d configuration problems:\n  %s", len(e), strings.Join(e, "\n  "))
+}
+
+// checkDir reports a folder setting that is not a readable folder.
+func checkDir(name, dir string) error {
+	if dir == "" {
+		return nil
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("%s=%q: %w", name, dir, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s=%q: not a folder", name, dir)
+	}
+	return nil
+}
+
+// features describes what the configuration turns on, one line each,
+// without secrets.
+func (c config) features() []string {
+	var out []string
+	switch {
+	case c.TelegramTok == "":
+		out = append(out, "telegram:     no TELEGRAM_BOT_TOKEN (run refuses to start; console works)")
+	case c.Webhook.URL != "":
+		secret := "TELEGRAM_WEBHOOK_SECRET"
+		if c.Webhook.Secret == "" {
+			secret = "generated once, kept in Redis"
+		}
+		out = append(out, fmt.Sprintf("telegram:     webhook at %s (secret: %s; up to %d deliveries at once), served on %s%s",
+			c.Webhook.URL, secret, c.Webhook.MaxConnections, c.HTTPAddr, telegram.WebhookPath))
+	default:
+		out = append(out, fmt.Sprintf("telegram:     long polling (%v)", c.PollTimeout))
+	}
+	switch {
+	case len(c.Sentinel.Addrs) > 0:
+		out = append(out, fmt.Sprintf("redis:        master %q through Sentinel at %s", c.Sentinel.Master, strings.Join(c.Sentinel.Addrs, ", ")))
+	case c.RedisURL != "":
+		shown := "(unparsable)"
+		if u, err := url.Parse(c.RedisURL); err == nil {
+			shown = u.Redacted()
+		}
+		out = append(out, "redis:        "+shown)
+	default:
+		out = append(out, "redis:        embedded, in memory: ALL DATA IS LOST when the bot stops (set REDIS_URL)")
+	}
+	if c.Slack.BotToken == "" {
+		out = append(out, "staff desk:   off (no SLACK_BOT_TOKEN): members cannot ask the team"+map[bool]string{true: "; BRIDGE_CONTACT is shown instead", false: ""}[c.Contact != ""])
+	} else {
+		mode := "Socket Mode"
+		if c.Slack.AppToken == "" {
+			mode = "Events API over HTTP on " + c.HTTPAddr
+		}
+		desk := fmt.Sprintf("staff desk:   on, %s; questions to %s", mode, c.Slack.QuestionsChannel)
+		if c.Slack.SignupsChannel != "" {
+			desk += ", sign-ups to " + c.Slack.SignupsChannel
+		}
+		out = append(out, desk)
+	}
+	paid := "paid broadcasts off"
+	if c.Broadcast.Paid {
+		paid = fmt.Sprintf("paid broadcasts up to %.0f/s", c.Broadcast.PaidRate)
+	}
+	from := "from the command line"
+	if c.Slack.BotToken != "" && len(c.Slack.Organizers) > 0 {
+		from += fmt.Sprintf(" and from Slack (%d organizers)", len(c.Slack.Organizers))
+	}
+	out = append(out, fmt.Sprintf("broadcasts:   %.0f/s, %s; %s", c.Broadcast.Rate, paid, from))
+	out = append(out, fmt.Sprintf("metrics:      /metrics, /healthz and /readyz on %s", c.HTTPAddr))
+	switch {
+	case c.Keys.Key != "":
+		enc := "encryption:   AES-256-GCM with BRIDGE_DATA_KEY"
+		if n := len(list(c.Keys.Old)); n > 0 {
+			enc += fmt.Sprintf(", %d retired key(s) still read", n)
+		}
+		out = append(out, enc)
+	default:
+		state := "run creates it"
+		if _, err := os.Stat(c.Keys.File); err == nil {
+			state = "exists"
+		}
+		out = append(out, fmt.Sprintf("encryption:   AES-256-GCM with the key file %s (%s; back it up)", c.Keys.File, state))
+	}
+	return out
 }

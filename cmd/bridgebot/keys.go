@@ -35,6 +35,19 @@ func loadKeyConfig(getenv func(string) string) keyConfig {
 	}
 }
 
+// check reports keys that do not parse, without touching the key file.
+func (k keyConfig) check() error {
+	if k.Key != "" {
+		if _, err := sealed.ParseKey(k.Key); err != nil {
+			return fmt.Errorf("BRIDGE_DATA_KEY: %w", err)
+		}
+	}
+	if _, err := sealed.ParseKeys(k.Old); err != nil {
+		return fmt.Errorf("BRIDGE_DATA_KEYS_OLD: %w", err)
+	}
+	return nil
+}
+
 // errNoDataKey: a command that reads members' data found no key.
 var errNoDataKey = errors.New("no data key: set BRIDGE_DATA_KEY (the key `bridgebot run` uses) or BRIDGE_KEY_FILE to its key file")
 
@@ -116,8 +129,8 @@ func runKeygen(stdout io.Writer) error {
 // runRekey re-encrypts every sealed value under the current key and prints
 // the counts.
 func runRekey(ctx context.Context, c config, stdout, stderr io.Writer) error {
-	if c.RedisURL == "" {
-		return errors.New("rekey needs REDIS_URL: the Redis of the running bot")
+	if !c.redisConfigured() {
+		return errors.New("rekey needs REDIS_URL (or REDIS_SENTINEL_ADDRS): the Redis of the running bot")
 	}
 	log := c.logger(stderr)
 	ring, err := c.Keys.keyring(log, false)

@@ -8,11 +8,13 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
@@ -26,7 +28,8 @@ func main() {
 	redis.SetLogger(redisLogger{slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		var ps problemsError
-		if !errors.As(err, &ps) {
+		var printed printedError
+		if !errors.As(err, &ps) && !errors.As(err, &printed) {
 			fmt.Fprintln(os.Stderr, "bridgebot:", err)
 		}
 		os.Exit(exitCode(err))
@@ -37,8 +40,9 @@ const usage = `bridgebot — the BRIDGE Institutes outreach and sign-up bot
 
 Usage:
   bridgebot console                  the whole bot in this terminal (embedded Redis, no accounts)
-  bridgebot run                      the bot on Telegram (needs TELEGRAM_BOT_TOKEN)
-  bridgebot check                    validate flows and locales, print every problem
+  bridgebot run [-cpuprofile FILE]   the bot on Telegram (needs TELEGRAM_BOT_TOKEN)
+  bridgebot check                    validate the configuration, flows and locales, print every
+                                     problem, and which features are enabled
   bridgebot export signups --format csv|json
                                      every sign-up to stdout
   bridgebot faq match --lang es|en "question"
@@ -62,16 +66,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return errUsage
 	}
 	cfg, err := loadConfig(getenv)
+	if args[0] == "check" {
+		return runCheck(cfg, err, stdout)
+	}
 	if err != nil {
 		return err
 	}
 	switch args[0] {
 	case "run":
-		return runBot(ctx, cfg, stderr)
+		return runWithProfile(args[1:], stderr, func() error { return runBot(ctx, cfg, stderr) })
 	case "console":
 		return runConsole(ctx, cfg, args[1:], stdin, stdout, stderr)
-	case "check":
-		return runCheck(cfg, stdout)
 	case "export":
 		return runExport(ctx, cfg, args[1:], stdout, stderr)
 	case "faq":
@@ -108,4 +113,28 @@ func exitCode(err error) int {
 		return 2
 	}
 	return 1
+}
+
+// runWithProfile runs the bot, writing a CPU profile of the whole run
+// when asked (-cpuprofile FILE; the load program uses it).
+func runWithProfile(args []string, stderr io.Writer, runBot func() error) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	profile := fs.String("cpuprofile", "", "write a CPU profile of this run to `file`")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if *profile == "" {
+		return runBot()
+	}
+	f, err := os.Create(*profile)
+	if err != nil {
+		return fmt.Errorf("cpuprofile: %w", err)
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return fmt.Errorf("cpuprofile: %w", err)
+	}
+	defer pprof.StopCPUProfile()
+	return runBot()
 }

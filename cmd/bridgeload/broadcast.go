@@ -1,4 +1,4 @@
-// Command broadcastload measures broadcast delivery end to end: it
+// The broadcast mode measures broadcast delivery end to end: it
 // subscribes n fake members in Redis, starts a fake Telegram Bot API
 // server that enforces Telegram's flood limits with real 429 answers
 // (telegramtest, in a child process so its bookkeeping does not count
@@ -6,12 +6,13 @@
 // telegram client, and reports the achieved rate against the limit, 429s,
 // duplicates, missing members and the worker process's peak heap.
 //
-//	go run ./cmd/broadcastload -n 10000                      # 25/s: ~400 s
-//	go run ./cmd/broadcastload -n 10000 -paid                # paid: ~11 s
-//	go run ./cmd/broadcastload -n 100000 -paid               # paid: ~105 s
+//	go run ./cmd/bridgeload -mode broadcast -n 10000          # 25/s: ~400 s
+//	go run ./cmd/bridgeload -mode broadcast -n 10000 -paid    # paid: ~11 s
+//	go run ./cmd/bridgeload -mode broadcast -n 100000 -paid   # paid: ~105 s
 //
 // Redis: REDIS_URL (keys under a random prefix, deleted afterwards), or an
 // in-memory miniredis in the child process.
+
 package main
 
 import (
@@ -26,7 +27,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
@@ -40,24 +40,9 @@ import (
 	"bridgebot/bot/telegram"
 )
 
-// childEnv marks the child process that serves the fake Telegram.
-const childEnv = "BROADCASTLOAD_FAKE"
-
-func main() {
-	if os.Getenv(childEnv) == "1" {
-		if err := serveFake(os.Args[1:], os.Stdin, os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, "broadcastload fake:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if _, err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "broadcastload:", err)
-		os.Exit(1)
-	}
-}
+// childEnv marks the child process that serves the fake Telegram of the
+// broadcast mode.
+const childEnv = "BRIDGELOAD_FAKE"
 
 // Result is what one run measured.
 type Result struct {
@@ -81,8 +66,8 @@ type Result struct {
 	RedisRoundTrips int64
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (Result, error) {
-	fs := flag.NewFlagSet("broadcastload", flag.ContinueOnError)
+func runBroadcast(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (Result, error) {
+	fs := flag.NewFlagSet("bridgeload -mode broadcast", flag.ContinueOnError)
 	n := fs.Int("n", 10000, "subscribers")
 	rate := fs.Float64("rate", broadcast.DefaultRate, "send rate of free broadcasts (messages/s)")
 	paid := fs.Bool("paid", false, "a paid broadcast (allow_paid_broadcast)")
@@ -108,7 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return res, err
 	}
-	child := exec.CommandContext(ctx, self, "-n", strconv.Itoa(*n), "-limit", strconv.Itoa(*limit),
+	child := exec.CommandContext(ctx, self, "-mode", "broadcast", "-n", strconv.Itoa(*n), "-limit", strconv.Itoa(*limit),
 		"-per-chat", strconv.Itoa(*perChat), "-paid-limit", strconv.Itoa(*paidLimit),
 		"-blocked", strconv.Itoa(*blocked), "-miniredis="+strconv.FormatBool(redisURL == ""))
 	child.Env = append(os.Environ(), childEnv+"=1")
@@ -145,7 +130,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer rdb.Close()
 	counter := &rtCounter{}
 	rdb.AddHook(counter)
-	prefix := fmt.Sprintf("broadcastload:%d:%d:", os.Getpid(), time.Now().UnixNano())
+	prefix := fmt.Sprintf("bridgeload:%d:%d:", os.Getpid(), time.Now().UnixNano())
 	defer deletePrefix(rdb, prefix)
 
 	// The worker's client counts round trips; seeding and watching use
@@ -208,7 +193,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		_ = w.Run(wctx)
 	}()
 	job, err := store.Create(ctx, broadcast.Job{
-		CreatedBy: "broadcastload", Paid: *paid,
+		CreatedBy: "bridgeload", Paid: *paid,
 		Texts: map[string]string{"en": "<b>BRIDGE Institute</b>: applications are open.", "es": "<b>Instituto BRIDGE</b>: ya puedes inscribirte."},
 	})
 	if err != nil {

@@ -1,0 +1,69 @@
+// Command bridgeload puts the bot under load and prints what it measured.
+//
+// Two modes:
+//
+//	go run ./cmd/bridgeload -members 1000              # sign-up load (the default mode)
+//	go run ./cmd/bridgeload -mode broadcast -n 10000   # broadcast delivery
+//
+// The sign-up mode (signup.go) starts the real bot — `bridgebot run`, as
+// child processes — against the in-repo fake Telegram and real Redis
+// (REDIS_URL), and drives simulated members through the sign-up form. The
+// broadcast mode (broadcast.go) runs the broadcast worker against a fake
+// Telegram that enforces the flood limits.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+func main() {
+	mode, args := splitMode(os.Args[1:])
+	if os.Getenv(childEnv) == "1" {
+		if err := serveFake(args, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bridgeload fake:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch mode {
+	case "signup":
+		_, err = runSignup(ctx, args, os.Getenv, os.Stdout, os.Stderr)
+	case "broadcast":
+		_, err = runBroadcast(ctx, args, os.Getenv, os.Stdout)
+	default:
+		err = fmt.Errorf("-mode %q: want signup or broadcast", mode)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bridgeload:", err)
+		os.Exit(1)
+	}
+}
+
+// splitMode takes -mode out of the arguments (default "signup"); each
+// mode parses the rest with its own flags.
+func splitMode(args []string) (string, []string) {
+	mode := "signup"
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "mode" {
+			rest = append(rest, a)
+			continue
+		}
+		if !hasVal && i+1 < len(args) {
+			i++
+			val = args[i]
+		}
+		mode = val
+	}
+	return mode, rest
+}
