@@ -3,13 +3,9 @@ package main
 import (
 	"encoding/json"
 	"flag"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"sync"
-	"testing"
 
 	"github.com/alicebob/miniredis/v2"
 
@@ -29,9 +25,11 @@ func serveFake(args []string, stdin io.Reader, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	tb := &processTB{}
-	defer tb.cleanup()
-	srv := telegramtest.New(tb, telegramtest.WithRateLimit(*limit, *perChat), telegramtest.WithPaidLimit(*paidLimit))
+	srv, err := telegramtest.NewServer(telegramtest.WithRateLimit(*limit, *perChat), telegramtest.WithPaidLimit(*paidLimit))
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
 	isBlocked := map[int64]bool{}
 	for i := range *n {
 		id := firstChat + int64(i)
@@ -85,39 +83,4 @@ func serveFake(args []string, stdin io.Reader, stdout io.Writer) error {
 	}
 	_, _ = io.Copy(io.Discard, stdin) // until the parent goes
 	return nil
-}
-
-// processTB lets telegramtest.New run outside a test: the server only
-// calls Helper, Cleanup, Errorf and Fatalf. The embedded interface is nil:
-// any other method would panic, which would be a telegramtest change to
-// follow here.
-type processTB struct {
-	testing.TB
-	mu       sync.Mutex
-	cleanups []func()
-}
-
-func (t *processTB) Helper() {}
-
-func (t *processTB) Cleanup(f func()) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.cleanups = append(t.cleanups, f)
-}
-
-func (t *processTB) cleanup() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for i := len(t.cleanups) - 1; i >= 0; i-- {
-		t.cleanups[i]()
-	}
-}
-
-func (t *processTB) Errorf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "fake telegram: "+format+"\n", args...)
-}
-
-func (t *processTB) Fatalf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "fake telegram: "+format+"\n", args...)
-	os.Exit(1)
 }

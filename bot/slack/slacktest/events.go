@@ -119,7 +119,7 @@ func (s *Server) StaffReply(channel, threadTS, user, text string, opts ...EventO
 		delete(inner, "thread_ts")
 	}
 	ev := s.wrapEventLocked(inner, opts)
-	s.notifyLocked()
+	s.changes.Notify()
 	return ev, m.TS
 }
 
@@ -146,7 +146,7 @@ func (s *Server) StaffEdit(channel, ts, user, newText string, opts ...EventOptio
 		"message": cur, "previous_message": prev, "ts": evTS,
 	}, evTS)
 	ev := s.wrapEventLocked(inner, opts)
-	s.notifyLocked()
+	s.changes.Notify()
 	return ev
 }
 
@@ -167,7 +167,7 @@ func (s *Server) StaffDelete(channel, ts string, opts ...EventOption) []byte {
 		"deleted_ts": ts, "previous_message": prev, "ts": evTS,
 	}, evTS)
 	ev := s.wrapEventLocked(inner, opts)
-	s.notifyLocked()
+	s.changes.Notify()
 	return ev
 }
 
@@ -185,7 +185,7 @@ func (s *Server) BotMessage(channel, threadTS, botID, text string, opts ...Event
 		delete(inner, "thread_ts")
 	}
 	ev := s.wrapEventLocked(inner, opts)
-	s.notifyLocked()
+	s.changes.Notify()
 	return ev, m.TS
 }
 
@@ -199,7 +199,7 @@ func (s *Server) OwnMessageEvent(channel, ts string, opts ...EventOption) []byte
 	ch := s.channelLocked(channel)
 	m := ch.byTS[ts]
 	if m == nil {
-		s.tb.Errorf("slacktest: OwnMessageEvent: no message %s in %s", ts, channel)
+		s.report.Errorf("slacktest: OwnMessageEvent: no message %s in %s", ts, channel)
 		m = &Message{Channel: ch.id, TS: ts, User: s.cfg.botUserID, BotID: s.cfg.botID, FromBot: true}
 	}
 	inner := s.eventMessage(ch, s.messageJSON(m), m.TS)
@@ -207,7 +207,7 @@ func (s *Server) OwnMessageEvent(channel, ts string, opts ...EventOption) []byte
 		delete(inner, "thread_ts")
 	}
 	ev := s.wrapEventLocked(inner, opts)
-	s.notifyLocked()
+	s.changes.Notify()
 	return ev
 }
 
@@ -241,7 +241,7 @@ func (s *Server) StaffFileShare(channel, threadTS, user, text, fileName string, 
 		delete(inner, "thread_ts")
 	}
 	ev := s.wrapEventLocked(inner, opts)
-	s.notifyLocked()
+	s.changes.Notify()
 	return ev, m.TS
 }
 
@@ -281,7 +281,7 @@ func (s *Server) reactionEvent(typ, channel, ts, user, name string, opts []Event
 		"event_ts": s.nextTSLocked(),
 	}
 	ev := s.wrapEventLocked(inner, opts)
-	s.notifyLocked()
+	s.changes.Notify()
 	return ev
 }
 

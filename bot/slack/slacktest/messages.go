@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"bridgebot/bot/internal/fakeserver"
 )
 
 // Message is a message in a channel, in its current state (updates and
@@ -146,7 +148,7 @@ func (s *Server) AddChannel(id, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.channelLocked(id).name = name
-	s.notifyLocked()
+	s.changes.Notify()
 }
 
 // channelLocked returns a channel, creating it if needed.
@@ -319,19 +321,8 @@ func messageContent(c *call, m *Message, maxBlocks int) *apiError {
 }
 
 func cleanParams(p url.Values) url.Values {
-	out := cloneValues(p)
+	out := fakeserver.CloneValues(p)
 	out.Del("token")
-	return out
-}
-
-func cloneValues(v url.Values) url.Values {
-	if v == nil {
-		return nil
-	}
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = append([]string(nil), vs...)
-	}
 	return out
 }
 

@@ -184,22 +184,20 @@ func (s *Server) handleGetFile(c *call) (any, *apiError) {
 func (s *Server) serveFile(w http.ResponseWriter, _ *http.Request, rest string) {
 	token, filePath, _ := strings.Cut(rest, "/")
 	s.mu.Lock()
-	down := s.down
+	down := s.outage.Down()
 	var data []byte
 	f := s.filePaths[filePath]
 	found := f != nil && token == s.cfg.token
 	if found && !down {
 		f.downloads++
 		data = f.data
-		s.notifyLocked()
+		s.changes.Notify()
 	}
 	s.mu.Unlock()
 
 	switch {
 	case down:
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(http.StatusBadGateway)
-		_, _ = w.Write([]byte(badGatewayPage))
+		s.outage.WritePage(w)
 	case !found:
 		writeError(w, &apiError{code: 404, desc: "Not Found"})
 	default:

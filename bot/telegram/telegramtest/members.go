@@ -79,7 +79,7 @@ func (s *Server) EditText(u User, messageID int, newText string) int {
 	c := s.privateChatLocked(u)
 	m := c.msgs[messageID]
 	if m == nil || m.fromBot || m.deleted {
-		s.tb.Fatalf("telegramtest: EditText: user %d has no message %d", u.ID, messageID)
+		s.report.Fatalf("telegramtest: EditText: user %d has no message %d", u.ID, messageID)
 	}
 	m.content = content{raw: newText, plain: newText, entities: botCommandEntities(newText), media: m.content.media}
 	m.edits++
@@ -106,7 +106,7 @@ func (s *Server) PressGroupButton(chatID int64, u User, messageID int, data stri
 		m = c.msgs[messageID]
 	}
 	if m == nil || !m.fromBot || m.deleted {
-		s.tb.Fatalf("telegramtest: PressButton: chat %d has no bot message %d", chatID, messageID)
+		s.report.Fatalf("telegramtest: PressButton: chat %d has no bot message %d", chatID, messageID)
 	}
 	if c.id == u.ID {
 		s.privateChatLocked(u) // refresh the member's profile

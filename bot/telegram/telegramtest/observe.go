@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"bridgebot/bot/internal/fakeserver"
 )
 
 // Messages returns what the bot sent to a chat, in send order, each in its
@@ -64,16 +66,7 @@ func (s *Server) WaitMessage(tb testing.TB, chatID int64, timeout time.Duration,
 // WaitMessageAfter(tb, chat, n, ...) waits for a new message.
 func (s *Server) WaitMessageAfter(tb testing.TB, chatID int64, afterCount int, timeout time.Duration, match func(Message) bool) Message {
 	tb.Helper()
-	var found Message
-	ok := s.await(timeout, func() bool {
-		for _, m := range s.messagesAfter(chatID, afterCount) {
-			if match == nil || match(m) {
-				found = m
-				return true
-			}
-		}
-		return false
-	})
+	found, ok := fakeserver.AwaitFirst(s.changes, timeout, func() []Message { return s.messagesAfter(chatID, afterCount) }, match)
 	if !ok {
 		tb.Fatalf("telegramtest: no matching bot message in chat %d (after #%d) within %v; chat has:\n%s",
 			chatID, afterCount, timeout, s.dump(chatID))
@@ -110,27 +103,7 @@ func (s *Server) dump(chatID int64) string {
 // server's lock and may call its methods.
 func (s *Server) WaitFor(tb testing.TB, timeout time.Duration, cond func() bool) {
 	tb.Helper()
-	if !s.await(timeout, cond) {
-		tb.Fatalf("telegramtest: condition not met within %v", timeout)
-	}
-}
-
-// await reports whether cond became true within timeout. Taking the change
-// channel before evaluating cond means no change can slip in between.
-func (s *Server) await(timeout time.Duration, cond func() bool) bool {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		changed := s.Changed()
-		if cond() {
-			return true
-		}
-		select {
-		case <-changed:
-		case <-deadline.C:
-			return cond()
-		}
-	}
+	s.changes.WaitFor(tb, timeout, cond)
 }
 
 // Calls counts the requests for a method (any case), failed ones included.
@@ -153,7 +126,7 @@ func (s *Server) Requests() []Request {
 	out := make([]Request, len(s.requests))
 	for i, r := range s.requests {
 		out[i] = *r
-		out[i].Params = cloneValues(r.Params)
+		out[i].Params = fakeserver.CloneValues(r.Params)
 		out[i].Files = maps.Clone(r.Files)
 	}
 	return out

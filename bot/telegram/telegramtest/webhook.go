@@ -67,7 +67,7 @@ func (s *Server) RouteWebhook(base string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.hook.target = strings.TrimRight(base, "/")
-	s.notifyLocked()
+	s.changes.Notify()
 }
 
 // Deliveries returns every webhook delivery attempt, in the order they
@@ -99,7 +99,7 @@ func (s *Server) acknowledgedLocked(updateID int) bool {
 // update, failing the test after timeout.
 func (s *Server) WaitAcknowledged(tb testing.TB, updateID int, timeout time.Duration) {
 	tb.Helper()
-	if !s.await(timeout, func() bool { return s.Acknowledged(updateID) }) {
+	if !s.changes.Await(timeout, func() bool { return s.Acknowledged(updateID) }) {
 		tb.Fatalf("telegramtest: update %d not acknowledged within %v; deliveries: %+v", updateID, timeout, s.Deliveries())
 	}
 }
@@ -208,7 +208,7 @@ func (s *Server) hookLoop() {
 	for {
 		s.mu.Lock()
 		next := s.startDeliveriesLocked()
-		changed := s.changed
+		changed := s.changes.Changed()
 		s.mu.Unlock()
 		var retry <-chan time.Time
 		var t *time.Timer
@@ -322,5 +322,5 @@ func (s *Server) deliver(up queuedUpdate, attempt int, target, secret string) {
 			s.hook.lastError = "Connection refused"
 		}
 	}
-	s.notifyLocked()
+	s.changes.Notify()
 }
