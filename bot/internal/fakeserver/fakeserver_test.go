@@ -162,3 +162,42 @@ func TestCloneValuesDoesNotAlias(t *testing.T) {
 		t.Fatal("CloneValues(nil) is not nil")
 	}
 }
+
+type closer struct{ closed *bool }
+
+func (c closer) Close() { *c.closed = true }
+
+func TestForTestClosesAtCleanupAndReportsToTheTest(t *testing.T) {
+	closed := false
+	t.Run("inner", func(t *testing.T) {
+		ForTest(t, "fake", func(r Reporter) (closer, error) {
+			if r != Reporter(t) {
+				t.Error("the server does not report to its test")
+			}
+			return closer{&closed}, nil
+		})
+		if closed {
+			t.Error("closed before the test ended")
+		}
+	})
+	if !closed {
+		t.Fatal("not closed at the test's cleanup")
+	}
+}
+
+func TestMapAndLocked(t *testing.T) {
+	if got := Map([]int(nil), func(int) string { return "" }); got != nil {
+		t.Fatalf("Map(nil) = %v", got)
+	}
+	got := Map([]int{1, 2}, func(i int) int { return i * 10 })
+	if len(got) != 2 || got[0] != 10 || got[1] != 20 {
+		t.Fatalf("Map = %v", got)
+	}
+	var mu sync.Mutex
+	if Locked(&mu, func() bool { return !mu.TryLock() }) != true {
+		t.Fatal("Locked ran f without the lock")
+	}
+	if !mu.TryLock() {
+		t.Fatal("Locked did not release the lock")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"log"
 	"runtime/debug"
 	"sync"
+	"testing"
 )
 
 // Fataler is the part of testing.TB a waiting helper needs.
@@ -65,4 +66,29 @@ func Locked[T any](mu *sync.Mutex, f func() T) T {
 	mu.Lock()
 	defer mu.Unlock()
 	return f()
+}
+
+// ForTest is the New of a fake: it starts the server with start reporting
+// to tb, fails the test if it cannot, and closes it at the test's cleanup.
+// name prefixes the failure, e.g. "telegramtest".
+func ForTest[S interface{ Close() }](tb testing.TB, name string, start func(Reporter) (S, error)) S {
+	tb.Helper()
+	s, err := start(tb)
+	if err != nil {
+		tb.Fatalf("%s: %v", name, err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Map returns f of each item, nil for nil: the snapshot of a server's list.
+func Map[A, B any](items []A, f func(A) B) []B {
+	if items == nil {
+		return nil
+	}
+	out := make([]B, len(items))
+	for i, v := range items {
+		out[i] = f(v)
+	}
+	return out
 }

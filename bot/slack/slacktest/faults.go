@@ -116,29 +116,24 @@ func (s *Server) takeFaultLocked(method string) (fault, bool) {
 
 // Calls counts the Web API calls of a method, failed ones included.
 func (s *Server) Calls(method string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[method]
+	return fakeserver.Locked(&s.mu, func() int { return s.calls[method] })
 }
 
 // RateLimited counts the 429 answers served.
 func (s *Server) RateLimited() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ratelimit
+	return fakeserver.Locked(&s.mu, func() int { return s.ratelimit })
 }
 
 // Requests returns every Web API request received, in arrival order.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		out[i] = *r
-		out[i].Params = fakeserver.CloneValues(r.Params)
-		out[i].Body = append([]byte(nil), r.Body...)
-	}
-	return out
+	return fakeserver.Map(s.requests, func(r *Request) Request {
+		c := *r
+		c.Params = fakeserver.CloneValues(r.Params)
+		c.Body = append([]byte(nil), r.Body...)
+		return c
+	})
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

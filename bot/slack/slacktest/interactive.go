@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+
+	"bridgebot/bot/internal/fakeserver"
 )
 
 // ResponsePost is a POST the bot made to a response_url handed out in a
@@ -122,9 +124,7 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request, id str
 
 // ResponseURLPosts returns the POSTs to response URLs, in arrival order.
 func (s *Server) ResponseURLPosts() []ResponsePost {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]ResponsePost(nil), s.responsePosts...)
+	return fakeserver.Locked(&s.mu, func() []ResponsePost { return append([]ResponsePost(nil), s.responsePosts...) })
 }
 
 func (s *Server) userObj(user string) obj {

@@ -24,16 +24,11 @@ func (m *Message) clone() Message {
 }
 
 func cloneBlocks(bs []Block) []Block {
-	if bs == nil {
-		return nil
-	}
-	out := make([]Block, len(bs))
-	for i, b := range bs {
-		out[i] = b
-		out[i].Fields = slices.Clone(b.Fields)
-		out[i].Elements = slices.Clone(b.Elements)
-	}
-	return out
+	return fakeserver.Map(bs, func(b Block) Block {
+		b.Fields = slices.Clone(b.Fields)
+		b.Elements = slices.Clone(b.Elements)
+		return b
+	})
 }
 
 // Messages returns every message of a channel (the bot's posts and file

@@ -1,11 +1,8 @@
 package slacktest
 
 import (
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -141,12 +138,7 @@ func WithSocketPingInterval(d time.Duration) Option { return func(c *config) { c
 // test's cleanup.
 func New(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
-	s, err := newServer(tb, opts)
-	if err != nil {
-		tb.Fatalf("slacktest: %v", err)
-	}
-	tb.Cleanup(s.Close)
-	return s
+	return fakeserver.ForTest(tb, "slacktest", func(r fakeserver.Reporter) (*Server, error) { return newServer(r, opts) })
 }
 
 // NewServer starts a Server outside a test (see fakeserver.Standalone for
@@ -252,30 +244,3 @@ func (s *Server) now() time.Time { return s.cfg.now() }
 // server (any request, any simulated staff action, any ack). Take it before
 // checking a condition, then wait on it, and no change can be missed.
 func (s *Server) Changed() <-chan struct{} { return s.changes.Changed() }
-
-// nextIDLocked returns prefix followed by a fresh number, e.g. "F000000007".
-func (s *Server) nextIDLocked(prefix string) string {
-	s.seq++
-	return fmt.Sprintf("%s%09d", prefix, s.seq)
-}
-
-// nextTSLocked hands out a message timestamp: the clock's time in Slack's
-// "seconds.micros" form, strictly increasing even when the clock stands still.
-func (s *Server) nextTSLocked() string {
-	us := s.now().UnixMicro()
-	if us <= s.lastTS {
-		us = s.lastTS + 1
-	}
-	s.lastTS = us
-	return formatTS(us)
-}
-
-func formatTS(us int64) string { return fmt.Sprintf("%d.%06d", us/1e6, us%1e6) }
-
-// tsTime parses a Slack ts ("1700000000.000100") into a time.
-func tsTime(ts string) time.Time {
-	sec, frac, _ := strings.Cut(ts, ".")
-	secs, _ := strconv.ParseInt(sec, 10, 64)
-	us, _ := strconv.ParseInt((frac + "000000")[:6], 10, 64)
-	return time.Unix(secs, us*1000)
-}

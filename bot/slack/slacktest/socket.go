@@ -361,16 +361,12 @@ func (s *Server) SocketDrop() {
 
 // SocketConnections is the number of open Socket Mode connections.
 func (s *Server) SocketConnections() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.sockets)
+	return fakeserver.Locked(&s.mu, func() int { return len(s.sockets) })
 }
 
 // SocketConnects is the number of Socket Mode connections ever accepted.
 func (s *Server) SocketConnects() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.socketConnect
+	return fakeserver.Locked(&s.mu, func() int { return s.socketConnect })
 }
 
 // WaitSocketConnected waits until at least n Socket Mode connections have
@@ -391,9 +387,7 @@ func (s *Server) WaitSocketConnected(tb testing.TB, n int, timeout time.Duration
 
 // Acks returns the acknowledgements received, in order.
 func (s *Server) Acks() []Ack {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.acks)
+	return fakeserver.Locked(&s.mu, func() []Ack { return slices.Clone(s.acks) })
 }
 
 // Unacked returns the envelope ids not acknowledged yet (sent or still

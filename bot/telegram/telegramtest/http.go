@@ -5,21 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strings"
-	"time"
 
 	"bridgebot/bot/internal/fakeserver"
 )
-
-// Request is one API call the server received, for assertions.
-type Request struct {
-	Method string     // canonical method name when known, else as requested
-	Params url.Values // parameters from query string and body; "null" values dropped
-	Files  map[string]string
-	Status int // HTTP status answered; 0 while pending or if the client went away
-	Time   time.Time
-}
 
 // apiError is a Telegram error answer. code doubles as the HTTP status.
 type apiError struct {

@@ -2,6 +2,7 @@ package telegramtest
 
 import (
 	"maps"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -13,9 +14,7 @@ import (
 // current state: edits applied, deleted ones kept with Deleted set, so
 // indexes are stable (see WaitMessageAfter).
 func (s *Server) Messages(chatID int64) []Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.messagesLocked(chatID, 0)
+	return fakeserver.Locked(&s.mu, func() []Message { return s.messagesLocked(chatID, 0) })
 }
 
 func (s *Server) messagesLocked(chatID int64, from int) []Message {
@@ -77,9 +76,7 @@ func (s *Server) WaitMessageAfter(tb testing.TB, chatID int64, afterCount int, t
 // messagesAfter snapshots messages under the lock, so match runs unlocked
 // and may call back into the server.
 func (s *Server) messagesAfter(chatID int64, from int) []Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.messagesLocked(chatID, from)
+	return fakeserver.Locked(&s.mu, func() []Message { return s.messagesLocked(chatID, from) })
 }
 
 func (s *Server) dump(chatID int64) string {
@@ -119,17 +116,25 @@ func (s *Server) Calls(method string) int {
 	return n
 }
 
+// Request is one API call the server received, for assertions.
+type Request struct {
+	Method string     // canonical method name when known, else as requested
+	Params url.Values // parameters from query string and body; "null" values dropped
+	Files  map[string]string
+	Status int // HTTP status answered; 0 while pending or if the client went away
+	Time   time.Time
+}
+
+func (r *Request) clone() Request {
+	c := *r
+	c.Params = fakeserver.CloneValues(r.Params)
+	c.Files = maps.Clone(r.Files)
+	return c
+}
+
 // Requests returns every API request received, in arrival order.
 func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		out[i] = *r
-		out[i].Params = fakeserver.CloneValues(r.Params)
-		out[i].Files = maps.Clone(r.Files)
-	}
-	return out
+	return fakeserver.Locked(&s.mu, func() []Request { return fakeserver.Map(s.requests, (*Request).clone) })
 }
 
 // ChatActions returns the sendChatAction actions sent to a chat, in order.

@@ -68,17 +68,17 @@ type Server struct {
 	rateLimited int
 }
 
-// config is assembled by Options before the server starts.
-type config struct {
-	token        string
-	username     string
-	firstName    string
-	globalLimit  int
-	perChatLimit int
-	paidLimit    int
-	now          func() time.Time
-	callbackTTL  time.Duration
-	hookRetry    time.Duration
+// New starts a Server for a test: it reports to tb and is closed at the
+// test's cleanup.
+func New(tb testing.TB, opts ...Option) *Server {
+	tb.Helper()
+	return fakeserver.ForTest(tb, "telegramtest", func(r fakeserver.Reporter) (*Server, error) { return newServer(r, opts) })
+}
+
+// NewServer starts a Server outside a test (see fakeserver.Standalone for
+// how it reports its own errors). The caller must Close it.
+func NewServer(opts ...Option) (*Server, error) {
+	return newServer(fakeserver.Standalone{}, opts)
 }
 
 // Option configures a Server.
@@ -112,22 +112,17 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 // 15s); later answers fail as Telegram's do.
 func WithCallbackTTL(d time.Duration) Option { return func(c *config) { c.callbackTTL = d } }
 
-// New starts a Server for a test: it reports to tb and is closed at the
-// test's cleanup.
-func New(tb testing.TB, opts ...Option) *Server {
-	tb.Helper()
-	s, err := newServer(tb, opts)
-	if err != nil {
-		tb.Fatalf("telegramtest: %v", err)
-	}
-	tb.Cleanup(s.Close)
-	return s
-}
-
-// NewServer starts a Server outside a test (see fakeserver.Standalone for
-// how it reports its own errors). The caller must Close it.
-func NewServer(opts ...Option) (*Server, error) {
-	return newServer(fakeserver.Standalone{}, opts)
+// config is assembled by Options before the server starts.
+type config struct {
+	token        string
+	username     string
+	firstName    string
+	globalLimit  int
+	perChatLimit int
+	paidLimit    int
+	now          func() time.Time
+	callbackTTL  time.Duration
+	hookRetry    time.Duration
 }
 
 func newServer(report fakeserver.Reporter, opts []Option) (*Server, error) {

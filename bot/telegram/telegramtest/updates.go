@@ -63,9 +63,7 @@ func (s *Server) PushRaw(raw string) int {
 
 // NextUpdateID is the update_id the next simulated update will get.
 func (s *Server) NextUpdateID() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.nextUpdateID
+	return fakeserver.Locked(&s.mu, func() int { return s.nextUpdateID })
 }
 
 // confirmLocked applies getUpdates' offset: a positive offset confirms (and
@@ -247,22 +245,16 @@ func (s *Server) Webhook() Webhook {
 // ConfirmedOffset is the highest offset a getUpdates call has confirmed
 // (every update below it is forgotten), 0 if none.
 func (s *Server) ConfirmedOffset() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.confirmed
+	return fakeserver.Locked(&s.mu, func() int { return s.confirmed })
 }
 
 // Pending is the number of updates not yet confirmed, delivered or not.
 func (s *Server) Pending() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.updates)
+	return fakeserver.Locked(&s.mu, func() int { return len(s.updates) })
 }
 
 // Polling reports whether a getUpdates long poll is waiting right now, so a
 // test can wait for the bot to be listening.
 func (s *Server) Polling() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.poller != nil
+	return fakeserver.Locked(&s.mu, func() bool { return s.poller != nil })
 }

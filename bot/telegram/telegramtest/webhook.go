@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"bridgebot/bot/internal/fakeserver"
 )
 
 // SecretHeader is the header carrying the webhook's secret_token in every
@@ -73,17 +75,13 @@ func (s *Server) RouteWebhook(base string) {
 // Deliveries returns every webhook delivery attempt, in the order they
 // were answered.
 func (s *Server) Deliveries() []Delivery {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Delivery(nil), s.hook.deliveries...)
+	return fakeserver.Locked(&s.mu, func() []Delivery { return append([]Delivery(nil), s.hook.deliveries...) })
 }
 
 // Acknowledged reports whether the bot answered a delivery of the update
 // with 2xx.
 func (s *Server) Acknowledged(updateID int) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.acknowledgedLocked(updateID)
+	return fakeserver.Locked(&s.mu, func() bool { return s.acknowledgedLocked(updateID) })
 }
 
 func (s *Server) acknowledgedLocked(updateID int) bool {
@@ -109,9 +107,7 @@ func (s *Server) WaitAcknowledged(tb testing.TB, updateID int, timeout time.Dura
 // arrives, so a test that stopped the bot waits for this to reach 0
 // before asking what was acknowledged.
 func (s *Server) DeliveriesInFlight() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.hook.inFlight)
+	return fakeserver.Locked(&s.mu, func() int { return len(s.hook.inFlight) })
 }
 
 // checkWebhookURL applies Telegram's rules for webhook URLs: HTTPS, on
