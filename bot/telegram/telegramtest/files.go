@@ -119,15 +119,7 @@ func (s *Server) inputFile(p *params, kind string) (f *storedFile, created bool,
 // mediaHandler implements sendPhoto, sendDocument and the like.
 func mediaHandler(kind string) handler {
 	return func(s *Server, c *call) (any, *apiError) {
-		mk, err := parseMarkup(c.p)
-		if err != nil {
-			return nil, err
-		}
-		ch, err := s.chatParam(c.p, "chat_id")
-		if err != nil {
-			return nil, err
-		}
-		cont, err := captionContent(c.p)
+		ch, cont, mk, err := s.outgoing(c.p, captionContent)
 		if err != nil {
 			return nil, err
 		}
