@@ -10,6 +10,8 @@
 //		slack.OptionAppLevelToken(srv.AppToken()),
 //		slack.OptionAPIURL(srv.APIURL()))
 //
+// (Outside a test, NewServer starts one that the caller closes.)
+//
 // The Web API part answers the methods a staff desk uses (chat.*, reactions.*,
 // users.info, conversations.*, the three-step file upload, views.*,
 // apps.connections.open) the way Slack does: HTTP 200 with {"ok":false,
