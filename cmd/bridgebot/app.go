@@ -280,7 +280,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	if engine, err = bot.NewEngine(cfg); err != nil {
 		return err
 	}
-	d := bot.NewDispatcher(instrumented{engine, m}, c.Workers, c.UpdateTimout, log)
+	d := bot.NewDispatcher(instrumented{engine, m}, c.Workers, c.UpdateTimeout, log)
 	if c.Webhook.URL != "" {
 		secret, err := webhookSecret(ctx, c, client)
 		if err != nil {

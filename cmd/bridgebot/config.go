@@ -17,19 +17,19 @@ import (
 
 // config is every setting, read once from the environment.
 type config struct {
-	RedisURL     string
-	TelegramTok  string
-	TelegramURL  string
-	FlowsDir     string
-	LocalesDir   string
-	FormTTL      time.Duration
-	Workers      int
-	LogLevel     slog.Level
-	LogJSON      bool
-	RedisPrefix  string
-	PollTimeout  time.Duration
-	ConsoleLang  string
-	UpdateTimout time.Duration
+	RedisURL      string
+	TelegramTok   string
+	TelegramURL   string
+	FlowsDir      string
+	LocalesDir    string
+	FormTTL       time.Duration
+	Workers       int
+	LogLevel      slog.Level
+	LogJSON       bool
+	RedisPrefix   string
+	PollTimeout   time.Duration
+	ConsoleLang   string
+	UpdateTimeout time.Duration
 	// Contact is how members reach the organizers when the bot cannot
 	// answer and there is no staff desk (BRIDGE_CONTACT).
 	Contact string
@@ -82,7 +82,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Contact:         getenv("BRIDGE_CONTACT"),
 		Workers:         8,
 		PollTimeout:     30 * time.Second,
-		UpdateTimout:    60 * time.Second,
+		UpdateTimeout:   60 * time.Second,
 		ShutdownTimeout: 10 * time.Second,
 	}
 	var err error
