@@ -276,6 +276,8 @@ func TestConsentSticks(t *testing.T) {
 		t.Fatalf("sign-up still says %v after /baja", got)
 	}
 	h.say("/inscribirme")
+	h.press("Cambiar algo")
+	h.press("Atrás") // from the list of answers to the review
 	h.press("Confirmar")
 	if ok, _ := subs.IsSubscribed(context.Background(), h.chat); ok {
 		t.Fatal("confirming an unchanged review re-subscribed the member")
@@ -283,8 +285,10 @@ func TestConsentSticks(t *testing.T) {
 	// and a /baja while the review is open is not undone by confirming it
 	h.say("/suscribir")
 	h.say("/inscribirme")
+	h.press("Cambiar algo") // the form is open now
 	h.say("/baja")
-	h.say("/inscribirme")
+	h.say("/inscribirme") // back to it
+	h.press("Atrás")
 	h.press("Confirmar")
 	if ok, _ := subs.IsSubscribed(context.Background(), h.chat); ok {
 		t.Fatal("a /baja during the review was undone")

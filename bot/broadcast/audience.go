@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"bridgebot/locales"
 )
 
 // Valid values of the audience filters and of Subscriber fields. They are
 // the stable option values of the sign-up form (flows/default/signup.yaml).
 var (
-	Langs = []string{"en", "es"}
+	Langs = locales.Languages // the languages the bot speaks
 	Roles = []string{"organizer", "popular-educator", "community-leader", "other"}
 	Areas = []string{"migration", "labor", "climate", "racial", "gender", "environmental",
 		"poverty", "militarization", "detention", "other"}

@@ -2,9 +2,10 @@ package broadcast
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
+
+	"bridgebot/bot"
 )
 
 // Sender delivers one announcement to one chat, once: no retries inside
@@ -37,12 +38,15 @@ func (e *RetryAfterError) Error() string {
 	return fmt.Sprintf("broadcast: too many requests, retry after %v", e.After)
 }
 
+// The refusals a Sender reports are bot's, so one ErrBlocked serves
+// members' conversations and broadcasts alike (a *bot.APIError carries
+// them).
 var (
 	// ErrBlocked: the member blocked the bot or deleted their account.
-	ErrBlocked = errors.New("broadcast: member blocked the bot")
+	ErrBlocked = bot.ErrBlocked
 	// ErrChatNotFound: Telegram does not know the chat.
-	ErrChatNotFound = errors.New("broadcast: chat not found")
+	ErrChatNotFound = bot.ErrChatNotFound
 	// ErrRejected: Telegram refused this message for a reason a retry
-	// cannot change (a 400 other than chat not found).
-	ErrRejected = errors.New("broadcast: message rejected")
+	// cannot change (a 400; errors.Is matches chat not found too).
+	ErrRejected = bot.ErrRejected
 )

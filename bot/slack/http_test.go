@@ -221,7 +221,7 @@ func TestMrkdwnBecomesTelegramHTML(t *testing.T) {
 func TestTwoQuestionsWhileSlackIsDownBothArrive(t *testing.T) {
 	f := newFixture(t)
 	f.tg.AddChat(telegramtest.User{ID: 45, FirstName: "Rosa", LanguageCode: "es"})
-	f.sl.FailAll(true)
+	f.sl.SetDown(true)
 	ctx := context.Background()
 	for _, q := range []string{"primera pregunta", "segunda pregunta"} {
 		if err := f.desk.Relay(ctx, bot.DeskMessage{ChatID: 45, Lang: "es", FirstName: "Rosa", Text: q, New: true}); err != nil {
@@ -231,7 +231,7 @@ func TestTwoQuestionsWhileSlackIsDownBothArrive(t *testing.T) {
 	// Tried and retried (a retry first looks for a root the first try may
 	// have posted).
 	f.sl.WaitFor(t, wait, func() bool { return f.sl.Calls("chat.postMessage")+f.sl.Calls("conversations.history") >= 2 })
-	f.sl.FailAll(false)
+	f.sl.SetDown(false)
 	for _, q := range []string{"primera pregunta", "segunda pregunta"} {
 		f.sl.WaitMessage(t, channel, wait, func(m slacktest.Message) bool {
 			return m.FromBot && !m.IsReply() && strings.Contains(m.AllText(), q)

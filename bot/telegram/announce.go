@@ -3,14 +3,12 @@ package telegram
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
-	"strings"
-	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"bridgebot/bot"
 	"bridgebot/bot/broadcast"
 )
 
@@ -49,21 +47,18 @@ func (b *Bot) SendAnnouncement(ctx context.Context, chatID int64, a broadcast.An
 	return announceError(err)
 }
 
-// announceError maps Bot API errors to the broadcast package's.
+// announceError is apiError for the broadcast worker, which paces and
+// retries itself: flood control becomes *broadcast.RetryAfterError, and
+// only a 400 is refused for good (the worker retries other 4xx).
 func announceError(err error) error {
-	var te *tgbotapi.Error
-	if err == nil || !errors.As(err, &te) {
-		return err
-	}
+	ae := apiError(err)
 	switch {
-	case te.RetryAfter > 0:
-		return &broadcast.RetryAfterError{After: time.Duration(te.RetryAfter) * time.Second}
-	case te.Code == 403:
-		return fmt.Errorf("%w: %s", broadcast.ErrBlocked, te.Message)
-	case te.Code == 400 && strings.Contains(strings.ToLower(te.Message), "chat not found"):
-		return fmt.Errorf("%w: %s", broadcast.ErrChatNotFound, te.Message)
-	case te.Code == 400:
-		return fmt.Errorf("%w: %s", broadcast.ErrRejected, te.Message)
+	case ae == nil:
+		return err
+	case ae.RetryAfter > 0:
+		return &broadcast.RetryAfterError{After: ae.RetryAfter}
+	case ae.Kind == bot.ErrBlocked, ae.Code == 400:
+		return ae
 	}
 	return fmt.Errorf("telegram: send announcement: %w", err)
 }

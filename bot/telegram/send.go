@@ -135,18 +135,15 @@ func (b *Bot) retry(ctx context.Context, method string, call func() error) error
 		if err == nil {
 			return nil
 		}
-		var te *tgbotapi.Error
-		isAPI := errors.As(err, &te)
+		ae := apiError(err)
 		var wait time.Duration
 		switch {
-		case isAPI && te.RetryAfter > 0 && !bot.FloodWaitAllowed(ctx):
-			return &bot.FloodError{After: time.Duration(te.RetryAfter) * time.Second}
-		case isAPI && te.RetryAfter > 0:
-			wait = time.Duration(te.RetryAfter) * time.Second
-		case isAPI && te.Code == 403:
-			return fmt.Errorf("%w: %s", bot.ErrBlocked, te.Message)
-		case isAPI && te.Code >= 400 && te.Code < 500:
-			return fmt.Errorf("%w: %w", bot.ErrRejected, err)
+		case ae != nil && ae.RetryAfter > 0 && !bot.FloodWaitAllowed(ctx):
+			return &bot.FloodError{After: ae.RetryAfter}
+		case ae != nil && ae.RetryAfter > 0:
+			wait = ae.RetryAfter
+		case ae != nil && ae.Kind != nil:
+			return ae
 		case ctx.Err() != nil:
 			return err
 		default:
@@ -165,6 +162,29 @@ func (b *Bot) retry(ctx context.Context, method string, call func() error) error
 func isFlood(err error) bool {
 	var fe *bot.FloodError
 	return errors.As(err, &fe)
+}
+
+// apiError classifies a Bot API error answer, once for Send and
+// SendAnnouncement: flood control (retry_after), 403 blocked or
+// deactivated (bot.ErrBlocked), 400 "chat not found" (bot.ErrChatNotFound),
+// any other 4xx (bot.ErrRejected), and none for the rest (5xx). It is nil
+// for what is not an error answer (a network error, a proxy's HTML page).
+func apiError(err error) *bot.APIError {
+	var te *tgbotapi.Error
+	if !errors.As(err, &te) {
+		return nil
+	}
+	ae := &bot.APIError{Code: te.Code, Description: te.Message, RetryAfter: time.Duration(te.RetryAfter) * time.Second, Err: err}
+	switch {
+	case te.RetryAfter > 0:
+	case te.Code == 403:
+		ae.Kind = bot.ErrBlocked
+	case te.Code == 400 && strings.Contains(strings.ToLower(te.Message), "chat not found"):
+		ae.Kind = bot.ErrChatNotFound
+	case te.Code >= 400 && te.Code < 500:
+		ae.Kind = bot.ErrRejected
+	}
+	return ae
 }
 
 func isBadRequest(err error) bool {

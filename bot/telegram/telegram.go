@@ -389,7 +389,7 @@ func (b *Bot) decode(raw []byte) (int, bot.Update, bool) {
 			UpdateID int `json:"update_id"`
 		}
 		_ = json.Unmarshal(raw, &head)
-		b.log.Warn("skipping undecodable update", slog.Int("update", head.UpdateID), slog.Int("bytes", len(raw)), slog.String("problem", describeJSONError(err)))
+		b.log.Warn("skipping undecodable update", slog.Int64("update", int64(head.UpdateID)), slog.Int("bytes", len(raw)), slog.String("problem", describeJSONError(err)))
 		if b.cfg.Observer != nil {
 			b.cfg.Observer.UndecodableUpdate()
 		}

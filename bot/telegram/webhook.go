@@ -143,7 +143,7 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	id, u, ok := w.b.decode(raw)
 	if !ok {
-		w.b.log.Debug("webhook delivery not handled", slog.Int("update", id))
+		w.b.log.Debug("webhook delivery not handled", slog.Int64("update", int64(id)))
 		rw.WriteHeader(http.StatusOK)
 		return
 	}

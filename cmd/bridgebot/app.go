@@ -307,7 +307,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	if engine, err = bot.NewEngine(cfg); err != nil {
 		return err
 	}
-	d := bot.NewDispatcher(instrumented{engine, m}, c.Workers, c.UpdateTimout, log)
+	d := bot.NewDispatcher(instrumented{engine, m}, c.Workers, c.UpdateTimeout, log)
 	tasks = append(tasks, task{"turn log", store.Run}, task{"recovery of undelivered turns", engine.Recover})
 	if c.Webhook.URL != "" {
 		secret, err := webhookSecret(ctx, c, client)

@@ -35,7 +35,7 @@ type config struct {
 	RedisPrefix   string
 	PollTimeout   time.Duration
 	ConsoleLang   string
-	UpdateTimout  time.Duration
+	UpdateTimeout time.Duration
 	// Contact is how members reach the organizers when the bot cannot
 	// answer and there is no staff desk (BRIDGE_CONTACT).
 	Contact string
@@ -105,7 +105,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		Contact:         getenv("BRIDGE_CONTACT"),
 		Workers:         8,
 		PollTimeout:     30 * time.Second,
-		UpdateTimout:    60 * time.Second,
+		UpdateTimeout:   60 * time.Second,
 		ShutdownTimeout: 10 * time.Second,
 	}
 	var ps configProblems

@@ -169,13 +169,13 @@ func TestDeskUnmatchedQuestionOfferAndSlackOutage(t *testing.T) {
 	m.say("/start", "BRIDGE Institutes")
 
 	// Slack is down: the question is accepted and delivered later, in order.
-	sl.FailAll(true)
+	sl.SetDown(true)
 	m.say("Is there parking for wheelchairs near the venue?", "Shall I send them your question")
 	m.press("Send it to the team", "Sent to the team")
 	m.tg.SendText(m.u, "second message")
 	m.tg.SendText(m.u, "third message")
 	sl.WaitFor(t, wait, func() bool { return sl.Calls("chat.postMessage")+sl.Calls("conversations.history") >= 2 }) // tried, failed, retried (a retry first looks for the root)
-	sl.FailAll(false)
+	sl.SetDown(false)
 	r := root(t, sl, "parking for wheelchairs")
 	inThread(t, sl, r.TS, "third message")
 	var order []string

@@ -215,12 +215,12 @@ func TestErasureDropsQueuedSignupPost(t *testing.T) {
 	m := e.member(chat, "Citlali", "es")
 	m.say("/start", "Institutos BRIDGE")
 	signUp(m, "Citlali Encolada", "Red Encolada", "Tepic", "citlali@encolada.org", "Semillas encoladas")
-	sl.FailAll(true)
+	sl.SetDown(true)
 	m.press("Confirmar", "Recibimos tu interés")
 	sl.WaitFor(t, wait, func() bool { return sl.Calls("chat.postMessage") >= 1 })
 
 	m.erase()
-	sl.FailAll(false)
+	sl.SetDown(false)
 	waitDrained(t, sl, rdb, prefix)
 	for _, msg := range sl.Messages(signupsChannel) {
 		if strings.Contains(msg.AllText(), "Citlali") {
@@ -248,10 +248,10 @@ func TestErasureCleansUpRootInFlight(t *testing.T) {
 	sl.FailAfterNext("chat.postMessage", 1, 504)
 	m.say("¿Raíz-en-vuelo llegará?", "Enviado al equipo")
 	r := root(t, sl, "Raíz-en-vuelo")
-	sl.FailAll(true)
+	sl.SetDown(true)
 
 	m.erase()
-	sl.FailAll(false)
+	sl.SetDown(false)
 	sl.WaitFor(t, wait, func() bool {
 		got, _ := sl.Message(questionsChannel, r.TS)
 		return strings.Contains(got.AllText(), erasedNote)

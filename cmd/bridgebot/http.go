@@ -69,7 +69,7 @@ func startHTTP(c config, client *redis.Client, m *metrics, log *slog.Logger) (*o
 		// after it), which the dispatcher bounds by its update timeout.
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      c.UpdateTimout + 15*time.Second,
+		WriteTimeout:      c.UpdateTimeout + 15*time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),

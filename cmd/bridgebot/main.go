@@ -24,8 +24,13 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// go-redis prints reconnect attempts through a process-wide logger;
-	// they belong at debug level, not on stderr of every command.
-	redis.SetLogger(redisLogger{slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	// they belong in the configured log at debug level (LOG_LEVEL=debug
+	// shows them), not on stderr of every command. Set once here, not in
+	// run, which tests call concurrently; a bad configuration is run's to
+	// report.
+	if cfg, err := loadConfig(os.Getenv); err == nil {
+		redis.SetLogger(redisLogger{cfg.logger(os.Stderr)})
+	}
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		var ps problemsError
 		var printed printedError

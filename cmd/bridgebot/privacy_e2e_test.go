@@ -111,14 +111,14 @@ func TestPrivacyNothingMemberTypedIsReadableInRedis(t *testing.T) {
 	assertNoneOf(t, snapshot(t, rdb, prefix), words...)
 
 	// Slack is down: the question and a follow-up wait in the outbox.
-	sl.FailAll(true)
+	sl.SetDown(true)
 	m.press("No, preguntar al equipo", "Enviado al equipo")
 	m.tg.SendText(m.u, "segundo-mensaje-oculto")
 	sl.WaitFor(t, wait, func() bool { return sl.Calls("chat.postMessage") >= 2 })
 	assertNoneOf(t, snapshot(t, rdb, prefix), words...)
 
 	// Slack is back; a follow-up Slack refuses for good becomes a dead letter.
-	sl.FailAll(false)
+	sl.SetDown(false)
 	r := root(t, sl, "traducción al mixteco")
 	inThread(t, sl, r.TS, "segundo-mensaje-oculto")
 	sl.ErrorNext("chat.postMessage", 1, "msg_too_long")

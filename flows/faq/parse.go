@@ -58,10 +58,12 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"bridgebot/flows"
+	"bridgebot/locales"
 )
 
-// Languages are the languages every entry must have examples for.
-var Languages = []string{"en", "es"}
+// Languages are the languages every entry must have examples for: those
+// the bot speaks.
+var Languages = locales.Languages
 
 // Action is a button shown under an answer.
 type Action string

@@ -7,9 +7,10 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"runtime/debug"
 	"strings"
 	"time"
+
+	"bridgebot/bot/internal/fakeserver"
 )
 
 // Request is one Web API call the server received, for assertions.
@@ -193,7 +194,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, name string) {
 	}
 	rec.Status = status
 	hold := s.takeHoldLocked(name)
-	s.notifyLocked()
+	s.changes.Notify()
 	s.mu.Unlock()
 	if hold != nil {
 		select {
@@ -208,12 +209,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, name string) {
 			w.Header().Set("Retry-After", itoa(retry))
 		}
 		writeJSON(w, status, body)
+	case status == http.StatusInternalServerError:
+		fakeserver.Write(w, status, "text/html; charset=utf-8", nil)
 	case status != http.StatusOK:
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(status)
-		if status != http.StatusInternalServerError {
-			_, _ = io.WriteString(w, downPage)
-		}
+		fakeserver.Write(w, status, "text/html; charset=utf-8", []byte(downPage))
 	default:
 		writeJSON(w, http.StatusOK, body)
 	}
@@ -293,14 +292,9 @@ func (s *Server) checkTokenLocked(token string, want tokenKind) *apiError {
 
 // invoke runs a handler, turning a panic (a bug in the fake) into a test
 // error and an internal_error answer rather than a server stuck with s.mu held.
-func (s *Server) invoke(fn handler, c *call) (res obj, aerr *apiError) {
-	defer func() {
-		if p := recover(); p != nil {
-			s.tb.Errorf("slacktest: %s panicked: %v\n%s", c.method, p, debug.Stack())
-			res, aerr = nil, slackErr("internal_error")
-		}
-	}()
-	return fn(s, c)
+func (s *Server) invoke(fn handler, c *call) (obj, *apiError) {
+	return fakeserver.Recover(s.report, "slacktest: "+c.method, func() (obj, *apiError) { return fn(s, c) },
+		slackErr("internal_error"))
 }
 
 func okBody(res obj) []byte {
@@ -325,7 +319,5 @@ func errorBody(e *apiError) []byte {
 }
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	fakeserver.Write(w, status, "application/json; charset=utf-8", body)
 }

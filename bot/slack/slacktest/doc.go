@@ -10,11 +10,13 @@
 //		slack.OptionAppLevelToken(srv.AppToken()),
 //		slack.OptionAPIURL(srv.APIURL()))
 //
+// (Outside a test, NewServer starts one that the caller closes.)
+//
 // The Web API part answers the methods a staff desk uses (chat.*, reactions.*,
 // users.info, conversations.*, the three-step file upload, views.*,
 // apps.connections.open) the way Slack does: HTTP 200 with {"ok":false,
 // "error":...} for API errors, 429 with Retry-After for rate limits, HTML 5xx
-// pages when Slack is down (FailNext, FailFor, FailAll, ErrorNext).
+// pages when Slack is down (FailNext, FailFor, SetDown, ErrorNext).
 //
 // Tests play the staff: event builders (StaffReply, StaffEdit, StaffDelete,
 // StaffFileShare, ReactionAdded, BotMessage, OwnMessageEvent, URLVerification)

@@ -101,6 +101,27 @@ func (s *Server) eventMessage(ch *channel, o obj, eventTS string) obj {
 	return o
 }
 
+// messageEventLocked is the message event of m (object o) in ch, as Slack
+// delivers it: thread_ts only for replies. It notifies the change.
+func (s *Server) messageEventLocked(ch *channel, m *Message, o obj, opts []EventOption) []byte {
+	inner := s.eventMessage(ch, o, m.TS)
+	if !m.IsReply() {
+		delete(inner, "thread_ts")
+	}
+	ev := s.wrapEventLocked(inner, opts)
+	s.changes.Notify()
+	return ev
+}
+
+// hiddenEventLocked is the hidden message event of subtype (message_changed,
+// message_deleted) at evTS in ch, with fields. It notifies the change.
+func (s *Server) hiddenEventLocked(ch *channel, subtype, evTS string, fields obj, opts []EventOption) []byte {
+	fields["type"], fields["subtype"], fields["hidden"], fields["ts"] = "message", subtype, true, evTS
+	ev := s.wrapEventLocked(s.eventMessage(ch, fields, evTS), opts)
+	s.changes.Notify()
+	return ev
+}
+
 // StaffReply simulates a staff member posting text, as a reply in the thread
 // of threadTS ("" for a new top-level message). The message is stored in the
 // channel's history (so StaffEdit, ReactionAdded and conversations.replies
@@ -114,13 +135,7 @@ func (s *Server) StaffReply(channel, threadTS, user, text string, opts ...EventO
 		m.ThreadTS = threadTS // a thread the fake never saw: keep what the test asked for
 	}
 	s.addMessageLocked(ch, m)
-	inner := s.eventMessage(ch, s.staffMessageJSON(m, s.clientMsgIDLocked()), m.TS)
-	if !m.IsReply() {
-		delete(inner, "thread_ts")
-	}
-	ev := s.wrapEventLocked(inner, opts)
-	s.notifyLocked()
-	return ev, m.TS
+	return s.messageEventLocked(ch, m, s.staffMessageJSON(m, s.clientMsgIDLocked()), opts), m.TS
 }
 
 // StaffEdit simulates a staff member editing their message ts: the stored
@@ -141,13 +156,7 @@ func (s *Server) StaffEdit(channel, ts, user, newText string, opts ...EventOptio
 	evTS := s.nextTSLocked()
 	cur := s.staffMessageJSON(m, cid)
 	cur["edited"] = obj{"user": user, "ts": evTS}
-	inner := s.eventMessage(ch, obj{
-		"type": "message", "subtype": "message_changed", "hidden": true,
-		"message": cur, "previous_message": prev, "ts": evTS,
-	}, evTS)
-	ev := s.wrapEventLocked(inner, opts)
-	s.notifyLocked()
-	return ev
+	return s.hiddenEventLocked(ch, "message_changed", evTS, obj{"message": cur, "previous_message": prev}, opts)
 }
 
 // StaffDelete simulates a staff member deleting message ts: the stored
@@ -161,14 +170,7 @@ func (s *Server) StaffDelete(channel, ts string, opts ...EventOption) []byte {
 		prev = s.messageJSON(m)
 		m.Deleted = true
 	}
-	evTS := s.nextTSLocked()
-	inner := s.eventMessage(ch, obj{
-		"type": "message", "subtype": "message_deleted", "hidden": true,
-		"deleted_ts": ts, "previous_message": prev, "ts": evTS,
-	}, evTS)
-	ev := s.wrapEventLocked(inner, opts)
-	s.notifyLocked()
-	return ev
+	return s.hiddenEventLocked(ch, "message_deleted", s.nextTSLocked(), obj{"deleted_ts": ts, "previous_message": prev}, opts)
 }
 
 // BotMessage simulates another app posting in the channel (subtype
@@ -180,13 +182,7 @@ func (s *Server) BotMessage(channel, threadTS, botID, text string, opts ...Event
 	ch := s.channelLocked(channel)
 	m := &Message{BotID: botID, Username: "Other Bot", Text: text, SubType: "bot_message", ThreadTS: s.threadRootLocked(ch, threadTS)}
 	s.addMessageLocked(ch, m)
-	inner := s.eventMessage(ch, s.messageJSON(m), m.TS)
-	if !m.IsReply() {
-		delete(inner, "thread_ts")
-	}
-	ev := s.wrapEventLocked(inner, opts)
-	s.notifyLocked()
-	return ev, m.TS
+	return s.messageEventLocked(ch, m, s.messageJSON(m), opts), m.TS
 }
 
 // OwnMessageEvent builds the message event Slack delivers for a message the
@@ -199,16 +195,10 @@ func (s *Server) OwnMessageEvent(channel, ts string, opts ...EventOption) []byte
 	ch := s.channelLocked(channel)
 	m := ch.byTS[ts]
 	if m == nil {
-		s.tb.Errorf("slacktest: OwnMessageEvent: no message %s in %s", ts, channel)
+		s.report.Errorf("slacktest: OwnMessageEvent: no message %s in %s", ts, channel)
 		m = &Message{Channel: ch.id, TS: ts, User: s.cfg.botUserID, BotID: s.cfg.botID, FromBot: true}
 	}
-	inner := s.eventMessage(ch, s.messageJSON(m), m.TS)
-	if !m.IsReply() {
-		delete(inner, "thread_ts")
-	}
-	ev := s.wrapEventLocked(inner, opts)
-	s.notifyLocked()
-	return ev
+	return s.messageEventLocked(ch, m, s.messageJSON(m), opts)
 }
 
 // StaffFileShare simulates a staff member uploading a file with a comment
@@ -236,13 +226,7 @@ func (s *Server) StaffFileShare(channel, threadTS, user, text, fileName string, 
 	if text != "" {
 		o["blocks"] = richText("fs"+f.id[len(f.id)-3:], text)
 	}
-	inner := s.eventMessage(ch, o, m.TS)
-	if !m.IsReply() {
-		delete(inner, "thread_ts")
-	}
-	ev := s.wrapEventLocked(inner, opts)
-	s.notifyLocked()
-	return ev, m.TS
+	return s.messageEventLocked(ch, m, o, opts), m.TS
 }
 
 // ReactionAdded simulates a member adding a reaction to message ts; it is
@@ -281,7 +265,7 @@ func (s *Server) reactionEvent(typ, channel, ts, user, name string, opts []Event
 		"event_ts": s.nextTSLocked(),
 	}
 	ev := s.wrapEventLocked(inner, opts)
-	s.notifyLocked()
+	s.changes.Notify()
 	return ev
 }
 

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"bridgebot/bot/internal/fakeserver"
 )
 
 // AnyMethod makes FailNext, FailFor and ErrorNext apply to every Web API
@@ -60,42 +62,41 @@ func (s *Server) FailFor(method string, d time.Duration, status, retryAfterSecon
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failFor[method] = failWindow{until: s.now().Add(d), status: status, retryAfter: retryAfterSeconds}
-	s.notifyLocked()
+	s.changes.Notify()
 }
 
-// FailAll simulates "Slack is down": while on, every Web API method
-// (auth.test and apps.connections.open included) answers HTTP 503 with an
-// HTML page. Socket Mode connections already open stay open (see SocketDrop).
-func (s *Server) FailAll(on bool) {
+// SetDown simulates "Slack is down": while down, every Web API method
+// (auth.test and apps.connections.open included), file upload and download
+// answers HTTP 503 with an HTML page. Socket Mode connections already open
+// stay open (see SocketDrop).
+func (s *Server) SetDown(down bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.down = on
-	s.notifyLocked()
+	s.outage.SetDown(down)
+	s.changes.Notify()
 }
 
-// ClearFaults drops every queued fault, FailFor window and FailAll.
+// ClearFaults drops every queued fault and FailFor window, and ends SetDown.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults = map[string][]fault{}
+	s.faults.Clear()
 	s.failFor = map[string]failWindow{}
-	s.down = false
-	s.notifyLocked()
+	s.outage.SetDown(false)
+	s.changes.Notify()
 }
 
 func (s *Server) addFaults(method string, n int, f fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for range n {
-		s.faults[method] = append(s.faults[method], f)
-	}
-	s.notifyLocked()
+	s.faults.Add(method, n, f)
+	s.changes.Notify()
 }
 
 // takeFaultLocked decides whether this call of method fails, and how.
 func (s *Server) takeFaultLocked(method string) (fault, bool) {
-	if s.down {
-		return fault{status: http.StatusServiceUnavailable}, true
+	if s.outage.Down() {
+		return fault{status: s.outage.Status}, true
 	}
 	now := s.now()
 	for _, key := range []string{method, AnyMethod} {
@@ -110,40 +111,29 @@ func (s *Server) takeFaultLocked(method string) (fault, bool) {
 			delete(s.failFor, key)
 		}
 	}
-	for _, key := range []string{method, AnyMethod} {
-		if q := s.faults[key]; len(q) > 0 {
-			s.faults[key] = q[1:]
-			return q[0], true
-		}
-	}
-	return fault{}, false
+	return s.faults.Take(method, AnyMethod)
 }
 
 // Calls counts the Web API calls of a method, failed ones included.
 func (s *Server) Calls(method string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[method]
+	return fakeserver.Locked(&s.mu, func() int { return s.calls[method] })
 }
 
 // RateLimited counts the 429 answers served.
 func (s *Server) RateLimited() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ratelimit
+	return fakeserver.Locked(&s.mu, func() int { return s.ratelimit })
 }
 
 // Requests returns every Web API request received, in arrival order.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		out[i] = *r
-		out[i].Params = cloneValues(r.Params)
-		out[i].Body = append([]byte(nil), r.Body...)
-	}
-	return out
+	return fakeserver.Map(s.requests, func(r *Request) Request {
+		c := *r
+		c.Params = fakeserver.CloneValues(r.Params)
+		c.Body = append([]byte(nil), r.Body...)
+		return c
+	})
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -67,7 +67,7 @@ func (s *Server) DeleteFile(fileID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.files, fileID)
-	s.notifyLocked()
+	s.changes.Notify()
 }
 
 // FileData returns the bytes of any file the fake knows (the bot's uploads
@@ -151,18 +151,16 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, id string) 
 	}
 	s.mu.Lock()
 	f := s.files[id]
-	down := s.down
+	down := s.outage.Down()
 	ok := f != nil && f.byBot && !f.completed && !down
 	if ok {
 		f.data, f.uploaded = data, true
 	}
-	s.notifyLocked()
+	s.changes.Notify()
 	s.mu.Unlock()
 	switch {
 	case down:
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = io.WriteString(w, downPage)
+		s.outage.WritePage(w)
 	case !ok:
 		http.NotFound(w, r)
 	default:
@@ -286,7 +284,7 @@ func (s *Server) serveFileDownload(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	f := s.files[id]
-	down := s.down
+	down := s.outage.Down()
 	var data []byte
 	var ctype string
 	if f != nil {
@@ -297,9 +295,7 @@ func (s *Server) serveFileDownload(w http.ResponseWriter, r *http.Request) {
 
 	switch {
 	case down:
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = io.WriteString(w, downPage)
+		s.outage.WritePage(w)
 	case !authed:
 		http.Redirect(w, r, "/signin?redir="+url.QueryEscape(r.URL.Path), http.StatusFound)
 	case f == nil:

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+
+	"bridgebot/bot/internal/fakeserver"
 )
 
 // ResponsePost is a POST the bot made to a response_url handed out in a
@@ -65,7 +67,7 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request, id str
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	defer s.notifyLocked()
+	defer s.changes.Notify()
 	t := s.responseURLs[id]
 	rec := ResponsePost{
 		URL: s.srv.URL + r.URL.Path, Body: body, Text: msg.Text, ResponseType: msg.ResponseType,
@@ -122,9 +124,7 @@ func (s *Server) serveResponseURL(w http.ResponseWriter, r *http.Request, id str
 
 // ResponseURLPosts returns the POSTs to response URLs, in arrival order.
 func (s *Server) ResponseURLPosts() []ResponsePost {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]ResponsePost(nil), s.responsePosts...)
+	return fakeserver.Locked(&s.mu, func() []ResponsePost { return append([]ResponsePost(nil), s.responsePosts...) })
 }
 
 func (s *Server) userObj(user string) obj {
@@ -182,7 +182,7 @@ func (s *Server) BlockAction(channel, messageTS, user, actionID, value, blockID 
 			"action_ts": s.nextTSLocked(),
 		}},
 	}
-	s.notifyLocked()
+	s.changes.Notify()
 	return url.Values{"payload": {string(mustJSON(payload))}}
 }
 
@@ -250,7 +250,7 @@ func (s *Server) ViewSubmission(user, callbackID, privateMetadata string, values
 		"is_enterprise_install": false,
 		"enterprise":            nil,
 	}
-	s.notifyLocked()
+	s.changes.Notify()
 	return url.Values{"payload": {string(mustJSON(payload))}}
 }
 
@@ -276,6 +276,6 @@ func (s *Server) SlashCommand(channel, user, command, text string) url.Values {
 		"response_url":          {s.newResponseURLLocked("slash_command", ch.id, "", user)},
 		"trigger_id":            {s.issueTriggerLocked(user)},
 	}
-	s.notifyLocked()
+	s.changes.Notify()
 	return v
 }

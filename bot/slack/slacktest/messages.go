@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"bridgebot/bot/internal/fakeserver"
 )
 
 // Message is a message in a channel, in its current state (updates and
@@ -146,7 +148,7 @@ func (s *Server) AddChannel(id, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.channelLocked(id).name = name
-	s.notifyLocked()
+	s.changes.Notify()
 }
 
 // channelLocked returns a channel, creating it if needed.
@@ -319,19 +321,8 @@ func messageContent(c *call, m *Message, maxBlocks int) *apiError {
 }
 
 func cleanParams(p url.Values) url.Values {
-	out := cloneValues(p)
+	out := fakeserver.CloneValues(p)
 	out.Del("token")
-	return out
-}
-
-func cloneValues(v url.Values) url.Values {
-	if v == nil {
-		return nil
-	}
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = append([]string(nil), vs...)
-	}
 	return out
 }
 
@@ -353,11 +344,8 @@ func (s *Server) apiPostMessage(c *call) (obj, *apiError) {
 		return nil, slackErr("channel_not_found")
 	}
 	m := &Message{User: s.cfg.botUserID, BotID: s.cfg.botID, FromBot: true, Username: c.get("username")}
-	if aerr := messageContent(c, m, 50); aerr != nil {
+	if aerr := postedContent(c, m); aerr != nil {
 		return nil, aerr
-	}
-	if m.Text == "" && m.Blocks == nil && m.Attachments == nil {
-		return nil, slackErr("no_text")
 	}
 	m.ThreadTS = s.threadRootLocked(ch, c.get("thread_ts"))
 	if m.ThreadTS != "" && c.get("reply_broadcast") == "true" {
@@ -368,32 +356,50 @@ func (s *Server) apiPostMessage(c *call) (obj, *apiError) {
 	return obj{"channel": ch.id, "ts": m.TS, "message": s.messageJSON(m)}, nil
 }
 
-func (s *Server) botMessageLocked(c *call) (*channel, *Message, *apiError) {
+// postedContent is messageContent for chat.postMessage, chat.update and
+// chat.postEphemeral, which want something to show.
+func postedContent(c *call, m *Message) *apiError {
+	if aerr := messageContent(c, m, 50); aerr != nil {
+		return aerr
+	}
+	if m.Text == "" && m.Blocks == nil && m.Attachments == nil {
+		return slackErr("no_text")
+	}
+	return nil
+}
+
+// messageParamLocked resolves the "channel" of a call and the message whose
+// ts is in tsParam, answering notFound for a missing or deleted one.
+func (s *Server) messageParamLocked(c *call, tsParam, notFound string) (*channel, *Message, *apiError) {
 	ch := s.findChannelLocked(c.get("channel"))
 	if ch == nil {
 		return nil, nil, slackErr("channel_not_found")
 	}
-	m := ch.byTS[c.get("ts")]
+	m := ch.byTS[c.get(tsParam)]
 	if m == nil || m.Deleted {
-		return nil, nil, slackErr("message_not_found")
+		return nil, nil, slackErr(notFound)
 	}
 	return ch, m, nil
 }
 
+// botMessageLocked is the message of chat.update and chat.delete, which
+// must be the bot's own (else cantErr).
+func (s *Server) botMessageLocked(c *call, cantErr string) (*channel, *Message, *apiError) {
+	ch, m, aerr := s.messageParamLocked(c, "ts", "message_not_found")
+	if aerr == nil && !m.FromBot {
+		aerr = slackErr(cantErr)
+	}
+	return ch, m, aerr
+}
+
 func (s *Server) apiUpdate(c *call) (obj, *apiError) {
-	ch, m, aerr := s.botMessageLocked(c)
+	ch, m, aerr := s.botMessageLocked(c, "cant_update_message")
 	if aerr != nil {
 		return nil, aerr
 	}
-	if !m.FromBot {
-		return nil, slackErr("cant_update_message")
-	}
 	next := *m
-	if aerr := messageContent(c, &next, 50); aerr != nil {
+	if aerr := postedContent(c, &next); aerr != nil {
 		return nil, aerr
-	}
-	if next.Text == "" && next.Blocks == nil && next.Attachments == nil {
-		return nil, slackErr("no_text")
 	}
 	next.Updates++
 	next.Params = cleanParams(c.p)
@@ -402,12 +408,9 @@ func (s *Server) apiUpdate(c *call) (obj, *apiError) {
 }
 
 func (s *Server) apiDelete(c *call) (obj, *apiError) {
-	ch, m, aerr := s.botMessageLocked(c)
+	ch, m, aerr := s.botMessageLocked(c, "cant_delete_message")
 	if aerr != nil {
 		return nil, aerr
-	}
-	if !m.FromBot {
-		return nil, slackErr("cant_delete_message")
 	}
 	m.Deleted = true
 	return obj{"channel": ch.id, "ts": m.TS}, nil
@@ -422,11 +425,8 @@ func (s *Server) apiPostEphemeral(c *call) (obj, *apiError) {
 		return nil, slackErr("user_not_in_channel")
 	}
 	var m Message
-	if aerr := messageContent(c, &m, 50); aerr != nil {
+	if aerr := postedContent(c, &m); aerr != nil {
 		return nil, aerr
-	}
-	if m.Text == "" && m.Blocks == nil && m.Attachments == nil {
-		return nil, slackErr("no_text")
 	}
 	e := Ephemeral{
 		Channel: ch.id, User: c.get("user"), Text: m.Text, ThreadTS: c.get("thread_ts"),
@@ -445,13 +445,9 @@ func (s *Server) permalink(ch *channel, m *Message) string {
 }
 
 func (s *Server) apiPermalink(c *call) (obj, *apiError) {
-	ch := s.findChannelLocked(c.get("channel"))
-	if ch == nil {
-		return nil, slackErr("channel_not_found")
-	}
-	m := ch.byTS[c.get("message_ts")]
-	if m == nil || m.Deleted {
-		return nil, slackErr("message_not_found")
+	ch, m, aerr := s.messageParamLocked(c, "message_ts", "message_not_found")
+	if aerr != nil {
+		return nil, aerr
 	}
 	return obj{"channel": ch.id, "permalink": s.permalink(ch, m)}, nil
 }
@@ -460,15 +456,8 @@ func (s *Server) reactionTargetLocked(c *call) (*Message, *apiError) {
 	if c.get("name") == "" {
 		return nil, slackErr("invalid_name")
 	}
-	ch := s.findChannelLocked(c.get("channel"))
-	if ch == nil {
-		return nil, slackErr("channel_not_found")
-	}
-	m := ch.byTS[c.get("timestamp")]
-	if m == nil || m.Deleted {
-		return nil, slackErr("message_not_found")
-	}
-	return m, nil
+	_, m, aerr := s.messageParamLocked(c, "timestamp", "message_not_found")
+	return m, aerr
 }
 
 func (s *Server) apiReactionsAdd(c *call) (obj, *apiError) {
@@ -552,13 +541,9 @@ func (s *Server) apiConversationsHistory(c *call) (obj, *apiError) {
 
 // apiConversationsReplies lists a thread, root first.
 func (s *Server) apiConversationsReplies(c *call) (obj, *apiError) {
-	ch := s.findChannelLocked(c.get("channel"))
-	if ch == nil {
-		return nil, slackErr("channel_not_found")
-	}
-	root := ch.byTS[c.get("ts")]
-	if root == nil || root.Deleted {
-		return nil, slackErr("thread_not_found")
+	ch, root, aerr := s.messageParamLocked(c, "ts", "thread_not_found")
+	if aerr != nil {
+		return nil, aerr
 	}
 	if root.IsReply() {
 		root = ch.byTS[root.ThreadTS]

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"bridgebot/bot/internal/fakeserver"
 )
 
 // clone deep-copies a message so snapshots never alias server state.
@@ -14,7 +16,7 @@ func (m *Message) clone() Message {
 	c.BlockSet = cloneBlocks(m.BlockSet)
 	c.Attachments = slices.Clone(m.Attachments)
 	c.Metadata = slices.Clone(m.Metadata)
-	c.Params = cloneValues(m.Params)
+	c.Params = fakeserver.CloneValues(m.Params)
 	c.Reactions = slices.Clone(m.Reactions)
 	c.UserReactions = slices.Clone(m.UserReactions)
 	c.Files = slices.Clone(m.Files)
@@ -22,16 +24,11 @@ func (m *Message) clone() Message {
 }
 
 func cloneBlocks(bs []Block) []Block {
-	if bs == nil {
-		return nil
-	}
-	out := make([]Block, len(bs))
-	for i, b := range bs {
-		out[i] = b
-		out[i].Fields = slices.Clone(b.Fields)
-		out[i].Elements = slices.Clone(b.Elements)
-	}
-	return out
+	return fakeserver.Map(bs, func(b Block) Block {
+		b.Fields = slices.Clone(b.Fields)
+		b.Elements = slices.Clone(b.Elements)
+		return b
+	})
 }
 
 // Messages returns every message of a channel (the bot's posts and file
@@ -97,7 +94,7 @@ func (s *Server) Ephemerals(channel string) []Ephemeral {
 		if e.Channel == channel {
 			e.Blocks = slices.Clone(e.Blocks)
 			e.BlockSet = cloneBlocks(e.BlockSet)
-			e.Params = cloneValues(e.Params)
+			e.Params = fakeserver.CloneValues(e.Params)
 			out = append(out, e)
 		}
 	}
@@ -109,9 +106,7 @@ func (s *Server) Ephemerals(channel string) []Ephemeral {
 // server's lock and may call its methods.
 func (s *Server) WaitFor(tb testing.TB, timeout time.Duration, cond func() bool) {
 	tb.Helper()
-	if !s.await(timeout, cond) {
-		tb.Fatalf("slacktest: condition not met within %v", timeout)
-	}
+	s.changes.WaitFor(tb, timeout, cond)
 }
 
 // WaitMessage waits until some message in the channel, already there or yet
@@ -123,16 +118,7 @@ func (s *Server) WaitMessage(tb testing.TB, channel string, timeout time.Duratio
 	if match == nil {
 		match = func(m Message) bool { return m.FromBot }
 	}
-	var found Message
-	ok := s.await(timeout, func() bool {
-		for _, m := range s.Messages(channel) {
-			if match(m) {
-				found = m
-				return true
-			}
-		}
-		return false
-	})
+	found, ok := fakeserver.AwaitFirst(s.changes, timeout, func() []Message { return s.Messages(channel) }, match)
 	if !ok {
 		tb.Fatalf("slacktest: no matching message in %s within %v; channel has:\n%s", channel, timeout, s.dump(channel))
 	}
@@ -143,16 +129,7 @@ func (s *Server) WaitMessage(tb testing.TB, channel string, timeout time.Duratio
 // (nil: any) and returns it.
 func (s *Server) WaitEphemeral(tb testing.TB, channel string, timeout time.Duration, match func(Ephemeral) bool) Ephemeral {
 	tb.Helper()
-	var found Ephemeral
-	ok := s.await(timeout, func() bool {
-		for _, e := range s.Ephemerals(channel) {
-			if match == nil || match(e) {
-				found = e
-				return true
-			}
-		}
-		return false
-	})
+	found, ok := fakeserver.AwaitFirst(s.changes, timeout, func() []Ephemeral { return s.Ephemerals(channel) }, match)
 	if !ok {
 		tb.Fatalf("slacktest: no matching ephemeral message in %s within %v", channel, timeout)
 	}
@@ -169,22 +146,4 @@ func (s *Server) dump(channel string) string {
 		lines[i] = "  " + m.String()
 	}
 	return strings.Join(lines, "\n")
-}
-
-// await reports whether cond became true within timeout. Taking the change
-// channel before evaluating cond means no change can slip in between.
-func (s *Server) await(timeout time.Duration, cond func() bool) bool {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		changed := s.Changed()
-		if cond() {
-			return true
-		}
-		select {
-		case <-changed:
-		case <-deadline.C:
-			return cond()
-		}
-	}
 }

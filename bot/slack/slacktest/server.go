@@ -1,14 +1,13 @@
 package slacktest
 
 import (
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"bridgebot/bot/internal/fakeserver"
 )
 
 // Defaults for the workspace the fake simulates.
@@ -25,22 +24,24 @@ const (
 	DefaultVerificationToken = "verification-token"
 )
 
-// Server is a fake Slack. Create it with New.
+// Server is a fake Slack. Create it with New in a test, or NewServer
+// elsewhere.
 type Server struct {
-	tb  testing.TB
-	cfg config
-	srv *httptest.Server
+	report  fakeserver.Reporter
+	cfg     config
+	srv     *httptest.Server
+	changes *fakeserver.Changes
 
 	closeOnce sync.Once
 
 	// mu guards everything below. API handlers run with it held, so every
 	// request is atomic with respect to the simulated staff and to observers.
-	mu      sync.Mutex
-	changed chan struct{} // closed and replaced on every state change
-	closed  bool
+	// Every change of state is followed by changes.Notify.
+	mu     sync.Mutex
+	closed bool
 
-	down      bool
-	faults    map[string][]fault // keyed by method name ("*" for any)
+	outage    fakeserver.Outage
+	faults    fakeserver.Faults[fault] // keyed by method name ("*" for any)
 	failFor   map[string]failWindow
 	requests  []*Request
 	calls     map[string]int
@@ -135,9 +136,20 @@ func WithTriggerTTL(d time.Duration) Option { return func(c *config) { c.trigger
 // its OptionPingInterval (default 30s), so keep this well below that.
 func WithSocketPingInterval(d time.Duration) Option { return func(c *config) { c.pingEvery = d } }
 
-// New starts a Server and registers tb.Cleanup to close it.
+// New starts a Server for a test: it reports to tb and is closed at the
+// test's cleanup.
 func New(tb testing.TB, opts ...Option) *Server {
 	tb.Helper()
+	return fakeserver.ForTest(tb, "slacktest", func(r fakeserver.Reporter) (*Server, error) { return newServer(r, opts) })
+}
+
+// NewServer starts a Server outside a test (see fakeserver.Standalone for
+// how it reports its own errors). The caller must Close it.
+func NewServer(opts ...Option) (*Server, error) {
+	return newServer(fakeserver.Standalone{}, opts)
+}
+
+func newServer(report fakeserver.Reporter, opts []Option) (*Server, error) {
 	cfg := config{
 		botToken:    DefaultBotToken,
 		appToken:    DefaultAppToken,
@@ -157,10 +169,10 @@ func New(tb testing.TB, opts ...Option) *Server {
 		opt(&cfg)
 	}
 	s := &Server{
-		tb:            tb,
+		report:        report,
 		cfg:           cfg,
-		changed:       make(chan struct{}),
-		faults:        map[string][]fault{},
+		changes:       fakeserver.NewChanges("slacktest"),
+		outage:        fakeserver.Outage{Status: http.StatusServiceUnavailable, Page: []byte(downPage)},
 		failFor:       map[string]failWindow{},
 		calls:         map[string]int{},
 		channel:       map[string]*channel{},
@@ -174,19 +186,21 @@ func New(tb testing.TB, opts ...Option) *Server {
 		envelopes:     map[string]*envelope{},
 	}
 	s.users[cfg.botUserID] = &User{ID: cfg.botUserID, Name: cfg.botName, RealName: cfg.botName, IsBot: true}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
-	tb.Cleanup(s.Close)
-	return s
+	var err error
+	if s.srv, err = fakeserver.Listen(http.HandlerFunc(s.serveHTTP)); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
-// Close drops Socket Mode connections and shuts the server down. It is called
-// automatically at test cleanup and is safe to call more than once.
+// Close drops Socket Mode connections and shuts the server down. New calls
+// it at test cleanup; it is safe to call more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true
 		conns := s.socketConnsLocked()
-		s.notifyLocked()
+		s.changes.Notify()
 		s.mu.Unlock()
 		for _, c := range conns {
 			c.close()
@@ -224,52 +238,11 @@ func (s *Server) VerificationToken() string { return s.cfg.verifyToken }
 
 // HTTPClient returns an http.Client for the server with a generous overall
 // timeout, so a test with a broken bot fails instead of hanging.
-func (s *Server) HTTPClient() *http.Client {
-	c := *s.srv.Client()
-	c.Timeout = 2 * time.Minute
-	return &c
-}
+func (s *Server) HTTPClient() *http.Client { return fakeserver.Client(s.srv) }
 
 func (s *Server) now() time.Time { return s.cfg.now() }
-
-// notifyLocked wakes everyone waiting for a change. Callers hold s.mu.
-func (s *Server) notifyLocked() {
-	close(s.changed)
-	s.changed = make(chan struct{})
-}
 
 // Changed returns a channel that is closed at the next state change of the
 // server (any request, any simulated staff action, any ack). Take it before
 // checking a condition, then wait on it, and no change can be missed.
-func (s *Server) Changed() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.changed
-}
-
-// nextIDLocked returns prefix followed by a fresh number, e.g. "F000000007".
-func (s *Server) nextIDLocked(prefix string) string {
-	s.seq++
-	return fmt.Sprintf("%s%09d", prefix, s.seq)
-}
-
-// nextTSLocked hands out a message timestamp: the clock's time in Slack's
-// "seconds.micros" form, strictly increasing even when the clock stands still.
-func (s *Server) nextTSLocked() string {
-	us := s.now().UnixMicro()
-	if us <= s.lastTS {
-		us = s.lastTS + 1
-	}
-	s.lastTS = us
-	return formatTS(us)
-}
-
-func formatTS(us int64) string { return fmt.Sprintf("%d.%06d", us/1e6, us%1e6) }
-
-// tsTime parses a Slack ts ("1700000000.000100") into a time.
-func tsTime(ts string) time.Time {
-	sec, frac, _ := strings.Cut(ts, ".")
-	secs, _ := strconv.ParseInt(sec, 10, 64)
-	us, _ := strconv.ParseInt((frac + "000000")[:6], 10, 64)
-	return time.Unix(secs, us*1000)
-}
+func (s *Server) Changed() <-chan struct{} { return s.changes.Changed() }

@@ -281,11 +281,11 @@ func TestFaults(t *testing.T) {
 		t.Errorf("ErrorNext: %v", err)
 	}
 
-	srv.FailAll(true)
+	srv.SetDown(true)
 	if _, err := api.AuthTest(); !errors.As(err, &sce) || sce.Code != http.StatusServiceUnavailable {
 		t.Errorf("down: %v", err)
 	}
-	srv.FailAll(false)
+	srv.SetDown(false)
 	if _, err := api.AuthTest(); err != nil {
 		t.Errorf("back up: %v", err)
 	}

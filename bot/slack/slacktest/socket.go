@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"bridgebot/bot/internal/fakeserver"
 )
 
 // Ack is a Socket Mode acknowledgement the bot sent.
@@ -129,7 +131,7 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 			env.sent = true
 		}
 	}
-	s.notifyLocked()
+	s.changes.Notify()
 	s.mu.Unlock()
 
 	go s.socketWriter(c)
@@ -138,7 +140,7 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	c.close()
 	s.mu.Lock()
 	delete(s.sockets, c)
-	s.notifyLocked()
+	s.changes.Notify()
 	s.mu.Unlock()
 }
 
@@ -205,7 +207,7 @@ func (s *Server) socketReader(c *socketConn) {
 			env.acked = true
 		}
 		s.acks = append(s.acks, Ack{EnvelopeID: res.EnvelopeID, Payload: res.Payload, Known: env != nil, Time: s.now()})
-		s.notifyLocked()
+		s.changes.Notify()
 		s.mu.Unlock()
 	}
 }
@@ -249,7 +251,7 @@ func (s *Server) pushEnvelopeLocked(env *envelope) string {
 	} else {
 		s.pendingEnv = append(s.pendingEnv, env.id)
 	}
-	s.notifyLocked()
+	s.changes.Notify()
 	return env.id
 }
 
@@ -261,7 +263,7 @@ func (s *Server) SocketEvent(eventJSON []byte) (envelopeID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !json.Valid(eventJSON) {
-		s.tb.Errorf("slacktest: SocketEvent: payload is not JSON: %q", eventJSON)
+		s.report.Errorf("slacktest: SocketEvent: payload is not JSON: %q", eventJSON)
 	}
 	return s.pushEnvelopeLocked(&envelope{id: s.uuidLocked(), typ: "events_api", payload: append(json.RawMessage(nil), eventJSON...)})
 }
@@ -281,7 +283,7 @@ func (s *Server) SocketInteractive(payload any) (envelopeID string) {
 	case json.RawMessage:
 		raw = p
 	default:
-		s.tb.Errorf("slacktest: SocketInteractive: unsupported payload %T", payload)
+		s.report.Errorf("slacktest: SocketInteractive: unsupported payload %T", payload)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -289,7 +291,7 @@ func (s *Server) SocketInteractive(payload any) (envelopeID string) {
 		Type string `json:"type"`
 	}
 	if json.Unmarshal(raw, &head) != nil {
-		s.tb.Errorf("slacktest: SocketInteractive: payload is not JSON: %q", raw)
+		s.report.Errorf("slacktest: SocketInteractive: payload is not JSON: %q", raw)
 	}
 	accepts := head.Type == "view_submission" || head.Type == "block_suggestion"
 	return s.pushEnvelopeLocked(&envelope{id: s.uuidLocked(), typ: "interactive", payload: append(json.RawMessage(nil), raw...), accepts: accepts})
@@ -340,7 +342,7 @@ func (s *Server) SocketDisconnect(reason string) {
 		c.enqueueLocked(msg)
 		c.draining = true
 	}
-	s.notifyLocked()
+	s.changes.Notify()
 }
 
 // SocketDrop closes every open Socket Mode connection abruptly, as a
@@ -359,16 +361,12 @@ func (s *Server) SocketDrop() {
 
 // SocketConnections is the number of open Socket Mode connections.
 func (s *Server) SocketConnections() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.sockets)
+	return fakeserver.Locked(&s.mu, func() int { return len(s.sockets) })
 }
 
 // SocketConnects is the number of Socket Mode connections ever accepted.
 func (s *Server) SocketConnects() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.socketConnect
+	return fakeserver.Locked(&s.mu, func() int { return s.socketConnect })
 }
 
 // WaitSocketConnected waits until at least n Socket Mode connections have
@@ -376,7 +374,7 @@ func (s *Server) SocketConnects() int {
 // one that gets envelopes is open.
 func (s *Server) WaitSocketConnected(tb testing.TB, n int, timeout time.Duration) {
 	tb.Helper()
-	ok := s.await(timeout, func() bool {
+	ok := s.changes.Await(timeout, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		return s.socketConnect >= n && s.newestSocketLocked() != nil
@@ -389,9 +387,7 @@ func (s *Server) WaitSocketConnected(tb testing.TB, n int, timeout time.Duration
 
 // Acks returns the acknowledgements received, in order.
 func (s *Server) Acks() []Ack {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.acks)
+	return fakeserver.Locked(&s.mu, func() []Ack { return slices.Clone(s.acks) })
 }
 
 // Unacked returns the envelope ids not acknowledged yet (sent or still
@@ -411,18 +407,7 @@ func (s *Server) Unacked() []string {
 // WaitAck waits for the bot to acknowledge an envelope and returns the ack.
 func (s *Server) WaitAck(tb testing.TB, envelopeID string, timeout time.Duration) Ack {
 	tb.Helper()
-	var found Ack
-	ok := s.await(timeout, func() bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		for _, a := range s.acks {
-			if a.EnvelopeID == envelopeID {
-				found = a
-				return true
-			}
-		}
-		return false
-	})
+	found, ok := fakeserver.AwaitFirst(s.changes, timeout, s.Acks, func(a Ack) bool { return a.EnvelopeID == envelopeID })
 	if !ok {
 		tb.Fatalf("slacktest: envelope %s not acknowledged within %v (open connections: %d, unacked: %v)",
 			envelopeID, timeout, s.SocketConnections(), s.Unacked())

@@ -37,7 +37,7 @@ func (s *Server) PutUser(u User) {
 		u.TZ = "Europe/London"
 	}
 	s.users[u.ID] = &u
-	s.notifyLocked()
+	s.changes.Notify()
 }
 
 func (s *Server) userName(id string) string {

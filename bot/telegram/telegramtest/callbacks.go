@@ -59,7 +59,7 @@ func (s *Server) CallbackAnswer(id string) (CallbackAnswer, bool) {
 func (s *Server) WaitCallbackAnswer(tb testing.TB, id string, timeout time.Duration) CallbackAnswer {
 	tb.Helper()
 	var ans CallbackAnswer
-	if !s.await(timeout, func() (ok bool) { ans, ok = s.CallbackAnswer(id); return ok }) {
+	if !s.changes.Await(timeout, func() (ok bool) { ans, ok = s.CallbackAnswer(id); return ok }) {
 		tb.Fatalf("telegramtest: callback query %s not answered within %v", id, timeout)
 	}
 	return ans

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strconv"
 	"time"
+
+	"bridgebot/bot/internal/fakeserver"
 )
 
 // User is a simulated Telegram user. A private chat's id equals its user's id.
@@ -100,7 +102,7 @@ func (s *Server) chatLocked(id int64) *chat {
 // privateChatLocked returns u's private chat, refreshing the member's profile.
 func (s *Server) privateChatLocked(u User) *chat {
 	if u.ID <= 0 {
-		s.tb.Fatalf("telegramtest: user id must be positive, got %d", u.ID)
+		s.report.Fatalf("telegramtest: user id must be positive, got %d", u.ID)
 	}
 	c := s.chatLocked(u.ID)
 	c.user = named(u)
@@ -121,7 +123,7 @@ func (s *Server) AddChat(u User) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.privateChatLocked(u)
-	s.notifyLocked()
+	s.changes.Notify()
 }
 
 // AddGroup makes a group chat (negative id) known with a title.
@@ -129,12 +131,12 @@ func (s *Server) AddGroup(chatID int64, title string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.groupLocked(chatID, title)
-	s.notifyLocked()
+	s.changes.Notify()
 }
 
 func (s *Server) groupLocked(chatID int64, title string) *chat {
 	if chatID >= 0 {
-		s.tb.Fatalf("telegramtest: group chat ids are negative, got %d", chatID)
+		s.report.Fatalf("telegramtest: group chat ids are negative, got %d", chatID)
 	}
 	c := s.chatLocked(chatID)
 	if title != "" {
@@ -269,7 +271,7 @@ func (m *storedMsg) public() Message {
 		EditCount: m.edits,
 		Deleted:   m.deleted,
 		Date:      m.date,
-		Params:    cloneValues(m.params),
+		Params:    fakeserver.CloneValues(m.params),
 	}
 	for _, e := range m.content.entities {
 		out.Entities = append(out.Entities, Entity{Type: e.Type, Offset: e.Offset, Length: e.Length, URL: e.URL, Language: e.Language})
@@ -286,17 +288,6 @@ func (m *storedMsg) public() Message {
 	}
 	if m.replyTo != nil {
 		out.ReplyTo = m.replyTo.id
-	}
-	return out
-}
-
-func cloneValues(v url.Values) url.Values {
-	if v == nil {
-		return nil
-	}
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = append([]string(nil), vs...)
 	}
 	return out
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"regexp"
 	"strconv"
+
+	"bridgebot/bot/internal/fakeserver"
 )
 
 // BotCommand is one entry of the bot's command menu.
@@ -112,7 +114,5 @@ func (s *Server) handleDeleteMyCommands(c *call) (any, *apiError) {
 // "default" or "chat:123") and language code ("" for all languages), nil if
 // none. Like getMyCommands there is no fallback to broader scopes.
 func (s *Server) Commands(scope, lang string) []BotCommand {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]BotCommand(nil), s.commands[commandKey(scope, lang)]...)
+	return fakeserver.Locked(&s.mu, func() []BotCommand { return append([]BotCommand(nil), s.commands[commandKey(scope, lang)]...) })
 }

@@ -8,6 +8,8 @@
 //	srv := telegramtest.New(t)
 //	bot, err := tgbotapi.NewBotAPIWithClient(srv.Token(), srv.Endpoint(), srv.HTTPClient())
 //
+// (Outside a test, NewServer starts one that the caller closes.)
+//
 // Tests then play the members of the chats (SendText, PressButton, ...),
 // which queues updates for getUpdates, and observe what the bot did
 // (Messages, WaitMessage, CallbackAnswer, Commands, Requests, ...).

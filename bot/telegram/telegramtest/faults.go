@@ -25,21 +25,12 @@ func (s *Server) DropNext(method string, n int) {
 func (s *Server) addFaults(method string, n int, f fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := strings.ToLower(method)
-	for range n {
-		s.faults[key] = append(s.faults[key], f)
-	}
+	s.faults.Add(strings.ToLower(method), n, f)
 }
 
 // takeFaultLocked pops the next fault for a method, if any.
 func (s *Server) takeFaultLocked(method string) (fault, bool) {
-	key := strings.ToLower(method)
-	q := s.faults[key]
-	if len(q) == 0 {
-		return fault{}, false
-	}
-	s.faults[key] = q[1:]
-	return q[0], true
+	return s.faults.Take(strings.ToLower(method))
 }
 
 // SetDown simulates an outage behind a reverse proxy: while down, every API
@@ -48,8 +39,8 @@ func (s *Server) takeFaultLocked(method string) (fault, bool) {
 func (s *Server) SetDown(down bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.down = down
-	s.notifyLocked()
+	s.outage.SetDown(down)
+	s.changes.Notify()
 }
 
 // BlockChat makes sends to the chat fail with 403 "Forbidden: bot was
@@ -72,5 +63,5 @@ func (s *Server) setChatFlag(chatID int64, set func(*chat)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	set(s.chatLocked(chatID))
-	s.notifyLocked()
+	s.changes.Notify()
 }

@@ -119,15 +119,7 @@ func (s *Server) inputFile(p *params, kind string) (f *storedFile, created bool,
 // mediaHandler implements sendPhoto, sendDocument and the like.
 func mediaHandler(kind string) handler {
 	return func(s *Server, c *call) (any, *apiError) {
-		mk, err := parseMarkup(c.p)
-		if err != nil {
-			return nil, err
-		}
-		ch, err := s.chatParam(c.p, "chat_id")
-		if err != nil {
-			return nil, err
-		}
-		cont, err := captionContent(c.p)
+		ch, cont, mk, err := s.outgoing(c.p, captionContent)
 		if err != nil {
 			return nil, err
 		}
@@ -184,22 +176,20 @@ func (s *Server) handleGetFile(c *call) (any, *apiError) {
 func (s *Server) serveFile(w http.ResponseWriter, _ *http.Request, rest string) {
 	token, filePath, _ := strings.Cut(rest, "/")
 	s.mu.Lock()
-	down := s.down
+	down := s.outage.Down()
 	var data []byte
 	f := s.filePaths[filePath]
 	found := f != nil && token == s.cfg.token
 	if found && !down {
 		f.downloads++
 		data = f.data
-		s.notifyLocked()
+		s.changes.Notify()
 	}
 	s.mu.Unlock()
 
 	switch {
 	case down:
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(http.StatusBadGateway)
-		_, _ = w.Write([]byte(badGatewayPage))
+		s.outage.WritePage(w)
 	case !found:
 		writeError(w, &apiError{code: 404, desc: "Not Found"})
 	default:

@@ -5,20 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/url"
-	"runtime/debug"
 	"strings"
-	"time"
-)
 
-// Request is one API call the server received, for assertions.
-type Request struct {
-	Method string     // canonical method name when known, else as requested
-	Params url.Values // parameters from query string and body; "null" values dropped
-	Files  map[string]string
-	Status int // HTTP status answered; 0 while pending or if the client went away
-	Time   time.Time
-}
+	"bridgebot/bot/internal/fakeserver"
+)
 
 // apiError is a Telegram error answer. code doubles as the HTTP status.
 type apiError struct {
@@ -128,7 +118,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 		res  any
 		aerr *apiError
 		drop bool
-		down = s.down
+		down = s.outage.Down()
 	)
 	m, known := methods[strings.ToLower(method)]
 	switch {
@@ -161,16 +151,14 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 	if aerr == nil && rec.Status == http.StatusOK {
 		body = successBody(res)
 	}
-	s.notifyLocked()
+	s.changes.Notify()
 	s.mu.Unlock()
 
 	switch {
 	case down:
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(http.StatusBadGateway)
-		_, _ = w.Write([]byte(badGatewayPage))
+		s.outage.WritePage(w)
 	case drop:
-		dropConnection(w)
+		fakeserver.DropConnection(w)
 	case aerr == errClientGone:
 	case aerr != nil:
 		writeError(w, aerr)
@@ -181,14 +169,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 
 // invoke runs a handler, turning a panic (a bug in the fake) into a test
 // error and a 500 answer rather than a server stuck with s.mu held.
-func (s *Server) invoke(fn handler, c *call) (res any, aerr *apiError) {
-	defer func() {
-		if p := recover(); p != nil {
-			s.tb.Errorf("telegramtest: %s panicked: %v\n%s", c.method, p, debug.Stack())
-			res, aerr = nil, &apiError{code: 500, desc: "Internal Server Error"}
-		}
-	}()
-	return fn(s, c)
+func (s *Server) invoke(fn handler, c *call) (any, *apiError) {
+	return fakeserver.Recover(s.report, "telegramtest: "+c.method, func() (any, *apiError) { return fn(s, c) },
+		&apiError{code: 500, desc: "Internal Server Error"})
 }
 
 // httpStatus maps an error_code to the HTTP status Telegram answers with.
@@ -242,20 +225,5 @@ func writeError(w http.ResponseWriter, e *apiError) {
 }
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
-}
-
-// dropConnection closes the TCP connection without answering, as a network
-// failure or a crashing proxy would.
-func dropConnection(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic("telegramtest: connection cannot be hijacked")
-	}
-	conn, _, err := hj.Hijack()
-	if err == nil {
-		_ = conn.Close()
-	}
+	fakeserver.Write(w, status, "application/json", body)
 }

@@ -79,7 +79,7 @@ func (s *Server) EditText(u User, messageID int, newText string) int {
 	c := s.privateChatLocked(u)
 	m := c.msgs[messageID]
 	if m == nil || m.fromBot || m.deleted {
-		s.tb.Fatalf("telegramtest: EditText: user %d has no message %d", u.ID, messageID)
+		s.report.Fatalf("telegramtest: EditText: user %d has no message %d", u.ID, messageID)
 	}
 	m.content = content{raw: newText, plain: newText, entities: botCommandEntities(newText), media: m.content.media}
 	m.edits++
@@ -106,7 +106,7 @@ func (s *Server) PressGroupButton(chatID int64, u User, messageID int, data stri
 		m = c.msgs[messageID]
 	}
 	if m == nil || !m.fromBot || m.deleted {
-		s.tb.Fatalf("telegramtest: PressButton: chat %d has no bot message %d", chatID, messageID)
+		s.report.Fatalf("telegramtest: PressButton: chat %d has no bot message %d", chatID, messageID)
 	}
 	if c.id == u.ID {
 		s.privateChatLocked(u) // refresh the member's profile
@@ -180,6 +180,16 @@ func botCommandEntities(text string) []wireEntity {
 	blocks := func(r rune) bool {
 		return r == '_' || r == '/' || r == '<' || r == '>' || unicode.IsLetter(r) || unicode.IsNumber(r)
 	}
+	// word scans the command characters after the '/' or '@' at from and
+	// reports whether there are between least and most of them.
+	word := func(from, least, most int) (end int, ok bool) {
+		end = from + 1
+		for end < len(text) && isCmdChar(text[end]) {
+			end++
+		}
+		n := end - from - 1
+		return end, n >= least && n <= most
+	}
 	for i := 0; i < len(text); i++ {
 		if text[i] != '/' {
 			continue
@@ -187,20 +197,14 @@ func botCommandEntities(text string) []wireEntity {
 		if prev, _ := utf8.DecodeLastRuneInString(text[:i]); i > 0 && blocks(prev) {
 			continue
 		}
-		j := i + 1
-		for j < len(text) && isCmdChar(text[j]) {
-			j++
-		}
-		if n := j - i - 1; n < 1 || n > 64 {
+		j, ok := word(i, 1, 64)
+		if !ok {
 			i = j - 1
 			continue
 		}
 		if j < len(text) && text[j] == '@' {
-			k := j + 1
-			for k < len(text) && isCmdChar(text[k]) {
-				k++
-			}
-			if n := k - j - 1; n < 3 || n > 32 {
+			k, ok := word(j, 3, 32)
+			if !ok {
 				i = k - 1
 				continue
 			}

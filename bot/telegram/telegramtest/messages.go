@@ -100,15 +100,19 @@ func reachable(c *chat) *apiError {
 	return nil
 }
 
-// messageParam resolves message_id in a chat; missing reports notFound too
-// when the id is malformed.
-func messageParam(c *chat, p *params, notFound string) (*storedMsg, *apiError) {
-	id, ok, err := p.int("message_id")
+// messageParam resolves message_id in the chat named by chatKey; missing
+// reports notFound too when the id is malformed.
+func (s *Server) messageParam(p *params, chatKey, notFound string) (*storedMsg, *apiError) {
+	c, err := s.chatParam(p, chatKey)
+	if err != nil {
+		return nil, err
+	}
+	id, ok, perr := p.int("message_id")
 	if !ok {
 		return nil, badRequest("message identifier is not specified")
 	}
 	m := c.msgs[int(id)]
-	if err != nil || m == nil || m.deleted {
+	if perr != nil || m == nil || m.deleted {
 		return nil, badRequest(notFound)
 	}
 	return m, nil
@@ -157,16 +161,26 @@ func (s *Server) sendLocked(c *chat, p *params, cont content, mk *markup) (*stor
 	return s.addMessageLocked(c, m), nil
 }
 
+// outgoing reads what sendMessage and the media sends share, in Telegram's
+// order: reply_markup, the chat, then the text or caption (body).
+func (s *Server) outgoing(p *params, body func(*params) (content, *apiError)) (*chat, content, *markup, *apiError) {
+	mk, err := parseMarkup(p)
+	if err != nil {
+		return nil, content{}, nil, err
+	}
+	ch, err := s.chatParam(p, "chat_id")
+	if err != nil {
+		return nil, content{}, nil, err
+	}
+	cont, err := body(p)
+	if err != nil {
+		return nil, content{}, nil, err
+	}
+	return ch, cont, mk, nil
+}
+
 func (s *Server) handleSendMessage(c *call) (any, *apiError) {
-	mk, err := parseMarkup(c.p)
-	if err != nil {
-		return nil, err
-	}
-	ch, err := s.chatParam(c.p, "chat_id")
-	if err != nil {
-		return nil, err
-	}
-	cont, err := textContent(c.p)
+	ch, cont, mk, err := s.outgoing(c.p, textContent)
 	if err != nil {
 		return nil, err
 	}
@@ -188,11 +202,7 @@ func (s *Server) editTarget(p *params) (m *storedMsg, inline bool, err *apiError
 		}
 		return nil, true, nil
 	}
-	ch, err := s.chatParam(p, "chat_id")
-	if err != nil {
-		return nil, false, err
-	}
-	m, err = messageParam(ch, p, "message to edit not found")
+	m, err = s.messageParam(p, "chat_id", "message to edit not found")
 	if err != nil {
 		return nil, false, err
 	}
@@ -215,72 +225,64 @@ func (s *Server) applyEdit(m *storedMsg, p *params, cont content, mk *markup) (a
 	return s.wireMessage(m), nil
 }
 
-func (s *Server) handleEditMessageText(c *call) (any, *apiError) {
-	mk, err := parseMarkup(c.p)
-	if err != nil {
-		return nil, err
+// edit runs an edit method. It reads, in Telegram's order, reply_markup,
+// the target message and its new content (body; nil keeps the message's);
+// an inline message succeeds with true; fit checks (and may complete) the
+// new content against the message.
+func (s *Server) edit(p *params, body func(*params) (content, *apiError), fit func(m *storedMsg, cont *content) *apiError) (any, *apiError) {
+	var (
+		m      *storedMsg
+		inline bool
+		cont   content
+	)
+	mk, err := parseMarkup(p)
+	if err == nil {
+		m, inline, err = s.editTarget(p)
 	}
-	m, inline, err := s.editTarget(c.p)
-	if err != nil {
-		return nil, err
+	if err == nil && body != nil {
+		cont, err = body(p)
 	}
-	cont, err := textContent(c.p)
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	if inline {
+	case inline:
 		return true, nil
+	case body == nil:
+		cont = m.content
 	}
-	if m.content.media != nil {
-		return nil, badRequest("there is no text in the message to edit")
+	if fit != nil {
+		if err := fit(m, &cont); err != nil {
+			return nil, err
+		}
 	}
-	return s.applyEdit(m, c.p, cont, mk)
+	return s.applyEdit(m, p, cont, mk)
+}
+
+func (s *Server) handleEditMessageText(c *call) (any, *apiError) {
+	return s.edit(c.p, textContent, func(m *storedMsg, _ *content) *apiError {
+		if m.content.media != nil {
+			return badRequest("there is no text in the message to edit")
+		}
+		return nil
+	})
 }
 
 func (s *Server) handleEditMessageCaption(c *call) (any, *apiError) {
-	mk, err := parseMarkup(c.p)
-	if err != nil {
-		return nil, err
-	}
-	m, inline, err := s.editTarget(c.p)
-	if err != nil {
-		return nil, err
-	}
-	cont, err := captionContent(c.p)
-	if err != nil {
-		return nil, err
-	}
-	if inline {
-		return true, nil
-	}
-	if m.content.media == nil {
-		return nil, badRequest("there is no caption in the message to edit")
-	}
-	cont.media = m.content.media
-	return s.applyEdit(m, c.p, cont, mk)
+	return s.edit(c.p, captionContent, func(m *storedMsg, cont *content) *apiError {
+		if m.content.media == nil {
+			return badRequest("there is no caption in the message to edit")
+		}
+		cont.media = m.content.media
+		return nil
+	})
 }
 
 func (s *Server) handleEditMessageReplyMarkup(c *call) (any, *apiError) {
-	mk, err := parseMarkup(c.p)
-	if err != nil {
-		return nil, err
-	}
-	m, inline, err := s.editTarget(c.p)
-	if err != nil {
-		return nil, err
-	}
-	if inline {
-		return true, nil
-	}
-	return s.applyEdit(m, c.p, m.content, mk)
+	return s.edit(c.p, nil, nil)
 }
 
 func (s *Server) handleDeleteMessage(c *call) (any, *apiError) {
-	ch, err := s.chatParam(c.p, "chat_id")
-	if err != nil {
-		return nil, err
-	}
-	m, err := messageParam(ch, c.p, "message to delete not found")
+	m, err := s.messageParam(c.p, "chat_id", "message to delete not found")
 	if err != nil {
 		return nil, err
 	}
@@ -296,11 +298,7 @@ func (s *Server) handleCopyMessage(c *call) (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	from, err := s.chatParam(c.p, "from_chat_id")
-	if err != nil {
-		return nil, err
-	}
-	src, err := messageParam(from, c.p, "message to copy not found")
+	src, err := s.messageParam(c.p, "from_chat_id", "message to copy not found")
 	if err != nil {
 		return nil, err
 	}

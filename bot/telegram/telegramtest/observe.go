@@ -2,18 +2,19 @@ package telegramtest
 
 import (
 	"maps"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"bridgebot/bot/internal/fakeserver"
 )
 
 // Messages returns what the bot sent to a chat, in send order, each in its
 // current state: edits applied, deleted ones kept with Deleted set, so
 // indexes are stable (see WaitMessageAfter).
 func (s *Server) Messages(chatID int64) []Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.messagesLocked(chatID, 0)
+	return fakeserver.Locked(&s.mu, func() []Message { return s.messagesLocked(chatID, 0) })
 }
 
 func (s *Server) messagesLocked(chatID int64, from int) []Message {
@@ -64,16 +65,7 @@ func (s *Server) WaitMessage(tb testing.TB, chatID int64, timeout time.Duration,
 // WaitMessageAfter(tb, chat, n, ...) waits for a new message.
 func (s *Server) WaitMessageAfter(tb testing.TB, chatID int64, afterCount int, timeout time.Duration, match func(Message) bool) Message {
 	tb.Helper()
-	var found Message
-	ok := s.await(timeout, func() bool {
-		for _, m := range s.messagesAfter(chatID, afterCount) {
-			if match == nil || match(m) {
-				found = m
-				return true
-			}
-		}
-		return false
-	})
+	found, ok := fakeserver.AwaitFirst(s.changes, timeout, func() []Message { return s.messagesAfter(chatID, afterCount) }, match)
 	if !ok {
 		tb.Fatalf("telegramtest: no matching bot message in chat %d (after #%d) within %v; chat has:\n%s",
 			chatID, afterCount, timeout, s.dump(chatID))
@@ -84,9 +76,7 @@ func (s *Server) WaitMessageAfter(tb testing.TB, chatID int64, afterCount int, t
 // messagesAfter snapshots messages under the lock, so match runs unlocked
 // and may call back into the server.
 func (s *Server) messagesAfter(chatID int64, from int) []Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.messagesLocked(chatID, from)
+	return fakeserver.Locked(&s.mu, func() []Message { return s.messagesLocked(chatID, from) })
 }
 
 func (s *Server) dump(chatID int64) string {
@@ -110,27 +100,7 @@ func (s *Server) dump(chatID int64) string {
 // server's lock and may call its methods.
 func (s *Server) WaitFor(tb testing.TB, timeout time.Duration, cond func() bool) {
 	tb.Helper()
-	if !s.await(timeout, cond) {
-		tb.Fatalf("telegramtest: condition not met within %v", timeout)
-	}
-}
-
-// await reports whether cond became true within timeout. Taking the change
-// channel before evaluating cond means no change can slip in between.
-func (s *Server) await(timeout time.Duration, cond func() bool) bool {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		changed := s.Changed()
-		if cond() {
-			return true
-		}
-		select {
-		case <-changed:
-		case <-deadline.C:
-			return cond()
-		}
-	}
+	s.changes.WaitFor(tb, timeout, cond)
 }
 
 // Calls counts the requests for a method (any case), failed ones included.
@@ -146,17 +116,25 @@ func (s *Server) Calls(method string) int {
 	return n
 }
 
+// Request is one API call the server received, for assertions.
+type Request struct {
+	Method string     // canonical method name when known, else as requested
+	Params url.Values // parameters from query string and body; "null" values dropped
+	Files  map[string]string
+	Status int // HTTP status answered; 0 while pending or if the client went away
+	Time   time.Time
+}
+
+func (r *Request) clone() Request {
+	c := *r
+	c.Params = fakeserver.CloneValues(r.Params)
+	c.Files = maps.Clone(r.Files)
+	return c
+}
+
 // Requests returns every API request received, in arrival order.
 func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		out[i] = *r
-		out[i].Params = cloneValues(r.Params)
-		out[i].Files = maps.Clone(r.Files)
-	}
-	return out
+	return fakeserver.Locked(&s.mu, func() []Request { return fakeserver.Map(s.requests, (*Request).clone) })
 }
 
 // ChatActions returns the sendChatAction actions sent to a chat, in order.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"bridgebot/bot/internal/fakeserver"
 )
 
 // window is a sliding one-second window of accepted messages. It also keeps
@@ -64,9 +66,7 @@ func (s *Server) admitLocked(c *chat, paid bool) *apiError {
 
 // RateLimited is the number of 429 answers served, by the limiter or FailNext.
 func (s *Server) RateLimited() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.rateLimited
+	return fakeserver.Locked(&s.mu, func() int { return s.rateLimited })
 }
 
 // Accepted is the number of messages the server accepted for a chat (sends
@@ -82,16 +82,12 @@ func (s *Server) Accepted(chatID int64) int {
 
 // AcceptedTotal is the number of messages accepted across all chats.
 func (s *Server) AcceptedTotal() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.accepted
+	return fakeserver.Locked(&s.mu, func() int { return s.accepted })
 }
 
 // MaxPerSecond is the most messages accepted in any one-second window.
 func (s *Server) MaxPerSecond() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.global.max
+	return fakeserver.Locked(&s.mu, func() int { return s.global.max })
 }
 
 // MaxPerSecondForChat is the most messages accepted for one chat in any

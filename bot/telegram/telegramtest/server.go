@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"bridgebot/bot/internal/fakeserver"
 )
 
 // DefaultToken is the bot token a Server accepts unless WithToken is given.
@@ -21,24 +23,26 @@ const DefaultBotUsername = "bridge_test_bot"
 // ids with counters or treats offset 0 specially is caught.
 const firstUpdateID = 1000
 
-// Server is a fake Telegram Bot API server. Create it with New.
+// Server is a fake Telegram Bot API server. Create it with New in a test,
+// or NewServer elsewhere.
 type Server struct {
-	tb  testing.TB
-	cfg config
-	srv *httptest.Server
-	bot User
+	report  fakeserver.Reporter
+	cfg     config
+	srv     *httptest.Server
+	bot     User
+	changes *fakeserver.Changes
 
 	closeOnce sync.Once
 	closing   chan struct{} // closed by Close to end pending long polls
 
 	// mu guards everything below. Handlers run with it held (getUpdates
 	// releases it while waiting), so every request is atomic with respect
-	// to the simulated members and to observers.
-	mu      sync.Mutex
-	changed chan struct{} // closed and replaced on every state change
+	// to the simulated members and to observers. Every change of state
+	// is followed by changes.Notify.
+	mu sync.Mutex
 
-	down   bool
-	faults map[string][]fault // keyed by lower-case method name
+	outage fakeserver.Outage
+	faults fakeserver.Faults[fault] // keyed by lower-case method name
 
 	chats     map[int64]*chat
 	files     map[string]*storedFile // by file_id
@@ -64,17 +68,17 @@ type Server struct {
 	rateLimited int
 }
 
-// config is assembled by Options before the server starts.
-type config struct {
-	token        string
-	username     string
-	firstName    string
-	globalLimit  int
-	perChatLimit int
-	paidLimit    int
-	now          func() time.Time
-	callbackTTL  time.Duration
-	hookRetry    time.Duration
+// New starts a Server for a test: it reports to tb and is closed at the
+// test's cleanup.
+func New(tb testing.TB, opts ...Option) *Server {
+	tb.Helper()
+	return fakeserver.ForTest(tb, "telegramtest", func(r fakeserver.Reporter) (*Server, error) { return newServer(r, opts) })
+}
+
+// NewServer starts a Server outside a test (see fakeserver.Standalone for
+// how it reports its own errors). The caller must Close it.
+func NewServer(opts ...Option) (*Server, error) {
+	return newServer(fakeserver.Standalone{}, opts)
 }
 
 // Option configures a Server.
@@ -108,9 +112,20 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 // 15s); later answers fail as Telegram's do.
 func WithCallbackTTL(d time.Duration) Option { return func(c *config) { c.callbackTTL = d } }
 
-// New starts a Server and registers tb.Cleanup to close it.
-func New(tb testing.TB, opts ...Option) *Server {
-	tb.Helper()
+// config is assembled by Options before the server starts.
+type config struct {
+	token        string
+	username     string
+	firstName    string
+	globalLimit  int
+	perChatLimit int
+	paidLimit    int
+	now          func() time.Time
+	callbackTTL  time.Duration
+	hookRetry    time.Duration
+}
+
+func newServer(report fakeserver.Reporter, opts []Option) (*Server, error) {
 	cfg := config{
 		token:       DefaultToken,
 		username:    DefaultBotUsername,
@@ -128,12 +143,12 @@ func New(tb testing.TB, opts ...Option) *Server {
 		botID = 123456
 	}
 	s := &Server{
-		tb:           tb,
+		report:       report,
 		cfg:          cfg,
 		bot:          User{ID: botID, FirstName: cfg.firstName, Username: cfg.username},
+		changes:      fakeserver.NewChanges("telegramtest"),
 		closing:      make(chan struct{}),
-		changed:      make(chan struct{}),
-		faults:       map[string][]fault{},
+		outage:       fakeserver.Outage{Status: http.StatusBadGateway, Page: []byte(badGatewayPage)},
 		chats:        map[int64]*chat{},
 		files:        map[string]*storedFile{},
 		filePaths:    map[string]*storedFile{},
@@ -142,14 +157,15 @@ func New(tb testing.TB, opts ...Option) *Server {
 		callbacks:    map[string]*callbackState{},
 		inlineIDs:    map[string]bool{},
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	if s.srv, err = fakeserver.Listen(http.HandlerFunc(s.serveHTTP)); err != nil {
+		return nil, err
+	}
 	s.startHookDelivery()
-	tb.Cleanup(s.Close)
-	return s
+	return s, nil
 }
 
-// Close ends pending long polls and shuts the server down. It is called
-// automatically at test cleanup and is safe to call more than once.
+// Close ends pending long polls and shuts the server down. New calls it at
+// test cleanup; it is safe to call more than once.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		close(s.closing)
@@ -177,11 +193,7 @@ func (s *Server) FileURL(filePath string) string {
 
 // HTTPClient returns an http.Client for the server with a generous overall
 // timeout, so a test with a broken bot fails instead of hanging.
-func (s *Server) HTTPClient() *http.Client {
-	c := *s.srv.Client() // a copy: httptest shares one client
-	c.Timeout = 2 * time.Minute
-	return &c
-}
+func (s *Server) HTTPClient() *http.Client { return fakeserver.Client(s.srv) }
 
 // BotUser is the bot's own user, as getMe reports it.
 func (s *Server) BotUser() User { return s.bot }
@@ -189,18 +201,7 @@ func (s *Server) BotUser() User { return s.bot }
 // now reads the configured clock.
 func (s *Server) now() time.Time { return s.cfg.now() }
 
-// notifyLocked wakes everyone waiting for a change (long polls, WaitFor).
-// Callers hold s.mu.
-func (s *Server) notifyLocked() {
-	close(s.changed)
-	s.changed = make(chan struct{})
-}
-
 // Changed returns a channel that is closed at the next state change of the
 // server (any request, any simulated member action). Take it before checking
 // a condition, then wait on it, and no change can be missed.
-func (s *Server) Changed() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.changed
-}
+func (s *Server) Changed() <-chan struct{} { return s.changes.Changed() }

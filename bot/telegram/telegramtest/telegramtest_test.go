@@ -37,6 +37,23 @@ func newBot(t *testing.T, opts ...telegramtest.Option) (*telegramtest.Server, *t
 	return srv, bot
 }
 
+// newBotWithAlice is newBot with a private chat with alice.
+func newBotWithAlice(t *testing.T) (*telegramtest.Server, *tgbotapi.BotAPI) {
+	t.Helper()
+	srv, bot := newBot(t)
+	srv.AddChat(alice)
+	return srv, bot
+}
+
+// testClock is a clock for WithClock that stands still until advanced.
+func testClock() (clock func() time.Time, advance func(time.Duration)) {
+	now := time.Unix(1_700_000_000, 0)
+	var mu sync.Mutex
+	clock = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance = func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	return clock, advance
+}
+
 // apiError asserts err is a Telegram error with that code and description.
 func apiError(t *testing.T, err error, code int, desc string) *tgbotapi.Error {
 	t.Helper()
@@ -111,8 +128,7 @@ func TestWrongTokenAndUnknownMethod(t *testing.T) {
 
 func TestSendMessageWithKeyboardRoundTrips(t *testing.T) {
 	t.Parallel()
-	srv, bot := newBot(t)
-	srv.AddChat(alice)
+	srv, bot := newBotWithAlice(t)
 
 	msg := tgbotapi.NewMessage(alice.ID, "<b>Hello</b> &amp; welcome")
 	msg.ParseMode = tgbotapi.ModeHTML
@@ -162,8 +178,7 @@ func TestChatMustBeKnown(t *testing.T) {
 
 func TestHTMLValidation(t *testing.T) {
 	t.Parallel()
-	srv, bot := newBot(t)
-	srv.AddChat(alice)
+	srv, bot := newBotWithAlice(t)
 	for _, tc := range []struct{ text, desc string }{
 		{"a <foo>b</foo>", `Bad Request: can't parse entities: Unsupported start tag "foo" at byte offset 2`},
 		{"<b>bold", `Bad Request: can't parse entities: Can't find end tag corresponding to start tag "b"`},
@@ -210,8 +225,7 @@ func TestHTMLValidation(t *testing.T) {
 
 func TestTextLimits(t *testing.T) {
 	t.Parallel()
-	srv, bot := newBot(t)
-	srv.AddChat(alice)
+	_, bot := newBotWithAlice(t)
 	for _, text := range []string{"", "  \n\t "} {
 		_, err := bot.Send(tgbotapi.NewMessage(alice.ID, text))
 		apiError(t, err, 400, "Bad Request: message text is empty")
@@ -232,8 +246,7 @@ func TestTextLimits(t *testing.T) {
 
 func TestKeyboardValidation(t *testing.T) {
 	t.Parallel()
-	srv, bot := newBot(t)
-	srv.AddChat(alice)
+	srv, bot := newBotWithAlice(t)
 	send := func(kb any) error {
 		msg := tgbotapi.NewMessage(alice.ID, "pick")
 		msg.ReplyMarkup = kb
@@ -265,8 +278,7 @@ func TestKeyboardValidation(t *testing.T) {
 
 func TestBlockedAndDeactivated(t *testing.T) {
 	t.Parallel()
-	srv, bot := newBot(t)
-	srv.AddChat(alice)
+	srv, bot := newBotWithAlice(t)
 	srv.AddChat(bob)
 	srv.BlockChat(alice.ID)
 	srv.DeactivateChat(bob.ID)
@@ -284,8 +296,7 @@ func TestBlockedAndDeactivated(t *testing.T) {
 
 func TestEditMessage(t *testing.T) {
 	t.Parallel()
-	srv, bot := newBot(t)
-	srv.AddChat(alice)
+	srv, bot := newBotWithAlice(t)
 	kb := keyboard(tgbotapi.NewInlineKeyboardRow(tgbotapi.NewInlineKeyboardButtonData("Go", "go")))
 	msg := tgbotapi.NewMessage(alice.ID, "v1")
 	msg.ReplyMarkup = kb
@@ -503,10 +514,7 @@ func TestSecondPollSupersedesFirst(t *testing.T) {
 
 func TestCallbackQuery(t *testing.T) {
 	t.Parallel()
-	now := time.Unix(1_700_000_000, 0)
-	var clockMu sync.Mutex
-	clock := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }
-	advance := func(d time.Duration) { clockMu.Lock(); now = now.Add(d); clockMu.Unlock() }
+	clock, advance := testClock()
 	srv, bot := newBot(t, telegramtest.WithClock(clock))
 
 	srv.SendText(alice, "/start")
@@ -577,8 +585,7 @@ func TestInlineCallbackHasNoMessage(t *testing.T) {
 
 func TestSetMyCommands(t *testing.T) {
 	t.Parallel()
-	srv, bot := newBot(t)
-	srv.AddChat(alice)
+	srv, bot := newBotWithAlice(t)
 	cmds := []tgbotapi.BotCommand{{Command: "start", Description: "Start"}, {Command: "help_me", Description: "Помощь"}}
 	cfg := tgbotapi.NewSetMyCommandsWithScopeAndLanguage(tgbotapi.NewBotCommandScopeChat(alice.ID), "ru", cmds...)
 	if _, err := bot.Request(cfg); err != nil {
@@ -631,10 +638,7 @@ func TestSetMyCommands(t *testing.T) {
 
 func TestPerChatRateLimit(t *testing.T) {
 	t.Parallel()
-	now := time.Unix(1_700_000_000, 0)
-	var clockMu sync.Mutex
-	clock := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }
-	advance := func(d time.Duration) { clockMu.Lock(); now = now.Add(d); clockMu.Unlock() }
+	clock, advance := testClock()
 	srv, bot := newBot(t, telegramtest.WithRateLimit(0, 1), telegramtest.WithClock(clock))
 	srv.AddChat(alice)
 	srv.AddChat(bob)
@@ -696,8 +700,7 @@ func TestGlobalAndPaidRateLimit(t *testing.T) {
 
 func TestFailNext(t *testing.T) {
 	t.Parallel()
-	srv, bot := newBot(t)
-	srv.AddChat(alice)
+	srv, bot := newBotWithAlice(t)
 	srv.FailNext("sendMessage", 2, 429, "Too Many Requests: retry after 7", 7)
 	for range 2 {
 		_, err := bot.Send(tgbotapi.NewMessage(alice.ID, "x"))
@@ -754,8 +757,7 @@ func TestDownModeAndDroppedConnections(t *testing.T) {
 
 func TestMediaUploadGetFileAndDownload(t *testing.T) {
 	t.Parallel()
-	srv, bot := newBot(t)
-	srv.AddChat(alice)
+	srv, bot := newBotWithAlice(t)
 	data := []byte("%PDF-1.4 fake report")
 	doc := tgbotapi.NewDocument(alice.ID, tgbotapi.FileBytes{Name: "report.pdf", Bytes: data})
 	doc.Caption = "<i>Monthly</i> report"
@@ -1040,8 +1042,7 @@ func TestWireFormats(t *testing.T) {
 
 func TestWaitMessageAfterSeesOnlyNewMessages(t *testing.T) {
 	t.Parallel()
-	srv, bot := newBot(t)
-	srv.AddChat(alice)
+	srv, bot := newBotWithAlice(t)
 	if _, err := bot.Send(tgbotapi.NewMessage(alice.ID, "old")); err != nil {
 		t.Fatal(err)
 	}
@@ -1073,8 +1074,7 @@ func (f *fatalRecorder) Fatalf(format string, args ...any) {
 
 func TestWaitMessageTimeoutDumpsChat(t *testing.T) {
 	t.Parallel()
-	srv, bot := newBot(t)
-	srv.AddChat(alice)
+	srv, bot := newBotWithAlice(t)
 	if _, err := bot.Send(tgbotapi.NewMessage(alice.ID, "something else")); err != nil {
 		t.Fatal(err)
 	}

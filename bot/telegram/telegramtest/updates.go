@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/url"
 	"time"
+
+	"bridgebot/bot/internal/fakeserver"
 )
 
 // queuedUpdate is an update waiting for confirmation. raw is served verbatim.
@@ -34,7 +36,7 @@ func (s *Server) enqueueLocked(u wireUpdate) int {
 		panic("telegramtest: marshal update: " + err.Error())
 	}
 	s.updates = append(s.updates, queuedUpdate{id: u.UpdateID, raw: raw, key: updateKey(raw, u.UpdateID)})
-	s.notifyLocked()
+	s.changes.Notify()
 	return u.UpdateID
 }
 
@@ -55,15 +57,13 @@ func (s *Server) PushRaw(raw string) int {
 	}
 	s.nextUpdateID = max(s.nextUpdateID, id+1)
 	s.updates = append(s.updates, queuedUpdate{id: id, raw: []byte(raw), key: updateKey([]byte(raw), id)})
-	s.notifyLocked()
+	s.changes.Notify()
 	return id
 }
 
 // NextUpdateID is the update_id the next simulated update will get.
 func (s *Server) NextUpdateID() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.nextUpdateID
+	return fakeserver.Locked(&s.mu, func() int { return s.nextUpdateID })
 }
 
 // confirmLocked applies getUpdates' offset: a positive offset confirms (and
@@ -123,7 +123,7 @@ func (s *Server) handleGetUpdates(c *call) (any, *apiError) {
 	}
 	me := &poller{superseded: make(chan struct{})}
 	s.poller = me
-	s.notifyLocked() // the confirmation is visible before the poll ends
+	s.changes.Notify() // the confirmation is visible before the poll ends
 	defer func() {
 		if s.poller == me {
 			s.poller = nil
@@ -140,7 +140,7 @@ func (s *Server) handleGetUpdates(c *call) (any, *apiError) {
 		if len(s.updates) > 0 || timeout == 0 {
 			return s.batchLocked(int(limit)), nil
 		}
-		changed := s.changed
+		changed := s.changes.Changed()
 		s.mu.Unlock()
 		var err *apiError
 		done := false
@@ -238,29 +238,23 @@ func (s *Server) Webhook() Webhook {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w := s.webhook
-	w.Params = cloneValues(w.Params)
+	w.Params = fakeserver.CloneValues(w.Params)
 	return w
 }
 
 // ConfirmedOffset is the highest offset a getUpdates call has confirmed
 // (every update below it is forgotten), 0 if none.
 func (s *Server) ConfirmedOffset() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.confirmed
+	return fakeserver.Locked(&s.mu, func() int { return s.confirmed })
 }
 
 // Pending is the number of updates not yet confirmed, delivered or not.
 func (s *Server) Pending() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.updates)
+	return fakeserver.Locked(&s.mu, func() int { return len(s.updates) })
 }
 
 // Polling reports whether a getUpdates long poll is waiting right now, so a
 // test can wait for the bot to be listening.
 func (s *Server) Polling() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.poller != nil
+	return fakeserver.Locked(&s.mu, func() bool { return s.poller != nil })
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"bridgebot/bot/internal/fakeserver"
 )
 
 // SecretHeader is the header carrying the webhook's secret_token in every
@@ -67,23 +69,19 @@ func (s *Server) RouteWebhook(base string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.hook.target = strings.TrimRight(base, "/")
-	s.notifyLocked()
+	s.changes.Notify()
 }
 
 // Deliveries returns every webhook delivery attempt, in the order they
 // were answered.
 func (s *Server) Deliveries() []Delivery {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Delivery(nil), s.hook.deliveries...)
+	return fakeserver.Locked(&s.mu, func() []Delivery { return append([]Delivery(nil), s.hook.deliveries...) })
 }
 
 // Acknowledged reports whether the bot answered a delivery of the update
 // with 2xx.
 func (s *Server) Acknowledged(updateID int) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.acknowledgedLocked(updateID)
+	return fakeserver.Locked(&s.mu, func() bool { return s.acknowledgedLocked(updateID) })
 }
 
 func (s *Server) acknowledgedLocked(updateID int) bool {
@@ -99,7 +97,7 @@ func (s *Server) acknowledgedLocked(updateID int) bool {
 // update, failing the test after timeout.
 func (s *Server) WaitAcknowledged(tb testing.TB, updateID int, timeout time.Duration) {
 	tb.Helper()
-	if !s.await(timeout, func() bool { return s.Acknowledged(updateID) }) {
+	if !s.changes.Await(timeout, func() bool { return s.Acknowledged(updateID) }) {
 		tb.Fatalf("telegramtest: update %d not acknowledged within %v; deliveries: %+v", updateID, timeout, s.Deliveries())
 	}
 }
@@ -109,9 +107,7 @@ func (s *Server) WaitAcknowledged(tb testing.TB, updateID int, timeout time.Dura
 // arrives, so a test that stopped the bot waits for this to reach 0
 // before asking what was acknowledged.
 func (s *Server) DeliveriesInFlight() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.hook.inFlight)
+	return fakeserver.Locked(&s.mu, func() int { return len(s.hook.inFlight) })
 }
 
 // checkWebhookURL applies Telegram's rules for webhook URLs: HTTPS, on
@@ -208,7 +204,7 @@ func (s *Server) hookLoop() {
 	for {
 		s.mu.Lock()
 		next := s.startDeliveriesLocked()
-		changed := s.changed
+		changed := s.changes.Changed()
 		s.mu.Unlock()
 		var retry <-chan time.Time
 		var t *time.Timer
@@ -322,5 +318,5 @@ func (s *Server) deliver(up queuedUpdate, attempt int, target, secret string) {
 			s.hook.lastError = "Connection refused"
 		}
 	}
-	s.notifyLocked()
+	s.changes.Notify()
 }
