@@ -213,8 +213,11 @@ func TestDeliversAtTheConfiguredRate(t *testing.T) {
 	if rate < 0.95*25 || rate > 25*1.02 {
 		t.Errorf("achieved %.2f msg/s, want 95–102%% of 25", rate)
 	}
-	if m := e.srv.MaxPerSecond(); m > 26 {
-		t.Errorf("%d messages in one second, want ≤ 26", m)
+	// Telegram's limit is 30 a second (the fake enforces it: no 429s
+	// above); the bucket aims at 25, and arrival jitter on a loaded
+	// machine can put a couple more in one sliding second.
+	if m := e.srv.MaxPerSecond(); m > 28 {
+		t.Errorf("%d messages in one second, want ≤ 28", m)
 	}
 	if j.Finished.IsZero() || j.Started.IsZero() || j.CreatedBy != "test" {
 		t.Errorf("audit fields: %+v", j)

@@ -112,7 +112,10 @@ func TestMatchRobust(t *testing.T) {
 	for _, in := range inputs {
 		start := time.Now()
 		r := m.Match("es", in)
-		if d := time.Since(start); d > 20*time.Millisecond {
+		// a guard against pathological inputs (not a benchmark): a match
+		// takes microseconds, so even the race detector on a loaded
+		// machine stays far below this
+		if d := time.Since(start); d > 200*time.Millisecond {
 			t.Errorf("Match(%.20q…) took %v", in, d)
 		}
 		if r.Candidates == nil {
