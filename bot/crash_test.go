@@ -108,21 +108,25 @@ func TestCrashAtEveryStepOfATurn(t *testing.T) {
 				bot.SetRecovery(next.e, 20*time.Millisecond, 50*time.Millisecond)
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
-				if how == "recovered" {
-					go next.e.Recover(ctx)
-				} else {
+				stopped := make(chan struct{})
+				go func() {
+					defer close(stopped)
+					if how == "recovered" {
+						_ = next.e.Recover(ctx)
+						return
+					}
 					// Telegram redelivers until the first process is known dead
-					go func() {
-						for ctx.Err() == nil && count("Sent to the team", next.rec) == 0 {
-							_ = next.e.Handle(ctx, u)
-							time.Sleep(50 * time.Millisecond)
-						}
-					}()
-				}
-				waitFor(t, "the reply", func() bool { return count("Sent to the team", first.rec, next.rec) > 0 })
+					for ctx.Err() == nil && count("Sent to the team", next.rec) == 0 {
+						_ = next.e.Handle(ctx, u)
+						time.Sleep(50 * time.Millisecond)
+					}
+				}()
+				waitFor(t, "the reply from the next process", func() bool { return count("Sent to the team", next.rec) > 0 })
+				// one update of a chat at a time, as the dispatcher ensures
+				cancel()
+				<-stopped
 				// and a later message comes after it, in order
 				r := next.say("Also: can I bring my baby?")
-				cancel()
 				got := count("Sent to the team", first.rec, next.rec)
 				switch {
 				case point == "after-reply" && (got < 1 || got > 2):
