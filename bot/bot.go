@@ -71,6 +71,8 @@ type Attachment struct {
 	FileID   string
 	FileName string
 	MIME     string
+	// Size in bytes as the platform reports it; 0 when unknown.
+	Size int64 `json:",omitempty"`
 }
 
 // File is a file crossing between the member's platform and staff.

@@ -49,6 +49,10 @@ type Config struct {
 	Contact string
 	// Erasers also run on /delete (see Eraser).
 	Erasers []Eraser
+	// MemberRateLimit is how many updates a member may send per minute
+	// before the rest of the minute is dropped (DefaultMemberRateLimit
+	// when zero; negative: no limit).
+	MemberRateLimit int
 }
 
 // Engine turns updates into responses. It is safe for concurrent use; the
@@ -64,6 +68,7 @@ type Engine struct {
 	botName string
 	now     func() time.Time
 	contact string
+	rate    int64 // MemberRateLimit; ≤ 0 none
 	turns   TurnLog
 	crash   func(point string) bool // tests: stop the turn here, as a crash would
 	busy    sync.Map                // chat IDs being handled by this process
@@ -92,7 +97,7 @@ func NewEngine(c Config) (*Engine, error) {
 	e := &Engine{
 		store: c.Store, sender: c.Sender, signup: signup, flows: c.Flows, cat: c.Locales,
 		log: c.Logger, formTTL: c.FormTTL, botName: c.BotUsername, now: c.Now,
-		contact: strings.TrimSpace(c.Contact), turns: c.Store,
+		contact: strings.TrimSpace(c.Contact), turns: c.Store, rate: int64(c.MemberRateLimit),
 		recoverEvery: recoverEvery, recoverAge: recoverAge,
 		reg: registry{byCommand: map[string]command{}, byNS: map[string]buttonHandler{},
 			byAction: map[string]func(*turn){}, effects: map[EffectKind]effectRunner{}},
@@ -128,6 +133,9 @@ func NewEngine(c Config) (*Engine, error) {
 	if e.formTTL <= 0 {
 		e.formTTL = DefaultFormTTL
 	}
+	if e.rate == 0 {
+		e.rate = DefaultMemberRateLimit
+	}
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -160,11 +168,14 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 	}
 	e.busy.Store(u.ChatID, struct{}{})
 	defer e.busy.Delete(u.ChatID)
-	for range maxAttempts {
+	for attempt := range maxAttempts {
 		m, err := e.store.Load(ctx, u.ChatID)
 		if err != nil {
 			e.apologize(ctx, u, "error.unavailable")
 			return fmt.Errorf("bot: load chat %d: %w", u.ChatID, err)
+		}
+		if attempt == 0 && e.flooding(ctx, u, m) {
+			return nil
 		}
 		waiting := e.isHeld(u.ChatID)
 		if len(m.Pending) > 0 && !waiting {
@@ -469,5 +480,6 @@ func MessageIDs() []string {
 		"notice.stale", "error.unavailable", "error.internal",
 		"input.media_in_form", "input.media", "input.edited", "input.unknown_command", "input.unknown_text",
 		"group.private", "signup.intro", "signup.existing", "signup.updated",
+		"flood.slow_down", "relay.clipped", "relay.file_too_big",
 	}
 }

@@ -86,6 +86,9 @@ type Member struct {
 	Session *Session
 	Signup  *Signup
 	Pending []TurnEntry
+	// Recent counts the member's updates in the current minute, this one
+	// included (flood control); 0 when the store does not count.
+	Recent int64
 }
 
 // Store keeps sessions and sign-ups.

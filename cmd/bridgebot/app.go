@@ -253,7 +253,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	}
 	cfg := bot.Config{
 		Store: store, Sender: tg, Flows: ct.flows, Locales: ct.locales, Logger: log,
-		FormTTL: c.FormTTL, BotUsername: tg.Username(), FAQ: ct.faq, Contact: c.Contact,
+		FormTTL: c.FormTTL, BotUsername: tg.Username(), FAQ: ct.faq, Contact: c.Contact, MemberRateLimit: c.MemberRateLimit,
 	}
 	if c.Slack.BotToken == "" && c.Contact == "" {
 		log.Warn("no staff desk and no BRIDGE_CONTACT: members whose questions the FAQ cannot answer are only pointed to the FAQ list")
