@@ -76,6 +76,9 @@ func loadContent(c config) (content, flows.Problems) {
 	fq, fps := loadFAQ(flowFS, flowName)
 	ps = append(ps, fps...)
 	if cat != nil {
+		// the privacy texts quote the retention settings
+		cat.SetRetention(locales.Retention{FormDays: days(c.FormTTL), AnsweredDays: days(c.Retention.Answered), DeadDays: days(c.Retention.DeadLetters)})
+		ps = append(ps, cat.CheckIDs("bot (Go code)", []string{locales.OrganizationMessage})...)
 		ps = append(ps, prefix(cat.Check(), locName)...)
 		if fq != nil {
 			ps = append(ps, checkFAQ(fq, cat)...)
