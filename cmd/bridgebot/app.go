@@ -278,6 +278,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 		cfg.Desk, cfg.Notifier = desk, desk
 		tasks = append(tasks, deskTasks...)
 		composer := slack.NewComposer(desk, bstore, c.Slack.Organizers)
+		slack.NewExporter(desk, signupsCSV(store, ct.flows[flows.SignupFlow]), audit.New(client, c.RedisPrefix), c.Slack.Organizers)
 		tasks = append(tasks, task{"broadcast progress in slack", composer.Run})
 	} else {
 		log.Info("SLACK_BOT_TOKEN is not set: running without the staff desk (no \"ask our team\")")
