@@ -49,7 +49,7 @@ type Config struct {
 	Contact string
 	// Erasers also run on /delete (see Eraser).
 	Erasers []Eraser
-	// MemberRateLimit is how many updates a member may send per minute
+	// MemberRateLimit is how many messages a member may send per minute
 	// before the rest of the minute is dropped (DefaultMemberRateLimit
 	// when zero; negative: no limit).
 	MemberRateLimit int
@@ -169,7 +169,11 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 	e.busy.Store(u.ChatID, struct{}{})
 	defer e.busy.Delete(u.ChatID)
 	for attempt := range maxAttempts {
-		m, err := e.store.Load(ctx, u.ChatID)
+		lctx := ctx
+		if attempt == 0 && u.Callback == nil && e.rate > 0 {
+			lctx = CountRate(ctx) // flood control counts messages, once
+		}
+		m, err := e.store.Load(lctx, u.ChatID)
 		if err != nil {
 			e.apologize(ctx, u, "error.unavailable")
 			return fmt.Errorf("bot: load chat %d: %w", u.ChatID, err)

@@ -86,8 +86,8 @@ type Member struct {
 	Session *Session
 	Signup  *Signup
 	Pending []TurnEntry
-	// Recent counts the member's updates in the current minute, this one
-	// included (flood control); 0 when the store does not count.
+	// Recent counts the member's messages in the current minute, this one
+	// included (flood control), when Load was asked to (CountRate); else 0.
 	Recent int64
 }
 

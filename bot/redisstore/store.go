@@ -23,7 +23,7 @@
 //	                          Signup.Created in Unix milliseconds. It gives
 //	                          exports a stable creation order without
 //	                          scanning the keyspace.
-//	{prefix}rate:{mac}:{min}  string: the member's updates in that minute
+//	{prefix}rate:{mac}:{min}  string: the member's messages in that minute
 //	                          (flood control), INCR by Load; PEXPIRE 61 s, so
 //	                          it is gone a minute after its window and needs
 //	                          no erasure. {mac} is the keyring's MAC of the
@@ -165,16 +165,19 @@ func (s *Store) rateKey(chatID int64, now time.Time) string {
 }
 
 // Load returns the member's session and sign-up, and counts the update
-// for flood control (Member.Recent). All go in one pipeline: Load runs
+// for flood control when the engine asks (bot.CountRate; Member.Recent). All go in one pipeline: Load runs
 // for every update, so it costs one round trip.
 func (s *Store) Load(ctx context.Context, chatID int64) (bot.Member, error) {
 	pipe := s.rdb.Pipeline()
 	hm := pipe.HMGet(ctx, s.sessionKey(chatID), "v", "d")
 	get := pipe.Get(ctx, s.signupKey(chatID))
 	turns := pipe.LRange(ctx, s.turnsKey(chatID), 0, -1)
-	rk := s.rateKey(chatID, s.now())
-	recent := pipe.Incr(ctx, rk)
-	pipe.PExpire(ctx, rk, rateWindow+time.Second)
+	var recent *redis.IntCmd
+	if bot.RateCounted(ctx) {
+		rk := s.rateKey(chatID, s.now())
+		recent = pipe.Incr(ctx, rk)
+		pipe.PExpire(ctx, rk, rateWindow+time.Second)
+	}
 	// A missing sign-up makes Exec report redis.Nil; the commands' own
 	// errors are checked below.
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -184,7 +187,10 @@ func (s *Store) Load(ctx context.Context, chatID int64) (bot.Member, error) {
 	if err != nil {
 		return bot.Member{}, fmt.Errorf("redisstore: load session %d: %w", chatID, err)
 	}
-	m := bot.Member{Session: sess, Recent: recent.Val()}
+	m := bot.Member{Session: sess}
+	if recent != nil {
+		m.Recent = recent.Val()
+	}
 	if len(turns.Val()) > 0 {
 		m.Pending = s.openTurn(chatID, turns.Val())
 	}
