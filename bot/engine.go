@@ -49,6 +49,8 @@ type Config struct {
 	Contact string
 	// Erasers also run on /delete (see Eraser).
 	Erasers []Eraser
+	// Wiper, when set, offers /wipe (see Wiper).
+	Wiper Wiper
 	// MemberRateLimit is how many messages a member may send per minute
 	// before the rest of the minute is dropped (DefaultMemberRateLimit
 	// when zero; negative: no limit).
@@ -117,6 +119,9 @@ func NewEngine(c Config) (*Engine, error) {
 	}
 	if c.Notifier != nil {
 		features = append(features, notifyFeature{n: c.Notifier})
+	}
+	if c.Wiper != nil {
+		features = append(features, wipeFeature{w: c.Wiper})
 	}
 	if len(c.Erasers) > 0 {
 		features = append(features, erasers(c.Erasers))
@@ -484,6 +489,6 @@ func MessageIDs() []string {
 		"notice.stale", "error.unavailable", "error.internal",
 		"input.media_in_form", "input.media", "input.edited", "input.unknown_command", "input.unknown_text",
 		"group.private", "signup.intro", "signup.existing", "signup.updated",
-		"flood.slow_down", "relay.clipped", "relay.file_too_big",
+		"flood.slow_down", "relay.clipped", "relay.file_too_big", "cmd.wipe", "wipe.done", "wipe.failed",
 	}
 }

@@ -46,6 +46,10 @@ type Config struct {
 	Transport http.RoundTripper
 	// Observer, when set, is told every API call's outcome (metrics).
 	Observer Observer
+	// OnSent, when set, is told the ID of every message sent to a member
+	// (so /wipe can delete them later: bot/sentlog). Best effort: an
+	// error is logged, the conversation goes on.
+	OnSent func(ctx context.Context, chatID int64, messageID int) error
 }
 
 // Bot is a connected Telegram bot: a bot.Sender and an update source.

@@ -24,6 +24,7 @@ import (
 	"bridgebot/bot/console"
 	"bridgebot/bot/redisstore"
 	"bridgebot/bot/sealed"
+	"bridgebot/bot/sentlog"
 	"bridgebot/bot/slack"
 	"bridgebot/bot/telegram"
 	"bridgebot/flows"
@@ -246,10 +247,12 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	}
 
 	var engine *bot.Engine
+	sent := sentlog.New(client, c.RedisPrefix, ring)
 	tg, err := telegram.New(ctx, telegram.Config{
 		Token: c.TelegramTok, APIURL: c.TelegramURL, PollTimeout: c.PollTimeout, Logger: log, Observer: telegramObserver{m},
 		Commands:  func(lang string) []bot.Command { return engine.Commands(or(lang, locales.DefaultLanguage)) },
 		Languages: []string{"es"},
+		OnSent:    sent.Add, // for /wipe
 	})
 	if err != nil {
 		return err
@@ -263,7 +266,8 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	}
 	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix, Rate: c.Broadcast.Rate, PaidRate: c.Broadcast.PaidRate, AllowPaid: c.Broadcast.Paid, Logger: log})
 	cfg.Subscriptions = subscriptions{bstore}
-	cfg.Erasers = []bot.Eraser{bstore, audit.New(client, c.RedisPrefix)}
+	cfg.Erasers = []bot.Eraser{bstore, audit.New(client, c.RedisPrefix), sent}
+	cfg.Wiper = sentlog.Wiper{Log: sent, Deleter: tg}
 	worker := newBroadcastWorker(c, c.Broadcast, client, countingSender{tg, m}, log, nil)
 	tasks := []task{{"broadcast worker", worker.Run}}
 	if c.Slack.BotToken != "" {
