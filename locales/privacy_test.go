@@ -19,12 +19,12 @@ func TestPrivacyTexts(t *testing.T) {
 	want := map[string]map[string][]string{
 		"en": {
 			"signup.consent.prompt": {"first name", "@username", "chat ID", "language", "answers", "questions", "link", "organizing team", "Slack", "7 days", "45 days", "11 days", "/delete"},
-			"faq.privacy.answer":    {"first name", "@username", "chat ID", "language", "answers", "questions", "link", "organizing team", "Slack's retention", "7 days", "45 days", "11 days", "/delete"},
+			"faq.privacy.answer":    {"first name", "@username", "chat ID", "language", "answers", "questions", "link", "organizing team", "Slack's retention", "7 days", "45 days", "11 days", "/delete", "/wipe"},
 			"delete.confirm":        {"first name", "@username", "chat ID", "language", "questions", "where you came from", "Slack"},
 		},
 		"es": {
 			"signup.consent.prompt": {"nombre", "@usuario", "ID de chat", "idioma", "respuestas", "preguntas", "enlace", "equipo organizador", "Slack", "7 días", "45 días", "11 días", "/borrar"},
-			"faq.privacy.answer":    {"nombre", "@usuario", "ID de chat", "idioma", "respuestas", "preguntas", "enlace", "equipo organizador", "conservación de Slack", "7 días", "45 días", "11 días", "/borrar"},
+			"faq.privacy.answer":    {"nombre", "@usuario", "ID de chat", "idioma", "respuestas", "preguntas", "enlace", "equipo organizador", "conservación de Slack", "7 días", "45 días", "11 días", "/borrar", "/limpiar"},
 			"delete.confirm":        {"nombre", "@usuario", "ID de chat", "idioma", "preguntas", "desde dónde llegaste", "Slack"},
 		},
 	}
