@@ -44,6 +44,10 @@ type DeskMessage struct {
 // found" and "send it to the team".
 const maxQuestion = 3500
 
+// MaxRelayFile is the largest file relayed to staff: the Bot API lets a bot
+// download files up to 20 MB, so a larger one could never arrive.
+const MaxRelayFile = 20 << 20
+
 // Effects of the staff desk.
 const (
 	effectRelay      EffectKind = "relay"       // a member's message for staff
@@ -137,7 +141,7 @@ func (d *deskFeature) takeQuestion(t *turn, text string, att *Attachment) bool {
 		d.prompt(t)
 		return true
 	}
-	d.relay(t, clip(text), att, true)
+	d.relay(t, text, att, true)
 	return true
 }
 
@@ -146,6 +150,11 @@ func (d *deskFeature) takeQuestion(t *turn, text string, att *Attachment) bool {
 func (d *deskFeature) takeAttachment(t *turn, a *Attachment, caption string) bool {
 	if d == nil || a.Kind == "other" {
 		return false
+	}
+	if a.Size > MaxRelayFile && (t.s.Pending == pendingAsk || t.s.Form == nil && d.active(t)) {
+		t.s.Pending = pendingNone
+		t.say("relay.file_too_big", map[string]any{"MB": MaxRelayFile >> 20})
+		return true
 	}
 	if t.s.Pending == pendingAsk {
 		return d.takeQuestion(t, caption, a)
@@ -171,6 +180,7 @@ func (d *deskFeature) relayKept(t *turn) {
 // relay passes a member's message to staff after the session is saved and
 // confirms it; if the desk cannot take it, the member is told to resend.
 func (d *deskFeature) relay(t *turn, text string, att *Attachment, isNew bool) {
+	text = t.clipped(text)
 	m := DeskMessage{
 		ChatID: t.u.ChatID, Lang: t.s.Lang, FirstName: t.u.From.FirstName, Username: t.u.From.Username,
 		SignedUp: t.signup != nil, Text: text, Attachment: att, New: isNew,
@@ -227,7 +237,21 @@ func (d *deskFeature) offer(t *turn, lead, text string) bool {
 
 // keepQuestion remembers the member's question only when it can still be
 // sent to the team; otherwise nothing is kept.
-func (t *turn) keepQuestion(text string) { t.s.Question = t.e.desk.keepable(text) }
+func (t *turn) keepQuestion(text string) {
+	if t.e.desk != nil {
+		text = t.clipped(text)
+	}
+	t.s.Question = t.e.desk.keepable(text)
+}
+
+// clipped is text cut to what staff get, telling the member when it is cut.
+func (t *turn) clipped(text string) string {
+	c := clip(text)
+	if c != strings.TrimSpace(strings.ToValidUTF8(text, "")) {
+		t.say("relay.clipped", map[string]any{"Max": maxQuestion})
+	}
+	return c
+}
 
 // keepable is what of text is kept for the team: nothing without the desk.
 func (d *deskFeature) keepable(text string) string {

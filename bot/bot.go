@@ -71,6 +71,8 @@ type Attachment struct {
 	FileID   string
 	FileName string
 	MIME     string
+	// Size in bytes as the platform reports it; 0 when unknown.
+	Size int64 `json:",omitempty"`
 }
 
 // File is a file crossing between the member's platform and staff.
@@ -104,6 +106,9 @@ type Message struct {
 	// Edit replaces an earlier message in place (a multi-select keyboard
 	// being toggled) instead of sending a new one.
 	Edit int
+	// Protect keeps the message from being forwarded or saved (Telegram's
+	// protect_content): for messages that repeat a member's answers.
+	Protect bool `json:",omitempty"`
 }
 
 // Button is an inline button: callback data or a URL.

@@ -52,6 +52,12 @@ type Config struct {
 	// Observer, when set, is told about the form funnel, the FAQ and
 	// questions (metrics).
 	Observer Observer
+	// Wiper, when set, offers /wipe (see Wiper).
+	Wiper Wiper
+	// MemberRateLimit is how many messages a member may send per minute
+	// before the rest of the minute is dropped (DefaultMemberRateLimit
+	// when zero; negative: no limit).
+	MemberRateLimit int
 }
 
 // Engine turns updates into responses. It is safe for concurrent use; the
@@ -67,6 +73,7 @@ type Engine struct {
 	botName string
 	now     func() time.Time
 	contact string
+	rate    int64 // MemberRateLimit; ≤ 0 none
 	turns   TurnLog
 	crash   func(point string) bool // tests: stop the turn here, as a crash would
 	busy    sync.Map                // chat IDs being handled by this process
@@ -96,7 +103,7 @@ func NewEngine(c Config) (*Engine, error) {
 	e := &Engine{
 		store: c.Store, sender: c.Sender, signup: signup, flows: c.Flows, cat: c.Locales,
 		log: c.Logger, formTTL: c.FormTTL, botName: c.BotUsername, now: c.Now,
-		contact: strings.TrimSpace(c.Contact), turns: c.Store, obs: c.Observer,
+		contact: strings.TrimSpace(c.Contact), turns: c.Store, obs: c.Observer, rate: int64(c.MemberRateLimit),
 		recoverEvery: recoverEvery, recoverAge: recoverAge,
 		reg: registry{byCommand: map[string]command{}, byNS: map[string]buttonHandler{},
 			byAction: map[string]func(*turn){}, effects: map[EffectKind]effectRunner{}},
@@ -117,6 +124,9 @@ func NewEngine(c Config) (*Engine, error) {
 	if c.Notifier != nil {
 		features = append(features, notifyFeature{n: c.Notifier})
 	}
+	if c.Wiper != nil {
+		features = append(features, wipeFeature{w: c.Wiper})
+	}
 	if len(c.Erasers) > 0 {
 		features = append(features, erasers(c.Erasers))
 	}
@@ -131,6 +141,9 @@ func NewEngine(c Config) (*Engine, error) {
 	}
 	if e.formTTL <= 0 {
 		e.formTTL = DefaultFormTTL
+	}
+	if e.rate == 0 {
+		e.rate = DefaultMemberRateLimit
 	}
 	if e.now == nil {
 		e.now = time.Now
@@ -164,11 +177,18 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 	}
 	e.busy.Store(u.ChatID, struct{}{})
 	defer e.busy.Delete(u.ChatID)
-	for range maxAttempts {
-		m, err := e.store.Load(ctx, u.ChatID)
+	for attempt := range maxAttempts {
+		lctx := ctx
+		if attempt == 0 && u.Callback == nil && e.rate > 0 {
+			lctx = CountRate(ctx) // flood control counts messages, once
+		}
+		m, err := e.store.Load(lctx, u.ChatID)
 		if err != nil {
 			e.apologize(ctx, u, "error.unavailable")
 			return fmt.Errorf("bot: load chat %d: %w", u.ChatID, err)
+		}
+		if attempt == 0 && e.flooding(ctx, u, m) {
+			return nil
 		}
 		waiting := e.isHeld(u.ChatID)
 		if len(m.Pending) > 0 && !waiting {
@@ -491,5 +511,6 @@ func MessageIDs() []string {
 		"notice.stale", "error.unavailable", "error.internal",
 		"input.media_in_form", "input.media", "input.edited", "input.unknown_command", "input.unknown_text",
 		"group.private", "signup.intro", "signup.existing", "signup.updated",
+		"flood.slow_down", "relay.clipped", "relay.file_too_big", "cmd.wipe", "wipe.done", "wipe.failed",
 	}
 }

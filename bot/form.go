@@ -106,7 +106,9 @@ func (t *turn) drawStep(newRev bool) Message {
 			rows[i] = append(rows[i], Button{Text: b.Text, Data: flows.CallbackData(t.s.Rev, b)})
 		}
 	}
-	return Message{Text: v.Text, Buttons: rows}
+	// Protected: a step can show the member's answers (the review lists
+	// them all), which should not be forwarded or saved from the chat.
+	return Message{Text: v.Text, Buttons: rows, Protect: true}
 }
 
 func (t *turn) formButton(raw string, msgID int) {

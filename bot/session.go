@@ -86,6 +86,9 @@ type Member struct {
 	Session *Session
 	Signup  *Signup
 	Pending []TurnEntry
+	// Recent counts the member's messages in the current minute, this one
+	// included (flood control), when Load was asked to (CountRate); else 0.
+	Recent int64
 }
 
 // Store keeps sessions and sign-ups.

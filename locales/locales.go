@@ -64,6 +64,39 @@ type Catalog struct {
 	localizers map[string]*Localizer
 	texts      map[string]map[string]string        // lang → id → raw text
 	where      map[string]map[string]flows.Problem // lang → id → file and line
+	shared     map[string]any                      // SetShared
+}
+
+// Retention is what the privacy texts say about how long things are kept,
+// in days ({{.FormDays}}, {{.AnsweredDays}}, {{.DeadDays}} in any message);
+// DefaultRetention unless the deployment sets its own (SetRetention).
+type Retention struct {
+	FormDays, AnsweredDays, DeadDays int
+}
+
+// DefaultRetention matches the bot's default settings (FORM_TTL,
+// DESK_ANSWERED_RETENTION, OUTBOX_DEAD_RETENTION).
+var DefaultRetention = Retention{FormDays: 14, AnsweredDays: 90, DeadDays: 30}
+
+// OrganizationMessage is the one message where organizers write what only
+// their organization can state (for example about sharing information
+// with any authority); every message can include it as {{.Organization}}.
+const OrganizationMessage = "privacy.organization"
+
+// SetRetention makes every message see the deployment's retention
+// settings (a field ≤ 0 keeps its default). Call it before the catalog is
+// used.
+func (c *Catalog) SetRetention(r Retention) {
+	for _, f := range []struct {
+		v   *int
+		def int
+	}{{&r.FormDays, DefaultRetention.FormDays},
+		{&r.AnsweredDays, DefaultRetention.AnsweredDays}, {&r.DeadDays, DefaultRetention.DeadDays}} {
+		if *f.v <= 0 {
+			*f.v = f.def
+		}
+	}
+	c.shared = map[string]any{"FormDays": r.FormDays, "AnsweredDays": r.AnsweredDays, "DeadDays": r.DeadDays}
 }
 
 // Load reads every *.<lang>.yaml in fsys. Syntax errors and duplicate IDs
@@ -98,7 +131,7 @@ func Load(fsys fs.FS) (*Catalog, error) {
 		if len(c.texts[lang]) == 0 {
 			ps = append(ps, flows.Problem{File: "*." + lang + ".yaml", Msg: fmt.Sprintf("no messages for language %q", lang)})
 		}
-		c.localizers[lang] = &Localizer{lang: lang, l: i18n.NewLocalizer(c.bundle, lang, DefaultLanguage), plain: plainTexts(c.texts[lang])}
+		c.localizers[lang] = &Localizer{lang: lang, l: i18n.NewLocalizer(c.bundle, lang, DefaultLanguage), plain: plainTexts(c.texts[lang]), c: c}
 	}
 	if len(ps) > 0 {
 		ps.Sort()
@@ -218,6 +251,7 @@ type Localizer struct {
 	// go-i18n would render unchanged: T returns them without its lookup
 	// and template machinery (a measurable share of a reply's CPU).
 	plain map[string]string
+	c     *Catalog // its SetRetention values and raw texts
 }
 
 // plainTexts picks the non-empty texts with no template action.
@@ -236,15 +270,37 @@ func (l *Localizer) Lang() string { return l.lang }
 
 // T renders a message. A missing message renders as its ID, which `check`
 // and the completeness tests keep from ever reaching a member.
+//
+// Every message also sees the retention settings (SetRetention) and
+// {{.Organization}}, the organizers' statement (OrganizationMessage),
+// unless data sets them.
 func (l *Localizer) T(id string, data map[string]any) string {
 	if s, ok := l.plain[id]; ok {
 		return s
 	}
-	s, err := l.l.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
+	s, err := l.l.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: l.withShared(id, data)})
 	if err != nil || s == "" {
 		return id
 	}
 	return s
+}
+
+func (l *Localizer) withShared(id string, data map[string]any) map[string]any {
+	shared := map[string]any{"FormDays": DefaultRetention.FormDays, "AnsweredDays": DefaultRetention.AnsweredDays, "DeadDays": DefaultRetention.DeadDays}
+	if l.c != nil && l.c.shared != nil {
+		shared = l.c.shared
+	}
+	out := make(map[string]any, len(data)+len(shared)+1)
+	for k, v := range shared {
+		out[k] = v
+	}
+	if id != OrganizationMessage && l.c != nil && strings.Contains(l.c.texts[l.lang][id], ".Organization") {
+		out["Organization"] = l.T(OrganizationMessage, nil)
+	}
+	for k, v := range data {
+		out[k] = v
+	}
+	return out
 }
 
 // Render is T for callers that build data as a map of strings.

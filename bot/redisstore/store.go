@@ -23,6 +23,11 @@
 //	                          Signup.Created in Unix milliseconds. It gives
 //	                          exports a stable creation order without
 //	                          scanning the keyspace.
+//	{prefix}rate:{mac}:{min}  string: the member's messages in that minute
+//	                          (flood control), INCR by Load; PEXPIRE 61 s, so
+//	                          it is gone a minute after its window and needs
+//	                          no erasure. {mac} is the keyring's MAC of the
+//	                          chat ID (as tombstones), {min} Unix minutes.
 //
 // Everything a member gave (answers, the question they typed, the
 // deep-link source) is inside the sealed values; only the version, the
@@ -150,13 +155,29 @@ func (s *Store) signupKey(chatID int64) string {
 
 func (s *Store) signupsKey() string { return s.prefix + "signups" }
 
-// Load returns the member's session and sign-up. Both reads go in one
-// pipeline: Load runs for every update, so it costs one round trip.
+// rateWindow is flood control's fixed window; a counter key outlives its
+// window by a second, so a late INCR still finds it, then expires.
+const rateWindow = time.Minute
+
+func (s *Store) rateKey(chatID int64, now time.Time) string {
+	return s.prefix + "rate:" + s.ring.MAC(strconv.FormatInt(chatID, 10)) + ":" +
+		strconv.FormatInt(now.UnixMilli()/rateWindow.Milliseconds(), 10)
+}
+
+// Load returns the member's session and sign-up, and counts the update
+// for flood control when the engine asks (bot.CountRate; Member.Recent). All go in one pipeline: Load runs
+// for every update, so it costs one round trip.
 func (s *Store) Load(ctx context.Context, chatID int64) (bot.Member, error) {
 	pipe := s.rdb.Pipeline()
 	hm := pipe.HMGet(ctx, s.sessionKey(chatID), "v", "d")
 	get := pipe.Get(ctx, s.signupKey(chatID))
 	turns := pipe.LRange(ctx, s.turnsKey(chatID), 0, -1)
+	var recent *redis.IntCmd
+	if bot.RateCounted(ctx) {
+		rk := s.rateKey(chatID, s.now())
+		recent = pipe.Incr(ctx, rk)
+		pipe.PExpire(ctx, rk, rateWindow+time.Second)
+	}
 	// A missing sign-up makes Exec report redis.Nil; the commands' own
 	// errors are checked below.
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -167,6 +188,9 @@ func (s *Store) Load(ctx context.Context, chatID int64) (bot.Member, error) {
 		return bot.Member{}, fmt.Errorf("redisstore: load session %d: %w", chatID, err)
 	}
 	m := bot.Member{Session: sess}
+	if recent != nil {
+		m.Recent = recent.Val()
+	}
 	if len(turns.Val()) > 0 {
 		m.Pending = s.openTurn(chatID, turns.Val())
 	}

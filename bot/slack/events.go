@@ -262,6 +262,7 @@ var helpText = strings.Join([]string{
 	"*/bridge* — the BRIDGE Institutes bot",
 	"• `/bridge stats` — sign-ups by language, role and issue area; open and answered questions",
 	"• `/bridge broadcast` — send an announcement to subscribed members (organizers only)",
+	"• `/bridge export` — the sign-ups as a CSV file in a direct message to you (organizers only)",
 	"• `/bridge help` — this help",
 	"Members' questions arrive as threads in this channel: reply in the thread and the member gets it on Telegram. Start a reply with `//` or `note:` to keep it internal. ✅ on the question, or *Mark answered*, closes it.",
 }, "\n")

@@ -104,17 +104,17 @@ func attachment(m *tgbotapi.Message) *bot.Attachment {
 	switch {
 	case len(m.Photo) > 0:
 		p := m.Photo[len(m.Photo)-1] // the largest size
-		return &bot.Attachment{Kind: "photo", FileID: p.FileID, MIME: "image/jpeg"}
+		return &bot.Attachment{Kind: "photo", FileID: p.FileID, MIME: "image/jpeg", Size: int64(p.FileSize)}
 	case m.Voice != nil:
-		return &bot.Attachment{Kind: "voice", FileID: m.Voice.FileID, MIME: m.Voice.MimeType}
+		return &bot.Attachment{Kind: "voice", FileID: m.Voice.FileID, MIME: m.Voice.MimeType, Size: int64(m.Voice.FileSize)}
 	case m.Audio != nil:
-		return &bot.Attachment{Kind: "audio", FileID: m.Audio.FileID, FileName: m.Audio.FileName, MIME: m.Audio.MimeType}
+		return &bot.Attachment{Kind: "audio", FileID: m.Audio.FileID, FileName: m.Audio.FileName, MIME: m.Audio.MimeType, Size: int64(m.Audio.FileSize)}
 	case m.Document != nil:
-		return &bot.Attachment{Kind: "document", FileID: m.Document.FileID, FileName: m.Document.FileName, MIME: m.Document.MimeType}
+		return &bot.Attachment{Kind: "document", FileID: m.Document.FileID, FileName: m.Document.FileName, MIME: m.Document.MimeType, Size: int64(m.Document.FileSize)}
 	case m.Video != nil:
-		return &bot.Attachment{Kind: "video", FileID: m.Video.FileID, FileName: m.Video.FileName, MIME: m.Video.MimeType}
+		return &bot.Attachment{Kind: "video", FileID: m.Video.FileID, FileName: m.Video.FileName, MIME: m.Video.MimeType, Size: int64(m.Video.FileSize)}
 	case m.VideoNote != nil:
-		return &bot.Attachment{Kind: "video_note", FileID: m.VideoNote.FileID}
+		return &bot.Attachment{Kind: "video_note", FileID: m.VideoNote.FileID, Size: int64(m.VideoNote.FileSize)}
 	case m.Sticker != nil:
 		return &bot.Attachment{Kind: "sticker", FileID: m.Sticker.FileID}
 	case m.Text == "" && m.Caption == "":

@@ -2,6 +2,7 @@ package telegram
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -86,20 +87,80 @@ func (b *Bot) sendMessage(ctx context.Context, api *tgbotapi.BotAPI, chatID int6
 		if i == len(parts)-1 && markup != nil {
 			msg.ReplyMarkup = *markup
 		}
-		err := b.retry(ctx, "sendMessage", func() error { _, err := api.Request(msg); return err })
+		var sent int
+		send := func() error {
+			id, err := b.send(api, msg, m.Protect)
+			sent = id
+			return err
+		}
+		err := b.retry(ctx, "sendMessage", send)
 		if err != nil && isEntityError(err) {
 			// Our HTML was rejected (a deployment's text with a stray "<"):
 			// better plain text than no message at all.
 			b.log.Warn("HTML rejected by Telegram, sending plain text", slog.Int64("chat", chatID), slog.Any("err", err))
 			msg.ParseMode = ""
 			msg.Text = plain(part)
-			err = b.retry(ctx, "sendMessage", func() error { _, err := api.Request(msg); return err })
+			err = b.retry(ctx, "sendMessage", send)
 		}
 		if err != nil {
 			return fmt.Errorf("telegram: send message: %w", err)
 		}
+		if b.cfg.OnSent != nil && sent != 0 {
+			if err := b.cfg.OnSent(ctx, chatID, sent); err != nil {
+				b.log.Warn("could not record a sent message for /wipe", slog.Int64("chat", chatID), slog.Any("err", err))
+			}
+		}
 	}
 	return nil
+}
+
+// send sends one message and returns its ID. tgbotapi v5.5.1 has no
+// protect_content, so a protected message goes through MakeRequest.
+func (b *Bot) send(api *tgbotapi.BotAPI, msg tgbotapi.MessageConfig, protect bool) (int, error) {
+	if !protect {
+		m, err := api.Send(msg)
+		return m.MessageID, err
+	}
+	p := tgbotapi.Params{}
+	p.AddNonZero64("chat_id", msg.ChatID)
+	p["text"] = msg.Text
+	p.AddNonEmpty("parse_mode", msg.ParseMode)
+	p.AddBool("disable_web_page_preview", msg.DisableWebPagePreview)
+	p.AddBool("protect_content", true)
+	if msg.ReplyMarkup != nil {
+		if err := p.AddInterface("reply_markup", msg.ReplyMarkup); err != nil {
+			return 0, err
+		}
+	}
+	resp, err := api.MakeRequest("sendMessage", p)
+	if err != nil {
+		return 0, err
+	}
+	var m tgbotapi.Message
+	if err := json.Unmarshal(resp.Result, &m); err != nil {
+		return 0, fmt.Errorf("decode sent message: %w", err)
+	}
+	return m.MessageID, nil
+}
+
+// DeleteMessages deletes the bot's messages in a chat (/wipe) and reports
+// how many went. Telegram refuses messages older than 48 hours or already
+// deleted (400): those are skipped; a member who blocked the bot ends it.
+func (b *Bot) DeleteMessages(ctx context.Context, chatID int64, ids []int) (int, error) {
+	api := b.with(ctx, b.cfg.RequestTimeout)
+	n := 0
+	for _, id := range ids {
+		del := tgbotapi.NewDeleteMessage(chatID, id)
+		err := b.retry(ctx, "deleteMessage", func() error { _, err := api.Request(del); return err })
+		switch {
+		case err == nil:
+			n++
+		case errors.Is(err, bot.ErrRejected):
+		default:
+			return n, fmt.Errorf("telegram: delete message: %w", err)
+		}
+	}
+	return n, nil
 }
 
 func keyboard(rows [][]bot.Button) *tgbotapi.InlineKeyboardMarkup {

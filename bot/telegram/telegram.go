@@ -48,6 +48,10 @@ type Config struct {
 	Transport http.RoundTripper
 	// Observer, when set, is told every API call's outcome (metrics).
 	Observer Observer
+	// OnSent, when set, is told the ID of every message sent to a member
+	// (so /wipe can delete them later: bot/sentlog). Best effort: an
+	// error is logged, the conversation goes on.
+	OnSent func(ctx context.Context, chatID int64, messageID int) error
 }
 
 // Bot is a connected Telegram bot: a bot.Sender and an update source.
@@ -185,11 +189,32 @@ func dropResult(resp *http.Response) error {
 		return fmt.Errorf("telegram: read answer: %w", err)
 	}
 	if bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), okPrefix) {
+		// keep a sent message's ID (the first in the result: /wipe records
+		// it); everything else of it is dropped
+		if id := sentMessageID(body); id != "" {
+			resp.Body = io.NopCloser(strings.NewReader(`{"ok":true,"result":{"message_id":` + id + `}}`))
+			return nil
+		}
 		resp.Body = io.NopCloser(strings.NewReader(okNoResult))
 		return nil
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return nil
+}
+
+// sentMessageID is the message_id of the result object of a successful
+// answer, "" when it has none.
+func sentMessageID(body []byte) string {
+	i := bytes.Index(body, []byte(`"result":{"message_id":`))
+	if i < 0 {
+		return ""
+	}
+	rest := body[i+len(`"result":{"message_id":`):]
+	n := 0
+	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	return string(rest[:n])
 }
 
 // maxAnswer bounds an answer read whole; a sent message's is a few KiB.

@@ -22,6 +22,7 @@ import (
 	"bridgebot/bot/console"
 	"bridgebot/bot/redisstore"
 	"bridgebot/bot/sealed"
+	"bridgebot/bot/sentlog"
 	"bridgebot/bot/slack"
 	"bridgebot/bot/telegram"
 	"bridgebot/flows"
@@ -74,6 +75,9 @@ func loadContent(c config) (content, flows.Problems) {
 	fq, fps := loadFAQ(flowFS, flowName)
 	ps = append(ps, fps...)
 	if cat != nil {
+		// the privacy texts quote the retention settings
+		cat.SetRetention(locales.Retention{FormDays: days(c.FormTTL), AnsweredDays: days(c.Retention.Answered), DeadDays: days(c.Retention.DeadLetters)})
+		ps = append(ps, cat.CheckIDs("bot (Go code)", []string{locales.OrganizationMessage})...)
 		ps = append(ps, prefix(cat.Check(), locName)...)
 		if fq != nil {
 			ps = append(ps, faq.Check(fq, cat)...)
@@ -267,17 +271,19 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	}
 
 	var engine *bot.Engine
+	sent := sentlog.New(client, c.RedisPrefix, ring)
 	tg, err := telegram.New(ctx, telegram.Config{
 		Token: c.TelegramTok, APIURL: c.TelegramURL, PollTimeout: c.PollTimeout, Logger: log, Observer: telegramObserver{m},
 		Commands:  func(lang string) []bot.Command { return engine.Commands(or(lang, locales.DefaultLanguage)) },
 		Languages: []string{"es"},
+		OnSent:    sent.Add, // for /wipe
 	})
 	if err != nil {
 		return err
 	}
 	cfg := bot.Config{
 		Store: store, Sender: tg, Flows: ct.flows, Locales: ct.locales, Logger: log,
-		FormTTL: c.FormTTL, BotUsername: tg.Username(), FAQ: ct.faq, Contact: c.Contact,
+		FormTTL: c.FormTTL, BotUsername: tg.Username(), FAQ: ct.faq, Contact: c.Contact, MemberRateLimit: c.MemberRateLimit,
 		Observer: newEngineMetrics(m.reg),
 	}
 	if c.Slack.BotToken == "" && c.Contact == "" {
@@ -285,7 +291,8 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	}
 	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix, Rate: c.Broadcast.Rate, PaidRate: c.Broadcast.PaidRate, AllowPaid: c.Broadcast.Paid, Logger: log, Footer: announcementFooter(c)})
 	cfg.Subscriptions = subscriptions{bstore}
-	cfg.Erasers = []bot.Eraser{bstore, audit.New(client, c.RedisPrefix)}
+	cfg.Erasers = []bot.Eraser{bstore, audit.New(client, c.RedisPrefix), sent}
+	cfg.Wiper = sentlog.Wiper{Log: sent, Deleter: tg}
 	worker := newBroadcastWorker(c, c.Broadcast, client, countingSender{tg, m}, log, nil)
 	tasks := []task{{"broadcast worker", worker.Run}}
 	if c.Slack.BotToken != "" {
@@ -300,6 +307,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 		cfg.Desk, cfg.Notifier = desk, desk
 		tasks = append(tasks, deskTasks...)
 		composer := slack.NewComposer(desk, bstore, c.Slack.Organizers)
+		slack.NewExporter(desk, signupsCSV(store, ct.flows[flows.SignupFlow]), audit.New(client, c.RedisPrefix), c.Slack.Organizers)
 		tasks = append(tasks, task{"broadcast progress in slack", composer.Run})
 	} else {
 		log.Info("SLACK_BOT_TOKEN is not set: running without the staff desk (no \"ask our team\")")

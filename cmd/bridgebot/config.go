@@ -41,6 +41,9 @@ type config struct {
 	Contact string
 	// ShutdownTimeout bounds a graceful shutdown (SIGTERM, SIGINT).
 	ShutdownTimeout time.Duration
+	// MemberRateLimit is MEMBER_RATE_LIMIT: updates per member per minute
+	// (0: bot.DefaultMemberRateLimit).
+	MemberRateLimit int
 
 	HTTPAddr  string
 	Webhook   webhookConfig
@@ -129,6 +132,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if v := getenv("WORKERS"); v != "" {
 		if c.Workers, err = strconv.Atoi(v); err != nil || c.Workers < 1 || c.Workers > 1024 {
 			ps.addf("WORKERS=%q: want a number from 1 to 1024", v)
+		}
+	}
+	if v := getenv("MEMBER_RATE_LIMIT"); v != "" {
+		if c.MemberRateLimit, err = strconv.Atoi(v); err != nil || c.MemberRateLimit < 1 || c.MemberRateLimit > 10000 {
+			return c, fmt.Errorf("MEMBER_RATE_LIMIT=%q: want a number of messages per minute from 1 to 10000", v)
 		}
 	}
 	if v := getenv("TELEGRAM_POLL_TIMEOUT"); v != "" {

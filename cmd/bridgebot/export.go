@@ -14,6 +14,8 @@ import (
 
 	"bridgebot/bot"
 	"bridgebot/bot/audit"
+	"bridgebot/bot/redisstore"
+	"bridgebot/bot/slack"
 	"bridgebot/flows"
 )
 
@@ -67,6 +69,26 @@ func runExport(ctx context.Context, c config, args []string, stdout, stderr io.W
 		return err
 	}
 	return audit.New(client, c.RedisPrefix).Record(ctx, audit.Entry{Action: audit.ActionExport, Actor: cliActor(), Count: rows, Detail: "signups " + *format})
+}
+
+// signupsCSV is the CSV export for "/bridge export" in Slack: the same
+// columns and cells as `bridgebot export signups --format csv`.
+func signupsCSV(store *redisstore.Store, f *flows.Flow) slack.WriteSignups {
+	cols := exportColumns(f)
+	return func(ctx context.Context, w io.Writer) (int64, error) {
+		ex := &csvExporter{w: csv.NewWriter(w), cols: cols}
+		if err := ex.begin(); err != nil {
+			return 0, fmt.Errorf("export: %w", err)
+		}
+		rows := int64(0)
+		if err := store.Signups(ctx, func(s *bot.Signup) error { rows++; return ex.row(s) }); err != nil {
+			return rows, fmt.Errorf("export signups: %w", err)
+		}
+		if err := ex.end(); err != nil {
+			return rows, fmt.Errorf("export: %w", err)
+		}
+		return rows, nil
+	}
 }
 
 // column is one export column: fixed fields first, then each question of

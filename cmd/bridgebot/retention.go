@@ -37,3 +37,9 @@ func loadRetention(getenv func(string) string) (retentionConfig, error) {
 	}
 	return r, nil
 }
+
+// days rounds a retention up to whole days, as the privacy texts say it
+// (0 when unset: the text then shows the default).
+func days(d time.Duration) int {
+	return int((d + 24*time.Hour - 1) / (24 * time.Hour))
+}

@@ -1,0 +1,105 @@
+package slack
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	"bridgebot/bot/audit"
+)
+
+// WriteSignups writes every sign-up as CSV to w and reports how many rows
+// it wrote (the same export as `bridgebot export signups --format csv`).
+type WriteSignups func(ctx context.Context, w io.Writer) (rows int64, err error)
+
+// Exporter is "/bridge export": the sign-ups as a CSV file, sent in a
+// direct message to the organizer who asked — never to a channel, where
+// everyone in it would get members' answers. Only SLACK_ORGANIZERS may;
+// anyone else is refused and the attempt is recorded in the audit log, as
+// is every export.
+type Exporter struct {
+	d          *Desk
+	write      WriteSignups
+	audit      *audit.Log
+	organizers map[string]bool
+	now        func() time.Time
+}
+
+// NewExporter registers /bridge export on the desk.
+func NewExporter(d *Desk, write WriteSignups, log *audit.Log, organizers []string) *Exporter {
+	x := &Exporter{d: d, write: write, audit: log, organizers: map[string]bool{}, now: time.Now}
+	for _, o := range organizers {
+		if o = strings.TrimSpace(o); o != "" {
+			x.organizers[o] = true
+		}
+	}
+	d.Extend(x)
+	return x
+}
+
+const exportRefusal = "Sorry — only the organizers listed in SLACK_ORGANIZERS can export the sign-ups. This attempt was recorded."
+
+// Command answers "/bridge export" at once (Slack wants an answer within
+// 3 s) and sends the file when it is ready.
+func (x *Exporter) Command(ctx context.Context, name string, cmd slackapi.SlashCommand) (string, bool, error) {
+	if name != "export" {
+		return "", false, nil
+	}
+	actor := "slack:" + cmd.UserID
+	if !x.organizers[cmd.UserID] {
+		x.d.log.Warn("sign-up export refused", slog.String("user", cmd.UserID))
+		if err := x.audit.Record(ctx, audit.Entry{Action: audit.ActionExport, Actor: actor, Detail: "refused: not in SLACK_ORGANIZERS"}); err != nil {
+			return "", true, fmt.Errorf("record the refused export: %w", err)
+		}
+		return exportRefusal, true, nil
+	}
+	go x.send(context.WithoutCancel(ctx), cmd.UserID)
+	return "Preparing the sign-ups: I'll send them to you as a CSV file in a direct message.", true, nil
+}
+
+// send builds the CSV and uploads it into the organizer's direct messages.
+func (x *Exporter) send(ctx context.Context, user string) {
+	if err := x.sendErr(ctx, user); err != nil {
+		x.d.log.Error("sign-up export failed", slog.String("user", user), slog.Any("err", err))
+	}
+}
+
+func (x *Exporter) sendErr(ctx context.Context, user string) error {
+	ch, _, _, err := x.d.api.OpenConversationContext(ctx, &slackapi.OpenConversationParameters{Users: []string{user}})
+	if err != nil {
+		return fmt.Errorf("open a direct message: %w", err)
+	}
+	if !strings.HasPrefix(ch.ID, "D") {
+		return fmt.Errorf("conversations.open gave %s, not a direct message: not sending", ch.ID)
+	}
+	var buf bytes.Buffer
+	rows, err := x.write(ctx, &buf)
+	if err != nil {
+		return fmt.Errorf("write the sign-ups: %w", err)
+	}
+	name := "bridge-signups-" + x.now().UTC().Format("2006-01-02") + ".csv"
+	if buf.Len() == 0 {
+		buf.WriteString("\n") // Slack refuses empty files
+	}
+	if _, err := x.d.api.UploadFileContext(ctx, slackapi.UploadFileParameters{
+		Channel: ch.ID, Filename: name, Title: name, FileSize: buf.Len(), Reader: &buf,
+		InitialComment: fmt.Sprintf("The sign-ups, %d rows. Members' personal data: keep this file private and delete it when you are done.", rows),
+	}); err != nil {
+		return fmt.Errorf("upload the sign-ups: %w", err)
+	}
+	if err := x.audit.Record(ctx, audit.Entry{Action: audit.ActionExport, Actor: "slack:" + user, Count: rows, Detail: "signups csv (slack direct message)"}); err != nil {
+		return fmt.Errorf("record the export: %w", err)
+	}
+	return nil
+}
+
+// HandleInteraction: the export has no buttons.
+func (*Exporter) HandleInteraction(context.Context, slackapi.InteractionCallback) (bool, error) {
+	return false, nil
+}

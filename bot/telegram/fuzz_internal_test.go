@@ -1,0 +1,38 @@
+package telegram
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+)
+
+// FuzzDecode feeds raw updates, as getUpdates or a webhook delivers them,
+// to the decoder: it never panics, and what it accepts is well formed (a
+// command in lower case without "/" or "@", a chat to answer).
+func FuzzDecode(f *testing.F) {
+	b := &Bot{log: slog.New(slog.DiscardHandler), username: "bridge_test_bot"}
+	for _, s := range []string{
+		`{"update_id":1,"message":{"message_id":1,"date":1,"chat":{"id":5,"type":"private"},"from":{"id":5,"first_name":"Ana","language_code":"es"},"text":"/start radio_juarez","entities":[{"type":"bot_command","offset":0,"length":6}]}}`,
+		`{"update_id":2,"callback_query":{"id":"q","from":{"id":5,"first_name":"Ana"},"message":{"message_id":3,"date":1,"chat":{"id":5,"type":"private"}},"data":"f|p|yes"}}`,
+		`{"update_id":3,"callback_query":{"id":"q","from":{"id":5,"first_name":"Ana"},"inline_message_id":"x","data":"m|s"}}`,
+		`{"update_id":4,"my_chat_member":{"chat":{"id":5,"type":"private"},"from":{"id":5,"first_name":"Ana"},"date":1,"old_chat_member":{"user":{"id":9,"first_name":"b"},"status":"member"},"new_chat_member":{"user":{"id":9,"first_name":"b"},"status":"kicked"}}}`,
+		`{"update_id":5,"message":{"message_id":1,"date":1,"chat":{"id":5,"type":"private"},"document":{"file_id":"F","file_name":"a.pdf","file_size":1234},"caption":"mira"}}`,
+		`{"update_id":6,"edited_message":{"message_id":1,"date":1,"chat":{"id":-100,"type":"supergroup"},"text":"/Start@Bridge_Test_Bot x"}}`,
+		`{"update_id":7,"message":{"message_id":1,"date":1,"chat":{"id":5,"type":"private"},"text":"😀 /start"}}`,
+		`{"update_id":"8"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		_, u, ok := b.decode(raw)
+		if !ok {
+			return
+		}
+		if u.Command != "" && (u.Command != strings.ToLower(u.Command) || strings.ContainsAny(u.Command, "/@ ")) {
+			t.Fatalf("command %q not normalized", u.Command)
+		}
+		if u.Callback != nil && u.ChatID == 0 && u.Callback.MessageID != 0 {
+			t.Fatalf("callback on a message without a chat: %+v", u)
+		}
+	})
+}
