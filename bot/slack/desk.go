@@ -56,6 +56,7 @@ import (
 	"bridgebot/bot/outbox"
 	"bridgebot/bot/sealed"
 	"bridgebot/bot/tombstone"
+	"bridgebot/flows"
 	"bridgebot/locales"
 )
 
@@ -75,6 +76,10 @@ type Config struct {
 	Locales   *locales.Catalog
 	Signups   SignupLister
 	Logger    *slog.Logger
+
+	// Flows give sign-up posts and /bridge stats the English labels of
+	// steps and options ("Popular educator", not "popular-educator").
+	Flows map[string]*flows.Flow
 
 	QuestionsChannel string   // where questions go by default
 	Routes           []Route  // first match wins, before QuestionsChannel

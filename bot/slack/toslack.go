@@ -378,8 +378,6 @@ const (
 	actionReopen   = "bridgebot_reopen"
 )
 
-var langNames = map[string]string{"es": "🇲🇽 Español", "en": "🇺🇸 English"}
-
 // rootBlocks is the thread root: who asks, in which language, whether
 // they signed up, the question, the status and the buttons.
 func (d *Desk) rootBlocks(t ticket, question string, chat int64) []slackapi.Block {
@@ -387,10 +385,7 @@ func (d *Desk) rootBlocks(t ticket, question string, chat int64) []slackapi.Bloc
 	if t.Username != "" {
 		who += " (@" + slackEscape(t.Username) + " on Telegram)"
 	}
-	lang := langNames[t.Lang]
-	if lang == "" {
-		lang = t.Lang
-	}
+	lang := langName(t.Lang)
 	signed := "not signed up yet"
 	if t.SignedUp {
 		signed = "✅ signed up"
@@ -455,13 +450,17 @@ func (d *Desk) postSignup(ctx context.Context, s signupMsg) error {
 	if s.Updated {
 		head = "✏️ Sign-up updated"
 	}
-	lines := []string{fmt.Sprintf("*%s* · %s", head, langNames[s.Signup.Lang])}
+	lines := []string{fmt.Sprintf("*%s* · %s", head, langName(s.Signup.Lang))}
 	for _, f := range d.cfg.SignupFields {
-		v := strings.Join(s.Signup.Answers[f], ", ")
+		vals := make([]string, len(s.Signup.Answers[f]))
+		for i, a := range s.Signup.Answers[f] {
+			vals[i] = d.answerLabel(f, a)
+		}
+		v := strings.Join(vals, ", ")
 		if v == "" {
 			v = "—"
 		}
-		lines = append(lines, fmt.Sprintf("*%s:* %s", f, slackEscape(v)))
+		lines = append(lines, fmt.Sprintf("*%s:* %s", slackEscape(d.fieldLabel(f)), slackEscape(v)))
 	}
 	text := strings.Join(lines, "\n")
 	channel, ts, err := d.api.PostMessageContext(ctx, d.cfg.SignupsChannel, slackapi.MsgOptionText(text, false),

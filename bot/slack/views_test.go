@@ -1,0 +1,91 @@
+package slack_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"bridgebot/bot"
+	"bridgebot/bot/slack"
+	"bridgebot/bot/slack/slacktest"
+	"bridgebot/flows"
+)
+
+const signupsChannel = "C0SIGNUPS"
+
+// signupList is a fixed set of sign-ups, for /bridge stats.
+type signupList []*bot.Signup
+
+func (l signupList) Signups(_ context.Context, fn func(*bot.Signup) error) error {
+	for _, s := range l {
+		if err := fn(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// viewsFixture is a desk with the shipped flows, a sign-ups channel and
+// the given sign-ups.
+func viewsFixture(t *testing.T, signups signupList) *fixture {
+	t.Helper()
+	fl, err := flows.Load(flows.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newFixtureWith(t, fixtureOptions{config: func(c *slack.Config) {
+		c.Flows, c.SignupsChannel, c.Signups = fl, signupsChannel, signups
+	}})
+}
+
+var noFlags = []string{"🇲🇽", "🇺🇸", "🇪🇸", "🇬🇧"}
+
+func TestStaffSeeLanguageNamesAndLabelsNotFlagsOrStoredValues(t *testing.T) {
+	rosa := &bot.Signup{ChatID: 70, Lang: "es", Created: time.Now(), Answers: map[string][]string{
+		"name": {"Rosa"}, "role": {"popular-educator"}, "region": {"Tucson"}, "areas": {"labor", "detention"},
+	}}
+	ann := &bot.Signup{ChatID: 71, Lang: "en", Created: time.Now(), Answers: map[string][]string{
+		"name": {"Ann"}, "role": {"community-leader"}, "region": {"El Paso"}, "areas": {"labor"},
+	}}
+	f := viewsFixture(t, signupList{rosa, ann})
+	f.sl.AddChannel(signupsChannel, "signups")
+
+	// The question root.
+	root := f.ask(t, 70, "¿Cuándo empieza?")
+	m, _ := f.sl.Message(channel, root)
+	head, ok := m.Block("bridgebot:head")
+	if !ok || !strings.Contains(head.Text, "Español") {
+		t.Fatalf("root head %q does not name the language", head.Text)
+	}
+
+	// The sign-up post.
+	if err := f.desk.SignupConfirmed(context.Background(), rosa, false); err != nil {
+		t.Fatal(err)
+	}
+	post := f.sl.WaitMessage(t, signupsChannel, wait, func(m slacktest.Message) bool { return m.FromBot })
+	for _, want := range []string{"Español", "*Role:* Popular educator", "Workers' rights", "Immigrant detention", "*City or region:* Tucson"} {
+		if !strings.Contains(post.AllText(), want) {
+			t.Errorf("sign-up post lacks %q:\n%s", want, post.AllText())
+		}
+	}
+	for _, bad := range append([]string{"popular-educator", "detention,"}, noFlags...) {
+		if strings.Contains(post.AllText(), bad) || strings.Contains(head.Text, bad) {
+			t.Errorf("staff view shows %q:\n%s\n%s", bad, head.Text, post.AllText())
+		}
+	}
+
+	// /bridge stats.
+	resp := slacktest.PostSigned(t, f.url+"/slack/commands", f.sl.SlashCommand(channel, staff, "/bridge", "stats"), secret)
+	body := slacktest.BodyString(resp)
+	for _, want := range []string{"English 1", "Español 1", "Popular educator 1", "Community leader 1", "Workers' rights 2", "Immigrant detention 1"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("stats lack %q: %s", want, body)
+		}
+	}
+	for _, bad := range append([]string{"popular-educator", "community-leader", "labor 2", "es 1"}, noFlags...) {
+		if strings.Contains(body, bad) {
+			t.Errorf("stats show %q: %s", bad, body)
+		}
+	}
+}
