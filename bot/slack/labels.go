@@ -92,3 +92,26 @@ func (d *Desk) answerLabel(step, value string) string {
 	}
 	return value
 }
+
+// faqSeen is the FAQ answer a member saw before asking (bot.FAQContext).
+type faqSeen struct {
+	Entry      string `json:"entry,omitempty"`
+	DidNotHelp bool   `json:"no,omitempty"`
+}
+
+// faqLine tells staff, on a question's root, which FAQ answer the member
+// saw before asking and whether they said it did not help; "" if none.
+func (d *Desk) faqLine(f faqSeen) string {
+	if f.Entry == "" {
+		return ""
+	}
+	title := d.text("faq." + f.Entry + ".title")
+	if title == "" {
+		title = f.Entry
+	}
+	line := "📖 Saw the FAQ answer “" + slackEscape(title) + "” before asking"
+	if f.DidNotHelp {
+		line += " — *said it did not help*"
+	}
+	return line
+}

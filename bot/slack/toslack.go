@@ -110,7 +110,7 @@ func (d *Desk) postMember(ctx context.Context, m memberMsg) error {
 		// root, which only a manual cleanup could cause): post the root.
 		root := t
 		if m.Gen != t.Gen {
-			root = ticket{Status: statusOpen, Lang: m.Lang, Name: m.Name, Username: m.Username, SignedUp: m.SignedUp, exists: true}
+			root = ticket{Status: statusOpen, Lang: m.Lang, Name: m.Name, Username: m.Username, SignedUp: m.SignedUp, FAQ: m.FAQ, exists: true}
 		}
 		var intentKey string
 		channel, ts, intentKey, err = d.postRoot(ctx, m, root)
@@ -409,12 +409,17 @@ func (d *Desk) rootBlocks(t ticket, question string, chat int64) []slackapi.Bloc
 	} else {
 		q = quote(slackEscape(q))
 	}
-	return []slackapi.Block{
+	blocks := []slackapi.Block{
 		slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, fmt.Sprintf("❓ Question from %s · %s · %s", who, lang, signed), false, false), nil, nil, slackapi.SectionBlockOptionBlockID(blockTag+"head")),
 		slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, clipSlack(q), false, false), nil, nil, slackapi.SectionBlockOptionBlockID(blockTag+"question")),
+	}
+	if faq := d.faqLine(t.FAQ); faq != "" {
+		blocks = append(blocks, slackapi.NewContextBlock(blockTag+"faq", slackapi.NewTextBlockObject(slackapi.MarkdownType, faq, false, false)))
+	}
+	return append(blocks,
 		slackapi.NewContextBlock(blockTag+"status", slackapi.NewTextBlockObject(slackapi.MarkdownType, status, false, false)),
 		slackapi.NewActionBlock(blockTag+"actions", btn),
-	}
+	)
 }
 
 func quote(s string) string { return "> " + strings.ReplaceAll(s, "\n", "\n> ") }

@@ -89,3 +89,40 @@ func TestStaffSeeLanguageNamesAndLabelsNotFlagsOrStoredValues(t *testing.T) {
 		}
 	}
 }
+
+func TestQuestionRootShowsTheFAQAnswerTheMemberSaw(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	ask := func(chat int64, text string, seen bot.FAQContext) slacktest.Message {
+		t.Helper()
+		m := bot.DeskMessage{ChatID: chat, Lang: "en", FirstName: "Ann", Text: text, New: true, FAQContext: seen}
+		if err := f.desk.Relay(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		return f.sl.WaitMessage(t, channel, wait, func(m slacktest.Message) bool {
+			return m.FromBot && !m.IsReply() && strings.Contains(m.AllText(), text)
+		})
+	}
+
+	root := ask(72, "Can I join from Chicago?", bot.FAQContext{SawFAQ: "who-can-join", FAQDidNotHelp: true})
+	b, ok := root.Block("bridgebot:faq")
+	if !ok || !strings.Contains(b.Text, "“Who can join?”") || !strings.Contains(b.Text, "did not help") {
+		t.Fatalf("root does not show the FAQ answer seen: %q\n%s", b.Text, root.AllText())
+	}
+
+	// Redrawn (marked answered), the root still shows it.
+	slacktest.PostSigned(t, f.url+"/slack/interactivity", f.sl.BlockAction(channel, root.TS, staff, "bridgebot_answered", "72", ""), secret)
+	f.sl.WaitFor(t, wait, func() bool {
+		m, _ := f.sl.Message(channel, root.TS)
+		b, _ := m.Block("bridgebot:faq")
+		return strings.Contains(m.AllText(), "Answered") && strings.Contains(b.Text, "Who can join?")
+	})
+
+	seen := ask(73, "And the dates?", bot.FAQContext{SawFAQ: "how-to-apply"})
+	if b, _ := seen.Block("bridgebot:faq"); !strings.Contains(b.Text, "How do I take part?") || strings.Contains(b.Text, "did not help") {
+		t.Fatalf("seen, not refused: %q", b.Text)
+	}
+	if none := ask(74, "Is there childcare?", bot.FAQContext{}); strings.Contains(none.AllText(), "FAQ answer") {
+		t.Fatalf("no FAQ seen, but the root says one was: %s", none.AllText())
+	}
+}
