@@ -126,3 +126,24 @@ func TestQuestionRootShowsTheFAQAnswerTheMemberSaw(t *testing.T) {
 		t.Fatalf("no FAQ seen, but the root says one was: %s", none.AllText())
 	}
 }
+
+func TestUndeliveredReplyIsToldInTheThreadForEveryone(t *testing.T) {
+	f := newFixture(t)
+	root := f.ask(t, 75, "¿Hay becas?")
+	f.tg.BlockChat(75)
+	ev, replyTS := f.sl.StaffReply(channel, root, staff, "Sí, escríbenos.")
+	slacktest.PostSigned(t, f.url+"/slack/events", ev, secret)
+	note := f.sl.WaitMessage(t, channel, wait, func(m slacktest.Message) bool {
+		return m.FromBot && m.ThreadTS == root && strings.HasPrefix(m.Text, "⚠️ Not delivered:")
+	})
+	if !strings.Contains(note.Text, "blocked the bot") || !strings.Contains(note.Text, "<@"+staff+">") {
+		t.Fatalf("thread note: %q", note.Text)
+	}
+	f.sl.WaitFor(t, wait, func() bool {
+		m, _ := f.sl.Message(channel, replyTS)
+		return len(m.Reactions) > 0
+	})
+	if eps := f.sl.Ephemerals(channel); len(eps) != 0 {
+		t.Fatalf("told only to its author as well: %+v", eps)
+	}
+}

@@ -151,8 +151,8 @@ func TestDeskQuestionReachesStaffAndAnswerReachesMember(t *testing.T) {
 	e.tg.BlockChat(m.u.ID)
 	ev, failedTS := sl.StaffReply(questionsChannel, r.TS, staffUser, "¿Sigues ahí?")
 	sl.WaitAck(t, sl.SocketEvent(ev), wait)
-	sl.WaitEphemeral(t, questionsChannel, wait, func(ep slacktest.Ephemeral) bool {
-		return strings.Contains(ep.Text, "blocked the bot")
+	sl.WaitMessage(t, questionsChannel, wait, func(msg slacktest.Message) bool {
+		return msg.FromBot && msg.ThreadTS == r.TS && strings.Contains(msg.Text, "Not delivered") && strings.Contains(msg.Text, "blocked the bot")
 	})
 	sl.WaitFor(t, wait, func() bool {
 		msg, _ := sl.Message(questionsChannel, failedTS)
