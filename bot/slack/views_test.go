@@ -147,3 +147,18 @@ func TestUndeliveredReplyIsToldInTheThreadForEveryone(t *testing.T) {
 		t.Fatalf("told only to its author as well: %+v", eps)
 	}
 }
+
+func TestBroadcastSendAsksForConfirmation(t *testing.T) {
+	f, store := composerFixture(t)
+	f.subscribe(t, store, 76)
+	slacktest.PostSigned(t, f.url+"/slack/interactivity", f.sl.ViewSubmission(organizer, "bridgebot_broadcast", channel, slacktest.ViewValues{
+		"en": {"en": "Meeting on Friday"}, "es": {"es": ""},
+	}), secret)
+	preview := f.sl.WaitMessage(t, channel, wait, func(m slacktest.Message) bool {
+		return strings.Contains(m.AllText(), "Broadcast preview") && strings.Contains(m.AllText(), "Meeting on Friday")
+	})
+	send, _, ok := preview.Action("bridgebot_bc_send")
+	if !ok || send.Confirm != "Send to 1 members?" {
+		t.Fatalf("Send button without a confirmation dialog: %+v", send)
+	}
+}
