@@ -38,6 +38,7 @@ type DeskMessage struct {
 	// Key identifies the relay within the chat ("{update}:{position}"): a
 	// relay delivered again after a crash with the same key is dropped.
 	Key string `json:"key,omitempty"`
+	FAQContext
 }
 
 // maxQuestion bounds a question kept in the session between "no answer
@@ -185,6 +186,7 @@ func (d *deskFeature) relay(t *turn, text string, att *Attachment, isNew bool) {
 		ChatID: t.u.ChatID, Lang: t.s.Lang, FirstName: t.u.From.FirstName, Username: t.u.From.Username,
 		SignedUp: t.signup != nil, Text: text, Attachment: att, New: isNew,
 	}
+	m.FAQContext = t.faqContext(isNew)
 	if isNew && text != "" {
 		if r := t.e.faq.match(t.s.Lang, text); len(r.Candidates) > 0 {
 			m.Topic = r.Candidates[0].ID

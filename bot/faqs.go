@@ -68,6 +68,7 @@ func (q *faqFeature) answer(t *turn, id string) {
 		t.stale()
 		return
 	}
+	t.s.SawFAQ = id
 	if t.s.Form != nil {
 		t.resp.Messages = append(t.resp.Messages, q.answerMessage(t, en, true))
 		return

@@ -33,6 +33,9 @@ type Session struct {
 	// Question is the member's last unanswered free-text question, kept
 	// only until they decide whether to send it to the team.
 	Question string `json:"question,omitempty"`
+	// SawFAQ is the FAQ entry whose answer the member saw last, until
+	// their next question to the team tells staff (FAQContext).
+	SawFAQ string `json:"saw_faq,omitempty"`
 
 	LastUpdate int64     `json:"last_update,omitempty"`
 	Updated    time.Time `json:"updated"`

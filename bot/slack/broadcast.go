@@ -249,6 +249,8 @@ func (c *Composer) postPreview(ctx context.Context, job broadcast.Job, channel, 
 	blocks := previewBlocks(p, user)
 	send := slackapi.NewButtonBlockElement(actionSend, id, plainText(fmt.Sprintf("📣 Send to %d members", p.Recipients)))
 	send.Style = slackapi.StylePrimary
+	send.Confirm = slackapi.NewConfirmationBlockObject(plainText(fmt.Sprintf("Send to %d members?", p.Recipients)),
+		plainText("The announcement goes out on Telegram at once and cannot be taken back."), plainText("Send"), plainText("Not yet"))
 	discard := slackapi.NewButtonBlockElement(actionDiscard, id, plainText("Cancel"))
 	discard.Style = slackapi.StyleDanger
 	blocks = append(blocks, slackapi.NewActionBlock(blockTag+"bc_actions", send, discard))
@@ -490,7 +492,7 @@ func progressBlocks(p broadcast.Progress) (string, []slackapi.Block) {
 		line += fmt.Sprintf(" · %.1f msg/s · ETA %s", p.Rate, p.ETA.Round(time.Second))
 	}
 	if p.Final() && !p.Started.IsZero() && !p.Finished.IsZero() {
-		line += fmt.Sprintf("\nTook %s. By %s.", p.Finished.Sub(p.Started).Round(time.Second), strings.TrimPrefix(p.CreatedBy, "slack:"))
+		line += fmt.Sprintf("\nTook %s. By %s.", p.Finished.Sub(p.Started).Round(time.Second), sender(p.CreatedBy))
 	}
 	text := head + "\n" + line
 	blocks := []slackapi.Block{slackapi.NewSectionBlock(mrkdwn(text), nil, nil, slackapi.SectionBlockOptionBlockID(blockTag+"bc_head"))}
@@ -509,4 +511,13 @@ func progressBlocks(p broadcast.Progress) (string, []slackapi.Block) {
 		blocks = append(blocks, slackapi.NewActionBlock(blockTag+"bc_actions", buttons...))
 	}
 	return text, blocks
+}
+
+// sender names who created a broadcast: a Slack user as a mention, anyone
+// else (the command line) as recorded.
+func sender(createdBy string) string {
+	if id, ok := strings.CutPrefix(createdBy, "slack:"); ok && id != "" {
+		return "<@" + id + ">"
+	}
+	return slackEscape(createdBy)
 }

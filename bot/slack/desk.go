@@ -12,7 +12,8 @@
 //	desk:ticket:{chat}          hash: the member's current question thread
 //	                            (gen, channel, ts, status open|answered, lang,
 //	                            name, username, signed_up, last, answered_by, answered_at,
-//	                            question: the first message, to redraw the root);
+//	                            question: the first message, to redraw the root,
+//	                            saw_faq, faq_no: the FAQ answer seen before asking);
 //	                            name, username and question are sealed (bot/sealed)
 //	desk:thread:{channel}:{ts}  string: chat ID of the thread whose root is ts
 //	desk:gen:{chat}:{gen}       string: "channel ts" of each question's root
@@ -56,6 +57,7 @@ import (
 	"bridgebot/bot/outbox"
 	"bridgebot/bot/sealed"
 	"bridgebot/bot/tombstone"
+	"bridgebot/flows"
 	"bridgebot/locales"
 )
 
@@ -75,6 +77,10 @@ type Config struct {
 	Locales   *locales.Catalog
 	Signups   SignupLister
 	Logger    *slog.Logger
+
+	// Flows give sign-up posts and /bridge stats the English labels of
+	// steps and options ("Popular educator", not "popular-educator").
+	Flows map[string]*flows.Flow
 
 	QuestionsChannel string   // where questions go by default
 	Routes           []Route  // first match wins, before QuestionsChannel
@@ -259,6 +265,7 @@ type ticket struct {
 	AnsweredBy string
 	AnsweredAt time.Time
 	Question   string // the first message, shown on the root
+	FAQ        faqSeen
 	exists     bool
 }
 
@@ -278,6 +285,7 @@ func (d *Desk) loadTicket(ctx context.Context, chat int64) (ticket, error) {
 	t := ticket{exists: true, Channel: m["channel"], TS: m["ts"], Status: m["status"], Lang: m["lang"],
 		Name: d.open(chat, "name", m["name"]), Username: d.open(chat, "username", m["username"]),
 		SignedUp: m["signed_up"] == "1", AnsweredBy: m["answered_by"], Question: d.open(chat, "question", m["question"])}
+	t.FAQ = faqSeen{Entry: m["saw_faq"], DidNotHelp: m["faq_no"] == "1"}
 	t.Gen, _ = strconv.ParseInt(m["gen"], 10, 64)
 	if v, err := strconv.ParseInt(m["last"], 10, 64); err == nil {
 		t.Last = time.Unix(v, 0)
@@ -315,6 +323,7 @@ type memberMsg struct {
 	Topic      string          `json:"topic,omitempty"`
 	Attachment *bot.Attachment `json:"attachment,omitempty"`
 	At         time.Time       `json:"at"`
+	FAQ        faqSeen         `json:"faq,omitzero"`
 }
 
 // Relay queues a member's message for their thread, starting a new thread
@@ -338,7 +347,8 @@ func (d *Desk) Relay(ctx context.Context, m bot.DeskMessage) error {
 	}
 	now := d.now()
 	msg := memberMsg{Chat: m.ChatID, Lang: m.Lang, Name: m.FirstName, Username: m.Username, SignedUp: m.SignedUp,
-		Text: m.Text, Topic: m.Topic, Attachment: m.Attachment, At: now}
+		Text: m.Text, Topic: m.Topic, Attachment: m.Attachment, At: now,
+		FAQ: faqSeen{Entry: m.SawFAQ, DidNotHelp: m.FAQDidNotHelp}}
 	chat := strconv.FormatInt(m.ChatID, 10)
 	fields := map[string]any{"last": now.Unix(), "lang": m.Lang, "name": d.seal(m.FirstName), "username": d.seal(m.Username), "signed_up": boolStr(m.SignedUp)}
 	pipe := d.rdb.TxPipeline()
@@ -355,6 +365,7 @@ func (d *Desk) Relay(ctx context.Context, m bot.DeskMessage) error {
 		msg.Gen = t.Gen + 1
 		fields["gen"], fields["status"], fields["channel"], fields["ts"] = msg.Gen, statusOpen, "", ""
 		fields["answered_by"], fields["answered_at"], fields["question"] = "", 0, ""
+		fields["saw_faq"], fields["faq_no"] = msg.FAQ.Entry, boolStr(msg.FAQ.DidNotHelp)
 		pipe.SAdd(ctx, d.key("open"), chat)
 		pipe.SRem(ctx, d.key("answered"), chat)
 	case t.Status == statusAnswered:

@@ -277,12 +277,12 @@ func (d *Desk) stats(ctx context.Context) (string, error) {
 	if d.cfg.Signups != nil {
 		err := d.cfg.Signups.Signups(ctx, func(s *bot.Signup) error {
 			total++
-			byLang[s.Lang]++
+			byLang[langName(s.Lang)]++
 			for _, r := range s.Answers["role"] {
-				byRole[r]++
+				byRole[d.answerLabel("role", r)]++
 			}
 			for _, a := range s.Answers["areas"] {
-				byArea[a]++
+				byArea[d.answerLabel("areas", a)]++
 			}
 			return nil
 		})

@@ -379,8 +379,9 @@ func (r staffReply) origin() time.Time {
 
 // memberFailed handles a Telegram refusal. A member who blocked the bot,
 // or a message Telegram rejects for good, cannot be helped by retrying:
-// staff are told (reaction + a note only they see) and the entry is given
-// up. Anything else (network, 5xx) is retried.
+// staff are told (reaction + a note in the thread, where everyone who
+// follows the question sees it) and the entry is given up. Anything else
+// (network, 5xx) is retried.
 func (d *Desk) memberFailed(ctx context.Context, r staffReply, err error) error {
 	blocked := errors.Is(err, bot.ErrBlocked)
 	if !blocked && !errors.Is(err, bot.ErrRejected) {
@@ -391,7 +392,8 @@ func (d *Desk) memberFailed(ctx context.Context, r staffReply, err error) error 
 	if !blocked {
 		note = "⚠️ Not delivered: Telegram refused this message (" + slackEscape(err.Error()) + "). Try rephrasing it, or send the file in another format."
 	}
-	if _, err := d.api.PostEphemeralContext(ctx, r.Channel, r.User, slackapi.MsgOptionText(note, false), slackapi.MsgOptionTS(r.ThreadTS)); err != nil {
+	note += " (reply by <@" + r.User + ">)"
+	if _, _, err := d.api.PostMessageContext(ctx, r.Channel, slackapi.MsgOptionText(note, false), slackapi.MsgOptionTS(r.ThreadTS)); err != nil {
 		d.log.Warn("could not tell staff about a failed relay", slog.String("channel", r.Channel), slog.Any("err", err))
 	}
 	return outbox.Permanent(fmt.Errorf("member %d unreachable: %w", r.Chat, err))

@@ -110,7 +110,7 @@ func (d *Desk) postMember(ctx context.Context, m memberMsg) error {
 		// root, which only a manual cleanup could cause): post the root.
 		root := t
 		if m.Gen != t.Gen {
-			root = ticket{Status: statusOpen, Lang: m.Lang, Name: m.Name, Username: m.Username, SignedUp: m.SignedUp, exists: true}
+			root = ticket{Status: statusOpen, Lang: m.Lang, Name: m.Name, Username: m.Username, SignedUp: m.SignedUp, FAQ: m.FAQ, exists: true}
 		}
 		var intentKey string
 		channel, ts, intentKey, err = d.postRoot(ctx, m, root)
@@ -378,8 +378,6 @@ const (
 	actionReopen   = "bridgebot_reopen"
 )
 
-var langNames = map[string]string{"es": "🇲🇽 Español", "en": "🇺🇸 English"}
-
 // rootBlocks is the thread root: who asks, in which language, whether
 // they signed up, the question, the status and the buttons.
 func (d *Desk) rootBlocks(t ticket, question string, chat int64) []slackapi.Block {
@@ -387,10 +385,7 @@ func (d *Desk) rootBlocks(t ticket, question string, chat int64) []slackapi.Bloc
 	if t.Username != "" {
 		who += " (@" + slackEscape(t.Username) + " on Telegram)"
 	}
-	lang := langNames[t.Lang]
-	if lang == "" {
-		lang = t.Lang
-	}
+	lang := langName(t.Lang)
 	signed := "not signed up yet"
 	if t.SignedUp {
 		signed = "✅ signed up"
@@ -414,12 +409,17 @@ func (d *Desk) rootBlocks(t ticket, question string, chat int64) []slackapi.Bloc
 	} else {
 		q = quote(slackEscape(q))
 	}
-	return []slackapi.Block{
+	blocks := []slackapi.Block{
 		slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, fmt.Sprintf("❓ Question from %s · %s · %s", who, lang, signed), false, false), nil, nil, slackapi.SectionBlockOptionBlockID(blockTag+"head")),
 		slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, clipSlack(q), false, false), nil, nil, slackapi.SectionBlockOptionBlockID(blockTag+"question")),
+	}
+	if faq := d.faqLine(t.FAQ); faq != "" {
+		blocks = append(blocks, slackapi.NewContextBlock(blockTag+"faq", slackapi.NewTextBlockObject(slackapi.MarkdownType, faq, false, false)))
+	}
+	return append(blocks,
 		slackapi.NewContextBlock(blockTag+"status", slackapi.NewTextBlockObject(slackapi.MarkdownType, status, false, false)),
 		slackapi.NewActionBlock(blockTag+"actions", btn),
-	}
+	)
 }
 
 func quote(s string) string { return "> " + strings.ReplaceAll(s, "\n", "\n> ") }
@@ -455,13 +455,17 @@ func (d *Desk) postSignup(ctx context.Context, s signupMsg) error {
 	if s.Updated {
 		head = "✏️ Sign-up updated"
 	}
-	lines := []string{fmt.Sprintf("*%s* · %s", head, langNames[s.Signup.Lang])}
+	lines := []string{fmt.Sprintf("*%s* · %s", head, langName(s.Signup.Lang))}
 	for _, f := range d.cfg.SignupFields {
-		v := strings.Join(s.Signup.Answers[f], ", ")
+		vals := make([]string, len(s.Signup.Answers[f]))
+		for i, a := range s.Signup.Answers[f] {
+			vals[i] = d.answerLabel(f, a)
+		}
+		v := strings.Join(vals, ", ")
 		if v == "" {
 			v = "—"
 		}
-		lines = append(lines, fmt.Sprintf("*%s:* %s", f, slackEscape(v)))
+		lines = append(lines, fmt.Sprintf("*%s:* %s", slackEscape(d.fieldLabel(f)), slackEscape(v)))
 	}
 	text := strings.Join(lines, "\n")
 	channel, ts, err := d.api.PostMessageContext(ctx, d.cfg.SignupsChannel, slackapi.MsgOptionText(text, false),

@@ -392,7 +392,7 @@ func startDesk(ctx context.Context, c config, client *redis.Client, store *redis
 	}
 	api := slackapi.New(c.Slack.BotToken, opts...)
 	desk, err := slack.New(ctx, slack.Config{
-		Client: api, Redis: client, Prefix: c.RedisPrefix, Messenger: tg, Locales: ct.locales, Signups: store, Logger: log,
+		Client: api, Redis: client, Prefix: c.RedisPrefix, Messenger: tg, Locales: ct.locales, Flows: ct.flows, Signups: store, Logger: log,
 		QuestionsChannel: c.Slack.QuestionsChannel, SignupsChannel: c.Slack.SignupsChannel, Routes: c.Slack.Routes,
 		SignupFields: c.Slack.SignupFields, CommandChannels: c.Slack.CommandChannels, ShowStaffName: c.Slack.ShowStaffName,
 		QuietTime: c.Slack.QuietTime, OutboxMaxBackoff: c.Slack.MaxBackoff, Keyring: ring,

@@ -151,8 +151,8 @@ func TestDeskQuestionReachesStaffAndAnswerReachesMember(t *testing.T) {
 	e.tg.BlockChat(m.u.ID)
 	ev, failedTS := sl.StaffReply(questionsChannel, r.TS, staffUser, "¿Sigues ahí?")
 	sl.WaitAck(t, sl.SocketEvent(ev), wait)
-	sl.WaitEphemeral(t, questionsChannel, wait, func(ep slacktest.Ephemeral) bool {
-		return strings.Contains(ep.Text, "blocked the bot")
+	sl.WaitMessage(t, questionsChannel, wait, func(msg slacktest.Message) bool {
+		return msg.FromBot && msg.ThreadTS == r.TS && strings.Contains(msg.Text, "Not delivered") && strings.Contains(msg.Text, "blocked the bot")
 	})
 	sl.WaitFor(t, wait, func() bool {
 		msg, _ := sl.Message(questionsChannel, failedTS)
@@ -219,7 +219,7 @@ func TestDeskSignupPostedAndStatsCommand(t *testing.T) {
 	m.press("Confirm", "we have your details")
 
 	post := sl.WaitMessage(t, signupsChannel, wait, func(msg slacktest.Message) bool { return strings.Contains(msg.AllText(), "New sign-up") })
-	for _, want := range []string{"Ana Lucía", "community-leader", "Nogales", "migration"} {
+	for _, want := range []string{"Ana Lucía", "*Role:* Community leader", "Nogales", "Migration"} {
 		if !strings.Contains(post.AllText(), want) {
 			t.Fatalf("sign-up post lacks %q: %s", want, post.AllText())
 		}
@@ -230,7 +230,7 @@ func TestDeskSignupPostedAndStatsCommand(t *testing.T) {
 
 	id := sl.SocketSlashCommand(sl.SlashCommand(questionsChannel, staffUser, "/bridge", "stats"))
 	ack := sl.WaitAck(t, id, wait)
-	if !strings.Contains(string(ack.Payload), "Sign-ups:* 1") {
+	if !strings.Contains(string(ack.Payload), "Sign-ups:* 1") || !strings.Contains(string(ack.Payload), "Community leader 1") {
 		t.Fatalf("stats: %s", ack.Payload)
 	}
 	id = sl.SocketSlashCommand(sl.SlashCommand("C0RANDOM", staffUser, "/bridge", "stats"))

@@ -24,6 +24,7 @@ type Element struct {
 	Text     string // a button's label
 	URL      string
 	Style    string
+	Confirm  string // the title of a button's confirmation dialog, "" if none
 }
 
 // jobj is a JSON object parsed loosely: fields are decoded on demand, so a
@@ -123,6 +124,9 @@ func parseBlocks(raw json.RawMessage) []Block {
 func parseElement(e jobj) Element {
 	el := Element{Type: e.str("type"), ActionID: e.str("action_id"), Value: e.str("value"), URL: e.str("url"), Style: e.str("style")}
 	el.Text, _ = e.text("text")
+	if c, ok := e.sub("confirm"); ok {
+		el.Confirm, _ = c.text("title")
+	}
 	return el
 }
 
