@@ -301,6 +301,7 @@ func (s *Store) Run(ctx context.Context) error {
 			// let a few more turns join the batch
 			select {
 			case <-ctx.Done():
+				continue // the last flush writes them, on a live context
 			case <-time.After(ackDelay):
 			}
 			flush(ctx)

@@ -17,7 +17,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -34,11 +36,28 @@ type Log struct {
 	prefix string
 	ring   *sealed.Keyring
 	now    func() time.Time
+
+	// While Run runs, Add queues and Run writes every batchDelay: one
+	// round trip for many messages, off the member's path.
+	mu      sync.Mutex
+	running bool
+	queue   []sent
+	kick    chan struct{}
 }
+
+type sent struct {
+	chat int64
+	id   int
+	at   time.Time
+}
+
+// batchDelay is how long queued IDs wait for company; a crash loses at most
+// that much of a best-effort record.
+const batchDelay = 50 * time.Millisecond
 
 // New returns a Log under prefix.
 func New(rdb redis.UniversalClient, prefix string, ring *sealed.Keyring) *Log {
-	return &Log{rdb: rdb, prefix: prefix, ring: ring, now: time.Now}
+	return &Log{rdb: rdb, prefix: prefix, ring: ring, now: time.Now, kick: make(chan struct{}, 1)}
 }
 
 func (l *Log) keys(chat int64) []string {
@@ -50,18 +69,79 @@ func (l *Log) keys(chat int64) []string {
 	return out
 }
 
-// Add records that the bot sent message id to chat (one round trip).
+// Add records that the bot sent message id to chat: queued for Run's next
+// batch while Run runs, else written at once (one round trip).
 func (l *Log) Add(ctx context.Context, chat int64, id int) error {
-	key := l.keys(chat)[0]
-	now := l.now()
+	s := sent{chat, id, l.now()}
+	l.mu.Lock()
+	if l.running {
+		l.queue = append(l.queue, s)
+		l.mu.Unlock()
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
+		return nil
+	}
+	l.mu.Unlock()
+	return l.write(ctx, []sent{s})
+}
+
+func (l *Log) write(ctx context.Context, batch []sent) error {
 	pipe := l.rdb.Pipeline()
-	pipe.ZAdd(ctx, key, redis.Z{Score: float64(now.UnixMilli()), Member: id})
-	pipe.ZRemRangeByScore(ctx, key, "-inf", "("+strconv.FormatInt(now.Add(-Window).UnixMilli(), 10))
-	pipe.PExpire(ctx, key, Window)
+	for _, s := range batch {
+		key := l.keys(s.chat)[0]
+		pipe.ZAdd(ctx, key, redis.Z{Score: float64(s.at.UnixMilli()), Member: s.id})
+		pipe.ZRemRangeByScore(ctx, key, "-inf", "("+strconv.FormatInt(s.at.Add(-Window).UnixMilli(), 10))
+		pipe.PExpire(ctx, key, Window)
+	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("sentlog: add: %w", err)
 	}
 	return nil
+}
+
+// Run writes queued IDs in batches until ctx ends, then writes what is
+// left. The record is best effort: a batch that cannot be written is
+// logged (log), and /wipe then deletes fewer messages.
+func (l *Log) Run(ctx context.Context, log *slog.Logger) error {
+	l.mu.Lock()
+	l.running = true
+	l.mu.Unlock()
+	flush := func(ctx context.Context) error {
+		l.mu.Lock()
+		batch := l.queue
+		l.queue = nil
+		l.mu.Unlock()
+		if len(batch) == 0 {
+			return nil
+		}
+		return l.write(ctx, batch)
+	}
+	warn := func(err error) {
+		if err != nil {
+			log.Warn("could not record sent message IDs for /wipe", slog.Any("err", err))
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			l.mu.Lock()
+			l.running = false
+			l.mu.Unlock()
+			stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			warn(flush(stop))
+			cancel()
+			return nil
+		case <-l.kick:
+			select {
+			case <-ctx.Done():
+				continue // the last flush, above, writes them
+			case <-time.After(batchDelay):
+			}
+			warn(flush(ctx))
+		}
+	}
 }
 
 // Recent returns the IDs of the messages sent to chat within Window,

@@ -294,7 +294,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	cfg.Erasers = []bot.Eraser{bstore, audit.New(client, c.RedisPrefix), sent}
 	cfg.Wiper = sentlog.Wiper{Log: sent, Deleter: tg}
 	worker := newBroadcastWorker(c, c.Broadcast, client, countingSender{tg, m}, log, nil)
-	tasks := []task{{"broadcast worker", worker.Run}}
+	tasks := []task{{"broadcast worker", worker.Run}, {"record of sent messages (/wipe)", func(ctx context.Context) error { return sent.Run(ctx, log) }}}
 	if c.Slack.BotToken != "" {
 		desk, deskTasks, err := startDesk(ctx, c, client, store, ring, tg, ct, m, log)
 		if err != nil {
