@@ -260,9 +260,9 @@ func (s *Store) decodeSignup(raw string) (*bot.Signup, error) {
 //
 // and records the turn's outputs (redisstore/turns.go):
 //
-//	KEYS[4] turns list, KEYS[5] turns index, KEYS[6] claim (unused), KEYS[7] alive
-//	ARGV[9] now ms, ARGV[10] owner, ARGV[11] claim TTL ms, ARGV[12] owner
-//	TTL ms, ARGV[13] turn TTL ms, ARGV[14…] sealed entries
+//	KEYS[4] turns list, KEYS[5] turns index, KEYS[6] this process's liveness key
+//	ARGV[9] now ms, ARGV[10] owner TTL ms ("0": do not refresh it),
+//	ARGV[11] turn TTL ms, ARGV[12…] sealed entries
 //
 // It returns 1 when written, 0 on a version conflict (nothing written).
 var saveScript = redis.NewScript(`
@@ -282,14 +282,14 @@ else
 		redis.call('ZADD', KEYS[3], 'NX', ARGV[8], ARGV[6])
 	end
 end
-if #ARGV >= 14 then
-	for i = 14, #ARGV do
+if #ARGV >= 12 then
+	for i = 12, #ARGV do
 		redis.call('RPUSH', KEYS[4], ARGV[i])
 	end
-	redis.call('PEXPIRE', KEYS[4], ARGV[13])
+	redis.call('PEXPIRE', KEYS[4], ARGV[11])
 	redis.call('ZADD', KEYS[5], 'NX', ARGV[9], ARGV[6])
-	if ARGV[12] ~= '0' then
-		redis.call('SET', KEYS[7], '1', 'PX', ARGV[12])
+	if ARGV[10] ~= '0' then
+		redis.call('SET', KEYS[6], '1', 'PX', ARGV[10])
 	end
 end
 return 1
@@ -346,8 +346,6 @@ func (s *Store) Save(ctx context.Context, sess *bot.Session, ch bot.Change) erro
 		signupJSON,
 		score,
 		s.now().UnixMilli(),
-		s.owner,
-		s.claimTTL.Milliseconds(),
 		s.liveness(),
 		s.turnTTL.Milliseconds(),
 	}
@@ -357,7 +355,7 @@ func (s *Store) Save(ctx context.Context, sess *bot.Session, ch bot.Change) erro
 	}
 	args = append(args, entries...)
 	keys := []string{s.sessionKey(id), s.signupKey(id), s.signupsKey(),
-		s.turnsKey(id), s.turnsIndexKey(), s.claimKey(id), s.alivePrefix() + s.owner}
+		s.turnsKey(id), s.turnsIndexKey(), s.alivePrefix() + s.owner}
 	ok, err := saveScript.Run(ctx, s.rdb, keys, args...).Int()
 	if err != nil {
 		return fail(err)
