@@ -110,7 +110,14 @@ func TestQuestionRootShowsTheFAQAnswerTheMemberSaw(t *testing.T) {
 		t.Fatalf("root does not show the FAQ answer seen: %q\n%s", b.Text, root.AllText())
 	}
 
-	// Redrawn (marked answered), the root still shows it.
+	// Redrawn (marked answered), the root still shows it. First the desk
+	// must have recorded the thread: a follow-up lands in it.
+	if err := f.desk.Relay(ctx, bot.DeskMessage{ChatID: 72, Lang: "en", FirstName: "Ann", Text: "(follow-up 72)"}); err != nil {
+		t.Fatal(err)
+	}
+	f.sl.WaitMessage(t, channel, wait, func(m slacktest.Message) bool {
+		return m.FromBot && m.ThreadTS == root.TS && strings.Contains(m.Text, "(follow-up 72)")
+	})
 	slacktest.PostSigned(t, f.url+"/slack/interactivity", f.sl.BlockAction(channel, root.TS, staff, "bridgebot_answered", "72", ""), secret)
 	f.sl.WaitFor(t, wait, func() bool {
 		m, _ := f.sl.Message(channel, root.TS)
