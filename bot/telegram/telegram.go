@@ -103,6 +103,11 @@ func New(ctx context.Context, cfg Config) (*Bot, error) {
 	return b, nil
 }
 
+// UseCommands sets the command menu (Config.Commands) when it is built
+// after the Bot: the engine's menu, as the engine sends through this Bot.
+// Call it before Setup or SetupWebhook and before any update is handled.
+func (b *Bot) UseCommands(menu func(lang string) []bot.Command) { b.cfg.Commands = menu }
+
 // Username is the bot's @username, for t.me links.
 func (b *Bot) Username() string { return b.username }
 

@@ -7,14 +7,11 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	slackapi "github.com/slack-go/slack"
-	"github.com/slack-go/slack/socketmode"
 
 	"bridgebot/bot"
 	"bridgebot/bot/audit"
@@ -22,9 +19,6 @@ import (
 	"bridgebot/bot/console"
 	"bridgebot/bot/redisstore"
 	"bridgebot/bot/sealed"
-	"bridgebot/bot/sentlog"
-	"bridgebot/bot/slack"
-	"bridgebot/bot/telegram"
 	"bridgebot/flows"
 	"bridgebot/flows/faq"
 	"bridgebot/locales"
@@ -179,17 +173,31 @@ func mustContent(c config, stderr io.Writer) (content, error) {
 // bot's CPU under load).
 const redisProtocol = 2
 
+// redisConn is a connected Redis client. Down is what its one ping at
+// connection said (nil: Redis answered): the bot runs on and recovers when
+// Redis returns, a command that needs Redis now refuses.
+type redisConn struct {
+	*redis.Client
+	Down         error
+	stopEmbedded func()
+}
+
+// Close releases the client and the embedded Redis, if one was started.
+func (r *redisConn) Close() {
+	r.Client.Close()
+	r.stopEmbedded()
+}
+
 // connectRedis connects to Redis through Sentinel (REDIS_SENTINEL_ADDRS)
 // or REDIS_URL, or starts an embedded in-memory Redis (loudly: nothing
-// survives a restart). The returned func releases both.
-func connectRedis(ctx context.Context, c config, log *slog.Logger) (*redis.Client, func(), error) {
-	var client *redis.Client
-	stopEmbedded := func() {}
+// survives a restart), and pings it once.
+func connectRedis(ctx context.Context, c config, log *slog.Logger) (*redisConn, error) {
+	conn := &redisConn{stopEmbedded: func() {}}
 	const timeout = 2 * time.Second
 	if len(c.Sentinel.Addrs) > 0 {
 		// The failover client asks the Sentinels for the master, follows
 		// them when they promote a replica, and reconnects.
-		client = redis.NewFailoverClient(&redis.FailoverOptions{
+		conn.Client = redis.NewFailoverClient(&redis.FailoverOptions{
 			MasterName: c.Sentinel.Master, SentinelAddrs: c.Sentinel.Addrs, SentinelPassword: c.Sentinel.Password,
 			Password: c.RedisPassword, DialTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout,
 			Protocol: redisProtocol,
@@ -199,216 +207,36 @@ func connectRedis(ctx context.Context, c config, log *slog.Logger) (*redis.Clien
 		if url == "" {
 			addr, stop, err := redisstore.StartEmbedded()
 			if err != nil {
-				return nil, nil, fmt.Errorf("start embedded redis: %w", err)
+				return nil, fmt.Errorf("start embedded redis: %w", err)
 			}
-			stopEmbedded = stop
+			conn.stopEmbedded = stop
 			url = "redis://" + addr
 			log.Warn("REDIS_URL is not set: using an embedded in-memory Redis. ALL DATA (sign-ups, conversations) WILL BE LOST when the bot stops. Set REDIS_URL for real use.")
 		}
 		opt, err := redis.ParseURL(url)
 		if err != nil {
-			stopEmbedded()
-			return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+			conn.stopEmbedded()
+			return nil, fmt.Errorf("REDIS_URL: %w", err)
 		}
 		if opt.Password == "" && c.RedisPassword != "" {
 			opt.Password = c.RedisPassword
 		}
 		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = timeout, timeout, timeout
 		opt.Protocol = redisProtocol
-		client = redis.NewClient(opt)
+		conn.Client = redis.NewClient(opt)
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if err := client.Ping(pingCtx).Err(); err != nil {
+	if conn.Down = conn.Ping(pingCtx).Err(); conn.Down != nil {
 		// Not fatal for the bot: it tells members it is unavailable and
 		// recovers when Redis returns. Worth a loud line for the operator.
-		log.Error("redis is not answering; members will be told to try again later", slog.Any("err", err))
+		log.Error("redis is not answering; members will be told to try again later", slog.Any("err", conn.Down))
 	}
-	return client, func() { client.Close(); stopEmbedded() }, nil
+	return conn, nil
 }
 
 func (c config) store(client *redis.Client, ring *sealed.Keyring, log *slog.Logger) *redisstore.Store {
 	return redisstore.New(client, redisstore.Options{Prefix: c.RedisPrefix, SessionTTL: c.FormTTL, Keyring: ring, Logger: log})
-}
-
-func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
-	log := c.logger(stderr)
-	defer func() {
-		// Told to stop while still connecting: that is a clean exit too.
-		if err != nil && ctx.Err() != nil && !errors.Is(err, errShutdownTimeout) {
-			log.Info("stopped while starting", slog.Any("err", err))
-			err = nil
-		}
-	}()
-	ct, err := mustContent(c, stderr)
-	if err != nil {
-		return err
-	}
-	if c.TelegramTok == "" {
-		return errors.New("TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and set its token (or try `bridgebot console`)")
-	}
-	client, closeRedis, err := connectRedis(ctx, c, log)
-	if err != nil {
-		return err
-	}
-	defer closeRedis()
-	ring, err := c.Keys.keyring(log, true)
-	if err != nil {
-		return err
-	}
-	store := c.store(client, ring, log)
-	m := newMetrics()
-	client.AddHook(redisHook{m})
-
-	hs, err := startHTTP(c, client, m, log)
-	if err != nil {
-		return err
-	}
-	defer hs.close()
-	hs.ready.wait("telegram", "not connected yet")
-	if c.Slack.BotToken != "" {
-		hs.ready.wait("slack", "not connected yet")
-	}
-
-	var engine *bot.Engine
-	sent := sentlog.New(client, c.RedisPrefix, ring)
-	tg, err := telegram.New(ctx, telegram.Config{
-		Token: c.TelegramTok, APIURL: c.TelegramURL, PollTimeout: c.PollTimeout, Logger: log, Observer: telegramObserver{m},
-		Commands:  func(lang string) []bot.Command { return engine.Commands(or(lang, locales.DefaultLanguage)) },
-		Languages: []string{"es"},
-		OnSent:    sent.Add, // for /wipe
-	})
-	if err != nil {
-		return err
-	}
-	cfg := bot.Config{
-		Store: store, Sender: tg, Flows: ct.flows, Locales: ct.locales, Logger: log,
-		FormTTL: c.FormTTL, BotUsername: tg.Username(), FAQ: ct.faq, Contact: c.Contact, MemberRateLimit: c.MemberRateLimit,
-		Observer: newEngineMetrics(m.reg),
-	}
-	if c.Slack.BotToken == "" && c.Contact == "" {
-		log.Warn("no staff desk and no BRIDGE_CONTACT: members whose questions the FAQ cannot answer are only pointed to the FAQ list")
-	}
-	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix, Rate: c.Broadcast.Rate, PaidRate: c.Broadcast.PaidRate, AllowPaid: c.Broadcast.Paid, Logger: log, Footer: announcementFooter(c)})
-	cfg.Subscriptions = subscriptions{bstore}
-	cfg.Erasers = []bot.Eraser{bstore, audit.New(client, c.RedisPrefix), sent}
-	cfg.Wiper = sentlog.Wiper{Log: sent, Deleter: tg}
-	worker := newBroadcastWorker(c, c.Broadcast, client, countingSender{tg, m}, log, nil)
-	tasks := []task{{"broadcast worker", worker.Run}, {"record of sent messages (/wipe)", func(ctx context.Context) error { return sent.Run(ctx, log) }}}
-	if c.Slack.BotToken != "" {
-		desk, deskTasks, err := startDesk(ctx, c, client, store, ring, tg, ct, m, log)
-		if err != nil {
-			return err
-		}
-		hs.ready.done("slack")
-		if c.Slack.SigningSecret != "" {
-			hs.slack.set(desk.Handler(c.Slack.SigningSecret))
-		}
-		cfg.Desk, cfg.Notifier = desk, desk
-		tasks = append(tasks, deskTasks...)
-		composer := slack.NewComposer(desk, bstore, c.Slack.Organizers)
-		slack.NewExporter(desk, signupsCSV(store, ct.flows[flows.SignupFlow]), audit.New(client, c.RedisPrefix), c.Slack.Organizers)
-		tasks = append(tasks, task{"broadcast progress in slack", composer.Run})
-	} else {
-		log.Info("SLACK_BOT_TOKEN is not set: running without the staff desk (no \"ask our team\")")
-	}
-	if engine, err = bot.NewEngine(cfg); err != nil {
-		return err
-	}
-	d := bot.NewDispatcher(instrumented{engine, m}, c.Workers, c.UpdateTimeout, log)
-	tasks = append(tasks, task{"turn log", store.Run}, task{"recovery of undelivered turns", engine.Recover})
-	if c.Webhook.URL != "" {
-		secret, err := webhookSecret(ctx, c, client)
-		if err != nil {
-			d.Close()
-			return err
-		}
-		hook := tg.Webhook(secret, d.Dispatch)
-		hs.drain = hook.Drain
-		hs.webhook.set(hook)
-		if err := tg.SetupWebhook(ctx, telegram.WebhookConfig{URL: c.Webhook.URL, Secret: secret, MaxConnections: c.Webhook.MaxConnections}); err != nil {
-			hs.close()
-			d.Close()
-			return err
-		}
-		log.Info("telegram: receiving updates by webhook", slog.String("path", telegram.WebhookPath))
-	} else {
-		if err := tg.Setup(ctx); err != nil {
-			d.Close()
-			return err
-		}
-		tasks = append(tasks, task{"telegram polling", func(ctx context.Context) error { return tg.Poll(ctx, d.HandleBatch) }})
-	}
-	hs.ready.done("telegram")
-	tasks = append(tasks, task{"http server", func(ctx context.Context) error { return hs.run(ctx, c.ShutdownTimeout) }})
-	log.Info("bridgebot is running", slog.String("bot", "@"+tg.Username()), slog.Int("workers", c.Workers), slog.Bool("staff_desk", cfg.Desk != nil))
-	return runUntilStopped(ctx, c, log, tasks, d)
-}
-
-// runUntilStopped runs the tasks until ctx ends (SIGTERM, SIGINT) or one
-// fails, then finishes the updates in hand: the HTTP server stops taking
-// updates and waits for deliveries in flight, polling stops after its
-// batch, and the dispatcher handles what it queued. All of it within
-// SHUTDOWN_TIMEOUT; after that the process gives up waiting (what was not
-// acknowledged to Telegram is delivered again).
-func runUntilStopped(ctx context.Context, c config, log *slog.Logger, tasks []task, d *bot.Dispatcher) error {
-	done := make(chan error, 1)
-	go func() {
-		err := runTasks(ctx, log, tasks)
-		d.Close()
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		log.Info("bridgebot stopped")
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down", slog.Duration("deadline", c.ShutdownTimeout))
-	t := time.NewTimer(c.ShutdownTimeout)
-	defer t.Stop()
-	select {
-	case err := <-done:
-		log.Info("bridgebot stopped")
-		return err
-	case <-t.C:
-		log.Error("shutdown deadline passed with work in flight; unacknowledged updates will be delivered again", slog.Duration("deadline", c.ShutdownTimeout))
-		return fmt.Errorf("%w: SHUTDOWN_TIMEOUT=%v", errShutdownTimeout, c.ShutdownTimeout)
-	}
-}
-
-// startDesk connects the Slack staff desk: the outbox workers, and Socket
-// Mode or the HTTP endpoints for events.
-func startDesk(ctx context.Context, c config, client *redis.Client, store *redisstore.Store, ring *sealed.Keyring, tg *telegram.Bot, ct content, m *metrics, log *slog.Logger) (*slack.Desk, []task, error) {
-	// Every Slack call gets a deadline, so one hung connection cannot
-	// hold a member's queue.
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: slackTransport{base: http.DefaultTransport, m: m}}
-	opts := []slackapi.Option{slackapi.OptionHTTPClient(hc)}
-	if c.Slack.APIURL != "" {
-		opts = append(opts, slackapi.OptionAPIURL(c.Slack.APIURL))
-	}
-	if c.Slack.AppToken != "" {
-		opts = append(opts, slackapi.OptionAppLevelToken(c.Slack.AppToken))
-	}
-	api := slackapi.New(c.Slack.BotToken, opts...)
-	desk, err := slack.New(ctx, slack.Config{
-		Client: api, Redis: client, Prefix: c.RedisPrefix, Messenger: tg, Locales: ct.locales, Flows: ct.flows, Signups: store, Logger: log,
-		QuestionsChannel: c.Slack.QuestionsChannel, SignupsChannel: c.Slack.SignupsChannel, Routes: c.Slack.Routes,
-		SignupFields: c.Slack.SignupFields, CommandChannels: c.Slack.CommandChannels, ShowStaffName: c.Slack.ShowStaffName,
-		QuietTime: c.Slack.QuietTime, OutboxMaxBackoff: c.Slack.MaxBackoff, Keyring: ring,
-		AnsweredRetention: c.Retention.Answered, DeadRetention: c.Retention.DeadLetters, DeadMaxLen: c.Retention.DeadMax,
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	m.reg.MustRegister(newOutboxCollector(client, c.RedisPrefix, log))
-	tasks := []task{{"slack desk outboxes", desk.Run}}
-	if c.Slack.AppToken != "" {
-		sm := socketmode.New(api)
-		tasks = append(tasks, task{"slack socket mode", func(ctx context.Context) error { return desk.RunSocketMode(ctx, sm) }})
-		log.Info("slack: receiving events over Socket Mode")
-	}
-	return desk, tasks, nil
 }
 
 // subscriptions adapts the broadcast audience store to the engine.
@@ -426,40 +254,6 @@ func (a subscriptions) IsSubscribed(ctx context.Context, chatID int64) (bool, er
 	return a.s.IsSubscribed(ctx, chatID)
 }
 
-// task is one long-running part of the bot.
-type task struct {
-	name string
-	run  func(context.Context) error
-}
-
-// runTasks runs every task until ctx ends or one fails; then it stops the
-// others and waits for them.
-func runTasks(ctx context.Context, log *slog.Logger, tasks []task) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errc := make(chan error, len(tasks))
-	for _, t := range tasks {
-		go func() {
-			err := t.run(ctx)
-			if err != nil && ctx.Err() == nil {
-				log.Error("stopping: a part of the bot failed", slog.String("part", t.name), slog.Any("err", err))
-				err = fmt.Errorf("%s: %w", t.name, err)
-			} else {
-				err = nil
-			}
-			cancel()
-			errc <- err
-		}()
-	}
-	var first error
-	for range tasks {
-		if err := <-errc; err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
-}
-
 func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	log := c.logger(stderr)
 	ct, err := mustContent(c, stderr)
@@ -470,11 +264,11 @@ func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, s
 	if len(args) > 0 && locales.Supported(args[0]) {
 		lang = args[0]
 	}
-	client, closeRedis, err := connectRedis(ctx, c, log)
+	client, err := connectRedis(ctx, c, log)
 	if err != nil {
 		return err
 	}
-	defer closeRedis()
+	defer client.Close()
 	// On the embedded Redis nothing outlives the process, the key
 	// included; on a real one the console must read what `run` wrote.
 	ring := sealed.Throwaway()
@@ -484,12 +278,12 @@ func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, s
 		}
 	}
 	con := console.New(stdout, lang)
-	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix})
+	bstore := broadcast.New(client.Client, broadcast.Options{Prefix: c.RedisPrefix})
 	engine, err := bot.NewEngine(bot.Config{
-		Store: c.store(client, ring, log), Sender: con, Flows: ct.flows, Locales: ct.locales, Logger: log,
+		Store: c.store(client.Client, ring, log), Sender: con, Flows: ct.flows, Locales: ct.locales, Logger: log,
 		FormTTL: c.FormTTL, BotUsername: "bridge_bot", FAQ: ct.faq, Contact: c.Contact,
 		Subscriptions: subscriptions{bstore},
-		Erasers:       []bot.Eraser{bstore, audit.New(client, c.RedisPrefix)},
+		Erasers:       []bot.Eraser{bstore, audit.New(client.Client, c.RedisPrefix)},
 	})
 	if err != nil {
 		return err

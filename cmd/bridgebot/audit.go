@@ -31,12 +31,12 @@ func runAudit(ctx context.Context, c config, args []string, stdout, stderr io.Wr
 	if c.RedisURL == "" {
 		return errors.New("audit needs REDIS_URL: the Redis of the running bot")
 	}
-	client, closeRedis, err := connectRedis(ctx, c, c.logger(stderr))
+	client, err := connectRedis(ctx, c, c.logger(stderr))
 	if err != nil {
 		return err
 	}
-	defer closeRedis()
-	entries, err := audit.New(client, c.RedisPrefix).Last(ctx, *limit)
+	defer client.Close()
+	entries, err := audit.New(client.Client, c.RedisPrefix).Last(ctx, *limit)
 	if err != nil {
 		return err
 	}

@@ -15,8 +15,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"bridgebot/bot/broadcast"
 )
 
@@ -58,13 +56,14 @@ func loadBroadcastConfig(getenv func(string) string, ps *configProblems) broadca
 	return b
 }
 
-// newBroadcastWorker is the worker `bridgebot run` runs next to polling.
-func newBroadcastWorker(c config, b broadcastConfig, client *redis.Client, tg broadcast.Sender, log *slog.Logger, onUnsubscribe func(chatID int64)) *broadcast.Worker {
-	return broadcast.NewWorker(client, tg, broadcast.Options{
+// broadcastOptions are the bot's broadcast settings, shared by its
+// store and its worker; footer is announcementFooter's.
+func (c config) broadcastOptions(log *slog.Logger, footer map[string]string) broadcast.Options {
+	b := c.Broadcast
+	return broadcast.Options{
 		Prefix: c.RedisPrefix, Rate: b.Rate, PaidRate: b.PaidRate, AllowPaid: b.Paid,
-		Concurrency: concurrency(b), Logger: log, OnUnsubscribe: onUnsubscribe, Consumer: replicaName(b.Replica),
-		Footer: announcementFooter(c),
-	})
+		Concurrency: concurrency(b), Logger: log, Consumer: replicaName(b.Replica), Footer: footer,
+	}
 }
 
 // replicaName is the broadcast worker's name, the same across restarts so
@@ -123,20 +122,17 @@ func runBroadcast(ctx context.Context, c config, args []string, stdin io.Reader,
 		return errors.New("broadcast needs REDIS_URL (or REDIS_SENTINEL_ADDRS): broadcasts are queued in the Redis of the running bot (`bridgebot run`), " +
 			"and an embedded Redis would vanish with this command")
 	}
-	client, closeRedis, err := connectRedis(ctx, c, c.logger(stderr))
+	client, err := connectRedis(ctx, c, c.logger(stderr))
 	if err != nil {
 		return err
 	}
-	defer closeRedis()
-	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	err = client.Ping(pingCtx).Err()
-	cancel()
-	if err != nil {
-		return fmt.Errorf("cannot reach Redis at %s: %w", client.Options().Addr, err)
+	defer client.Close()
+	if client.Down != nil {
+		return fmt.Errorf("cannot reach Redis at %s: %w", client.Options().Addr, client.Down)
 	}
 	// The running bot's settings (rate, paid broadcasts) come with its
 	// heartbeat: they are what delivery will use.
-	workers, err := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix}).Workers(ctx)
+	workers, err := broadcast.New(client.Client, broadcast.Options{Prefix: c.RedisPrefix}).Workers(ctx)
 	if err != nil {
 		return err
 	}
@@ -144,7 +140,7 @@ func runBroadcast(ctx context.Context, c config, args []string, stdin io.Reader,
 	if len(workers) > 0 {
 		opts.Rate, opts.PaidRate, opts.AllowPaid = workers[0].Rate, workers[0].PaidRate, workers[0].AllowPaid
 	}
-	cli := &broadcastCLI{store: broadcast.New(client, opts), workers: workers, stdin: stdin, stdout: stdout, stderr: stderr}
+	cli := &broadcastCLI{store: broadcast.New(client.Client, opts), workers: workers, stdin: stdin, stdout: stdout, stderr: stderr}
 	switch args[0] {
 	case "send":
 		return cli.send(ctx, args[1:])

@@ -71,13 +71,13 @@ func (e *bcEnv) startWorker(rate float64) {
 		e.t.Fatal(err)
 	}
 	var ps configProblems
-	b := loadBroadcastConfig(func(k string) string {
+	c.Broadcast = loadBroadcastConfig(func(k string) string {
 		return map[string]string{"BROADCAST_RATE": strconv.FormatFloat(rate, 'f', -1, 64)}[k]
 	}, &ps)
 	if err := ps.err(); err != nil {
 		e.t.Fatal(err)
 	}
-	w := newBroadcastWorker(c, b, e.rdb, tg, c.logger(os.Stderr), nil)
+	w := broadcast.NewWorker(e.rdb, tg, c.broadcastOptions(c.logger(os.Stderr), announcementFooter(c)))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

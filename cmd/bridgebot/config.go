@@ -136,7 +136,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if v := getenv("MEMBER_RATE_LIMIT"); v != "" {
 		if c.MemberRateLimit, err = strconv.Atoi(v); err != nil || c.MemberRateLimit < 1 || c.MemberRateLimit > 10000 {
-			return c, fmt.Errorf("MEMBER_RATE_LIMIT=%q: want a number of messages per minute from 1 to 10000", v)
+			ps.addf("MEMBER_RATE_LIMIT=%q: want a number of messages per minute from 1 to 10000", v)
 		}
 	}
 	if v := getenv("TELEGRAM_POLL_TIMEOUT"); v != "" {

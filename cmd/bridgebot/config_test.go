@@ -12,7 +12,7 @@ import (
 // variable; check prints them too.
 func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
 	vars := map[string]string{
-		"FORM_TTL": "soon", "WORKERS": "0", "TELEGRAM_POLL_TIMEOUT": "2m", "SHUTDOWN_TIMEOUT": "-1s",
+		"FORM_TTL": "soon", "WORKERS": "0", "MEMBER_RATE_LIMIT": "0", "TELEGRAM_POLL_TIMEOUT": "2m", "SHUTDOWN_TIMEOUT": "-1s",
 		"HTTP_ADDR": "8080", "TELEGRAM_API_URL": "api.telegram.org", "REDIS_URL": "mysql://x",
 		"BRIDGE_DATA_KEY": "short", "BROADCAST_RATE": "99", "TELEGRAM_WEBHOOK_URL": "http://bot.example.org/hook",
 		"SLACK_BOT_TOKEN": "xoxb-1", "LOG_LEVEL": "loud", "LOG_FORMAT": "xml", "FLOWS_DIR": t.TempDir() + "/missing",
@@ -23,7 +23,7 @@ func TestConfigReportsEveryProblemAtOnce(t *testing.T) {
 	if !errors.As(err, &ce) {
 		t.Fatalf("run: %v\n%s", err, errOut)
 	}
-	want := []string{"FORM_TTL", "WORKERS", "TELEGRAM_POLL_TIMEOUT", "SHUTDOWN_TIMEOUT", "HTTP_ADDR", "TELEGRAM_API_URL",
+	want := []string{"FORM_TTL", "WORKERS", "MEMBER_RATE_LIMIT", "TELEGRAM_POLL_TIMEOUT", "SHUTDOWN_TIMEOUT", "HTTP_ADDR", "TELEGRAM_API_URL",
 		"REDIS_URL", "BRIDGE_DATA_KEY", "BROADCAST_RATE", "TELEGRAM_WEBHOOK_URL", "SLACK_QUESTIONS_CHANNEL", "SLACK_APP_TOKEN", "LOG_LEVEL", "LOG_FORMAT", "FLOWS_DIR"}
 	for _, w := range want {
 		if !strings.Contains(err.Error(), w) {

@@ -39,16 +39,16 @@ func runExport(ctx context.Context, c config, args []string, stdout, stderr io.W
 		return err
 	}
 	log := c.logger(stderr)
-	client, closeRedis, err := connectRedis(ctx, c, log)
+	client, err := connectRedis(ctx, c, log)
 	if err != nil {
 		return err
 	}
-	defer closeRedis()
+	defer client.Close()
 	ring, err := c.Keys.keyring(log, false)
 	if err != nil {
 		return fmt.Errorf("export decrypts the sign-ups: %w", err)
 	}
-	store := c.store(client, ring, log)
+	store := c.store(client.Client, ring, log)
 	cols := exportColumns(ct.flows[flows.SignupFlow])
 	w := bufio.NewWriter(stdout)
 	var ex exporter = &csvExporter{w: csv.NewWriter(w), cols: cols}
@@ -68,7 +68,7 @@ func runExport(ctx context.Context, c config, args []string, stdout, stderr io.W
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	return audit.New(client, c.RedisPrefix).Record(ctx, audit.Entry{Action: audit.ActionExport, Actor: cliActor(), Count: rows, Detail: "signups " + *format})
+	return audit.New(client.Client, c.RedisPrefix).Record(ctx, audit.Entry{Action: audit.ActionExport, Actor: cliActor(), Count: rows, Detail: "signups " + *format})
 }
 
 // signupsCSV is the CSV export for "/bridge export" in Slack: the same

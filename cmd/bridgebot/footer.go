@@ -11,6 +11,11 @@ func announcementFooter(c config) map[string]string {
 	if err != nil {
 		return nil
 	}
+	return footers(cat)
+}
+
+// footers is the announcement footer per language of loaded texts.
+func footers(cat *locales.Catalog) map[string]string {
 	out := map[string]string{}
 	for _, l := range cat.Languages() {
 		out[l] = cat.For(l).T("sub.footer", nil)

@@ -137,16 +137,16 @@ func runRekey(ctx context.Context, c config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	client, closeRedis, err := connectRedis(ctx, c, log)
+	client, err := connectRedis(ctx, c, log)
 	if err != nil {
 		return err
 	}
-	defer closeRedis()
-	rep, err := sealed.Rekey(ctx, client, c.RedisPrefix, ring, legacyPlain(c.RedisPrefix))
+	defer client.Close()
+	rep, err := sealed.Rekey(ctx, client.Client, c.RedisPrefix, ring, legacyPlain(c.RedisPrefix))
 	if err != nil {
 		return fmt.Errorf("rekey: %w", err)
 	}
-	if err := audit.New(client, c.RedisPrefix).Record(ctx, audit.Entry{Action: audit.ActionRekey, Actor: cliActor(),
+	if err := audit.New(client.Client, c.RedisPrefix).Record(ctx, audit.Entry{Action: audit.ActionRekey, Actor: cliActor(),
 		Count: int64(rep.Resealed + rep.Sealed), Detail: "to key " + ring.CurrentID()}); err != nil {
 		return err
 	}
