@@ -31,6 +31,16 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("platform error %d: %s", e.Code, e.Description)
 }
 
+// RetryAfter reports whether err is the platform's flood control (an
+// *APIError with RetryAfter set) and how long nothing may be sent.
+func RetryAfter(err error) (time.Duration, bool) {
+	var ae *APIError
+	if errors.As(err, &ae) && ae.RetryAfter > 0 {
+		return ae.RetryAfter, true
+	}
+	return 0, false
+}
+
 // Unwrap gives errors.Is and errors.As the kind (ErrChatNotFound also as
 // ErrRejected) and the client library's error.
 func (e *APIError) Unwrap() []error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 )
 
 // Subscriptions keeps who wants announcements.
@@ -21,6 +22,9 @@ type Subscription struct {
 	Role   string   `json:"role,omitempty"`
 	Areas  []string `json:"areas,omitempty"`
 	Border string   `json:"border,omitempty"`
+	// Since is when they first subscribed, kept across re-subscribing;
+	// set by the store that keeps subscriptions (zero: now).
+	Since time.Time `json:"since,omitzero"`
 }
 
 // SignupNotifier is told about confirmed sign-ups (posted to staff).
@@ -30,8 +34,8 @@ type SignupNotifier interface {
 
 // Reasons for unsubscribing, kept for counts.
 const (
-	UnsubscribeStop    = "stop"
-	UnsubscribeBlocked = "blocked"
+	UnsubscribeStop    = "stop"    // the member asked (/stop)
+	UnsubscribeBlocked = "blocked" // the member blocked the bot (403, my_chat_member kicked)
 )
 
 // Effects of announcements and sign-up posts.

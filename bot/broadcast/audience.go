@@ -5,11 +5,12 @@ import (
 	"slices"
 	"strings"
 
+	"bridgebot/bot"
 	"bridgebot/locales"
 )
 
-// Valid values of the audience filters and of Subscriber fields. They are
-// the stable option values of the sign-up form (flows/default/signup.yaml).
+// Valid values of the audience filters and of bot.Subscription fields.
+// They are the stable option values of the sign-up form (flows/default/signup.yaml).
 var (
 	Langs = locales.Languages // the languages the bot speaks
 	Roles = []string{"organizer", "popular-educator", "community-leader", "other"}
@@ -161,7 +162,7 @@ func (a Audience) IsAll() bool {
 }
 
 // Match reports whether a subscriber is in the audience.
-func (a Audience) Match(s Subscriber) bool {
+func (a Audience) Match(s bot.Subscription) bool {
 	if len(a.Langs) > 0 && !slices.Contains(a.Langs, s.Lang) {
 		return false
 	}

@@ -8,7 +8,7 @@
 //   - Jobs: a Job is created (Store.Create, after Store.Preview), then
 //     delivered by Workers; Pause, Resume, Cancel change its status; jobs
 //     are never deleted (the audit: who, when, texts, audience, counts).
-//   - Delivery: Worker.Run, through a Sender (bot/telegram's Bot).
+//   - Delivery: Worker.Run, through an Announcer (bot/telegram's Bot).
 //   - Progress: Store.Progress, Store.Workers (is a bot running?).
 //
 // # Delivery guarantees

@@ -6,13 +6,14 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"bridgebot/bot"
 	"bridgebot/bot/broadcast"
 )
 
 func TestEraseRemovesSubscriptionAndDeliveryRecords(t *testing.T) {
 	ctx := context.Background()
 	s, rdb, prefix := newStore(t, broadcast.Options{})
-	if err := s.Subscribe(ctx, broadcast.Subscriber{ChatID: 77, Lang: "es"}); err != nil {
+	if err := s.Subscribe(ctx, bot.Subscription{ChatID: 77, Lang: "es"}); err != nil {
 		t.Fatal(err)
 	}
 	rdb.ZAdd(ctx, prefix+"broadcast:active", redis.Z{Score: 1, Member: "JOB1"})

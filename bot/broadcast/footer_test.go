@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"bridgebot/bot"
 	"bridgebot/bot/broadcast"
 )
 
@@ -12,8 +13,8 @@ import (
 // a message that would be too long with it is sent without it.
 func TestAnnouncementFooterInTheMembersLanguage(t *testing.T) {
 	e := newEnv(t)
-	en := e.members(1, 2, broadcast.Subscriber{Lang: "en"})
-	es := e.members(100, 2, broadcast.Subscriber{Lang: "es"})
+	en := e.members(1, 2, bot.Subscription{Lang: "en"})
+	es := e.members(100, 2, bot.Subscription{Lang: "es"})
 	footers := map[string]string{"en": "<i>Stop these with /stop.</i>", "es": "<i>Para dejar de recibirlos: /baja.</i>"}
 	e.worker(nil, nil, broadcast.Options{Rate: 100, Footer: footers})
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"bridgebot/bot"
 	"bridgebot/bot/broadcast"
 )
 
@@ -121,7 +122,7 @@ func TestParseAudience(t *testing.T) {
 }
 
 func TestAudienceMatch(t *testing.T) {
-	sub := broadcast.Subscriber{Lang: "es", Role: "organizer", Areas: []string{"labor", "climate"}, Border: "yes"}
+	sub := bot.Subscription{Lang: "es", Role: "organizer", Areas: []string{"labor", "climate"}, Border: "yes"}
 	cases := map[string]bool{
 		"all":                       true,
 		"lang=es":                   true,

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"bridgebot/bot"
 	"bridgebot/bot/broadcast"
 )
 
@@ -21,7 +22,7 @@ func TestKilledReplicaIsResumedWithinTenSeconds(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			ids := e.members(1, 60, broadcast.Subscriber{})
+			ids := e.members(1, 60, bot.Subscription{})
 			const conc = 4
 			// One page holds the whole audience: nothing is left to claim
 			// but the killed replica's page.

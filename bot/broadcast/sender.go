@@ -1,23 +1,18 @@
 package broadcast
 
-import (
-	"context"
-	"fmt"
-	"time"
+import "context"
 
-	"bridgebot/bot"
-)
-
-// Sender delivers one announcement to one chat, once: no retries inside
-// (the Worker decides what to retry, and a 429 must pause every replica).
-// bot/telegram.(*Bot).SendAnnouncement is the real one.
+// Announcer delivers one announcement to one chat, once: no retries
+// inside (the Worker decides what to retry, and a 429 must pause every
+// replica). bot/telegram.(*Bot).SendAnnouncement is the real one.
 //
-// Errors: *RetryAfterError for flood control (429), ErrBlocked when the
-// member blocked the bot or is gone (403), ErrChatNotFound (400 chat not
-// found), ErrRejected for any other refusal of this message that a retry
+// Errors are bot's: a *bot.APIError with RetryAfter for flood control
+// (429, see bot.RetryAfter), bot.ErrBlocked when the member blocked the
+// bot or is gone (403), bot.ErrChatNotFound (400 chat not found),
+// bot.ErrRejected for any other refusal of this message that a retry
 // cannot fix (another 400). Anything else (5xx, network, timeouts) is
 // taken as transient and retried.
-type Sender interface {
+type Announcer interface {
 	SendAnnouncement(ctx context.Context, chatID int64, a Announcement) error
 }
 
@@ -28,25 +23,3 @@ type Announcement struct {
 	ButtonURL   string
 	Paid        bool // allow_paid_broadcast: up to 1000 msg/s, paid in Stars
 }
-
-// RetryAfterError is Telegram's flood control: nothing may be sent for After.
-type RetryAfterError struct {
-	After time.Duration
-}
-
-func (e *RetryAfterError) Error() string {
-	return fmt.Sprintf("broadcast: too many requests, retry after %v", e.After)
-}
-
-// The refusals a Sender reports are bot's, so one ErrBlocked serves
-// members' conversations and broadcasts alike (a *bot.APIError carries
-// them).
-var (
-	// ErrBlocked: the member blocked the bot or deleted their account.
-	ErrBlocked = bot.ErrBlocked
-	// ErrChatNotFound: Telegram does not know the chat.
-	ErrChatNotFound = bot.ErrChatNotFound
-	// ErrRejected: Telegram refused this message for a reason a retry
-	// cannot change (a 400; errors.Is matches chat not found too).
-	ErrRejected = bot.ErrRejected
-)

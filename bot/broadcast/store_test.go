@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"bridgebot/bot"
 	"bridgebot/bot/broadcast"
 	"bridgebot/bot/redisstore/redistest"
 )
@@ -24,14 +25,14 @@ func TestSubscriptions(t *testing.T) {
 	s, _, _ := newStore(t, broadcast.Options{})
 	ctx := context.Background()
 	since := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	if err := s.Subscribe(ctx, broadcast.Subscriber{ChatID: 5, Lang: "es-MX", Role: "organizer", Areas: []string{"labor"}, Since: since}); err != nil {
+	if err := s.Subscribe(ctx, bot.Subscription{ChatID: 5, Lang: "es-MX", Role: "organizer", Areas: []string{"labor"}, Since: since}); err != nil {
 		t.Fatal(err)
 	}
 	// Again, with a new language: an update that keeps Since.
-	if err := s.Subscribe(ctx, broadcast.Subscriber{ChatID: 5, Lang: "en", Border: "no"}); err != nil {
+	if err := s.Subscribe(ctx, bot.Subscription{ChatID: 5, Lang: "en", Border: "no"}); err != nil {
 		t.Fatal(err)
 	}
-	sub, ok, err := s.Subscriber(ctx, 5)
+	sub, ok, err := s.Subscription(ctx, 5)
 	if err != nil || !ok || sub.Lang != "en" || sub.Border != "no" || sub.Role != "" || !sub.Since.Equal(since) {
 		t.Errorf("subscriber %+v, %v, %v", sub, ok, err)
 	}
@@ -42,16 +43,16 @@ func TestSubscriptions(t *testing.T) {
 	if yes, _ := s.IsSubscribed(ctx, 5); !yes {
 		t.Error("not subscribed")
 	}
-	for _, bad := range []broadcast.Subscriber{{ChatID: 6, Lang: "fr"}, {ChatID: 0, Lang: "en"}, {ChatID: 6, Lang: "en", Border: "maybe"}} {
+	for _, bad := range []bot.Subscription{{ChatID: 6, Lang: "fr"}, {ChatID: 0, Lang: "en"}, {ChatID: 6, Lang: "en", Border: "maybe"}} {
 		if err := s.Subscribe(ctx, bad); err == nil {
 			t.Errorf("Subscribe(%+v) accepted", bad)
 		}
 	}
-	was, err := s.Unsubscribe(ctx, 5, broadcast.ReasonStop)
+	was, err := s.Unsubscribe(ctx, 5, bot.UnsubscribeStop)
 	if err != nil || !was {
 		t.Errorf("unsubscribe: %v, %v", was, err)
 	}
-	was, err = s.Unsubscribe(ctx, 5, broadcast.ReasonStop)
+	was, err = s.Unsubscribe(ctx, 5, bot.UnsubscribeStop)
 	if err != nil || was {
 		t.Errorf("second unsubscribe: %v, %v", was, err)
 	}
@@ -61,18 +62,18 @@ func TestSubscriptions(t *testing.T) {
 	if yes, _ := s.IsSubscribed(ctx, 5); yes {
 		t.Error("still subscribed")
 	}
-	if _, ok, _ := s.Subscriber(ctx, 5); ok {
+	if _, ok, _ := s.Subscription(ctx, 5); ok {
 		t.Error("record kept after unsubscribe")
 	}
 	got, err := s.UnsubscribeCounts(ctx)
-	if err != nil || got[broadcast.ReasonStop] != 1 || got[broadcast.ReasonBlocked] != 0 {
+	if err != nil || got[bot.UnsubscribeStop] != 1 || got[bot.UnsubscribeBlocked] != 0 {
 		t.Errorf("unsubscribe counts %v, %v", got, err)
 	}
 	// Re-subscribing starts a new Since.
-	if err := s.Subscribe(ctx, broadcast.Subscriber{ChatID: 5, Lang: "es"}); err != nil {
+	if err := s.Subscribe(ctx, bot.Subscription{ChatID: 5, Lang: "es"}); err != nil {
 		t.Fatal(err)
 	}
-	if sub, _, _ := s.Subscriber(ctx, 5); sub.Since.Equal(since) || time.Since(sub.Since) > time.Minute {
+	if sub, _, _ := s.Subscription(ctx, 5); sub.Since.Equal(since) || time.Since(sub.Since) > time.Minute {
 		t.Errorf("since after re-subscribing: %v", sub.Since)
 	}
 }
@@ -87,7 +88,7 @@ func TestCountIsPaged(t *testing.T) {
 		if i%5 == 0 {
 			lang = "es"
 		}
-		if err := s.Subscribe(ctx, broadcast.Subscriber{ChatID: int64(1000 + i), Lang: lang}); err != nil {
+		if err := s.Subscribe(ctx, bot.Subscription{ChatID: int64(1000 + i), Lang: lang}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -111,7 +112,7 @@ func TestCountIsPaged(t *testing.T) {
 	counter.Reset()
 	stop := errors.New("stop")
 	seen := 0
-	err = paged.Each(ctx, broadcast.Audience{}, func(broadcast.Subscriber) error {
+	err = paged.Each(ctx, broadcast.Audience{}, func(bot.Subscription) error {
 		seen++
 		if seen == 3 {
 			return stop
@@ -161,10 +162,10 @@ func TestPreview(t *testing.T) {
 	s, _, _ := newStore(t, broadcast.Options{Rate: 25})
 	ctx := context.Background()
 	for i := range 40 {
-		_ = s.Subscribe(ctx, broadcast.Subscriber{ChatID: int64(i + 1), Lang: "en", Areas: []string{"labor"}})
+		_ = s.Subscribe(ctx, bot.Subscription{ChatID: int64(i + 1), Lang: "en", Areas: []string{"labor"}})
 	}
 	for i := range 10 {
-		_ = s.Subscribe(ctx, broadcast.Subscriber{ChatID: int64(i + 100), Lang: "es", Areas: []string{"climate"}})
+		_ = s.Subscribe(ctx, bot.Subscription{ChatID: int64(i + 100), Lang: "es", Areas: []string{"climate"}})
 	}
 	j := broadcast.Job{Texts: map[string]string{"en": "<b>Apply</b> by Friday"}, ButtonURL: "https://example.org", ButtonLabel: map[string]string{"en": "Apply"}}
 	p, err := s.Preview(ctx, j)

@@ -8,20 +8,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"bridgebot/bot"
 )
 
-// Subscriber is a member who opted in to announcements.
-type Subscriber struct {
-	ChatID int64
-	Lang   string   // "en" or "es": the version they get
-	Role   string   // a value of Roles, or ""
-	Areas  []string // values of Areas
-	Border string   // "yes", "no" or "" (not asked)
-	Since  time.Time
-}
+// The Store keeps the engine's subscriptions (bot.Subscriptions).
+var _ bot.Subscriptions = (*Store)(nil)
 
 // record is what is stored per subscriber (Since is stored apart so a
 // re-subscription keeps it).
@@ -31,12 +25,6 @@ type record struct {
 	Areas  []string `json:"areas,omitempty"`
 	Border string   `json:"border,omitempty"`
 }
-
-// Unsubscribe reasons.
-const (
-	ReasonStop    = "stop"    // the member asked (/stop)
-	ReasonBlocked = "blocked" // the member blocked the bot (403, my_chat_member kicked)
-)
 
 // NormalizeLang maps a language code such as "es-MX" to "en" or "es", or
 // "" when it is neither.
@@ -66,7 +54,7 @@ return 1
 // Subscribe opts a member in, or updates their language and profile if
 // they already are (idempotent). The original Since is kept; a zero Since
 // means now (by the Redis clock, which jobs are compared with).
-func (s *Store) Subscribe(ctx context.Context, sub Subscriber) error {
+func (s *Store) Subscribe(ctx context.Context, sub bot.Subscription) error {
 	if sub.ChatID == 0 {
 		return errors.New("broadcast: subscribe: no chat ID")
 	}
@@ -103,11 +91,11 @@ return removed
 `)
 
 // Unsubscribe opts a member out at once; was reports whether they were
-// subscribed. reason is ReasonStop or ReasonBlocked; each is counted (see
+// subscribed. reason is bot.UnsubscribeStop or bot.UnsubscribeBlocked; each is counted (see
 // UnsubscribeCounts).
 func (s *Store) Unsubscribe(ctx context.Context, chatID int64, reason string) (was bool, err error) {
-	if reason != ReasonStop && reason != ReasonBlocked {
-		return false, fmt.Errorf("broadcast: unsubscribe: reason %q: want %q or %q", reason, ReasonStop, ReasonBlocked)
+	if reason != bot.UnsubscribeStop && reason != bot.UnsubscribeBlocked {
+		return false, fmt.Errorf("broadcast: unsubscribe: reason %q: want %q or %q", reason, bot.UnsubscribeStop, bot.UnsubscribeBlocked)
 	}
 	n, err := unsubscribeScript.Run(ctx, s.rdb, []string{s.k.subs(), s.k.subsData(), s.k.subsStats()},
 		strconv.FormatInt(chatID, 10), reason).Int()
@@ -129,13 +117,13 @@ func (s *Store) IsSubscribed(ctx context.Context, chatID int64) (bool, error) {
 	return true, nil
 }
 
-// Subscriber returns a member's subscription; ok is false if they are not
+// Subscription returns a member's subscription; ok is false if they are not
 // subscribed.
-func (s *Store) Subscriber(ctx context.Context, chatID int64) (sub Subscriber, ok bool, err error) {
+func (s *Store) Subscription(ctx context.Context, chatID int64) (sub bot.Subscription, ok bool, err error) {
 	id := strconv.FormatInt(chatID, 10)
 	vals, err := s.rdb.HMGet(ctx, s.k.subsData(), id, id+":since").Result()
 	if err != nil {
-		return Subscriber{}, false, fmt.Errorf("broadcast: subscriber %d: %w", chatID, err)
+		return bot.Subscription{}, false, fmt.Errorf("broadcast: subscriber %d: %w", chatID, err)
 	}
 	sub, ok = decodeSubscriber(id, vals[0], vals[1])
 	return sub, ok, nil
@@ -148,7 +136,7 @@ func (s *Store) UnsubscribeCounts(ctx context.Context) (map[string]int64, error)
 	if err != nil {
 		return nil, fmt.Errorf("broadcast: unsubscribe counts: %w", err)
 	}
-	out := map[string]int64{ReasonStop: 0, ReasonBlocked: 0}
+	out := map[string]int64{bot.UnsubscribeStop: 0, bot.UnsubscribeBlocked: 0}
 	for k, v := range m {
 		out[k], _ = strconv.ParseInt(v, 10, 64)
 	}
@@ -173,7 +161,7 @@ return {ids, redis.call('HMGET', KEYS[2], unpack(f))}
 // Each calls fn for every subscriber in the audience, in chat ID order,
 // reading PageSize of them per round trip: memory stays flat whatever the
 // number of subscribers. An error from fn stops the walk and is returned.
-func (s *Store) Each(ctx context.Context, a Audience, fn func(Subscriber) error) error {
+func (s *Store) Each(ctx context.Context, a Audience, fn func(bot.Subscription) error) error {
 	cursor := ""
 	for {
 		res, err := pageScript.Run(ctx, s.rdb, []string{s.k.subs(), s.k.subsData()}, cursor, s.opts.PageSize).Slice()
@@ -208,7 +196,7 @@ func (s *Store) Count(ctx context.Context, a Audience) (map[string]int, error) {
 	for _, l := range Langs {
 		out[l] = 0
 	}
-	err := s.Each(ctx, a, func(sub Subscriber) error {
+	err := s.Each(ctx, a, func(sub bot.Subscription) error {
 		out[sub.Lang]++
 		return nil
 	})
@@ -229,20 +217,20 @@ func asSlice(v []any, i int) []any {
 // decodeSubscriber builds a subscriber from its stored record and since;
 // ok is false when the record is missing (unsubscribed meanwhile) or
 // unreadable.
-func decodeSubscriber(id string, rec, since any) (Subscriber, bool) {
+func decodeSubscriber(id string, rec, since any) (bot.Subscription, bool) {
 	raw, ok := rec.(string)
 	if !ok {
-		return Subscriber{}, false
+		return bot.Subscription{}, false
 	}
 	chatID, err := strconv.ParseInt(id, 10, 64)
 	if err != nil {
-		return Subscriber{}, false
+		return bot.Subscription{}, false
 	}
 	var r record
 	if json.Unmarshal([]byte(raw), &r) != nil {
-		return Subscriber{}, false
+		return bot.Subscription{}, false
 	}
-	sub := Subscriber{ChatID: chatID, Lang: r.Lang, Role: r.Role, Areas: r.Areas, Border: r.Border}
+	sub := bot.Subscription{ChatID: chatID, Lang: r.Lang, Role: r.Role, Areas: r.Areas, Border: r.Border}
 	if v, ok := since.(string); ok {
 		sub.Since = fromMS(v)
 	}

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"bridgebot/bot"
 )
 
 // Heartbeats: a worker writes one every heartbeatEvery; it counts as live
@@ -38,7 +40,7 @@ const maxRateLimited = 20
 type Worker struct {
 	rdb   redis.UniversalClient
 	store *Store
-	send  Sender
+	send  Announcer
 	opts  Options
 	k     keys
 	log   *slog.Logger
@@ -50,7 +52,7 @@ type Worker struct {
 }
 
 // NewWorker returns a worker delivering through sender.
-func NewWorker(client redis.UniversalClient, sender Sender, opts Options) *Worker {
+func NewWorker(client redis.UniversalClient, sender Announcer, opts Options) *Worker {
 	opts = opts.withDefaults()
 	k := keys{opts.Prefix}
 	log := opts.Logger.With(slog.String("consumer", opts.Consumer))
@@ -465,20 +467,20 @@ func (r *jobRun) deliver(ctx context.Context, it item) (outcome string, ok bool)
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
 		err := w.send.SendAnnouncement(sctx, it.chat, ann)
 		cancel()
-		var ra *RetryAfterError
+		after, limitedNow := bot.RetryAfter(err)
 		switch {
 		case err == nil:
 			return outSent, true
-		case errors.As(err, &ra):
+		case limitedNow:
 			limited++
-			w.log.Warn("broadcast: rate limited by Telegram, pausing every sender", slog.Duration("retry_after", ra.After))
-			r.lim.pause(context.WithoutCancel(ctx), max(ra.After, time.Second))
+			w.log.Warn("broadcast: rate limited by Telegram, pausing every sender", slog.Duration("retry_after", after))
+			r.lim.pause(context.WithoutCancel(ctx), max(after, time.Second))
 			if limited >= maxRateLimited {
 				return outFailed, true
 			}
-		case errors.Is(err, ErrBlocked):
+		case errors.Is(err, bot.ErrBlocked):
 			return outBlocked, true
-		case errors.Is(err, ErrChatNotFound), errors.Is(err, ErrRejected):
+		case errors.Is(err, bot.ErrChatNotFound), errors.Is(err, bot.ErrRejected):
 			w.log.Debug("broadcast: message refused", slog.Int64("chat", it.chat), slog.Any("err", err))
 			return outFailed, true
 		default:

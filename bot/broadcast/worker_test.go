@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"bridgebot/bot"
 	"bridgebot/bot/broadcast"
 	"bridgebot/bot/redisstore/redistest"
 	"bridgebot/bot/telegram"
@@ -56,7 +57,7 @@ func (e *env) client() *redis.Client {
 }
 
 // members subscribes n members from chat ID first on, known to Telegram.
-func (e *env) members(first int64, n int, sub broadcast.Subscriber) []int64 {
+func (e *env) members(first int64, n int, sub bot.Subscription) []int64 {
 	e.t.Helper()
 	ids := make([]int64, n)
 	for i := range n {
@@ -100,7 +101,7 @@ func (e *env) opts(o broadcast.Options) broadcast.Options {
 }
 
 // worker runs a worker on client until stop is called (or the test ends).
-func (e *env) worker(client *redis.Client, sender broadcast.Sender, o broadcast.Options) (stop func()) {
+func (e *env) worker(client *redis.Client, sender broadcast.Announcer, o broadcast.Options) (stop func()) {
 	e.t.Helper()
 	if client == nil {
 		client = e.rdb
@@ -180,7 +181,7 @@ func (e *env) exactlyOnce(ids []int64) {
 
 // countingSender counts sends per worker and in flight.
 type countingSender struct {
-	next     broadcast.Sender
+	next     broadcast.Announcer
 	calls    atomic.Int64
 	inflight atomic.Int64
 }
@@ -194,7 +195,7 @@ func (c *countingSender) SendAnnouncement(ctx context.Context, chat int64, a bro
 
 func TestDeliversAtTheConfiguredRate(t *testing.T) {
 	e := newEnv(t, telegramtest.WithRateLimit(30, 1))
-	ids := e.members(1000, 100, broadcast.Subscriber{})
+	ids := e.members(1000, 100, bot.Subscription{})
 	e.worker(nil, nil, broadcast.Options{Rate: 25})
 	j := e.create(broadcast.Job{})
 	j = e.waitStatus(j.ID, broadcast.StatusDone)
@@ -227,12 +228,12 @@ func TestDeliversAtTheConfiguredRate(t *testing.T) {
 func TestBlockedUnsubscribedNotFoundFailed(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	ids := e.members(1, 8, broadcast.Subscriber{})
+	ids := e.members(1, 8, bot.Subscription{})
 	e.srv.BlockChat(2)
 	e.srv.BlockChat(5)
 	e.srv.DeactivateChat(7)
 	// A subscriber Telegram does not know: chat not found.
-	if err := e.store.Subscribe(ctx, broadcast.Subscriber{ChatID: 50, Lang: "es"}); err != nil {
+	if err := e.store.Subscribe(ctx, bot.Subscription{ChatID: 50, Lang: "es"}); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
@@ -257,7 +258,7 @@ func TestBlockedUnsubscribedNotFoundFailed(t *testing.T) {
 		}
 	}
 	counts, err := e.store.UnsubscribeCounts(ctx)
-	if err != nil || counts[broadcast.ReasonBlocked] != 3 {
+	if err != nil || counts[bot.UnsubscribeBlocked] != 3 {
 		t.Errorf("unsubscribe counts %v, %v", counts, err)
 	}
 	mu.Lock()
@@ -276,7 +277,7 @@ func TestBlockedUnsubscribedNotFoundFailed(t *testing.T) {
 
 func TestRateLimitPausesEveryReplica(t *testing.T) {
 	e := newEnv(t)
-	ids := e.members(1, 60, broadcast.Subscriber{})
+	ids := e.members(1, 60, bot.Subscription{})
 	e.srv.FailNext("sendMessage", 1, 429, "Too Many Requests: retry after 1", 1)
 	o := broadcast.Options{Rate: 50, PageSize: 10}
 	e.worker(e.client(), nil, o)
@@ -305,7 +306,7 @@ func TestRateLimitPausesEveryReplica(t *testing.T) {
 
 func TestTransientErrorsAreRetried(t *testing.T) {
 	e := newEnv(t)
-	ids := e.members(1, 20, broadcast.Subscriber{})
+	ids := e.members(1, 20, bot.Subscription{})
 	e.srv.FailNext("sendMessage", 3, 502, "Bad Gateway", 0)
 	e.srv.DropNext("sendMessage", 1)
 	e.worker(nil, nil, broadcast.Options{Rate: 100, RetryBackoff: 100 * time.Millisecond})
@@ -323,7 +324,7 @@ func TestTransientErrorsAreRetried(t *testing.T) {
 
 func TestTransientErrorsExhausted(t *testing.T) {
 	e := newEnv(t)
-	e.members(1, 1, broadcast.Subscriber{})
+	e.members(1, 1, bot.Subscription{})
 	e.srv.FailNext("sendMessage", 2, 500, "Internal Server Error", 0)
 	e.worker(nil, nil, broadcast.Options{MaxAttempts: 2, RetryBackoff: 100 * time.Millisecond})
 	j := e.waitStatus(e.create(broadcast.Job{}).ID, broadcast.StatusDone)
@@ -346,7 +347,7 @@ func TestTransientErrorsExhausted(t *testing.T) {
 
 func TestKillAndResume(t *testing.T) {
 	e := newEnv(t)
-	ids := e.members(1, 60, broadcast.Subscriber{})
+	ids := e.members(1, 60, bot.Subscription{})
 	const conc = 4
 	o := broadcast.Options{Rate: 40, Concurrency: conc, PageSize: 20, LeaseTime: time.Second}
 	clientA := e.client()
@@ -380,7 +381,7 @@ func TestKillAndResume(t *testing.T) {
 
 func TestCleanShutdownHandsBackAtOnce(t *testing.T) {
 	e := newEnv(t)
-	ids := e.members(1, 40, broadcast.Subscriber{})
+	ids := e.members(1, 40, bot.Subscription{})
 	// A long lease: only a clean hand-back lets B continue quickly.
 	o := broadcast.Options{Rate: 40, PageSize: 100, LeaseTime: time.Minute}
 	stopA := e.worker(e.client(), nil, o)
@@ -394,7 +395,7 @@ func TestCleanShutdownHandsBackAtOnce(t *testing.T) {
 
 func TestTwoWorkersShareAJobWithoutDuplicates(t *testing.T) {
 	e := newEnv(t, telegramtest.WithRateLimit(30, 1))
-	ids := e.members(1, 80, broadcast.Subscriber{})
+	ids := e.members(1, 80, bot.Subscription{})
 	o := broadcast.Options{Rate: 25, PageSize: 10}
 	a := &countingSender{next: e.bot}
 	b := &countingSender{next: e.bot}
@@ -428,7 +429,7 @@ func (e *env) textCount(chat int64, s string) int {
 func TestCancelStopsSending(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	ids := e.members(1, 100, broadcast.Subscriber{})
+	ids := e.members(1, 100, bot.Subscription{})
 	const conc = 4
 	e.worker(nil, nil, broadcast.Options{Rate: 20, Concurrency: conc})
 	a := e.create(broadcast.Job{Texts: map[string]string{"en": "first"}})
@@ -463,8 +464,8 @@ func TestCancelStopsSending(t *testing.T) {
 func TestPauseAndResume(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	ids := e.members(1, 60, broadcast.Subscriber{Lang: "en"})
-	es := e.members(500, 3, broadcast.Subscriber{Lang: "es"})
+	ids := e.members(1, 60, bot.Subscription{Lang: "en"})
+	es := e.members(500, 3, bot.Subscription{Lang: "es"})
 	cs := &countingSender{next: e.bot}
 	const conc = 4
 	e.worker(nil, cs, broadcast.Options{Rate: 30, Concurrency: conc})
@@ -501,7 +502,7 @@ func TestPauseAndResume(t *testing.T) {
 
 func TestScheduledStartsOnTime(t *testing.T) {
 	e := newEnv(t)
-	ids := e.members(1, 3, broadcast.Subscriber{})
+	ids := e.members(1, 3, bot.Subscription{})
 	e.worker(nil, nil, broadcast.Options{})
 	at := time.Now().Add(500 * time.Millisecond)
 	j := e.create(broadcast.Job{At: at})
@@ -521,7 +522,7 @@ func TestScheduledStartsOnTime(t *testing.T) {
 
 func TestScheduledDueBeforeTheWorkerStarts(t *testing.T) {
 	e := newEnv(t)
-	ids := e.members(1, 3, broadcast.Subscriber{})
+	ids := e.members(1, 3, bot.Subscription{})
 	at := time.Now().Add(300 * time.Millisecond)
 	j := e.create(broadcast.Job{At: at})
 	eventually(t, wait, "the send time to pass", func() bool { return time.Now().After(at.Add(100 * time.Millisecond)) })
@@ -535,8 +536,8 @@ func TestScheduledDueBeforeTheWorkerStarts(t *testing.T) {
 
 func TestLanguagesAndFallback(t *testing.T) {
 	e := newEnv(t)
-	en := e.members(1, 3, broadcast.Subscriber{Lang: "en"})
-	es := e.members(100, 2, broadcast.Subscriber{Lang: "es"})
+	en := e.members(1, 3, bot.Subscription{Lang: "en"})
+	es := e.members(100, 2, bot.Subscription{Lang: "es"})
 	e.worker(nil, nil, broadcast.Options{Rate: 100})
 
 	j := e.waitStatus(e.create(broadcast.Job{Texts: map[string]string{"en": "English", "es": "Español"}}).ID, broadcast.StatusDone)
@@ -579,10 +580,10 @@ func TestLanguagesAndFallback(t *testing.T) {
 func TestAudienceFilterAndButton(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	match := e.members(1, 2, broadcast.Subscriber{Lang: "es", Role: "organizer", Areas: []string{"labor", "climate"}, Border: "yes"})
-	e.members(10, 2, broadcast.Subscriber{Lang: "es", Role: "organizer", Areas: []string{"labor"}, Border: "no"})
-	e.members(20, 2, broadcast.Subscriber{Lang: "en", Role: "other", Areas: []string{"migration"}, Border: "yes"})
-	match = append(match, e.members(30, 1, broadcast.Subscriber{Lang: "en", Role: "community-leader", Areas: []string{"migration", "detention"}, Border: "yes"})...)
+	match := e.members(1, 2, bot.Subscription{Lang: "es", Role: "organizer", Areas: []string{"labor", "climate"}, Border: "yes"})
+	e.members(10, 2, bot.Subscription{Lang: "es", Role: "organizer", Areas: []string{"labor"}, Border: "no"})
+	e.members(20, 2, bot.Subscription{Lang: "en", Role: "other", Areas: []string{"migration"}, Border: "yes"})
+	match = append(match, e.members(30, 1, bot.Subscription{Lang: "en", Role: "community-leader", Areas: []string{"migration", "detention"}, Border: "yes"})...)
 	aud, err := broadcast.ParseAudience("area=labor,detention border=yes")
 	if err != nil {
 		t.Fatal(err)
@@ -612,11 +613,11 @@ func TestAudienceFilterAndButton(t *testing.T) {
 
 func TestLateSubscribersWaitForTheNextBroadcast(t *testing.T) {
 	e := newEnv(t)
-	early := e.members(1, 3, broadcast.Subscriber{})
+	early := e.members(1, 3, bot.Subscription{})
 	j := e.create(broadcast.Job{})
 	// Since has millisecond precision: subscribe in a later millisecond.
 	eventually(t, wait, "the next millisecond", func() bool { return time.Since(j.Created) > 2*time.Millisecond })
-	late := e.members(100, 2, broadcast.Subscriber{})
+	late := e.members(100, 2, bot.Subscription{})
 	e.worker(nil, nil, broadcast.Options{})
 	j = e.waitStatus(j.ID, broadcast.StatusDone)
 	e.exactlyOnce(early)
@@ -633,7 +634,7 @@ func TestLateSubscribersWaitForTheNextBroadcast(t *testing.T) {
 func TestProgressAndWorkers(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	e.members(1, 80, broadcast.Subscriber{})
+	e.members(1, 80, bot.Subscription{})
 	if ws, err := e.store.Workers(ctx); err != nil || len(ws) != 0 {
 		t.Fatalf("workers before start: %v, %v", ws, err)
 	}
@@ -670,7 +671,7 @@ func TestProgressAndWorkers(t *testing.T) {
 func TestAuditList(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	e.members(1, 2, broadcast.Subscriber{})
+	e.members(1, 2, bot.Subscription{})
 	e.worker(nil, nil, broadcast.Options{})
 	var ids []string
 	for i := range 3 {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"bridgebot/bot"
 	"bridgebot/bot/broadcast"
 	"bridgebot/bot/slack"
 	"bridgebot/bot/slack/slacktest"
@@ -51,7 +52,7 @@ func (f *fixture) sendBroadcast(t *testing.T, text string) slacktest.Message {
 
 func (f *fixture) subscribe(t *testing.T, store *broadcast.Store, chat int64) {
 	t.Helper()
-	if err := store.Subscribe(context.Background(), broadcast.Subscriber{ChatID: chat, Lang: "en"}); err != nil {
+	if err := store.Subscribe(context.Background(), bot.Subscription{ChatID: chat, Lang: "en"}); err != nil {
 		t.Fatal(err)
 	}
 }

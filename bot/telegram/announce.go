@@ -12,7 +12,7 @@ import (
 	"bridgebot/bot/broadcast"
 )
 
-var _ broadcast.Sender = (*Bot)(nil)
+var _ broadcast.Announcer = (*Bot)(nil)
 
 // noLinkPreview keeps Telegram from adding a card for the first link: an
 // announcement carries its own link button, and a preview would push the
@@ -21,10 +21,10 @@ const noLinkPreview = `{"is_disabled":true}`
 
 // SendAnnouncement sends one broadcast message, once. Unlike Send it never
 // retries: the broadcast worker paces and retries for every replica, so a
-// 429 comes back as *broadcast.RetryAfterError, a 403 (blocked, deactivated)
-// as broadcast.ErrBlocked, 400 chat not found as broadcast.ErrChatNotFound
-// and any other 400 as broadcast.ErrRejected; anything else (5xx, network)
-// is returned as is, which the worker treats as transient.
+// 429 comes back as a *bot.APIError with RetryAfter, a 403 (blocked,
+// deactivated) as bot.ErrBlocked, 400 chat not found as
+// bot.ErrChatNotFound and any other 400 as bot.ErrRejected; anything else
+// (5xx, network) is returned as is, which the worker treats as transient.
 func (b *Bot) SendAnnouncement(ctx context.Context, chatID int64, a broadcast.Announcement) error {
 	params := tgbotapi.Params{
 		"chat_id":              strconv.FormatInt(chatID, 10),
@@ -48,16 +48,15 @@ func (b *Bot) SendAnnouncement(ctx context.Context, chatID int64, a broadcast.An
 }
 
 // announceError is apiError for the broadcast worker, which paces and
-// retries itself: flood control becomes *broadcast.RetryAfterError, and
-// only a 400 is refused for good (the worker retries other 4xx).
+// retries itself: flood control comes back as the *bot.APIError (with
+// RetryAfter), and only a 400 is refused for good (the worker retries
+// other 4xx).
 func announceError(err error) error {
 	ae := apiError(err)
 	switch {
 	case ae == nil:
 		return err
-	case ae.RetryAfter > 0:
-		return &broadcast.RetryAfterError{After: ae.RetryAfter}
-	case ae.Kind == bot.ErrBlocked, ae.Code == 400:
+	case ae.RetryAfter > 0, ae.Kind == bot.ErrBlocked, ae.Code == 400:
 		return ae
 	}
 	return fmt.Errorf("telegram: send announcement: %w", err)

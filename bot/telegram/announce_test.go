@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"bridgebot/bot"
 	"bridgebot/bot/broadcast"
 	"bridgebot/bot/telegram"
 	"bridgebot/bot/telegram/telegramtest"
@@ -74,41 +75,45 @@ func TestSendAnnouncementErrors(t *testing.T) {
 	srv.FailNext("sendMessage", 1, 429, "Too Many Requests: retry after 3", 3)
 	calls := srv.Calls("sendMessage")
 	err := b.SendAnnouncement(ctx, 1, a)
-	var ra *broadcast.RetryAfterError
-	if !errors.As(err, &ra) || ra.After != 3*time.Second {
-		t.Errorf("429: got %v, want RetryAfterError{3s}", err)
+	if after, ok := bot.RetryAfter(err); !ok || after != 3*time.Second {
+		t.Errorf("429: got %v, want flood control for 3s", err)
 	}
 	if n := srv.Calls("sendMessage") - calls; n != 1 {
 		t.Errorf("429: %d calls, want 1 (no retry inside)", n)
 	}
 
-	if err := b.SendAnnouncement(ctx, 2, a); !errors.Is(err, broadcast.ErrBlocked) {
+	if err := b.SendAnnouncement(ctx, 2, a); !errors.Is(err, bot.ErrBlocked) {
 		t.Errorf("blocked: got %v", err)
 	}
-	if err := b.SendAnnouncement(ctx, 3, a); !errors.Is(err, broadcast.ErrBlocked) {
+	if err := b.SendAnnouncement(ctx, 3, a); !errors.Is(err, bot.ErrBlocked) {
 		t.Errorf("deactivated: got %v", err)
 	}
-	if err := b.SendAnnouncement(ctx, 99, a); !errors.Is(err, broadcast.ErrChatNotFound) {
+	if err := b.SendAnnouncement(ctx, 99, a); !errors.Is(err, bot.ErrChatNotFound) {
 		t.Errorf("unknown chat: got %v", err)
 	}
-	if err := b.SendAnnouncement(ctx, 4, broadcast.Announcement{HTML: "<div>x</div>"}); !errors.Is(err, broadcast.ErrRejected) {
+	if err := b.SendAnnouncement(ctx, 4, broadcast.Announcement{HTML: "<div>x</div>"}); !errors.Is(err, bot.ErrRejected) {
 		t.Errorf("bad HTML: got %v", err)
 	}
 
 	srv.FailNext("sendMessage", 1, 502, "Bad Gateway", 0)
 	calls = srv.Calls("sendMessage")
 	err = b.SendAnnouncement(ctx, 4, a)
-	if err == nil || errors.Is(err, broadcast.ErrBlocked) || errors.Is(err, broadcast.ErrRejected) || errors.As(err, &ra) {
+	if err == nil || errors.Is(err, bot.ErrBlocked) || errors.Is(err, bot.ErrRejected) || isRetryAfter(err) {
 		t.Errorf("5xx: got %v, want a transient error", err)
 	}
 	if n := srv.Calls("sendMessage") - calls; n != 1 {
 		t.Errorf("5xx: %d calls, want 1", n)
 	}
 	srv.DropNext("sendMessage", 1)
-	if err := b.SendAnnouncement(ctx, 4, a); err == nil || errors.Is(err, broadcast.ErrRejected) {
+	if err := b.SendAnnouncement(ctx, 4, a); err == nil || errors.Is(err, bot.ErrRejected) {
 		t.Errorf("dropped connection: got %v, want a transient error", err)
 	}
 	if got := srv.Accepted(4); got != 0 {
 		t.Errorf("chat 4 got %d messages, want 0", got)
 	}
+}
+
+func isRetryAfter(err error) bool {
+	_, ok := bot.RetryAfter(err)
+	return ok
 }

@@ -239,21 +239,6 @@ func (c config) store(client *redis.Client, ring *sealed.Keyring, log *slog.Logg
 	return redisstore.New(client, redisstore.Options{Prefix: c.RedisPrefix, SessionTTL: c.FormTTL, Keyring: ring, Logger: log})
 }
 
-// subscriptions adapts the broadcast audience store to the engine.
-type subscriptions struct{ s *broadcast.Store }
-
-func (a subscriptions) Subscribe(ctx context.Context, sub bot.Subscription) error {
-	return a.s.Subscribe(ctx, broadcast.Subscriber{ChatID: sub.ChatID, Lang: sub.Lang, Role: sub.Role, Areas: sub.Areas, Border: sub.Border})
-}
-
-func (a subscriptions) Unsubscribe(ctx context.Context, chatID int64, reason string) (bool, error) {
-	return a.s.Unsubscribe(ctx, chatID, reason)
-}
-
-func (a subscriptions) IsSubscribed(ctx context.Context, chatID int64) (bool, error) {
-	return a.s.IsSubscribed(ctx, chatID)
-}
-
 func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	log := c.logger(stderr)
 	ct, err := mustContent(c, stderr)
@@ -282,7 +267,7 @@ func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, s
 	engine, err := bot.NewEngine(bot.Config{
 		Store: c.store(client.Client, ring, log), Sender: con, Flows: ct.flows, Locales: ct.locales, Logger: log,
 		FormTTL: c.FormTTL, BotUsername: "bridge_bot", FAQ: ct.faq, Contact: c.Contact,
-		Subscriptions: subscriptions{bstore},
+		Subscriptions: bstore,
 		Erasers:       []bot.Eraser{bstore, audit.New(client.Client, c.RedisPrefix)},
 	})
 	if err != nil {

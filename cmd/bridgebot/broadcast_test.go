@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"bridgebot/bot"
 	"bridgebot/bot/broadcast"
 	"bridgebot/bot/redisstore/redistest"
 	"bridgebot/bot/telegram"
@@ -124,7 +125,7 @@ func (e *bcEnv) members(first int64, n int, lang string) []int64 {
 	for i := range n {
 		id := first + int64(i)
 		e.tg.AddChat(telegramtest.User{ID: id})
-		if err := e.store.Subscribe(context.Background(), broadcast.Subscriber{ChatID: id, Lang: lang}); err != nil {
+		if err := e.store.Subscribe(context.Background(), bot.Subscription{ChatID: id, Lang: lang}); err != nil {
 			e.t.Fatal(err)
 		}
 		ids = append(ids, id)

@@ -272,23 +272,23 @@ func slackCode(s string) string {
 	return s
 }
 
-// countingSender counts broadcast sends by outcome (broadcast.Sender).
+// countingSender counts broadcast sends by outcome (broadcast.Announcer).
 type countingSender struct {
-	s broadcast.Sender
+	s broadcast.Announcer
 	m *metrics
 }
 
 func (c countingSender) SendAnnouncement(ctx context.Context, chatID int64, a broadcast.Announcement) error {
 	err := c.s.SendAnnouncement(ctx, chatID, a)
-	var ra *broadcast.RetryAfterError
+	_, limited := bot.RetryAfter(err)
 	outcome := "sent"
 	switch {
 	case err == nil:
-	case errors.Is(err, broadcast.ErrBlocked):
+	case errors.Is(err, bot.ErrBlocked):
 		outcome = "blocked"
-	case errors.Is(err, broadcast.ErrChatNotFound), errors.Is(err, broadcast.ErrRejected):
+	case errors.Is(err, bot.ErrChatNotFound), errors.Is(err, bot.ErrRejected):
 		outcome = "failed"
-	case errors.As(err, &ra):
+	case limited:
 		outcome = "rate_limited"
 	default:
 		outcome = "error"

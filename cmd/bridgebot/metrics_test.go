@@ -10,10 +10,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	slackapi "github.com/slack-go/slack"
 
+	"bridgebot/bot"
 	"bridgebot/bot/broadcast"
 	"bridgebot/bot/outbox"
 	"bridgebot/bot/redisstore/redistest"
@@ -134,8 +136,8 @@ func (f *fakeAnnouncer) SendAnnouncement(context.Context, int64, broadcast.Annou
 
 func TestBroadcastOutcomesCounted(t *testing.T) {
 	m := newMetrics()
-	s := countingSender{&fakeAnnouncer{errs: []error{nil, nil, fmt.Errorf("x: %w", broadcast.ErrBlocked),
-		broadcast.ErrChatNotFound, broadcast.ErrRejected, &broadcast.RetryAfterError{After: 1}, errors.New("reset")}}, m}
+	s := countingSender{&fakeAnnouncer{errs: []error{nil, nil, fmt.Errorf("x: %w", bot.ErrBlocked),
+		bot.ErrChatNotFound, bot.ErrRejected, &bot.APIError{Code: 429, RetryAfter: time.Second}, errors.New("reset")}}, m}
 	for range 7 {
 		_ = s.SendAnnouncement(context.Background(), 1, broadcast.Announcement{})
 	}

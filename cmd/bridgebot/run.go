@@ -142,7 +142,7 @@ func (m *Main) engineConfig(ctx context.Context, sent *sentlog.Log) (bot.Config,
 	}
 	bopts := c.broadcastOptions(m.log, footers(ct.locales))
 	bstore := broadcast.New(client, bopts)
-	cfg.Subscriptions = subscriptions{bstore}
+	cfg.Subscriptions = bstore
 	cfg.Erasers = []bot.Eraser{bstore, audit.New(client, c.RedisPrefix), sent}
 	cfg.Wiper = sentlog.Wiper{Log: sent, Deleter: m.tg}
 	worker := broadcast.NewWorker(client, countingSender{m.tg, m.metrics}, bopts)

@@ -36,6 +36,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"bridgebot/bot"
 	"bridgebot/bot/broadcast"
 	"bridgebot/bot/telegram"
 )
@@ -282,7 +283,7 @@ func seed(ctx context.Context, store *broadcast.Store, n int) error {
 				if i%3 == 0 {
 					lang = "es"
 				}
-				err := store.Subscribe(ctx, broadcast.Subscriber{ChatID: firstChat + i, Lang: lang, Areas: []string{"labor"}})
+				err := store.Subscribe(ctx, bot.Subscription{ChatID: firstChat + i, Lang: lang, Areas: []string{"labor"}})
 				if err != nil {
 					errc <- err
 					return
