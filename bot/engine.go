@@ -487,25 +487,20 @@ func (t *turn) resumeOrMenu() {
 	t.menu("")
 }
 
-// MessageIDs lists every message the Go code uses, for completeness checks.
+// MessageIDs lists every message bot's Go code uses, for completeness
+// checks; flows, flows/faq and bot/slack list their own (UIMessageIDs).
 func MessageIDs() []string {
 	return []string{
 		"welcome.new", "welcome.back", "menu.prompt", "menu.signup", "menu.mysignup",
 		"lang.choose", "lang.button.en", "lang.button.es", "lang.changed",
 		"cmd.start", "cmd.menu", "cmd.signup", "cmd.language", "cmd.cancel", "cmd.delete", "cmd.help",
 		"cmd.faq", "cmd.ask", "cmd.subscribe", "cmd.stop", "help.intro", "menu.back",
-		"menu.faq", "menu.ask", "menu.subscribe", "menu.unsubscribe", "sub.on", "sub.off", "sub.footer",
+		"menu.faq", "menu.ask", "menu.subscribe", "menu.unsubscribe", "sub.on", "sub.off",
 		"ask.prompt", "ask.sent", "ask.offer", "ask.send", "ask.nothanks", "ask.cancel", "ask.failed", "ask.none_of_these",
 		"faq.open", "faq.feedback.sorry", "faq.feedback.no_desk", "faq.legal", "faq.all",
 		"ask.added", "contact.configured", "contact.none", "form.back", "form.answer_or_question",
-		"form.button.its_answer", "form.button.its_question", "form.button.continue", "staff.reply", "staff.reply_named",
-		"form.progress", "form.current", "form.resume", "form.expired", "form.expired_edit", "menu.change",
+		"form.button.its_answer", "form.button.its_question", "form.button.continue", "form.resume", "form.expired", "form.expired_edit", "menu.change",
 		"form.help.step", "form.help.edit", "form.help.review", "cancel.confirm_edit",
-		"form.button.back", "form.button.skip", "form.button.cancel", "form.button.done",
-		"form.button.yes", "form.button.no", "form.button.agree", "form.button.decline", "form.button.confirm",
-		"form.button.change", "form.change.prompt",
-		"form.value.agreed", "form.error.use_buttons", "form.error.empty", "form.error.empty_optional",
-		"form.error.too_long", "form.error.email", "form.error.phone", "form.error.phone_country", "form.error.choose_min", "form.error.missing",
 		"cancel.confirm", "cancel.yes", "cancel.no", "cancel.done", "cancel.unchanged", "cancel.nothing", "cancel.kept",
 		"delete.confirm", "delete.yes", "delete.no", "delete.done", "delete.kept", "delete.failed",
 		"notice.stale", "error.unavailable", "error.internal",

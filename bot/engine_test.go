@@ -571,6 +571,9 @@ func TestEveryMessageTheCodeUsesExistsInBothLanguages(t *testing.T) {
 	if ps := cat.CheckIDs("bot", bot.MessageIDs()); len(ps) > 0 {
 		t.Fatal(ps.Error())
 	}
+	if ps := cat.CheckIDs("flows", flows.UIMessageIDs()); len(ps) > 0 {
+		t.Fatal(ps.Error())
+	}
 }
 
 func TestFAQFromMenuAndFreeText(t *testing.T) {

@@ -192,3 +192,17 @@ func (f *Flow) Position(st State) (pos, total int) {
 	}
 	return max(pos, 1), total
 }
+
+// UIMessageIDs lists the messages the form engine and its rendering use
+// (buttons, notices, errors), for completeness checks; a flow's own texts
+// are checked by Check.
+func UIMessageIDs() []string {
+	return []string{
+		"form.progress", "form.current",
+		"form.button.back", "form.button.skip", "form.button.cancel", "form.button.done",
+		"form.button.yes", "form.button.no", "form.button.agree", "form.button.decline", "form.button.confirm",
+		"form.button.change", "form.change.prompt",
+		"form.value.agreed", "form.error.use_buttons", "form.error.empty", "form.error.empty_optional",
+		"form.error.too_long", "form.error.email", "form.error.phone", "form.error.phone_country", "form.error.choose_min", "form.error.missing",
+	}
+}

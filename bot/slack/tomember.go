@@ -430,6 +430,10 @@ func (d *Desk) relayEdit(ctx context.Context, r staffReply) error {
 	return nil
 }
 
+// UIMessageIDs lists the member-facing messages the desk uses, for
+// completeness checks (staff read Slack in English, outside locales).
+func UIMessageIDs() []string { return []string{"staff.reply", "staff.reply_named"} }
+
 // renderReply is a staff reply as the member reads it, in their language.
 func (d *Desk) renderReply(ctx context.Context, lang, user, text string, hasFiles bool) string {
 	body := mrkdwnToHTML(text)

@@ -19,6 +19,7 @@ import (
 	"bridgebot/bot/console"
 	"bridgebot/bot/redisstore"
 	"bridgebot/bot/sealed"
+	"bridgebot/bot/slack"
 	"bridgebot/flows"
 	"bridgebot/flows/faq"
 	"bridgebot/locales"
@@ -71,12 +72,14 @@ func loadContent(c config) (content, flows.Problems) {
 	if cat != nil {
 		// the privacy texts quote the retention settings
 		cat.SetRetention(locales.Retention{FormDays: days(c.FormTTL), AnsweredDays: days(c.Retention.Answered), DeadDays: days(c.Retention.DeadLetters)})
-		ps = append(ps, cat.CheckIDs("bot (Go code)", []string{locales.OrganizationMessage})...)
+		ps = append(ps, cat.CheckIDs("bridgebot (Go code)", []string{locales.OrganizationMessage, footerMessage})...)
 		ps = append(ps, prefix(cat.Check(), locName)...)
 		if fq != nil {
 			ps = append(ps, faq.Check(fq, cat)...)
 		}
 		ps = append(ps, cat.CheckIDs("bot (Go code)", bot.MessageIDs())...)
+		ps = append(ps, cat.CheckIDs("flows (Go code)", flows.UIMessageIDs())...)
+		ps = append(ps, cat.CheckIDs("bot/slack (Go code)", slack.UIMessageIDs())...)
 		for _, f := range fl {
 			ps = append(ps, prefix(flows.Check(f, cat), flowName)...)
 		}

@@ -2,6 +2,9 @@ package main
 
 import "bridgebot/locales"
 
+// footerMessage is the announcement footer's text.
+const footerMessage = "sub.footer"
+
 // announcementFooter is the line under every announcement on how to stop
 // them (sub.footer), per language; none if the texts cannot be read (run
 // refuses to start then anyway).
@@ -18,7 +21,7 @@ func announcementFooter(c config) map[string]string {
 func footers(cat *locales.Catalog) map[string]string {
 	out := map[string]string{}
 	for _, l := range cat.Languages() {
-		out[l] = cat.For(l).T("sub.footer", nil)
+		out[l] = cat.For(l).T(footerMessage, nil)
 	}
 	return out
 }
