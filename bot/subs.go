@@ -27,6 +27,14 @@ type Subscription struct {
 	Since time.Time `json:"since,omitzero"`
 }
 
+// The sign-up form's steps an announcement profile is built from; their
+// options (flows/default/signup.yaml) are what audiences filter by.
+const (
+	StepRole   = "role"
+	StepAreas  = "areas"
+	StepBorder = "border"
+)
+
 // SignupNotifier is told about confirmed sign-ups (posted to staff).
 type SignupNotifier interface {
 	SignupConfirmed(ctx context.Context, s *Signup, updated bool) error
@@ -183,9 +191,9 @@ func (t *turn) subscription() Subscription {
 	s := Subscription{ChatID: t.u.ChatID, Lang: t.s.Lang}
 	if t.signup != nil {
 		a := t.signup.Answers
-		s.Role = first(a["role"])
-		s.Areas = a["areas"]
-		s.Border = first(a["border"])
+		s.Role = first(a[StepRole])
+		s.Areas = a[StepAreas]
+		s.Border = first(a[StepBorder])
 	}
 	return s
 }

@@ -6,18 +6,12 @@ import (
 	"strings"
 
 	"bridgebot/bot"
-	"bridgebot/locales"
+	"bridgebot/flows"
 )
 
-// Valid values of the audience filters and of bot.Subscription fields.
-// They are the stable option values of the sign-up form (flows/default/signup.yaml).
-var (
-	Langs = locales.Languages // the languages the bot speaks
-	Roles = []string{"organizer", "popular-educator", "community-leader", "other"}
-	Areas = []string{"migration", "labor", "climate", "racial", "gender", "environmental",
-		"poverty", "militarization", "detention", "other"}
-	Borders = []string{"yes", "no"}
-)
+// Borders are the values of the border filter: the answers of the sign-up
+// form's yes/no border step. Languages, roles and areas are Choices.
+var Borders = []string{flows.Yes, flows.No}
 
 // Audience selects subscribers. Within a filter the values are
 // alternatives (lang=en,es is anyone in English or Spanish; area=a,b is
@@ -36,11 +30,17 @@ type Audience struct {
 //	term   = key "=" value { "," value }
 //	key    = "lang" | "area" | "role" | "border"
 //
-// Values are those of Langs, Areas, Roles and Borders (border takes one);
+// Values are those of the Choices and Borders (border takes one);
 // keys and values are case-insensitive, a key may be repeated (its values
 // add up), and spaces around "=" and "," are allowed. Examples: "all",
 // "lang=es", "area=migration,labor border=yes role=organizer".
-func ParseAudience(expr string) (Audience, error) {
+func ParseAudience(expr string, c Choices) (Audience, error) {
+	return parseAudience(expr, &c)
+}
+
+// parseAudience is ParseAudience; with nil choices it takes any value (a
+// stored job's audience is read back even if the form changed since).
+func parseAudience(expr string, c *Choices) (Audience, error) {
 	var a Audience
 	s := strings.ToLower(strings.TrimSpace(expr))
 	if s == "" || s == "all" {
@@ -69,22 +69,22 @@ func ParseAudience(expr string) (Audience, error) {
 		}
 		switch key {
 		case "lang", "langs", "language":
-			if err := check(expr, "lang", values, Langs); err != nil {
+			if err := check(expr, "lang", values, c, func(c *Choices) []Choice { return c.Langs }); err != nil {
 				return Audience{}, err
 			}
 			a.Langs = addUnique(a.Langs, values)
 		case "area", "areas":
-			if err := check(expr, "area", values, Areas); err != nil {
+			if err := check(expr, "area", values, c, func(c *Choices) []Choice { return c.Areas }); err != nil {
 				return Audience{}, err
 			}
 			a.Areas = addUnique(a.Areas, values)
 		case "role", "roles":
-			if err := check(expr, "role", values, Roles); err != nil {
+			if err := check(expr, "role", values, c, func(c *Choices) []Choice { return c.Roles }); err != nil {
 				return Audience{}, err
 			}
 			a.Roles = addUnique(a.Roles, values)
 		case "border":
-			if err := check(expr, "border", values, Borders); err != nil {
+			if err := checkValues(expr, "border", values, Borders); err != nil {
 				return Audience{}, err
 			}
 			if len(values) > 1 || (a.Border != "" && a.Border != values[0]) {
@@ -98,7 +98,15 @@ func ParseAudience(expr string) (Audience, error) {
 	return a, nil
 }
 
-func check(expr, key string, values, valid []string) error {
+// check is checkValues against one list of the choices, if any.
+func check(expr, key string, values []string, c *Choices, list func(*Choices) []Choice) error {
+	if c == nil {
+		return nil
+	}
+	return checkValues(expr, key, values, choiceValues(list(c)))
+}
+
+func checkValues(expr, key string, values, valid []string) error {
 	for _, v := range values {
 		if !slices.Contains(valid, v) {
 			return fmt.Errorf("audience %q: unknown %s %q (valid: %s)", expr, key, v, strings.Join(valid, ", "))
@@ -118,14 +126,15 @@ func addUnique(list, values []string) []string {
 
 // Validate reports a value that ParseAudience would refuse (for audiences
 // built in code, such as from a Slack form).
-func (a Audience) Validate() error {
+func (a Audience) Validate(c Choices) error {
 	for _, f := range []struct {
-		key          string
-		values, want []string
-	}{{"lang", a.Langs, Langs}, {"area", a.Areas, Areas}, {"role", a.Roles, Roles}} {
+		key    string
+		values []string
+		want   []Choice
+	}{{"lang", a.Langs, c.Langs}, {"area", a.Areas, c.Areas}, {"role", a.Roles, c.Roles}} {
 		for _, v := range f.values {
-			if !slices.Contains(f.want, v) {
-				return fmt.Errorf("audience: unknown %s %q (valid: %s)", f.key, v, strings.Join(f.want, ", "))
+			if !hasChoice(f.want, v) {
+				return fmt.Errorf("audience: unknown %s %q (valid: %s)", f.key, v, strings.Join(choiceValues(f.want), ", "))
 			}
 		}
 	}

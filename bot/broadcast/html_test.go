@@ -1,12 +1,17 @@
 package broadcast_test
 
 import (
+	"bytes"
 	"errors"
+	"io/fs"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"bridgebot/bot"
 	"bridgebot/bot/broadcast"
+	"bridgebot/flows"
+	"bridgebot/locales"
 )
 
 func TestValidateHTML(t *testing.T) {
@@ -88,7 +93,7 @@ func TestParseAudience(t *testing.T) {
 		"border=no":                                      "border=no",
 	}
 	for in, want := range good {
-		a, err := broadcast.ParseAudience(in)
+		a, err := broadcast.ParseAudience(in, shipped(t))
 		if err != nil {
 			t.Errorf("ParseAudience(%q): %v", in, err)
 			continue
@@ -96,7 +101,7 @@ func TestParseAudience(t *testing.T) {
 		if a.String() != want {
 			t.Errorf("ParseAudience(%q).String() = %q, want %q", in, a.String(), want)
 		}
-		b, err := broadcast.ParseAudience(a.String())
+		b, err := broadcast.ParseAudience(a.String(), shipped(t))
 		if err != nil || b.String() != a.String() {
 			t.Errorf("round trip of %q: %v, %v", a.String(), b, err)
 		}
@@ -115,7 +120,7 @@ func TestParseAudience(t *testing.T) {
 		"border=yes border=no": "border takes one value",
 	}
 	for in, want := range bad {
-		if _, err := broadcast.ParseAudience(in); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := broadcast.ParseAudience(in, shipped(t)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseAudience(%q) = %v, want error containing %q", in, err, want)
 		}
 	}
@@ -134,7 +139,7 @@ func TestAudienceMatch(t *testing.T) {
 		"lang=en,es area=labor role=other,organizer": true,
 	}
 	for expr, want := range cases {
-		a, err := broadcast.ParseAudience(expr)
+		a, err := broadcast.ParseAudience(expr, shipped(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,7 +147,49 @@ func TestAudienceMatch(t *testing.T) {
 			t.Errorf("%q matches %+v = %v, want %v", expr, sub, got, want)
 		}
 	}
-	if (broadcast.Audience{Areas: []string{"housing"}}).Validate() == nil {
+	if (broadcast.Audience{Areas: []string{"housing"}}).Validate(shipped(t)) == nil {
 		t.Error("Validate accepted an unknown area")
+	}
+}
+
+// shipped is the audience choices of the shipped sign-up flow.
+func shipped(t testing.TB) broadcast.Choices {
+	t.Helper()
+	c, err := broadcast.ShippedChoices()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestChoicesComeFromTheLoadedFlow(t *testing.T) {
+	c := shipped(t)
+	if got := c.LangName("es"); got != "Spanish" {
+		t.Errorf("LangName(es) = %q", got)
+	}
+	if len(c.Areas) == 0 || c.Areas[1] != (broadcast.Choice{Value: "labor", Label: "Workers' rights"}) {
+		t.Errorf("areas: %+v", c.Areas)
+	}
+	// a deployment's form with another area: organizers can select it, and
+	// no longer the one it replaced
+	yaml, err := fs.ReadFile(flows.Default(), "signup.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	custom := fstest.MapFS{"signup.yaml": {Data: bytes.Replace(yaml, []byte("{value: migration,"), []byte("{value: housing,"), 1)}}
+	fl, err := flows.Load(custom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := locales.Load(locales.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = broadcast.NewChoices(fl[flows.SignupFlow], cat)
+	if _, err := broadcast.ParseAudience("area=housing", c); err != nil {
+		t.Errorf("the form's new area: %v", err)
+	}
+	if _, err := broadcast.ParseAudience("area=migration", c); err == nil {
+		t.Error("an area the form no longer has was accepted")
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"bridgebot/bot/audit"
+	"bridgebot/locales"
 )
 
 // Job statuses.
@@ -65,17 +66,6 @@ func (c Counts) Done() int64 { return c.Sent + c.Blocked + c.Failed + c.Skipped 
 // Final reports whether the status is done or cancelled.
 func (j Job) Final() bool { return j.Status == StatusDone || j.Status == StatusCancelled }
 
-// LangName is the English name of a language code.
-func LangName(lang string) string {
-	switch lang {
-	case "en":
-		return "English"
-	case "es":
-		return "Spanish"
-	}
-	return lang
-}
-
 // ValidationError lists every problem of a job, each a full sentence.
 type ValidationError struct {
 	Problems []string
@@ -91,11 +81,11 @@ const maxButtonLabel = 64
 // Validate checks a job before anything is stored or sent: the texts (see
 // ValidateHTML), the button, the audience. It returns a *ValidationError
 // listing every problem.
-func (j Job) Validate() error {
+func (j Job) Validate(c Choices) error {
 	var ps []string
 	langs := j.langs()
 	for l := range j.Texts {
-		if !slices.Contains(Langs, l) {
+		if !slices.Contains(locales.Languages, l) {
 			ps = append(ps, fmt.Sprintf("text in unknown language %q (want en or es)", l))
 		}
 	}
@@ -104,7 +94,7 @@ func (j Job) Validate() error {
 	}
 	for _, l := range langs {
 		if err := ValidateHTML(j.Texts[l]); err != nil {
-			ps = append(ps, fmt.Sprintf("%s text: %v", LangName(l), err))
+			ps = append(ps, fmt.Sprintf("%s text: %v", c.LangName(l), err))
 		}
 	}
 	hasLabel := false
@@ -113,11 +103,11 @@ func (j Job) Validate() error {
 			continue
 		}
 		hasLabel = true
-		if !slices.Contains(Langs, l) {
+		if !slices.Contains(locales.Languages, l) {
 			ps = append(ps, fmt.Sprintf("button label in unknown language %q (want en or es)", l))
 		}
 		if n := utf8.RuneCountInString(label); n > maxButtonLabel {
-			ps = append(ps, fmt.Sprintf("%s button label is %d characters long; at most %d fit", LangName(l), n, maxButtonLabel))
+			ps = append(ps, fmt.Sprintf("%s button label is %d characters long; at most %d fit", c.LangName(l), n, maxButtonLabel))
 		}
 	}
 	switch {
@@ -130,7 +120,7 @@ func (j Job) Validate() error {
 			ps = append(ps, "button: "+err.Error())
 		}
 	}
-	if err := j.Audience.Validate(); err != nil {
+	if err := j.Audience.Validate(c); err != nil {
 		ps = append(ps, err.Error())
 	}
 	if len(ps) > 0 {
@@ -139,10 +129,10 @@ func (j Job) Validate() error {
 	return nil
 }
 
-// langs are the languages with a non-blank text, in Langs order.
+// langs are the languages with a non-blank text, in locales.Languages order.
 func (j Job) langs() []string {
 	var out []string
-	for _, l := range Langs {
+	for _, l := range locales.Languages {
 		if strings.TrimSpace(j.Texts[l]) != "" {
 			out = append(out, l)
 		}
@@ -170,7 +160,7 @@ func (j Job) Announcement(lang string, allowPaid bool) Announcement {
 	if j.ButtonURL != "" {
 		a.ButtonURL = j.ButtonURL
 		a.ButtonLabel = strings.TrimSpace(j.ButtonLabel[lang])
-		for _, l := range Langs {
+		for _, l := range locales.Languages {
 			if a.ButtonLabel == "" {
 				a.ButtonLabel = strings.TrimSpace(j.ButtonLabel[l])
 			}
@@ -203,7 +193,7 @@ func (j Job) normalized() Job {
 // Created, Status, Started and Counts.Total are set by Create.
 func (s *Store) Create(ctx context.Context, j Job) (Job, error) {
 	j = j.normalized()
-	if err := j.Validate(); err != nil {
+	if err := j.Validate(s.opts.Choices); err != nil {
 		return Job{}, err
 	}
 	if j.CreatedBy == "" {
@@ -288,7 +278,7 @@ func decodeJob(id string, m map[string]string) (Job, error) {
 			return Job{}, fmt.Errorf("broadcast: job %s: corrupt button labels: %w", id, err)
 		}
 	}
-	a, err := ParseAudience(m["audience"])
+	a, err := parseAudience(m["audience"], nil)
 	if err != nil {
 		return Job{}, fmt.Errorf("broadcast: job %s: %w", id, err)
 	}

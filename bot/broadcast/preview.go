@@ -6,12 +6,14 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"bridgebot/locales"
 )
 
 // Preview is what a broadcast will do, shown before it is sent.
 type Preview struct {
 	Job Job
-	// Groups has one entry per member language, in Langs order.
+	// Groups has one entry per member language, in locales.Languages order.
 	Groups []PreviewGroup
 	// Recipients will get a message; Skipped are in the audience but get
 	// nothing (no version in their language, no Fallback).
@@ -23,6 +25,8 @@ type Preview struct {
 	// Plain is each language version as members of that language see it
 	// (RenderPlain), with the footer (Options.Footer).
 	Plain map[string]string
+
+	choices Choices // names the languages
 }
 
 // PreviewGroup is the audience members of one language.
@@ -37,15 +41,15 @@ type PreviewGroup struct {
 // the configured rate (Options.Rate, or PaidRate for an allowed paid job).
 func (s *Store) Preview(ctx context.Context, j Job) (Preview, error) {
 	j = j.normalized()
-	if err := j.Validate(); err != nil {
+	if err := j.Validate(s.opts.Choices); err != nil {
 		return Preview{}, err
 	}
 	counts, err := s.Count(ctx, j.Audience)
 	if err != nil {
 		return Preview{}, err
 	}
-	p := Preview{Job: j, Rate: s.opts.rateFor(j.Paid), Plain: map[string]string{}}
-	for _, l := range Langs {
+	p := Preview{Job: j, Rate: s.opts.rateFor(j.Paid), Plain: map[string]string{}, choices: s.opts.Choices}
+	for _, l := range locales.Languages {
 		g := PreviewGroup{Lang: l, Members: counts[l], Gets: j.VersionFor(l)}
 		p.Groups = append(p.Groups, g)
 		if g.Gets == "" {
@@ -69,6 +73,9 @@ func EstimateDuration(n int, rate float64) time.Duration {
 	return time.Duration(math.Ceil(float64(n) / rate * float64(time.Second)))
 }
 
+// LangName is a language's name for staff (Choices.LangName).
+func (p Preview) LangName(lang string) string { return p.choices.LangName(lang) }
+
 // String renders the preview for a terminal: who gets what, how long it
 // takes, and each version as members will see it.
 func (p Preview) String() string {
@@ -81,13 +88,13 @@ func (p Preview) String() string {
 		case g.Members == 0:
 			what = "nobody"
 		case g.Gets == g.Lang:
-			what = "get the " + LangName(g.Gets) + " version"
+			what = "get the " + p.choices.LangName(g.Gets) + " version"
 		case g.Gets != "":
-			what = "get the " + LangName(g.Gets) + " version (fallback: there is no " + LangName(g.Lang) + " version)"
+			what = "get the " + p.choices.LangName(g.Gets) + " version (fallback: there is no " + p.choices.LangName(g.Lang) + " version)"
 		default:
-			what = "get nothing: there is no " + LangName(g.Lang) + " version (use fallback to send them the other one)"
+			what = "get nothing: there is no " + p.choices.LangName(g.Lang) + " version (use fallback to send them the other one)"
 		}
-		fmt.Fprintf(&b, "  %-8s %6d members  %s\n", LangName(g.Lang)+":", g.Members, what)
+		fmt.Fprintf(&b, "  %-8s %6d members  %s\n", p.choices.LangName(g.Lang)+":", g.Members, what)
 	}
 	fmt.Fprintf(&b, "Recipients: %d", p.Recipients)
 	if p.Skipped > 0 {
@@ -104,7 +111,7 @@ func (p Preview) String() string {
 		fmt.Fprintf(&b, "When: %s\n", j.At.Local().Format("Mon 2 Jan 2006 15:04 MST"))
 	}
 	for _, l := range j.langs() {
-		fmt.Fprintf(&b, "\n── %s version, as members will see it ──\n", LangName(l))
+		fmt.Fprintf(&b, "\n── %s version, as members will see it ──\n", p.choices.LangName(l))
 		b.WriteString(p.Plain[l])
 		b.WriteString("\n")
 		if links := Links(j.Texts[l]); len(links) > 0 {

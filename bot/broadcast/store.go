@@ -61,6 +61,9 @@ type Options struct {
 	// missing): how to stop them. Left out when the message would be too
 	// long with it.
 	Footer map[string]string
+	// Choices are what audiences may select (NewChoices from the loaded
+	// sign-up flow). Default ShippedChoices.
+	Choices Choices
 
 	// PageSize is how many subscribers are read (and claimed) at a time:
 	// it bounds what a worker or Count holds in memory. Default 100, at
@@ -101,6 +104,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Choices.isZero() {
+		o.Choices, _ = ShippedChoices() // the shipped content is checked by its tests
 	}
 	if o.PageSize <= 0 {
 		o.PageSize = DefaultPageSize

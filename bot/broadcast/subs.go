@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"bridgebot/bot"
+	"bridgebot/locales"
 )
 
 // The Store keeps the engine's subscriptions (bot.Subscriptions).
@@ -33,7 +34,7 @@ func NormalizeLang(code string) string {
 	if i := strings.IndexAny(code, "-_"); i >= 0 {
 		code = code[:i]
 	}
-	if slices.Contains(Langs, code) {
+	if slices.Contains(locales.Languages, code) {
 		return code
 	}
 	return ""
@@ -193,7 +194,7 @@ func (s *Store) Each(ctx context.Context, a Audience, fn func(bot.Subscription) 
 // language, streaming the subscribers in pages.
 func (s *Store) Count(ctx context.Context, a Audience) (map[string]int, error) {
 	out := map[string]int{}
-	for _, l := range Langs {
+	for _, l := range locales.Languages {
 		out[l] = 0
 	}
 	err := s.Each(ctx, a, func(sub bot.Subscription) error {

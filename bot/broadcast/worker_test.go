@@ -584,7 +584,7 @@ func TestAudienceFilterAndButton(t *testing.T) {
 	e.members(10, 2, bot.Subscription{Lang: "es", Role: "organizer", Areas: []string{"labor"}, Border: "no"})
 	e.members(20, 2, bot.Subscription{Lang: "en", Role: "other", Areas: []string{"migration"}, Border: "yes"})
 	match = append(match, e.members(30, 1, bot.Subscription{Lang: "en", Role: "community-leader", Areas: []string{"migration", "detention"}, Border: "yes"})...)
-	aud, err := broadcast.ParseAudience("area=labor,detention border=yes")
+	aud, err := broadcast.ParseAudience("area=labor,detention border=yes", shipped(t))
 	if err != nil {
 		t.Fatal(err)
 	}

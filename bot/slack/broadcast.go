@@ -17,6 +17,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"bridgebot/bot/broadcast"
+	"bridgebot/locales"
 )
 
 // Composer is the Slack side of broadcasts: `/bridge broadcast` opens a
@@ -26,6 +27,7 @@ import (
 type Composer struct {
 	d          *Desk
 	store      *broadcast.Store
+	choices    broadcast.Choices // what the modal offers: the loaded sign-up flow's
 	organizers map[string]bool
 	log        *slog.Logger
 	every      time.Duration
@@ -38,7 +40,7 @@ var _ Extension = (*Composer)(nil)
 
 // NewComposer adds broadcasting to the desk for these Slack user IDs.
 func NewComposer(d *Desk, store *broadcast.Store, organizers []string) *Composer {
-	c := &Composer{d: d, store: store, organizers: map[string]bool{}, log: d.log, every: 2 * time.Second, rendered: map[string]string{}}
+	c := &Composer{d: d, store: store, choices: store.Options().Choices, organizers: map[string]bool{}, log: d.log, every: 2 * time.Second, rendered: map[string]string{}}
 	for _, o := range organizers {
 		c.organizers[strings.TrimSpace(o)] = true
 	}
@@ -92,7 +94,11 @@ func (c *Composer) modal(channel string) slackapi.ModalViewRequest {
 		el.MaxLength = 3000 // Slack's limit for a text input
 		return slackapi.NewInputBlock(id, plainText(label), plainText(hint), el).WithOptional(true)
 	}
-	multi := func(id, label string, opts ...string) slackapi.Block {
+	multi := func(id, label string, choices []broadcast.Choice) slackapi.Block {
+		var opts []string
+		for _, ch := range choices {
+			opts = append(opts, ch.Value, ch.Label)
+		}
 		el := slackapi.NewOptionsMultiSelectBlockElement(slackapi.MultiOptTypeStatic, plainText("Everyone"), id, options(opts...)...)
 		return slackapi.NewInputBlock(id, plainText(label), nil, el).WithOptional(true)
 	}
@@ -107,11 +113,9 @@ func (c *Composer) modal(channel string) slackapi.ModalViewRequest {
 		Blocks: slackapi.Blocks{BlockSet: []slackapi.Block{
 			text("en", "English text", "What members who chose English receive."),
 			text("es", "Spanish text", "Lo que reciben quienes eligieron español."),
-			multi("langs", "Languages", "en", "English", "es", "Spanish"),
-			multi("areas", "Issue areas", "migration", "Migration", "labor", "Labor", "climate", "Climate justice", "racial", "Racial justice",
-				"gender", "Gender justice", "environmental", "Environmental justice", "poverty", "Poverty", "militarization", "Militarization",
-				"detention", "Detention", "other", "Other"),
-			multi("roles", "Roles", "organizer", "Organizer", "popular-educator", "Popular educator", "community-leader", "Community leader", "other", "Other"),
+			multi("langs", "Languages", c.choices.Langs),
+			multi("areas", "Issue areas", c.choices.Areas),
+			multi("roles", "Roles", c.choices.Roles),
 			slackapi.NewInputBlock("border", plainText("U.S.–Mexico border region"), nil, border).WithOptional(true),
 			line("label_en", "Link button label (English)"),
 			line("label_es", "Link button label (Spanish)"),
@@ -178,7 +182,7 @@ func selected(a slackapi.BlockAction) []string {
 func jobFromView(st *slackapi.ViewState) (broadcast.Job, map[string]string) {
 	problems := map[string]string{}
 	job := broadcast.Job{Texts: map[string]string{}, ButtonLabel: map[string]string{}}
-	for _, lang := range []string{"en", "es"} {
+	for _, lang := range locales.Languages {
 		t := strings.TrimSpace(value(st, lang).Value)
 		if t == "" {
 			continue
@@ -188,7 +192,7 @@ func jobFromView(st *slackapi.ViewState) (broadcast.Job, map[string]string) {
 		}
 		job.Texts[lang] = t
 	}
-	for _, lang := range []string{"en", "es"} {
+	for _, lang := range locales.Languages {
 		if l := strings.TrimSpace(value(st, "label_"+lang).Value); l != "" {
 			job.ButtonLabel[lang] = l
 		}
@@ -265,7 +269,7 @@ func mrkdwn(s string) *slackapi.TextBlockObject {
 
 func previewBlocks(p broadcast.Preview, user string) []slackapi.Block {
 	blocks := []slackapi.Block{slackapi.NewSectionBlock(mrkdwn(fmt.Sprintf("📣 *Broadcast preview* by <@%s>", user)), nil, nil, slackapi.SectionBlockOptionBlockID(blockTag+"bc_head"))}
-	for _, lang := range []string{"en", "es"} {
+	for _, lang := range locales.Languages {
 		t, ok := p.Plain[lang]
 		if !ok {
 			continue
@@ -274,15 +278,15 @@ func previewBlocks(p broadcast.Preview, user string) []slackapi.Block {
 		if l := p.Job.ButtonLabel[lang]; l != "" && p.Job.ButtonURL != "" {
 			label = fmt.Sprintf("\n[ %s → %s ]", slackEscape(l), slackEscape(p.Job.ButtonURL))
 		}
-		blocks = append(blocks, slackapi.NewSectionBlock(mrkdwn(fmt.Sprintf("*%s version*\n%s%s", broadcast.LangName(lang), quote(slackEscape(t)), label)), nil, nil, slackapi.SectionBlockOptionBlockID(blockTag+"bc_"+lang)))
+		blocks = append(blocks, slackapi.NewSectionBlock(mrkdwn(fmt.Sprintf("*%s version*\n%s%s", p.LangName(lang), quote(slackEscape(t)), label)), nil, nil, slackapi.SectionBlockOptionBlockID(blockTag+"bc_"+lang)))
 	}
 	var lines []string
 	for _, g := range p.Groups {
 		gets := "get *nothing* (no version in their language)"
 		if g.Gets != "" {
-			gets = "get the " + broadcast.LangName(g.Gets) + " version"
+			gets = "get the " + p.LangName(g.Gets) + " version"
 		}
-		lines = append(lines, fmt.Sprintf("• %d %s-speaking members %s", g.Members, broadcast.LangName(g.Lang), gets))
+		lines = append(lines, fmt.Sprintf("• %d %s-speaking members %s", g.Members, p.LangName(g.Lang), gets))
 	}
 	when := "when you press *Send*"
 	if !p.Job.At.IsZero() {

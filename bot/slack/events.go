@@ -277,7 +277,7 @@ func (d *Desk) stats(ctx context.Context) (string, error) {
 	if d.cfg.Signups != nil {
 		err := d.cfg.Signups.Signups(ctx, func(s *bot.Signup) error {
 			total++
-			byLang[langName(s.Lang)]++
+			byLang[d.langName(s.Lang)]++
 			for _, r := range s.Answers["role"] {
 				byRole[d.answerLabel("role", r)]++
 			}

@@ -6,17 +6,15 @@ import (
 	"bridgebot/flows"
 )
 
-// Staff see a member's language by its name, never a flag: members come
-// from many countries.
-var langNames = map[string]string{"es": "Español", "en": "English"}
-
-// langName is the name staff see for a member's language.
-func langName(lang string) string {
-	if n := langNames[lang]; n != "" {
-		return n
-	}
+// langName is the name staff see for a member's language: its own name,
+// as on the member's language button (lang.button.*), never a flag:
+// members come from many countries.
+func (d *Desk) langName(lang string) string {
 	if lang == "" {
 		return "—"
+	}
+	if n := d.text("lang.button." + lang); n != "" {
+		return n
 	}
 	return lang
 }

@@ -385,7 +385,7 @@ func (d *Desk) rootBlocks(t ticket, question string, chat int64) []slackapi.Bloc
 	if t.Username != "" {
 		who += " (@" + slackEscape(t.Username) + " on Telegram)"
 	}
-	lang := langName(t.Lang)
+	lang := d.langName(t.Lang)
 	signed := "not signed up yet"
 	if t.SignedUp {
 		signed = "✅ signed up"
@@ -455,7 +455,7 @@ func (d *Desk) postSignup(ctx context.Context, s signupMsg) error {
 	if s.Updated {
 		head = "✏️ Sign-up updated"
 	}
-	lines := []string{fmt.Sprintf("*%s* · %s", head, langName(s.Signup.Lang))}
+	lines := []string{fmt.Sprintf("*%s* · %s", head, d.langName(s.Signup.Lang))}
 	for _, f := range d.cfg.SignupFields {
 		vals := make([]string, len(s.Signup.Answers[f]))
 		for i, a := range s.Signup.Answers[f] {

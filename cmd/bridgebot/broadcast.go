@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"bridgebot/bot/broadcast"
+	"bridgebot/flows"
+	"bridgebot/locales"
 )
 
 // broadcastConfig is the bot's broadcast delivery settings.
@@ -57,13 +59,20 @@ func loadBroadcastConfig(getenv func(string) string, ps *configProblems) broadca
 }
 
 // broadcastOptions are the bot's broadcast settings, shared by its
-// store and its worker; footer is announcementFooter's.
-func (c config) broadcastOptions(log *slog.Logger, footer map[string]string) broadcast.Options {
+// store and its worker, with the footer and choices of the loaded content.
+func (c config) broadcastOptions(log *slog.Logger, ct content) broadcast.Options {
 	b := c.Broadcast
 	return broadcast.Options{
 		Prefix: c.RedisPrefix, Rate: b.Rate, PaidRate: b.PaidRate, AllowPaid: b.Paid,
-		Concurrency: concurrency(b), Logger: log, Consumer: replicaName(b.Replica), Footer: footer,
+		Concurrency: concurrency(b), Logger: log, Consumer: replicaName(b.Replica),
+		Footer: footers(ct.locales), Choices: ct.audienceChoices(),
 	}
+}
+
+// audienceChoices are what broadcasts may select: the loaded sign-up
+// flow's roles and areas, and the languages, named by the loaded texts.
+func (ct content) audienceChoices() broadcast.Choices {
+	return broadcast.NewChoices(ct.flows[flows.SignupFlow], ct.locales)
 }
 
 // replicaName is the broadcast worker's name, the same across restarts so
@@ -122,6 +131,10 @@ func runBroadcast(ctx context.Context, c config, args []string, stdin io.Reader,
 		return errors.New("broadcast needs REDIS_URL (or REDIS_SENTINEL_ADDRS): broadcasts are queued in the Redis of the running bot (`bridgebot run`), " +
 			"and an embedded Redis would vanish with this command")
 	}
+	ct, err := mustContent(c, stderr)
+	if err != nil {
+		return err
+	}
 	client, err := connectRedis(ctx, c, c.logger(stderr))
 	if err != nil {
 		return err
@@ -136,7 +149,7 @@ func runBroadcast(ctx context.Context, c config, args []string, stdin io.Reader,
 	if err != nil {
 		return err
 	}
-	opts := broadcast.Options{Prefix: c.RedisPrefix, Footer: announcementFooter(c)}
+	opts := broadcast.Options{Prefix: c.RedisPrefix, Footer: footers(ct.locales), Choices: ct.audienceChoices()}
 	if len(workers) > 0 {
 		opts.Rate, opts.PaidRate, opts.AllowPaid = workers[0].Rate, workers[0].PaidRate, workers[0].AllowPaid
 	}
@@ -206,7 +219,7 @@ func (b *broadcastCLI) send(ctx context.Context, args []string) error {
 		job.Texts[lang] = strings.TrimSpace(string(text))
 	}
 	var err error
-	if job.Audience, err = broadcast.ParseAudience(*audience); err != nil {
+	if job.Audience, err = broadcast.ParseAudience(*audience, b.store.Options().Choices); err != nil {
 		return fmt.Errorf("--audience: %w", err)
 	}
 	if *at != "" {
@@ -371,9 +384,9 @@ func (b *broadcastCLI) status(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(w, "  audience  %s\n", aud)
 	var langs []string
-	for _, l := range broadcast.Langs {
+	for _, l := range locales.Languages {
 		if j.Texts[l] != "" {
-			langs = append(langs, broadcast.LangName(l))
+			langs = append(langs, b.store.Options().Choices.LangName(l))
 		}
 	}
 	fallback := ""

@@ -78,7 +78,11 @@ func (e *bcEnv) startWorker(rate float64) {
 	if err := ps.err(); err != nil {
 		e.t.Fatal(err)
 	}
-	w := broadcast.NewWorker(e.rdb, tg, c.broadcastOptions(c.logger(os.Stderr), announcementFooter(c)))
+	ct, err := mustContent(c, os.Stderr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	w := broadcast.NewWorker(e.rdb, tg, c.broadcastOptions(c.logger(os.Stderr), ct))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
 
@@ -10,7 +11,11 @@ import (
 // The worker's footer is sub.footer in each language, valid Telegram HTML
 // naming that language's stop command.
 func TestAnnouncementFooter(t *testing.T) {
-	f := announcementFooter(config{})
+	ct, err := mustContent(config{}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := footers(ct.locales)
 	for lang, stop := range map[string]string{"en": "/stop", "es": "/baja"} {
 		if !strings.Contains(f[lang], stop) || strings.Contains(f[lang], "\n") {
 			t.Errorf("%s footer %q: want one line with %s", lang, f[lang], stop)

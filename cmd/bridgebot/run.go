@@ -21,6 +21,7 @@ import (
 	"bridgebot/bot/slack"
 	"bridgebot/bot/telegram"
 	"bridgebot/flows"
+	"bridgebot/locales"
 )
 
 // Main is `bridgebot run`, shaped as in Ben Johnson's WTF Dial: Open
@@ -101,7 +102,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	sent := sentlog.New(m.redis.Client, c.RedisPrefix, m.ring)
 	m.tg, err = telegram.New(ctx, telegram.Config{
 		Token: c.TelegramTok, APIURL: c.TelegramURL, PollTimeout: c.PollTimeout, Logger: m.log, Observer: telegramObserver{m.metrics},
-		Languages: []string{"es"},
+		Languages: otherLanguages(),
 		OnSent:    sent.Add, // for /wipe
 	})
 	if err != nil {
@@ -140,7 +141,7 @@ func (m *Main) engineConfig(ctx context.Context, sent *sentlog.Log) (bot.Config,
 	if c.Slack.BotToken == "" && c.Contact == "" {
 		m.log.Warn("no staff desk and no BRIDGE_CONTACT: members whose questions the FAQ cannot answer are only pointed to the FAQ list")
 	}
-	bopts := c.broadcastOptions(m.log, footers(ct.locales))
+	bopts := c.broadcastOptions(m.log, ct)
 	bstore := broadcast.New(client, bopts)
 	cfg.Subscriptions = bstore
 	cfg.Erasers = []bot.Eraser{bstore, audit.New(client, c.RedisPrefix), sent}
@@ -276,6 +277,18 @@ func (m *Main) Close() {
 	if m.redis != nil {
 		m.redis.Close()
 	}
+}
+
+// otherLanguages are the languages besides the default one, which get
+// their own Telegram command menu.
+func otherLanguages() []string {
+	var out []string
+	for _, l := range locales.Languages {
+		if l != locales.DefaultLanguage {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // task is one long-running part of the bot.
