@@ -80,6 +80,7 @@ func loadContent(c config) (content, flows.Problems) {
 		ps = append(ps, cat.CheckIDs("bot (Go code)", bot.MessageIDs())...)
 		ps = append(ps, cat.CheckIDs("flows (Go code)", flows.UIMessageIDs())...)
 		ps = append(ps, cat.CheckIDs("bot/slack (Go code)", slack.UIMessageIDs())...)
+		ps = append(ps, cat.CheckIDs("bot/broadcast (Go code)", broadcast.UIMessageIDs())...)
 		for _, f := range fl {
 			ps = append(ps, prefix(flows.Check(f, cat), flowName)...)
 		}
