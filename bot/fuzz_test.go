@@ -6,9 +6,9 @@ import (
 	"testing"
 
 	"bridgebot/bot"
-	"bridgebot/bot/broadcast"
 	"bridgebot/bot/redisstore"
 	"bridgebot/bot/redisstore/redistest"
+	"bridgebot/bot/telegram/tghtml"
 )
 
 // FuzzHandle feeds the engine whatever a member could send — text, a
@@ -53,7 +53,7 @@ func FuzzHandle(f *testing.F) {
 		h.rec.mu.Unlock()
 		for _, r := range resps {
 			for _, m := range r.Messages {
-				if err := broadcast.ValidateHTML(m.Text); err != nil && !strings.Contains(err.Error(), "long") {
+				if err := tghtml.Validate(m.Text); err != nil && !strings.Contains(err.Error(), "long") {
 					t.Fatalf("after %q the bot sent invalid HTML (%v):\n%s", input, err, m.Text)
 				}
 			}

@@ -6,6 +6,7 @@ import (
 
 	"bridgebot/bot"
 	"bridgebot/bot/broadcast"
+	"bridgebot/bot/telegram/tghtml"
 )
 
 // Every announcement ends with one line, in the member's own language,
@@ -18,7 +19,7 @@ func TestAnnouncementFooterInTheMembersLanguage(t *testing.T) {
 	footers := map[string]string{"en": "<i>Stop these with /stop.</i>", "es": "<i>Para dejar de recibirlos: /baja.</i>"}
 	e.worker(nil, nil, broadcast.Options{Rate: 100, Footer: footers})
 
-	long := strings.Repeat("a", broadcast.MaxTextLen-5)
+	long := strings.Repeat("a", tghtml.MaxTextLen-5)
 	for _, tc := range []struct {
 		name   string
 		job    broadcast.Job

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"bridgebot/bot/audit"
+	"bridgebot/bot/telegram/tghtml"
 	"bridgebot/locales"
 )
 
@@ -79,7 +80,7 @@ func (e *ValidationError) Error() string {
 const maxButtonLabel = 64
 
 // Validate checks a job before anything is stored or sent: the texts (see
-// ValidateHTML), the button, the audience. It returns a *ValidationError
+// tghtml.Validate), the button, the audience. It returns a *ValidationError
 // listing every problem.
 func (j Job) Validate(c Choices) error {
 	var ps []string
@@ -93,7 +94,7 @@ func (j Job) Validate(c Choices) error {
 		ps = append(ps, "no text: give an English or a Spanish version (or both)")
 	}
 	for _, l := range langs {
-		if err := ValidateHTML(j.Texts[l]); err != nil {
+		if err := tghtml.Validate(j.Texts[l]); err != nil {
 			ps = append(ps, fmt.Sprintf("%s text: %v", c.LangName(l), err))
 		}
 	}
@@ -116,7 +117,7 @@ func (j Job) Validate(c Choices) error {
 	case j.ButtonURL == "" && hasLabel:
 		ps = append(ps, "the button needs a URL")
 	case j.ButtonURL != "":
-		if err := checkURL(j.ButtonURL); err != nil {
+		if err := tghtml.CheckURL(j.ButtonURL); err != nil {
 			ps = append(ps, "button: "+err.Error())
 		}
 	}

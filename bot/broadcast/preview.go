@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"bridgebot/bot/telegram/tghtml"
 	"bridgebot/locales"
 )
 
@@ -23,7 +24,7 @@ type Preview struct {
 	Rate     float64
 	Duration time.Duration
 	// Plain is each language version as members of that language see it
-	// (RenderPlain), with the footer (Options.Footer).
+	// (tghtml.Plain), with the footer (Options.Footer).
 	Plain map[string]string
 
 	choices Choices // names the languages
@@ -59,7 +60,7 @@ func (s *Store) Preview(ctx context.Context, j Job) (Preview, error) {
 		}
 	}
 	for _, l := range j.langs() {
-		p.Plain[l] = RenderPlain(withFooter(Announcement{HTML: j.Texts[l]}, s.opts.Footer, l, l).HTML)
+		p.Plain[l] = tghtml.Plain(withFooter(Announcement{HTML: j.Texts[l]}, s.opts.Footer, l, l).HTML)
 	}
 	p.Duration = EstimateDuration(p.Recipients, p.Rate)
 	return p, nil
@@ -114,7 +115,7 @@ func (p Preview) String() string {
 		fmt.Fprintf(&b, "\n── %s version, as members will see it ──\n", p.choices.LangName(l))
 		b.WriteString(p.Plain[l])
 		b.WriteString("\n")
-		if links := Links(j.Texts[l]); len(links) > 0 {
+		if links := tghtml.Links(j.Texts[l]); len(links) > 0 {
 			fmt.Fprintf(&b, "   links: %s\n", strings.Join(links, ", "))
 		}
 		if a := j.Announcement(l, false); a.ButtonURL != "" {

@@ -18,7 +18,7 @@ type Announcer interface {
 
 // Announcement is one language version of a broadcast as sent to a member.
 type Announcement struct {
-	HTML        string // Telegram HTML, checked with ValidateHTML
+	HTML        string // Telegram HTML, checked with tghtml.Validate
 	ButtonLabel string // optional link button under the message
 	ButtonURL   string
 	Paid        bool // allow_paid_broadcast: up to 1000 msg/s, paid in Stars

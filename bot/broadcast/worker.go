@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"bridgebot/bot"
+	"bridgebot/bot/telegram/tghtml"
 )
 
 // Heartbeats: a worker writes one every heartbeatEvery; it counts as live
@@ -701,7 +702,7 @@ func withFooter(a Announcement, footers map[string]string, member, version strin
 	if f == "" {
 		return a
 	}
-	if html := a.HTML + "\n\n" + f; ValidateHTML(html) == nil {
+	if html := a.HTML + "\n\n" + f; tghtml.Validate(html) == nil {
 		a.HTML = html
 	}
 	return a

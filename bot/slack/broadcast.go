@@ -17,6 +17,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"bridgebot/bot/broadcast"
+	"bridgebot/bot/telegram/tghtml"
 	"bridgebot/locales"
 )
 
@@ -25,7 +26,9 @@ import (
 // then shows live progress with Pause / Resume / Cancel. Only organizers
 // listed in configuration may do any of it.
 type Composer struct {
-	d          *Desk
+	api        composerAPI
+	rdb        redis.Cmdable
+	key        func(parts ...string) string
 	store      *broadcast.Store
 	choices    broadcast.Choices // what the modal offers: the loaded sign-up flow's
 	organizers map[string]bool
@@ -38,9 +41,18 @@ type Composer struct {
 
 var _ Extension = (*Composer)(nil)
 
+// composerAPI is the Slack Web API calls the Composer makes.
+type composerAPI interface {
+	OpenViewContext(ctx context.Context, triggerID string, view slackapi.ModalViewRequest) (*slackapi.ViewResponse, error)
+	PostEphemeralContext(ctx context.Context, channelID, userID string, options ...slackapi.MsgOption) (string, error)
+	PostMessageContext(ctx context.Context, channelID string, options ...slackapi.MsgOption) (string, string, error)
+	UpdateMessageContext(ctx context.Context, channelID, timestamp string, options ...slackapi.MsgOption) (string, string, string, error)
+}
+
 // NewComposer adds broadcasting to the desk for these Slack user IDs.
-func NewComposer(d *Desk, store *broadcast.Store, organizers []string) *Composer {
-	c := &Composer{d: d, store: store, choices: store.Options().Choices, organizers: map[string]bool{}, log: d.log, every: 2 * time.Second, rendered: map[string]string{}}
+func NewComposer(d Host, store *broadcast.Store, organizers []string) *Composer {
+	c := &Composer{api: d.SlackClient(), rdb: d.RedisClient(), key: d.Key, store: store, choices: store.Options().Choices,
+		organizers: map[string]bool{}, log: d.Logger(), every: 2 * time.Second, rendered: map[string]string{}}
 	for _, o := range organizers {
 		c.organizers[strings.TrimSpace(o)] = true
 	}
@@ -69,7 +81,7 @@ func (c *Composer) Command(ctx context.Context, name string, cmd slackapi.SlashC
 	if !c.organizers[cmd.UserID] {
 		return refusal, true, nil
 	}
-	if _, err := c.d.api.OpenViewContext(ctx, cmd.TriggerID, c.modal(cmd.ChannelID)); err != nil {
+	if _, err := c.api.OpenViewContext(ctx, cmd.TriggerID, c.modal(cmd.ChannelID)); err != nil {
 		return "", true, fmt.Errorf("open the broadcast form: %w", err)
 	}
 	return "Opening the broadcast form…", true, nil
@@ -187,7 +199,7 @@ func jobFromView(st *slackapi.ViewState) (broadcast.Job, map[string]string) {
 		if t == "" {
 			continue
 		}
-		if err := broadcast.ValidateHTML(t); err != nil {
+		if err := tghtml.Validate(t); err != nil {
 			problems[lang] = err.Error()
 		}
 		job.Texts[lang] = t
@@ -228,14 +240,14 @@ type draft struct {
 	Channel string        `json:"channel"`
 }
 
-func (c *Composer) draftKey(id string) string { return c.d.key("bcdraft", id) }
+func (c *Composer) draftKey(id string) string { return c.key("bcdraft", id) }
 
 // postPreview posts each language version as members will see it, the
 // audience per language and the expected duration, with Send / Cancel.
 func (c *Composer) postPreview(ctx context.Context, job broadcast.Job, channel, user string) {
 	fail := func(err error) {
 		c.log.Error("broadcast preview failed", slog.Any("err", err))
-		_, _ = c.d.api.PostEphemeralContext(ctx, channel, user, slackapi.MsgOptionText("⚠️ Could not prepare the broadcast preview: "+err.Error(), false))
+		_, _ = c.api.PostEphemeralContext(ctx, channel, user, slackapi.MsgOptionText("⚠️ Could not prepare the broadcast preview: "+err.Error(), false))
 	}
 	p, err := c.store.Preview(ctx, job)
 	if err != nil {
@@ -246,7 +258,7 @@ func (c *Composer) postPreview(ctx context.Context, job broadcast.Job, channel, 
 	_, _ = rand.Read(b[:])
 	id := hex.EncodeToString(b[:])
 	raw, _ := json.Marshal(draft{Job: job, Channel: channel})
-	if err := c.d.rdb.Set(ctx, c.draftKey(id), raw, 48*time.Hour).Err(); err != nil {
+	if err := c.rdb.Set(ctx, c.draftKey(id), raw, 48*time.Hour).Err(); err != nil {
 		fail(err)
 		return
 	}
@@ -258,7 +270,7 @@ func (c *Composer) postPreview(ctx context.Context, job broadcast.Job, channel, 
 	discard := slackapi.NewButtonBlockElement(actionDiscard, id, plainText("Cancel"))
 	discard.Style = slackapi.StyleDanger
 	blocks = append(blocks, slackapi.NewActionBlock(blockTag+"bc_actions", send, discard))
-	if _, _, err := c.d.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText("Broadcast preview", false), slackapi.MsgOptionBlocks(blocks...)); err != nil {
+	if _, _, err := c.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText("Broadcast preview", false), slackapi.MsgOptionBlocks(blocks...)); err != nil {
 		fail(err)
 	}
 }
@@ -316,15 +328,15 @@ func (c *Composer) button(ctx context.Context, cb slackapi.InteractionCallback, 
 		ts = cb.Container.MessageTs
 	}
 	if !c.organizers[cb.User.ID] {
-		_, err := c.d.api.PostEphemeralContext(ctx, channel, cb.User.ID, slackapi.MsgOptionText(refusal, false))
+		_, err := c.api.PostEphemeralContext(ctx, channel, cb.User.ID, slackapi.MsgOptionText(refusal, false))
 		return err
 	}
 	switch a.ActionID {
 	case actionSend:
-		raw, err := c.d.rdb.GetDel(ctx, c.draftKey(a.Value)).Result()
+		raw, err := c.rdb.GetDel(ctx, c.draftKey(a.Value)).Result()
 		if errors.Is(err, redis.Nil) {
 			// Already sent or discarded (a double click), or expired.
-			_, err := c.d.api.PostEphemeralContext(ctx, channel, cb.User.ID, slackapi.MsgOptionText("This preview was already sent, discarded, or has expired (after 48 hours). Use /bridge broadcast to start again.", false))
+			_, err := c.api.PostEphemeralContext(ctx, channel, cb.User.ID, slackapi.MsgOptionText("This preview was already sent, discarded, or has expired (after 48 hours). Use /bridge broadcast to start again.", false))
 			return err
 		}
 		if err != nil {
@@ -340,8 +352,8 @@ func (c *Composer) button(ctx context.Context, cb slackapi.InteractionCallback, 
 		go c.create(context.WithoutCancel(ctx), dr.Job, channel, cb.User.ID)
 		return nil
 	case actionDiscard:
-		c.d.rdb.Del(ctx, c.draftKey(a.Value))
-		_, _, _, err := c.d.api.UpdateMessageContext(ctx, channel, ts, slackapi.MsgOptionText("Broadcast discarded", false),
+		c.rdb.Del(ctx, c.draftKey(a.Value))
+		_, _, _, err := c.api.UpdateMessageContext(ctx, channel, ts, slackapi.MsgOptionText("Broadcast discarded", false),
 			slackapi.MsgOptionBlocks(slackapi.NewSectionBlock(mrkdwn(fmt.Sprintf("🗑️ Broadcast discarded by <@%s>; nothing was sent.", cb.User.ID)), nil, nil, slackapi.SectionBlockOptionBlockID(blockTag+"bc_head"))))
 		return err
 	case actionPause, actionResume, actionCancelJob:
@@ -390,7 +402,7 @@ func (c *Composer) create(ctx context.Context, j broadcast.Job, channel, user st
 	job, err := c.store.Create(ctx, j)
 	if err != nil {
 		c.log.Error("broadcast not created", slog.Any("err", err))
-		_, _ = c.d.api.PostEphemeralContext(ctx, channel, user, slackapi.MsgOptionText("⚠️ The broadcast was not created: "+err.Error()+" — submit /bridge broadcast again.", false))
+		_, _ = c.api.PostEphemeralContext(ctx, channel, user, slackapi.MsgOptionText("⚠️ The broadcast was not created: "+err.Error()+" — submit /bridge broadcast again.", false))
 		return
 	}
 	c.log.Info("broadcast created from slack", slog.String("job", job.ID), slog.String("by", user))
@@ -400,7 +412,7 @@ func (c *Composer) create(ctx context.Context, j broadcast.Job, channel, user st
 }
 
 func (c *Composer) tellOrganizer(ctx context.Context, channel, user string, err error) error {
-	_, perr := c.d.api.PostEphemeralContext(ctx, channel, user, slackapi.MsgOptionText("⚠️ "+err.Error(), false))
+	_, perr := c.api.PostEphemeralContext(ctx, channel, user, slackapi.MsgOptionText("⚠️ "+err.Error(), false))
 	return perr
 }
 
@@ -451,12 +463,12 @@ func (c *Composer) draw(ctx context.Context, id string, force bool) error {
 		return nil
 	}
 	if !force {
-		got, err := c.d.rdb.SetNX(ctx, c.d.key("bcdraw", id), "1", c.every-100*time.Millisecond).Result()
+		got, err := c.rdb.SetNX(ctx, c.key("bcdraw", id), "1", c.every-100*time.Millisecond).Result()
 		if err != nil || !got {
 			return err
 		}
 	}
-	if _, _, _, err := c.d.api.UpdateMessageContext(ctx, channel, ts, slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...)); err != nil {
+	if _, _, _, err := c.api.UpdateMessageContext(ctx, channel, ts, slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...)); err != nil {
 		return err
 	}
 	c.mu.Lock()

@@ -24,16 +24,23 @@ type WriteSignups func(ctx context.Context, w io.Writer) (rows int64, err error)
 // anyone else is refused and the attempt is recorded in the audit log, as
 // is every export.
 type Exporter struct {
-	d          *Desk
+	api        exporterAPI
+	log        *slog.Logger
 	write      WriteSignups
 	audit      *audit.Log
 	organizers map[string]bool
 	now        func() time.Time
 }
 
+// exporterAPI is the Slack Web API calls the Exporter makes.
+type exporterAPI interface {
+	OpenConversationContext(ctx context.Context, params *slackapi.OpenConversationParameters) (*slackapi.Channel, bool, bool, error)
+	UploadFileContext(ctx context.Context, params slackapi.UploadFileParameters) (*slackapi.FileSummary, error)
+}
+
 // NewExporter registers /bridge export on the desk.
-func NewExporter(d *Desk, write WriteSignups, log *audit.Log, organizers []string) *Exporter {
-	x := &Exporter{d: d, write: write, audit: log, organizers: map[string]bool{}, now: time.Now}
+func NewExporter(d Host, write WriteSignups, log *audit.Log, organizers []string) *Exporter {
+	x := &Exporter{api: d.SlackClient(), log: d.Logger(), write: write, audit: log, organizers: map[string]bool{}, now: time.Now}
 	for _, o := range organizers {
 		if o = strings.TrimSpace(o); o != "" {
 			x.organizers[o] = true
@@ -53,7 +60,7 @@ func (x *Exporter) Command(ctx context.Context, name string, cmd slackapi.SlashC
 	}
 	actor := "slack:" + cmd.UserID
 	if !x.organizers[cmd.UserID] {
-		x.d.log.Warn("sign-up export refused", slog.String("user", cmd.UserID))
+		x.log.Warn("sign-up export refused", slog.String("user", cmd.UserID))
 		if err := x.audit.Record(ctx, audit.Entry{Action: audit.ActionExport, Actor: actor, Detail: "refused: not in SLACK_ORGANIZERS"}); err != nil {
 			return "", true, fmt.Errorf("record the refused export: %w", err)
 		}
@@ -66,12 +73,12 @@ func (x *Exporter) Command(ctx context.Context, name string, cmd slackapi.SlashC
 // send builds the CSV and uploads it into the organizer's direct messages.
 func (x *Exporter) send(ctx context.Context, user string) {
 	if err := x.sendErr(ctx, user); err != nil {
-		x.d.log.Error("sign-up export failed", slog.String("user", user), slog.Any("err", err))
+		x.log.Error("sign-up export failed", slog.String("user", user), slog.Any("err", err))
 	}
 }
 
 func (x *Exporter) sendErr(ctx context.Context, user string) error {
-	ch, _, _, err := x.d.api.OpenConversationContext(ctx, &slackapi.OpenConversationParameters{Users: []string{user}})
+	ch, _, _, err := x.api.OpenConversationContext(ctx, &slackapi.OpenConversationParameters{Users: []string{user}})
 	if err != nil {
 		return fmt.Errorf("open a direct message: %w", err)
 	}
@@ -87,7 +94,7 @@ func (x *Exporter) sendErr(ctx context.Context, user string) error {
 	if buf.Len() == 0 {
 		buf.WriteString("\n") // Slack refuses empty files
 	}
-	if _, err := x.d.api.UploadFileContext(ctx, slackapi.UploadFileParameters{
+	if _, err := x.api.UploadFileContext(ctx, slackapi.UploadFileParameters{
 		Channel: ch.ID, Filename: name, Title: name, FileSize: buf.Len(), Reader: &buf,
 		InitialComment: fmt.Sprintf("The sign-ups, %d rows. Members' personal data: keep this file private and delete it when you are done.", rows),
 	}); err != nil {

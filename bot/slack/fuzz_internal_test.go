@@ -8,7 +8,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
-	"bridgebot/bot/broadcast"
+	"bridgebot/bot/telegram/tghtml"
 )
 
 // FuzzSlackPayloads feeds what Slack posts — an Events API body, an
@@ -45,7 +45,7 @@ func FuzzSlackPayloads(f *testing.F) {
 			t.Fatal("a job without texts was accepted")
 		}
 		for lang, text := range job.Texts {
-			if err := broadcast.ValidateHTML(text); err != nil {
+			if err := tghtml.Validate(text); err != nil {
 				t.Fatalf("accepted %s text is invalid: %v", lang, err)
 			}
 		}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"bridgebot/bot/broadcast"
+	"bridgebot/bot/telegram/tghtml"
 )
 
 // The worker's footer is sub.footer in each language, valid Telegram HTML
@@ -20,7 +20,7 @@ func TestAnnouncementFooter(t *testing.T) {
 		if !strings.Contains(f[lang], stop) || strings.Contains(f[lang], "\n") {
 			t.Errorf("%s footer %q: want one line with %s", lang, f[lang], stop)
 		}
-		if err := broadcast.ValidateHTML(f[lang]); err != nil {
+		if err := tghtml.Validate(f[lang]); err != nil {
 			t.Errorf("%s footer: %v", lang, err)
 		}
 	}

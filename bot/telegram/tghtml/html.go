@@ -1,4 +1,9 @@
-package broadcast
+// Package tghtml checks and renders Telegram's HTML parse mode, the way
+// Telegram will parse a message before anything is sent. It is a leaf
+// (no project imports) so bot/broadcast, bot/slack and bot/telegram's
+// fake can all use it: bot/telegram itself imports bot/broadcast (for the
+// Announcement it sends), so the checker cannot live there.
+package tghtml
 
 import (
 	"fmt"
@@ -13,14 +18,14 @@ import (
 // code units (an emoji outside the Basic Multilingual Plane counts two).
 const MaxTextLen = 4096
 
-// HTMLError is a problem in an announcement's Telegram HTML, located when
+// Error is a problem in an announcement's Telegram HTML, located when
 // it is about a place in the text.
-type HTMLError struct {
+type Error struct {
 	Line, Col int // 1-based; Col counts characters. 0 when not about a place.
 	Msg       string
 }
 
-func (e *HTMLError) Error() string {
+func (e *Error) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("line %d, column %d: %s", e.Line, e.Col, e.Msg)
 	}
@@ -36,23 +41,23 @@ var supportedTags = map[string]bool{
 
 const tagList = `b, strong, i, em, u, ins, s, strike, del, a href, code, pre, blockquote, tg-spoiler, span class="tg-spoiler", tg-emoji`
 
-// ValidateHTML checks an announcement text the way Telegram will parse it
+// Validate checks an announcement text the way Telegram will parse it
 // with parse_mode HTML, before anything is sent: valid UTF-8; only tags
 // Telegram supports, properly nested and closed; links with an http(s)
 // URL; a literal "<" written as &lt;; and a displayed text (tags removed,
 // entities decoded) that is not empty and at most MaxTextLen UTF-16 units.
-// It returns nil or an *HTMLError.
-func ValidateHTML(text string) error {
+// It returns nil or an *Error.
+func Validate(text string) error {
 	if _, _, err := parseHTML(text); err != nil {
 		return err
 	}
 	return nil
 }
 
-// RenderPlain returns the text as members see it: tags removed and
+// Plain returns the text as members see it: tags removed and
 // entities (&lt; &gt; &amp; &quot; &#…;) decoded, links showing their text.
 // Invalid HTML is rendered as well as it can be.
-func RenderPlain(html string) string {
+func Plain(html string) string {
 	plain, _, err := parseHTML(html)
 	if err == nil {
 		return plain
@@ -72,13 +77,13 @@ var anyTag = regexp.MustCompile(`<[^>]*>`)
 // starts a tag, a bare '>' or an unknown "&name;" is literal text, an end
 // tag may be written "</>", attributes other than the known ones are
 // ignored.
-func parseHTML(s string) (plain string, links []string, herr *HTMLError) {
+func parseHTML(s string) (plain string, links []string, herr *Error) {
 	if !utf8.ValidString(s) {
-		return "", nil, &HTMLError{Msg: "the text is not valid UTF-8"}
+		return "", nil, &Error{Msg: "the text is not valid UTF-8"}
 	}
-	at := func(pos int, format string, args ...any) *HTMLError {
+	at := func(pos int, format string, args ...any) *Error {
 		line, col := position(s, pos)
-		return &HTMLError{Line: line, Col: col, Msg: fmt.Sprintf(format, args...)}
+		return &Error{Line: line, Col: col, Msg: fmt.Sprintf(format, args...)}
 	}
 	type open struct {
 		tag, href string
@@ -146,7 +151,7 @@ func parseHTML(s string) (plain string, links []string, herr *HTMLError) {
 				if !ok {
 					return "", nil, at(i, `<a> needs a link: <a href="https://…">text</a>`)
 				}
-				if err := checkURL(href); err != nil {
+				if err := CheckURL(href); err != nil {
 					return "", nil, at(i, "%v", err)
 				}
 				o.href = href
@@ -172,10 +177,10 @@ func parseHTML(s string) (plain string, links []string, herr *HTMLError) {
 	}
 	plain = out.String()
 	if strings.TrimSpace(plain) == "" {
-		return "", nil, &HTMLError{Msg: "the text is empty"}
+		return "", nil, &Error{Msg: "the text is empty"}
 	}
 	if n := utf16Len(plain); n > MaxTextLen {
-		return "", nil, &HTMLError{Msg: fmt.Sprintf("the text is too long: %d characters as displayed (UTF-16 units), Telegram allows %d", n, MaxTextLen)}
+		return "", nil, &Error{Msg: fmt.Sprintf("the text is too long: %d characters as displayed (UTF-16 units), Telegram allows %d", n, MaxTextLen)}
 	}
 	return plain, links, nil
 }
@@ -242,8 +247,8 @@ func parseAttrs(s string, i int, tag string) (map[string]string, int, string) {
 	}
 }
 
-// checkURL accepts absolute http and https URLs with a host.
-func checkURL(raw string) error {
+// CheckURL accepts absolute http and https URLs with a host.
+func CheckURL(raw string) error {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(raw, " \t\n") {
 		return fmt.Errorf("link %q must be a full http:// or https:// address", raw)

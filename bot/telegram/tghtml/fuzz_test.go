@@ -1,11 +1,11 @@
-package broadcast_test
+package tghtml_test
 
 import (
 	"strings"
 	"testing"
 	"unicode/utf8"
 
-	"bridgebot/bot/broadcast"
+	"bridgebot/bot/telegram/tghtml"
 )
 
 // FuzzHTML checks the announcement validator against any text: it never
@@ -26,9 +26,9 @@ func FuzzHTML(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		err := broadcast.ValidateHTML(s)
-		plain := broadcast.RenderPlain(s)
-		links := broadcast.Links(s)
+		err := tghtml.Validate(s)
+		plain := tghtml.Plain(s)
+		links := tghtml.Links(s)
 		if err != nil {
 			return
 		}

@@ -1,0 +1,34 @@
+package slack
+
+import (
+	"log/slog"
+
+	"github.com/redis/go-redis/v9"
+	slackapi "github.com/slack-go/slack"
+)
+
+// Host is what an extension of the desk (the broadcast Composer, the
+// sign-up Exporter) works with, so it need not know the desk's insides: it
+// registers itself, calls the Slack Web API through the desk's client, and
+// keeps its own Redis keys under the desk's prefix. *Desk is the Host.
+type Host interface {
+	Extend(Extension)
+	SlackClient() *slackapi.Client
+	RedisClient() redis.Cmdable
+	Key(parts ...string) string
+	Logger() *slog.Logger
+}
+
+var _ Host = (*Desk)(nil)
+
+// SlackClient is the desk's Slack Web API client (Host).
+func (d *Desk) SlackClient() *slackapi.Client { return d.api }
+
+// RedisClient is the desk's Redis (Host).
+func (d *Desk) RedisClient() redis.Cmdable { return d.rdb }
+
+// Key names a key under the desk's prefix (Host).
+func (d *Desk) Key(parts ...string) string { return d.key(parts...) }
+
+// Logger is the desk's log (Host).
+func (d *Desk) Logger() *slog.Logger { return d.log }
