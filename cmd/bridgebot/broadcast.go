@@ -244,7 +244,7 @@ func (b *broadcastCLI) send(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprint(b.stdout, p.String())
+	fmt.Fprint(b.stdout, renderPreview(p))
 	fmt.Fprintln(b.stdout)
 	later := job.At.After(time.Now())
 	if p.Recipients == 0 && !later {
@@ -530,7 +530,7 @@ func progressLine(p broadcast.Progress) string {
 	case broadcast.StatusRunning:
 		s += fmt.Sprintf("  %.1f msg/s", p.Rate)
 		if p.ETA > 0 {
-			s += "  ETA " + broadcast.FormatDuration(p.ETA)
+			s += "  ETA " + formatDuration(p.ETA)
 		}
 	default:
 		s += "  " + p.Status
