@@ -397,11 +397,12 @@ func startDesk(ctx context.Context, c config, client *redis.Client, store *redis
 		SignupFields: c.Slack.SignupFields, CommandChannels: c.Slack.CommandChannels, ShowStaffName: c.Slack.ShowStaffName,
 		QuietTime: c.Slack.QuietTime, OutboxMaxBackoff: c.Slack.MaxBackoff, Keyring: ring,
 		AnsweredRetention: c.Retention.Answered, DeadRetention: c.Retention.DeadLetters, DeadMaxLen: c.Retention.DeadMax,
+		Observer: deskObserver{m},
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	m.reg.MustRegister(newOutboxCollector(client, c.RedisPrefix, log))
+	m.reg.MustRegister(newOutboxCollector(client, c.RedisPrefix, log), openQuestions(desk, log))
 	tasks := []task{{"slack desk outboxes", desk.Run}}
 	if c.Slack.AppToken != "" {
 		sm := socketmode.New(api)
