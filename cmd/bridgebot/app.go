@@ -289,11 +289,11 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	if c.Slack.BotToken == "" && c.Contact == "" {
 		log.Warn("no staff desk and no BRIDGE_CONTACT: members whose questions the FAQ cannot answer are only pointed to the FAQ list")
 	}
-	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix, Rate: c.Broadcast.Rate, PaidRate: c.Broadcast.PaidRate, AllowPaid: c.Broadcast.Paid, Logger: log, Footer: announcementFooter(c)})
+	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix, Rate: c.Broadcast.Rate, PaidRate: c.Broadcast.PaidRate, AllowPaid: c.Broadcast.Paid, Logger: log, Footer: announcementFooter(c), Keyring: ring})
 	cfg.Subscriptions = subscriptions{bstore}
 	cfg.Erasers = []bot.Eraser{bstore, audit.New(client, c.RedisPrefix), sent}
 	cfg.Wiper = sentlog.Wiper{Log: sent, Deleter: tg}
-	worker := newBroadcastWorker(c, c.Broadcast, client, countingSender{tg, m}, log, nil)
+	worker := newBroadcastWorker(c, c.Broadcast, client, countingSender{tg, m}, ring, log, nil)
 	tasks := []task{{"broadcast worker", worker.Run}, {"record of sent messages (/wipe)", func(ctx context.Context) error { return sent.Run(ctx, log) }}}
 	if c.Slack.BotToken != "" {
 		desk, deskTasks, err := startDesk(ctx, c, client, store, ring, tg, ct, m, log)
@@ -485,7 +485,7 @@ func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, s
 		}
 	}
 	con := console.New(stdout, lang)
-	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix})
+	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix, Keyring: ring, Logger: log})
 	engine, err := bot.NewEngine(bot.Config{
 		Store: c.store(client, ring, log), Sender: con, Flows: ct.flows, Locales: ct.locales, Logger: log,
 		FormTTL: c.FormTTL, BotUsername: "bridge_bot", FAQ: ct.faq, Contact: c.Contact,
