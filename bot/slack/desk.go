@@ -111,6 +111,20 @@ type Config struct {
 	DeadMaxLen    int64
 	// Outbox tuning for tests; zero values are production defaults.
 	OutboxMinBackoff, OutboxMaxBackoff time.Duration
+	// Observer, if set, is told what the desk does (metrics).
+	Observer Observer
+}
+
+// Observer is told what the desk does, so operators can watch it (the
+// binary turns these into Prometheus metrics). Methods must be quick and
+// must not block; they get no member content.
+type Observer interface {
+	// QuestionAnswered: staff marked a member's question answered (✅ or
+	// the button), in the member's language.
+	QuestionAnswered(lang string)
+	// OutboxRetry: a message to staff ("slack") or to a member
+	// ("telegram") failed and will be tried again.
+	OutboxRetry(direction string)
 }
 
 // Route sends questions in a language, or about an FAQ topic, to another
@@ -225,8 +239,12 @@ func New(ctx context.Context, cfg Config) (*Desk, error) {
 		graves: tombstone.New(cfg.Redis, cfg.Prefix, cfg.Keyring, cfg.ErasedTTL),
 	}
 	opts := func(name string) outbox.Options {
-		return outbox.Options{Prefix: cfg.Prefix, Name: name, Logger: cfg.Logger, MinBackoff: cfg.OutboxMinBackoff, MaxBackoff: cfg.OutboxMaxBackoff, Keyring: cfg.Keyring,
+		o := outbox.Options{Prefix: cfg.Prefix, Name: name, Logger: cfg.Logger, MinBackoff: cfg.OutboxMinBackoff, MaxBackoff: cfg.OutboxMaxBackoff, Keyring: cfg.Keyring,
 			DeadRetention: cfg.DeadRetention, DeadMaxLen: cfg.DeadMaxLen}
+		if cfg.Observer != nil {
+			o.OnRetry = func() { cfg.Observer.OutboxRetry(name) }
+		}
+		return o
 	}
 	d.toSlack = outbox.New(cfg.Redis, opts("slack"))
 	d.toMember = outbox.New(cfg.Redis, opts("telegram"))

@@ -183,6 +183,9 @@ func (d *Desk) setStatus(ctx context.Context, chat int64, rootTS, status, user, 
 	if err != nil || gone {
 		return err
 	}
+	if status == statusAnswered && d.cfg.Observer != nil {
+		d.cfg.Observer.QuestionAnswered(t.Lang)
+	}
 	return d.enqueueOnce(ctx, d.toSlack, once, chat, kindRootUpdate, rootUpdate{Chat: chat})
 }
 
@@ -266,6 +269,16 @@ var helpText = strings.Join([]string{
 	"• `/bridge help` — this help",
 	"Members' questions arrive as threads in this channel: reply in the thread and the member gets it on Telegram. Start a reply with `//` or `note:` to keep it internal. ✅ on the question, or *Mark answered*, closes it.",
 }, "\n")
+
+// OpenQuestions counts the members whose question is open now (a
+// gauge for operators; /bridge stats also prunes expired ones).
+func (d *Desk) OpenQuestions(ctx context.Context) (int64, error) {
+	n, err := d.rdb.SCard(ctx, d.key("open")).Result()
+	if err != nil {
+		return 0, fmt.Errorf("slack: open questions: %w", err)
+	}
+	return n, nil
+}
 
 // stats counts sign-ups and questions.
 func (d *Desk) stats(ctx context.Context) (string, error) {

@@ -267,7 +267,7 @@ func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, s
 		}
 	}
 	con := console.New(stdout, lang)
-	bstore := broadcast.New(client.Client, broadcast.Options{Prefix: c.RedisPrefix})
+	bstore := broadcast.New(client.Client, broadcast.Options{Prefix: c.RedisPrefix, Keyring: ring, Logger: log})
 	engine, err := bot.NewEngine(bot.Config{
 		Store: c.store(client.Client, ring, log), Sender: con, Flows: ct.flows, Locales: ct.locales, Logger: log,
 		FormTTL: c.FormTTL, BotUsername: "bridge_bot", FAQ: ct.faq, Contact: c.Contact,

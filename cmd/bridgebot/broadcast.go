@@ -135,7 +135,8 @@ func runBroadcast(ctx context.Context, c config, args []string, stdin io.Reader,
 	if err != nil {
 		return err
 	}
-	client, err := connectRedis(ctx, c, c.logger(stderr))
+	log := c.logger(stderr)
+	client, err := connectRedis(ctx, c, log)
 	if err != nil {
 		return err
 	}
@@ -149,7 +150,14 @@ func runBroadcast(ctx context.Context, c config, args []string, stdin io.Reader,
 	if err != nil {
 		return err
 	}
-	opts := broadcast.Options{Prefix: c.RedisPrefix, Footer: footers(ct.locales), Choices: ct.audienceChoices()}
+	opts := broadcast.Options{Prefix: c.RedisPrefix, Footer: footers(ct.locales), Choices: ct.audienceChoices(), Logger: log}
+	if args[0] == "send" {
+		// Counting the audience opens the subscription records, sealed
+		// with the bot's data key; the other commands never read them.
+		if opts.Keyring, err = c.Keys.keyring(log, false); err != nil {
+			return err
+		}
+	}
 	if len(workers) > 0 {
 		opts.Rate, opts.PaidRate, opts.AllowPaid = workers[0].Rate, workers[0].PaidRate, workers[0].AllowPaid
 	}

@@ -17,6 +17,7 @@ import (
 	"bridgebot/bot"
 	"bridgebot/bot/broadcast"
 	"bridgebot/bot/redisstore/redistest"
+	"bridgebot/bot/sealed"
 	"bridgebot/bot/telegram"
 	"bridgebot/bot/telegram/telegramtest"
 )
@@ -29,6 +30,7 @@ type bcEnv struct {
 	tg    *telegramtest.Server
 	rdb   *redis.Client
 	store *broadcast.Store
+	ring  *sealed.Keyring // the data key in vars, which the bot and the CLI share
 	vars  map[string]string
 	dir   string
 }
@@ -40,10 +42,16 @@ func newBCEnv(t *testing.T) *bcEnv {
 	if url == "" {
 		url = "redis://" + rdb.Options().Addr // the test's miniredis
 	}
+	key := sealed.GenerateKey()
+	raw, _ := sealed.ParseKey(key)
+	ring, err := sealed.NewKeyring(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &bcEnv{
-		t: t, tg: telegramtest.New(t), rdb: rdb,
-		store: broadcast.New(rdb, broadcast.Options{Prefix: prefix}),
-		vars:  map[string]string{"REDIS_URL": url, "REDIS_PREFIX": prefix, "LOG_LEVEL": "warn"},
+		t: t, tg: telegramtest.New(t), rdb: rdb, ring: ring,
+		store: broadcast.New(rdb, broadcast.Options{Prefix: prefix, Keyring: ring}),
+		vars:  map[string]string{"REDIS_URL": url, "REDIS_PREFIX": prefix, "LOG_LEVEL": "warn", "BRIDGE_DATA_KEY": key},
 		dir:   t.TempDir(),
 	}
 }
@@ -82,7 +90,9 @@ func (e *bcEnv) startWorker(rate float64) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	w := broadcast.NewWorker(e.rdb, tg, c.broadcastOptions(c.logger(os.Stderr), ct))
+	opts := c.broadcastOptions(c.logger(os.Stderr), ct)
+	opts.Keyring = e.ring
+	w := broadcast.NewWorker(e.rdb, tg, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

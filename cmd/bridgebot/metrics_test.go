@@ -167,3 +167,34 @@ bridgebot_outbox_pending{direction="telegram"} 3
 		t.Fatal(err)
 	}
 }
+
+func TestRateWindow(t *testing.T) {
+	now := time.Unix(1000, 0)
+	w := newRateWindow(10*time.Second, func() time.Time { return now })
+	for range 25 {
+		w.add()
+	}
+	if got := w.rate(); got != 0 {
+		t.Errorf("rate within the first second = %v, want 0 (still filling)", got)
+	}
+	now = now.Add(time.Second)
+	for range 25 {
+		w.add()
+	}
+	if got := w.rate(); got != 2.5 {
+		t.Errorf("rate after one full second of 25 = %v, want 2.5 (25 over the 10 s window)", got)
+	}
+	now = now.Add(time.Second)
+	if got := w.rate(); got != 5 {
+		t.Errorf("rate after two seconds of 25 = %v, want 5", got)
+	}
+	now = now.Add(10 * time.Second)
+	if got := w.rate(); got != 0 {
+		t.Errorf("rate after a pause longer than the window = %v, want 0", got)
+	}
+	w.add() // a bucket reused after wrapping around starts from zero
+	now = now.Add(time.Second)
+	if got := w.rate(); got != 0.1 {
+		t.Errorf("rate after one send = %v, want 0.1", got)
+	}
+}

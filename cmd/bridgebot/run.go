@@ -142,6 +142,7 @@ func (m *Main) engineConfig(ctx context.Context, sent *sentlog.Log) (bot.Config,
 		m.log.Warn("no staff desk and no BRIDGE_CONTACT: members whose questions the FAQ cannot answer are only pointed to the FAQ list")
 	}
 	bopts := c.broadcastOptions(m.log, ct)
+	bopts.Keyring = m.ring
 	bstore := broadcast.New(client, bopts)
 	cfg.Subscriptions = bstore
 	cfg.Erasers = []bot.Eraser{bstore, audit.New(client, c.RedisPrefix), sent}
@@ -190,11 +191,12 @@ func (m *Main) openDesk(ctx context.Context) (*slack.Desk, error) {
 		SignupFields: sc.SignupFields, CommandChannels: sc.CommandChannels, ShowStaffName: sc.ShowStaffName,
 		QuietTime: sc.QuietTime, OutboxMaxBackoff: sc.MaxBackoff,
 		AnsweredRetention: c.Retention.Answered, DeadRetention: c.Retention.DeadLetters, DeadMaxLen: c.Retention.DeadMax,
+		Observer: deskObserver{m.metrics},
 	})
 	if err != nil {
 		return nil, err
 	}
-	m.metrics.reg.MustRegister(newOutboxCollector(m.redis.Client, c.RedisPrefix, m.log))
+	m.metrics.reg.MustRegister(newOutboxCollector(m.redis.Client, c.RedisPrefix, m.log), openQuestions(desk, m.log))
 	m.tasks = append(m.tasks, task{"slack desk outboxes", desk.Run})
 	if sc.AppToken != "" {
 		sm := socketmode.New(api)
