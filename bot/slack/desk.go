@@ -171,17 +171,15 @@ type SignupLister interface {
 	Signups(ctx context.Context, fn func(*bot.Signup) error) error
 }
 
-// Desk implements bot.Desk and bot.SignupNotifier.
+// Desk implements bot.Desk and bot.SignupNotifier: the Slack transport
+// (Web API, events, outboxes) around the ticket store it embeds.
 type Desk struct {
+	*tickets
 	cfg       Config
 	api       *slackapi.Client
-	rdb       redis.UniversalClient
 	log       *slog.Logger
 	toSlack   *outbox.Outbox
 	toMember  *outbox.Outbox
-	now       func() time.Time
-	ring      *sealed.Keyring
-	graves    *tombstone.Book
 	botUserID string
 	botID     string
 
@@ -234,9 +232,12 @@ func New(ctx context.Context, cfg Config) (*Desk, error) {
 		return nil, fmt.Errorf("slack: auth.test: %w", err)
 	}
 	d := &Desk{
-		cfg: cfg, api: cfg.Client, rdb: cfg.Redis, log: cfg.Logger, now: cfg.Now, ring: cfg.Keyring,
+		tickets: &tickets{
+			rdb: cfg.Redis, prefix: cfg.Prefix, quiet: cfg.QuietTime, answeredRetention: cfg.AnsweredRetention,
+			ring: cfg.Keyring, graves: tombstone.New(cfg.Redis, cfg.Prefix, cfg.Keyring, cfg.ErasedTTL), now: cfg.Now, log: cfg.Logger,
+		},
+		cfg: cfg, api: cfg.Client, log: cfg.Logger,
 		botUserID: auth.UserID, botID: auth.BotID, names: map[string]string{},
-		graves: tombstone.New(cfg.Redis, cfg.Prefix, cfg.Keyring, cfg.ErasedTTL),
 	}
 	opts := func(name string) outbox.Options {
 		o := outbox.Options{Prefix: cfg.Prefix, Name: name, Logger: cfg.Logger, MinBackoff: cfg.OutboxMinBackoff, MaxBackoff: cfg.OutboxMaxBackoff, Keyring: cfg.Keyring,
@@ -263,12 +264,6 @@ func (d *Desk) Run(ctx context.Context) error {
 	return err2
 }
 
-func (d *Desk) key(parts ...string) string {
-	return d.cfg.Prefix + "desk:" + strings.Join(parts, ":")
-}
-
-func (d *Desk) ticketKey(chat int64) string { return d.key("ticket", strconv.FormatInt(chat, 10)) }
-
 // ticket is a member's current question thread.
 type ticket struct {
 	Gen        int64
@@ -291,32 +286,6 @@ const (
 	statusOpen     = "open"
 	statusAnswered = "answered"
 )
-
-func (d *Desk) loadTicket(ctx context.Context, chat int64) (ticket, error) {
-	m, err := d.rdb.HGetAll(ctx, d.ticketKey(chat)).Result()
-	if err != nil {
-		return ticket{}, fmt.Errorf("slack: load ticket %d: %w", chat, err)
-	}
-	if len(m) == 0 {
-		return ticket{}, nil
-	}
-	t := ticket{exists: true, Channel: m["channel"], TS: m["ts"], Status: m["status"], Lang: m["lang"],
-		Name: d.open(chat, "name", m["name"]), Username: d.open(chat, "username", m["username"]),
-		SignedUp: m["signed_up"] == "1", AnsweredBy: m["answered_by"], Question: d.open(chat, "question", m["question"])}
-	t.FAQ = faqSeen{Entry: m["saw_faq"], DidNotHelp: m["faq_no"] == "1"}
-	t.Gen, _ = strconv.ParseInt(m["gen"], 10, 64)
-	if v, err := strconv.ParseInt(m["last"], 10, 64); err == nil {
-		t.Last = time.Unix(v, 0)
-	}
-	if v, err := strconv.ParseInt(m["answered_at"], 10, 64); err == nil && v > 0 {
-		t.AnsweredAt = time.Unix(v, 0)
-	}
-	return t, nil
-}
-
-func (d *Desk) active(t ticket) bool {
-	return t.exists && d.now().Sub(t.Last) < d.cfg.QuietTime
-}
 
 // Active reports whether the member's new messages join a thread (bot.Desk).
 func (d *Desk) Active(ctx context.Context, chatID int64) (bool, error) {
@@ -444,13 +413,6 @@ func (d *Desk) enqueue(ctx context.Context, box *outbox.Outbox, chat int64, kind
 		return fmt.Errorf("slack: queue %s for %d: %w", kind, chat, err)
 	}
 	return nil
-}
-
-// onceKey names the idempotency mark of a member's turn effect (kept
-// eventTTL): the chat ID appears only as a MAC under the data key, so no
-// key is named after a member, and an erasure need not find it.
-func (d *Desk) onceKey(kind string, chat int64, key string) string {
-	return d.key("once:" + kind + ":" + d.ring.MAC(strconv.FormatInt(chat, 10)+":"+key))
 }
 
 // enqueueOnce queues like enqueue, stored atomically with the idempotency

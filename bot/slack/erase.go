@@ -54,8 +54,6 @@ type redactMsg struct {
 	At      time.Time `json:"at"`
 }
 
-func (d *Desk) postsKey(chat int64) string { return d.key("posts", strconv.FormatInt(chat, 10)) }
-
 // Forget erases everything the desk holds about the member (bot.Desk): see
 // above.
 func (d *Desk) Forget(ctx context.Context, chatID int64) error {
@@ -126,26 +124,6 @@ func (d *Desk) Forget(ctx context.Context, chatID int64) error {
 	d.log.Info("member erased their data", slog.Int("keys", len(keysCmd.Val())+3), slog.Int("posts", len(postsCmd.Val())),
 		slog.Int("queued_dropped", purged), slog.Int("dead_letters_dropped", dead))
 	return nil
-}
-
-// erased reports whether the member erased their data after origin (see
-// bot/tombstone).
-func (d *Desk) erased(ctx context.Context, chat int64, origin time.Time) (time.Time, bool, error) {
-	at, gone, err := d.graves.Erased(ctx, chat, origin)
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("slack: %w", err)
-	}
-	return at, gone, nil
-}
-
-// guard runs write unless the member erased their data after origin, and
-// reports that case (see tombstone.Book.Guard).
-func (d *Desk) guard(ctx context.Context, chat int64, origin time.Time, write func(redis.Pipeliner)) (time.Time, bool, error) {
-	at, gone, err := d.graves.Guard(ctx, chat, origin, func(p redis.Pipeliner) error { write(p); return nil })
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("slack: %w", err)
-	}
-	return at, gone, nil
 }
 
 // landed records a post (or file) the bot just made with the member's

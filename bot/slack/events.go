@@ -2,7 +2,6 @@ package slack
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -74,21 +73,6 @@ func (d *Desk) fromBot(user, botID, subtype string) bool {
 func isNote(text string) bool {
 	t := strings.ToLower(strings.TrimSpace(text))
 	return strings.HasPrefix(t, "//") || strings.HasPrefix(t, "note:")
-}
-
-func (d *Desk) threadChat(ctx context.Context, channel, threadTS string) (int64, bool, error) {
-	if threadTS == "" {
-		return 0, false, nil
-	}
-	v, err := d.rdb.Get(ctx, d.key("thread", channel, threadTS)).Result()
-	if errors.Is(err, redis.Nil) {
-		return 0, false, nil
-	}
-	if err != nil {
-		return 0, false, fmt.Errorf("slack: find thread: %w", err)
-	}
-	chat, err := strconv.ParseInt(v, 10, 64)
-	return chat, err == nil, nil
 }
 
 func (d *Desk) onMessage(ctx context.Context, ev *slackevents.MessageEvent, once string) error {
@@ -269,16 +253,6 @@ var helpText = strings.Join([]string{
 	"• `/bridge help` — this help",
 	"Members' questions arrive as threads in this channel: reply in the thread and the member gets it on Telegram. Start a reply with `//` or `note:` to keep it internal. ✅ on the question, or *Mark answered*, closes it.",
 }, "\n")
-
-// OpenQuestions counts the members whose question is open now (a
-// gauge for operators; /bridge stats also prunes expired ones).
-func (d *Desk) OpenQuestions(ctx context.Context) (int64, error) {
-	n, err := d.rdb.SCard(ctx, d.key("open")).Result()
-	if err != nil {
-		return 0, fmt.Errorf("slack: open questions: %w", err)
-	}
-	return n, nil
-}
 
 // stats counts sign-ups and questions.
 func (d *Desk) stats(ctx context.Context) (string, error) {

@@ -265,21 +265,6 @@ func (d *Desk) findRoot(ctx context.Context, channel, token string, since time.T
 	return "", nil
 }
 
-// genThread is where a thread generation's root was posted ("" if not yet).
-// Each question keeps its own thread, so messages queued for an older
-// question still land in it after the member has asked a new one.
-func (d *Desk) genThread(ctx context.Context, chat, gen int64) (channel, ts string, err error) {
-	v, err := d.rdb.Get(ctx, d.key("gen", strconv.FormatInt(chat, 10), strconv.FormatInt(gen, 10))).Result()
-	if errors.Is(err, redis.Nil) {
-		return "", "", nil
-	}
-	if err != nil {
-		return "", "", fmt.Errorf("find thread: %w", err)
-	}
-	channel, ts, _ = strings.Cut(v, " ")
-	return channel, ts, nil
-}
-
 // fallbackText is the notification text; escaped like the blocks, so a
 // member cannot write a live @channel or a disguised link.
 func fallbackText(m memberMsg) string {
