@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"bridgebot/internal/ctxtime"
 )
 
 // reserveScript reserves ARGV[2] consecutive send slots, ARGV[1] µs apart,
@@ -162,7 +164,7 @@ func (l *limiter) reserve(ctx context.Context) error {
 			l.mu.Unlock()
 			return nil
 		}
-		if !sleep(ctx, wait) {
+		if !ctxtime.Sleep(ctx, wait) {
 			return ctx.Err()
 		}
 	}
@@ -188,21 +190,7 @@ func (l *limiter) pause(ctx context.Context, d time.Duration) {
 	}
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
-func sleepUntil(ctx context.Context, t time.Time) bool { return sleep(ctx, time.Until(t)) }
+func sleepUntil(ctx context.Context, t time.Time) bool { return ctxtime.Sleep(ctx, time.Until(t)) }
 
 // chatGate keeps one message per second per chat within this worker (a
 // retry, or two jobs reaching the same member back to back).

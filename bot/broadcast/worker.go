@@ -20,6 +20,7 @@ import (
 
 	"bridgebot/bot"
 	"bridgebot/bot/telegram/tghtml"
+	"bridgebot/internal/ctxtime"
 )
 
 // Heartbeats: a worker writes one every heartbeatEvery; it counts as live
@@ -107,7 +108,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		} else {
 			failures = 0
 		}
-		sleep(ctx, wait)
+		ctxtime.Sleep(ctx, wait)
 	}
 	w.log.Info("broadcast worker stopped")
 	return nil
@@ -499,7 +500,7 @@ func (r *jobRun) deliver(ctx context.Context, it item) (outcome string, ok bool)
 			wait := backoff(attempts, w.opts.RetryBackoff, 30*time.Second)
 			w.log.Debug("broadcast: transient error, will retry", slog.Int64("chat", it.chat),
 				slog.Int("attempt", attempts), slog.Duration("in", wait), slog.Any("err", err))
-			if !sleep(ctx, wait) {
+			if !ctxtime.Sleep(ctx, wait) {
 				return "", false
 			}
 		}
@@ -562,7 +563,7 @@ func (r *jobRun) flush(ctx context.Context, batch []rec) {
 		}
 		wait := backoff(attempt, 100*time.Millisecond, 5*time.Second)
 		w.log.Warn("broadcast: cannot record outcomes, will retry", slog.Any("err", err), slog.Duration("in", wait))
-		sleep(ctx, wait)
+		ctxtime.Sleep(ctx, wait)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"bridgebot/internal/ctxtime"
 )
 
 const (
@@ -237,7 +239,7 @@ func (o *Outbox) partition(ctx, hctx context.Context, p int, h Handler, n *notif
 	w := &worker{o: o, p: p, h: h, hctx: hctx, n: n, base: time.Now(),
 		log: o.log.With(slog.Int("partition", p))}
 	for first := true; ; first = false {
-		if !first && !sleep(ctx, jitter(o.pollInterval())) {
+		if !first && !ctxtime.Sleep(ctx, jitter(o.pollInterval())) {
 			return
 		}
 		if ctx.Err() != nil {
@@ -326,7 +328,7 @@ func (n *notifier) run(ctx context.Context) {
 				n.o.log.Debug("outbox: wake-up read failed", slog.Any("err", err))
 			}
 			// Workers poll on their own meanwhile.
-			if !sleep(ctx, rb.next(redisMinBackoff, redisMaxBackoff)) {
+			if !ctxtime.Sleep(ctx, rb.next(redisMinBackoff, redisMaxBackoff)) {
 				return
 			}
 			continue
@@ -385,19 +387,4 @@ func jitter(d time.Duration) time.Duration {
 func (o *Outbox) retryDelay(n int) time.Duration {
 	d := jitter(expBackoff(n, o.opts.MinBackoff, o.opts.MaxBackoff))
 	return min(max(d, o.opts.MinBackoff), o.opts.MaxBackoff)
-}
-
-// sleep waits d or until ctx is done; it reports whether d elapsed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"bridgebot/internal/ctxtime"
 )
 
 // worker consumes one partition while this process owns its lease.
@@ -105,7 +107,7 @@ func (w *worker) redisErr(own context.Context, what string, err error, rb *backo
 	} else {
 		w.log.Debug("outbox: Redis error; retrying", slog.String("op", what), slog.Any("err", err))
 	}
-	sleep(own, rb.next(redisMinBackoff, redisMaxBackoff))
+	ctxtime.Sleep(own, rb.next(redisMinBackoff, redisMaxBackoff))
 }
 
 // renew extends the lease every Lease/3 until own is done. It cancels own
@@ -356,13 +358,13 @@ func (w *worker) deliver(own context.Context, sid string, e Entry, attempt int64
 			}
 			logRetry(log, e.Attempts, "outbox: rate limited; retrying after the given delay", d, herr)
 			w.o.retried()
-			sleep(own, d)
+			ctxtime.Sleep(own, d)
 		default:
 			failures++
 			d := w.o.retryDelay(failures)
 			logRetry(log, e.Attempts, "outbox: handler failed; retrying", d, herr)
 			w.o.retried()
-			sleep(own, d)
+			ctxtime.Sleep(own, d)
 		}
 	}
 }

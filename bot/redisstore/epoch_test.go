@@ -1,41 +1,23 @@
 package redisstore_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"bridgebot/bot"
 	"bridgebot/bot/redisstore"
 	"bridgebot/bot/redisstore/redistest"
+	"bridgebot/internal/testkit"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // Redis restarting without persistence loses every key: the store says so
 // clearly in the log and goes on working.
 func TestDataLossIsReportedAndTheStoreGoesOn(t *testing.T) {
 	client, prefix := redistest.New(t)
-	var logs syncBuffer
+	var logs testkit.Buffer
 	st := redisstore.New(client, redisstore.Options{Prefix: prefix, OwnerTTL: 150 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -15,6 +15,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"bridgebot/bot"
+	"bridgebot/internal/ctxtime"
 )
 
 // MaxText is Telegram's limit on a message, in UTF-16 code units.
@@ -214,7 +215,7 @@ func (b *Bot) retry(ctx context.Context, method string, call func() error) error
 			return err
 		}
 		b.log.Debug("telegram call will be retried", slog.String("method", method), slog.Int("try", try), slog.Duration("wait", wait), slog.Any("err", err))
-		if !sleep(ctx, wait) {
+		if !ctxtime.Sleep(ctx, wait) {
 			return err
 		}
 	}

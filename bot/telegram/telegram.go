@@ -25,6 +25,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"bridgebot/bot"
+	"bridgebot/internal/ctxtime"
 )
 
 // DefaultAPIURL is Telegram's Bot API; TELEGRAM_API_URL replaces it for a
@@ -324,7 +325,7 @@ func (b *Bot) Poll(ctx context.Context, handle func(context.Context, []bot.Updat
 				wait = ra
 			}
 			b.log.Warn("getUpdates failed", slog.Any("err", err), slog.Duration("retry_in", wait))
-			if !sleep(ctx, wait) {
+			if !ctxtime.Sleep(ctx, wait) {
 				break
 			}
 			continue
@@ -427,17 +428,6 @@ func (b *Bot) decode(raw []byte) (int, bot.Update, bool) {
 	}
 	out, ok := Convert(u, b.username)
 	return u.UpdateID, out, ok
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // backoff is exponential from 500 ms to 30 s with jitter, so many

@@ -1,7 +1,6 @@
 package telegram_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -23,6 +22,7 @@ import (
 	"bridgebot/bot/telegram"
 	"bridgebot/bot/telegram/telegramtest"
 	"bridgebot/flows"
+	"bridgebot/internal/testkit"
 	"bridgebot/locales"
 )
 
@@ -64,27 +64,9 @@ func post(t *testing.T, url, secretHeader, body string) int {
 	return resp.StatusCode
 }
 
-// logBuffer collects a replica's logs, to check what they must not say.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestWebhookRefusesBadRequests(t *testing.T) {
 	srv := telegramtest.New(t)
-	var logs logBuffer
+	var logs testkit.Buffer
 	b, err := telegram.New(context.Background(), telegram.Config{Token: srv.Token(), APIURL: srv.URL(), RequestTimeout: 5 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {

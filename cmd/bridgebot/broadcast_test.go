@@ -20,6 +20,7 @@ import (
 	"bridgebot/bot/sealed"
 	"bridgebot/bot/telegram"
 	"bridgebot/bot/telegram/telegramtest"
+	"bridgebot/internal/testkit"
 )
 
 // bcEnv is a Redis (REDIS_URL or a miniredis, under a prefix of its own),
@@ -93,44 +94,11 @@ func (e *bcEnv) startWorker(rate float64) {
 	opts := c.broadcastOptions(c.logger(os.Stderr), ct)
 	opts.Keyring = e.ring
 	w := broadcast.NewWorker(e.rdb, tg, opts)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = w.Run(ctx)
-	}()
-	e.t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	testkit.Go(e.t, func(ctx context.Context) { _ = w.Run(ctx) })
 	e.eventually("the worker's heartbeat", func() bool {
 		ws, err := e.store.Workers(context.Background())
 		return err == nil && len(ws) > 0
 	})
-}
-
-// lockedBuffer is an output stream read while a command still writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *lockedBuffer) reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.Reset()
 }
 
 func (e *bcEnv) members(first int64, n int, lang string) []int64 {
@@ -169,20 +137,20 @@ func (e *bcEnv) eventually(what string, cond func() bool) {
 
 // bc runs `bridgebot broadcast args...` with stdin.
 func (e *bcEnv) bc(ctx context.Context, stdin string, args ...string) (stdout, stderr string, err error) {
-	var out, errOut lockedBuffer
+	var out, errOut testkit.Buffer
 	err = e.bcTo(ctx, stdin, &out, &errOut, args...)
 	return out.String(), errOut.String(), err
 }
 
 var warnDispatch sync.Once
 
-func (e *bcEnv) bcTo(ctx context.Context, stdin string, out, errOut *lockedBuffer, args ...string) error {
+func (e *bcEnv) bcTo(ctx context.Context, stdin string, out, errOut *testkit.Buffer, args ...string) error {
 	err := run(ctx, append([]string{"broadcast"}, args...), e.getenv, strings.NewReader(stdin), out, errOut)
 	if errors.Is(err, errUsage) && strings.Contains(errOut.String(), `unknown command "broadcast"`) {
 		// run() in main.go does not dispatch "broadcast" yet (the lead adds
 		// the case); call the command directly meanwhile.
 		warnDispatch.Do(func() { e.t.Log(`main.go: run() has no case "broadcast" yet; calling runBroadcast directly`) })
-		errOut.reset()
+		errOut.Reset()
 		c, cerr := loadConfig(e.getenv)
 		if cerr != nil {
 			return cerr
@@ -349,7 +317,7 @@ func TestBroadcastCtrlCStopsFollowingOnly(t *testing.T) {
 	f := e.file("en.html", "slow")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut lockedBuffer
+	var out, errOut testkit.Buffer
 	done := make(chan error, 1)
 	go func() { done <- e.bcTo(ctx, "", &out, &errOut, "send", "--en", f, "--yes") }()
 	e.eventually("a progress line", func() bool { return strings.Contains(out.String(), "msg/s") })

@@ -18,6 +18,7 @@ import (
 
 	"bridgebot/bot/redisstore/redistest"
 	"bridgebot/bot/telegram/telegramtest"
+	"bridgebot/internal/testkit"
 )
 
 const wait = 10 * time.Second
@@ -60,7 +61,7 @@ func (e *env) start() (stop func()) {
 	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	var logs syncBuffer
+	var logs testkit.Buffer
 	go func() { done <- run(ctx, []string{"run"}, e.getenv, strings.NewReader(""), io.Discard, &logs) }()
 	var once sync.Once
 	stop = func() {
@@ -85,18 +86,6 @@ func (e *env) cli(args ...string) (string, string, error) {
 	err := run(context.Background(), args, e.getenv, strings.NewReader(""), &out, &errOut)
 	return out.String(), errOut.String(), err
 }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // member is a simulated person chatting with the bot through the fake
 // Telegram server.

@@ -46,6 +46,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"bridgebot/bot/telegram/telegramtest"
+	"bridgebot/internal/ctxtime"
 )
 
 // SignupResult is what one sign-up run measured.
@@ -427,7 +428,7 @@ func (l *signupLoad) drive(ctx context.Context) (SignupResult, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if !sleepCtx(ctx, time.Duration(int64(l.o.ramp)*int64(i)/int64(len(members)))) {
+			if !ctxtime.Sleep(ctx, time.Duration(int64(l.o.ramp)*int64(i)/int64(len(members)))) {
 				return
 			}
 			m.run(ctx)
@@ -547,20 +548,6 @@ func (l *signupLoad) close() {
 	}
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
 // firstMember is the first simulated member's chat ID.
 const firstMember = 7_000_000_001
 
@@ -627,7 +614,7 @@ func (m *member) run(ctx context.Context) {
 	for i, s := range m.script {
 		if i > 0 {
 			think := m.l.o.think/2 + mrand.N(m.l.o.think+1)
-			if !sleepCtx(ctx, think) {
+			if !ctxtime.Sleep(ctx, think) {
 				return
 			}
 		}

@@ -1,0 +1,55 @@
+// Package testkit is what tests across the module share, so each does not
+// grow its own copy: a buffer that one goroutine writes (a logger, a
+// command's output) while the test reads it, and running a long-lived
+// part (a worker, a bot) until the test ends.
+package testkit
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"testing"
+)
+
+// Buffer is a bytes.Buffer safe for concurrent writes and reads.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String is what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// Reset forgets what was written.
+func (b *Buffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.b.Reset()
+}
+
+// Go runs run in a goroutine until the test ends; then its context is
+// cancelled and the test waits for it to return, so nothing outlives the
+// test (its Redis keys and fakes are cleaned up after).
+func Go(t testing.TB, run func(ctx context.Context)) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+}
