@@ -143,9 +143,11 @@ func (o Options) rateFor(paid bool) float64 {
 	return o.Rate
 }
 
-// Store keeps subscriptions and broadcast jobs in Redis. It is safe for
-// concurrent use, and any number of processes may share the data.
+// Store keeps broadcast jobs and their progress in Redis, over the
+// Subscribers it embeds (their audience). It is safe for concurrent use,
+// and any number of processes may share the data.
 type Store struct {
+	*Subscribers
 	rdb   redis.UniversalClient
 	opts  Options
 	k     keys
@@ -155,7 +157,7 @@ type Store struct {
 // New returns a Store on client (not closed by the Store).
 func New(client redis.UniversalClient, opts Options) *Store {
 	opts = opts.withDefaults()
-	return &Store{rdb: client, opts: opts, k: keys{opts.Prefix}, audit: audit.New(client, opts.Prefix)}
+	return &Store{Subscribers: NewSubscribers(client, opts), rdb: client, opts: opts, k: keys{opts.Prefix}, audit: audit.New(client, opts.Prefix)}
 }
 
 // Options returns the store's options with defaults applied.

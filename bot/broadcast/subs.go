@@ -14,8 +14,23 @@ import (
 	"bridgebot/locales"
 )
 
-// The Store keeps the engine's subscriptions (bot.Subscriptions).
-var _ bot.Subscriptions = (*Store)(nil)
+// Subscribers keeps who wants announcements and what an audience may
+// select them by (their sealed records, the reasons they left): the
+// engine's bot.Subscriptions. A Store embeds it, its jobs walk it; it
+// knows nothing of jobs.
+type Subscribers struct {
+	rdb  redis.UniversalClient
+	opts Options
+	k    keys
+}
+
+var _ bot.Subscriptions = (*Subscribers)(nil)
+
+// NewSubscribers returns the subscriptions on client (not closed by them).
+func NewSubscribers(client redis.UniversalClient, opts Options) *Subscribers {
+	opts = opts.withDefaults()
+	return &Subscribers{rdb: client, opts: opts, k: keys{opts.Prefix}}
+}
 
 // record is what is stored per subscriber (Since is stored apart so a
 // re-subscription keeps it).
@@ -54,7 +69,7 @@ return 1
 // Subscribe opts a member in, or updates their language and profile if
 // they already are (idempotent). The original Since is kept; a zero Since
 // means now (by the Redis clock, which jobs are compared with).
-func (s *Store) Subscribe(ctx context.Context, sub bot.Subscription) error {
+func (s *Subscribers) Subscribe(ctx context.Context, sub bot.Subscription) error {
 	if sub.ChatID == 0 {
 		return errors.New("broadcast: subscribe: no chat ID")
 	}
@@ -93,7 +108,7 @@ return removed
 // Unsubscribe opts a member out at once; was reports whether they were
 // subscribed. reason is bot.UnsubscribeStop or bot.UnsubscribeBlocked; each is counted (see
 // UnsubscribeCounts).
-func (s *Store) Unsubscribe(ctx context.Context, chatID int64, reason string) (was bool, err error) {
+func (s *Subscribers) Unsubscribe(ctx context.Context, chatID int64, reason string) (was bool, err error) {
 	if reason != bot.UnsubscribeStop && reason != bot.UnsubscribeBlocked {
 		return false, fmt.Errorf("broadcast: unsubscribe: reason %q: want %q or %q", reason, bot.UnsubscribeStop, bot.UnsubscribeBlocked)
 	}
@@ -106,7 +121,7 @@ func (s *Store) Unsubscribe(ctx context.Context, chatID int64, reason string) (w
 }
 
 // IsSubscribed reports whether the member is subscribed.
-func (s *Store) IsSubscribed(ctx context.Context, chatID int64) (bool, error) {
+func (s *Subscribers) IsSubscribed(ctx context.Context, chatID int64) (bool, error) {
 	err := s.rdb.ZScore(ctx, s.k.subs(), strconv.FormatInt(chatID, 10)).Err()
 	switch {
 	case errors.Is(err, redis.Nil):
@@ -119,7 +134,7 @@ func (s *Store) IsSubscribed(ctx context.Context, chatID int64) (bool, error) {
 
 // Subscription returns a member's subscription; ok is false if they are not
 // subscribed.
-func (s *Store) Subscription(ctx context.Context, chatID int64) (sub bot.Subscription, ok bool, err error) {
+func (s *Subscribers) Subscription(ctx context.Context, chatID int64) (sub bot.Subscription, ok bool, err error) {
 	id := strconv.FormatInt(chatID, 10)
 	vals, err := s.rdb.HMGet(ctx, s.k.subsData(), id, id+":since").Result()
 	if err != nil {
@@ -134,7 +149,7 @@ func (s *Store) Subscription(ctx context.Context, chatID int64) (sub bot.Subscri
 
 // UnsubscribeCounts returns how many unsubscriptions there were by reason
 // ("stop", "blocked"), since the beginning.
-func (s *Store) UnsubscribeCounts(ctx context.Context) (map[string]int64, error) {
+func (s *Subscribers) UnsubscribeCounts(ctx context.Context) (map[string]int64, error) {
 	m, err := s.rdb.HGetAll(ctx, s.k.subsStats()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("broadcast: unsubscribe counts: %w", err)
@@ -166,7 +181,7 @@ return {ids, redis.call('HMGET', KEYS[2], unpack(f))}
 // number of subscribers. An error from fn stops the walk and is returned.
 // Records that cannot be decrypted (their key is not configured) are left
 // out and logged once, by the key they need.
-func (s *Store) Each(ctx context.Context, a Audience, fn func(bot.Subscription) error) error {
+func (s *Subscribers) Each(ctx context.Context, a Audience, fn func(bot.Subscription) error) error {
 	bad := unreadable{}
 	defer bad.report(s.opts.Logger, "reading the audience")
 	cursor := ""
@@ -201,7 +216,7 @@ func (s *Store) Each(ctx context.Context, a Audience, fn func(bot.Subscription) 
 
 // Count returns how many subscribers of the audience there are per
 // language, streaming the subscribers in pages.
-func (s *Store) Count(ctx context.Context, a Audience) (map[string]int, error) {
+func (s *Subscribers) Count(ctx context.Context, a Audience) (map[string]int, error) {
 	out := map[string]int{}
 	for _, l := range locales.Languages {
 		out[l] = 0

@@ -271,7 +271,7 @@ func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, s
 	engine, err := bot.NewEngine(bot.Config{
 		Store: c.store(client.Client, ring, log), Sender: con, Flows: ct.flows, Locales: ct.locales, Logger: log,
 		FormTTL: c.FormTTL, BotUsername: "bridge_bot", FAQ: ct.faq, Contact: c.Contact,
-		Subscriptions: bstore,
+		Subscriptions: bstore.Subscribers,
 		Erasers:       []bot.Eraser{bstore, audit.New(client.Client, c.RedisPrefix)},
 	})
 	if err != nil {

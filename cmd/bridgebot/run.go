@@ -144,7 +144,7 @@ func (m *Main) engineConfig(ctx context.Context, sent *sentlog.Log) (bot.Config,
 	bopts := c.broadcastOptions(m.log, ct)
 	bopts.Keyring = m.ring
 	bstore := broadcast.New(client, bopts)
-	cfg.Subscriptions = bstore
+	cfg.Subscriptions = bstore.Subscribers
 	cfg.Erasers = []bot.Eraser{bstore, audit.New(client, c.RedisPrefix), sent}
 	cfg.Wiper = sentlog.Wiper{Log: sent, Deleter: m.tg}
 	worker := broadcast.NewWorker(client, countingSender{m.tg, m.metrics}, bopts)
