@@ -243,17 +243,29 @@ func (c config) store(client *redis.Client, ring *sealed.Keyring, log *slog.Logg
 	return redisstore.New(client, redisstore.Options{Prefix: c.RedisPrefix, SessionTTL: c.FormTTL, Keyring: ring, Logger: log})
 }
 
-func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	log := c.logger(stderr)
+// openCommand is what a command that reads the bot's data starts with:
+// the checked flows and texts (refusing to start on invalid ones, as run
+// does), a log on stderr, and Redis, which the caller closes.
+func openCommand(ctx context.Context, c config, stderr io.Writer) (content, *slog.Logger, *redisConn, error) {
 	ct, err := mustContent(c, stderr)
 	if err != nil {
-		return err
+		return ct, nil, nil, err
 	}
+	log := c.logger(stderr)
+	client, err := connectRedis(ctx, c, log)
+	if err != nil {
+		return ct, nil, nil, err
+	}
+	return ct, log, client, nil
+}
+
+func runConsole(ctx context.Context, c config, args []string, s streams) error {
+	stdin, stdout, stderr := s.in, s.out, s.err
 	lang := c.ConsoleLang
 	if len(args) > 0 && locales.Supported(args[0]) {
 		lang = args[0]
 	}
-	client, err := connectRedis(ctx, c, log)
+	ct, log, client, err := openCommand(ctx, c, stderr)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os/user"
 	"time"
 
@@ -21,7 +20,8 @@ func cliActor() string {
 }
 
 // runAudit prints the newest entries of the audit log, oldest first.
-func runAudit(ctx context.Context, c config, args []string, stdout, stderr io.Writer) error {
+func runAudit(ctx context.Context, c config, args []string, s streams) error {
+	stdout, stderr := s.out, s.err
 	fset := flag.NewFlagSet("audit", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	limit := fset.Int64("limit", 100, "how many of the newest entries to print")

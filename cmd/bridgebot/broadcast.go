@@ -113,7 +113,8 @@ Broadcasts are delivered by the running bot (bridgebot run) through REDIS_URL.
 const noBotRunning = "No bot is running: the broadcast will start when `bridgebot run` starts."
 
 // runBroadcast is `bridgebot broadcast ...`.
-func runBroadcast(ctx context.Context, c config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func runBroadcast(ctx context.Context, c config, args []string, s streams) error {
+	stdin, stdout, stderr := s.in, s.out, s.err
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stderr, broadcastUsage)
 		if len(args) == 0 {
@@ -131,12 +132,7 @@ func runBroadcast(ctx context.Context, c config, args []string, stdin io.Reader,
 		return errors.New("broadcast needs REDIS_URL (or REDIS_SENTINEL_ADDRS): broadcasts are queued in the Redis of the running bot (`bridgebot run`), " +
 			"and an embedded Redis would vanish with this command")
 	}
-	ct, err := mustContent(c, stderr)
-	if err != nil {
-		return err
-	}
-	log := c.logger(stderr)
-	client, err := connectRedis(ctx, c, log)
+	ct, log, client, err := openCommand(ctx, c, stderr)
 	if err != nil {
 		return err
 	}

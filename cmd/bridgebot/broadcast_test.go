@@ -155,7 +155,7 @@ func (e *bcEnv) bcTo(ctx context.Context, stdin string, out, errOut *testkit.Buf
 		if cerr != nil {
 			return cerr
 		}
-		return runBroadcast(ctx, c, args, strings.NewReader(stdin), out, errOut)
+		return runBroadcast(ctx, c, args, streams{in: strings.NewReader(stdin), out: out, err: errOut})
 	}
 	return err
 }

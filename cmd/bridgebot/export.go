@@ -19,7 +19,8 @@ import (
 	"bridgebot/flows"
 )
 
-func runExport(ctx context.Context, c config, args []string, stdout, stderr io.Writer) error {
+func runExport(ctx context.Context, c config, args []string, s streams) error {
+	stdout, stderr := s.out, s.err
 	if len(args) == 0 || args[0] != "signups" {
 		fmt.Fprintln(stderr, "usage: bridgebot export signups --format csv|json")
 		return errUsage
@@ -34,12 +35,7 @@ func runExport(ctx context.Context, c config, args []string, stdout, stderr io.W
 		fmt.Fprintf(stderr, "unknown format %q: want csv or json\n", *format)
 		return errUsage
 	}
-	ct, err := mustContent(c, stderr)
-	if err != nil {
-		return err
-	}
-	log := c.logger(stderr)
-	client, err := connectRedis(ctx, c, log)
+	ct, log, client, err := openCommand(ctx, c, stderr)
 	if err != nil {
 		return err
 	}

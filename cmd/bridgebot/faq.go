@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"strings"
 
 	"bridgebot/flows/faq"
@@ -15,7 +14,8 @@ import (
 // `faq match --lang es "text"` prints the matcher's verdict as JSON and
 // nothing else on stdout; `faq list` prints the entries. Neither needs
 // Redis or a running bot.
-func runFAQ(c config, args []string, stdout, stderr io.Writer) error {
+func runFAQ(c config, args []string, s streams) error {
+	stdout, stderr := s.out, s.err
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, `usage: bridgebot faq match [--lang es|en] "question" | bridgebot faq list [--lang es|en]`)
 		return errUsage

@@ -128,7 +128,8 @@ func runKeygen(stdout io.Writer) error {
 
 // runRekey re-encrypts every sealed value under the current key and prints
 // the counts.
-func runRekey(ctx context.Context, c config, stdout, stderr io.Writer) error {
+func runRekey(ctx context.Context, c config, s streams) error {
+	stdout, stderr := s.out, s.err
 	if !c.redisConfigured() {
 		return errors.New("rekey needs REDIS_URL (or REDIS_SENTINEL_ADDRS): the Redis of the running bot")
 	}

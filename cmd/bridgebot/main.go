@@ -77,23 +77,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return err
 	}
+	std := streams{in: stdin, out: stdout, err: stderr}
 	switch args[0] {
 	case "run":
 		return runWithProfile(args[1:], stderr, func() error { return runBot(ctx, cfg, stderr) })
 	case "console":
-		return runConsole(ctx, cfg, args[1:], stdin, stdout, stderr)
+		return runConsole(ctx, cfg, args[1:], std)
 	case "export":
-		return runExport(ctx, cfg, args[1:], stdout, stderr)
+		return runExport(ctx, cfg, args[1:], std)
 	case "faq":
-		return runFAQ(cfg, args[1:], stdout, stderr)
+		return runFAQ(cfg, args[1:], std)
 	case "broadcast":
-		return runBroadcast(ctx, cfg, args[1:], stdin, stdout, stderr)
+		return runBroadcast(ctx, cfg, args[1:], std)
 	case "keygen":
 		return runKeygen(stdout)
 	case "rekey":
-		return runRekey(ctx, cfg, stdout, stderr)
+		return runRekey(ctx, cfg, std)
 	case "audit":
-		return runAudit(ctx, cfg, args[1:], stdout, stderr)
+		return runAudit(ctx, cfg, args[1:], std)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -104,6 +105,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 }
 
 var errUsage = errors.New("usage")
+
+// streams are a command's standard input, output and error.
+type streams struct {
+	in       io.Reader
+	out, err io.Writer
+}
 
 // redisLogger sends go-redis's internal messages (reconnect attempts) to
 // slog at debug level instead of printing them.
