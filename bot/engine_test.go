@@ -14,6 +14,7 @@ import (
 	"bridgebot/bot/redisstore/redistest"
 	"bridgebot/flows"
 	"bridgebot/flows/faq"
+	"bridgebot/internal/testkit"
 	"bridgebot/locales"
 )
 
@@ -55,18 +56,7 @@ type harness struct {
 	mu     sync.Mutex
 }
 
-func content(t testing.TB) (map[string]*flows.Flow, *locales.Catalog) {
-	t.Helper()
-	fl, err := flows.Load(flows.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := locales.Load(locales.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fl, cat
-}
+func content(t testing.TB) (map[string]*flows.Flow, *locales.Catalog) { return testkit.Shipped(t) }
 
 func newHarness(t *testing.T, lang string, opts ...func(*bot.Config)) *harness {
 	client, prefix := redistest.New(t)

@@ -44,16 +44,7 @@ func TestKilledReplicaIsResumedWithinTenSeconds(t *testing.T) {
 				t.Errorf("resumed %v after the kill, want within %v", resumed.Round(time.Millisecond), tc.within)
 			}
 			j = e.waitStatus(j.ID, broadcast.StatusDone)
-			dups := 0
-			for _, id := range ids {
-				switch n := e.srv.Accepted(id); {
-				case n == 0:
-					t.Errorf("chat %d missed", id)
-				case n > 1:
-					dups += n - 1
-				}
-			}
-			if dups > conc {
+			if dups := e.duplicates(t, ids); dups > conc {
 				t.Errorf("%d duplicates, want ≤ %d", dups, conc)
 			}
 		})

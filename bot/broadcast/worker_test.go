@@ -361,15 +361,7 @@ func TestKillAndResume(t *testing.T) {
 	e.worker(e.client(), nil, o)
 	j = e.waitStatus(j.ID, broadcast.StatusDone)
 
-	dups := 0
-	for _, id := range ids {
-		switch n := e.srv.Accepted(id); {
-		case n == 0:
-			t.Errorf("chat %d missed", id)
-		case n > 1:
-			dups += n - 1
-		}
-	}
+	dups := e.duplicates(t, ids)
 	t.Logf("duplicates after the kill: %d (concurrency %d)", dups, conc)
 	if dups > conc {
 		t.Errorf("%d duplicates, want ≤ %d", dups, conc)
@@ -699,4 +691,20 @@ func TestAuditList(t *testing.T) {
 	if err := e.store.Pause(ctx, j.ID); err == nil || !strings.Contains(err.Error(), "is done") {
 		t.Errorf("pausing a done job: %v", err)
 	}
+}
+
+// duplicates is how many messages the chats got beyond one each; a chat
+// that got none fails the test.
+func (e *env) duplicates(t *testing.T, ids []int64) int {
+	t.Helper()
+	dups := 0
+	for _, id := range ids {
+		switch n := e.srv.Accepted(id); {
+		case n == 0:
+			t.Errorf("chat %d missed", id)
+		case n > 1:
+			dups += n - 1
+		}
+	}
+	return dups
 }

@@ -23,7 +23,6 @@ import (
 	"bridgebot/bot/telegram/telegramtest"
 	"bridgebot/flows"
 	"bridgebot/internal/testkit"
-	"bridgebot/locales"
 )
 
 const (
@@ -146,14 +145,7 @@ func newReplica(t *testing.T, srv *telegramtest.Server, client *redis.Client, pr
 	if err != nil {
 		t.Fatal(err)
 	}
-	fl, err := flows.Load(flows.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := locales.Load(locales.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
+	fl, cat := testkit.Shipped(t)
 	// Each replica has its own connection pool, as separate processes do.
 	o := client.Options()
 	own := redis.NewClient(&redis.Options{Addr: o.Addr, DB: o.DB, Username: o.Username, Password: o.Password})

@@ -13,8 +13,7 @@ import (
 	"bridgebot/bot/sentlog"
 	"bridgebot/bot/telegram"
 	"bridgebot/bot/telegram/telegramtest"
-	"bridgebot/flows"
-	"bridgebot/locales"
+	"bridgebot/internal/testkit"
 )
 
 // /wipe deletes the bot's messages (recorded from the send path under a
@@ -30,14 +29,7 @@ func TestWipeDeletesTheBotsMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fl, err := flows.Load(flows.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := locales.Load(locales.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
+	fl, cat := testkit.Shipped(t)
 	e, err := bot.NewEngine(bot.Config{Store: redisstore.New(client, redisstore.Options{Prefix: prefix, Keyring: ring}), Sender: b,
 		Flows: fl, Locales: cat, BotUsername: b.Username(), Wiper: sentlog.Wiper{Log: sent, Deleter: b}, Erasers: []bot.Eraser{sent}})
 	if err != nil {

@@ -1,7 +1,7 @@
 // Package testkit is what tests across the module share, so each does not
 // grow its own copy: a buffer that one goroutine writes (a logger, a
-// command's output) while the test reads it, and running a long-lived
-// part (a worker, a bot) until the test ends.
+// command's output) while the test reads it, running a long-lived part (a
+// worker, a bot) until the test ends, and the shipped flows and texts.
 package testkit
 
 import (
@@ -9,6 +9,9 @@ import (
 	"context"
 	"sync"
 	"testing"
+
+	"bridgebot/flows"
+	"bridgebot/locales"
 )
 
 // Buffer is a bytes.Buffer safe for concurrent writes and reads.
@@ -52,4 +55,19 @@ func Go(t testing.TB, run func(ctx context.Context)) {
 		cancel()
 		<-done
 	})
+}
+
+// Shipped is the flows and texts the bot ships with (flows/default,
+// locales), failing the test if they do not load.
+func Shipped(t testing.TB) (map[string]*flows.Flow, *locales.Catalog) {
+	t.Helper()
+	fl, err := flows.Load(flows.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := locales.Load(locales.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fl, cat
 }
