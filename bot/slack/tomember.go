@@ -3,7 +3,6 @@ package slack
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -56,17 +55,9 @@ const maxFileBytes = 45 << 20
 func (d *Desk) deliverToMember(ctx context.Context, e outbox.Entry) error {
 	switch e.Kind {
 	case kindReply:
-		var r staffReply
-		if err := json.Unmarshal(e.Payload, &r); err != nil {
-			return outbox.Permanent(fmt.Errorf("decode staff reply: %w", err))
-		}
-		return d.relayReply(ctx, r, e.Attempts)
+		return handle(e, "staff reply", func(r staffReply) error { return d.relayReply(ctx, r, e.Attempts) })
 	case kindEdit:
-		var r staffReply
-		if err := json.Unmarshal(e.Payload, &r); err != nil {
-			return outbox.Permanent(fmt.Errorf("decode staff edit: %w", err))
-		}
-		return d.relayEdit(ctx, r)
+		return handle(e, "staff edit", func(r staffReply) error { return d.relayEdit(ctx, r) })
 	}
 	return outbox.Permanent(fmt.Errorf("unknown telegram outbox kind %q", e.Kind))
 }

@@ -26,33 +26,27 @@ func (d *Desk) deliverToSlack(ctx context.Context, e outbox.Entry) error {
 	var err error
 	switch e.Kind {
 	case kindMember:
-		var m memberMsg
-		if err = json.Unmarshal(e.Payload, &m); err != nil {
-			return outbox.Permanent(fmt.Errorf("decode member message: %w", err))
-		}
-		err = d.postMember(ctx, m)
+		err = handle(e, "member message", func(m memberMsg) error { return d.postMember(ctx, m) })
 	case kindRootUpdate:
-		var r rootUpdate
-		if err = json.Unmarshal(e.Payload, &r); err != nil {
-			return outbox.Permanent(fmt.Errorf("decode root update: %w", err))
-		}
-		err = d.updateRoot(ctx, r.Chat)
+		err = handle(e, "root update", func(r rootUpdate) error { return d.updateRoot(ctx, r.Chat) })
 	case kindSignup:
-		var s signupMsg
-		if err = json.Unmarshal(e.Payload, &s); err != nil {
-			return outbox.Permanent(fmt.Errorf("decode signup: %w", err))
-		}
-		err = d.postSignup(ctx, s)
+		err = handle(e, "signup", func(s signupMsg) error { return d.postSignup(ctx, s) })
 	case kindRedact:
-		var r redactMsg
-		if err = json.Unmarshal(e.Payload, &r); err != nil {
-			return outbox.Permanent(fmt.Errorf("decode redaction: %w", err))
-		}
-		err = d.redactPosts(ctx, r)
+		err = handle(e, "redaction", func(r redactMsg) error { return d.redactPosts(ctx, r) })
 	default:
 		return outbox.Permanent(fmt.Errorf("unknown slack outbox kind %q", e.Kind))
 	}
-	return classifySlack(err)
+	return classifySlack(err) // an undecodable payload stays permanent
+}
+
+// handle decodes an outbox entry's payload as T and hands it to deliver;
+// a payload that does not decode can never be delivered (outbox.Permanent).
+func handle[T any](e outbox.Entry, what string, deliver func(T) error) error {
+	var v T
+	if err := json.Unmarshal(e.Payload, &v); err != nil {
+		return outbox.Permanent(fmt.Errorf("decode %s: %w", what, err))
+	}
+	return deliver(v)
 }
 
 type rootUpdate struct {

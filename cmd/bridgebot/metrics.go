@@ -54,47 +54,34 @@ func newMetrics() *metrics {
 	reg := prometheus.NewRegistry()
 	m := &metrics{
 		reg: reg,
-		updates: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bridgebot_updates_total",
-			Help: "Updates from members handled, by kind and outcome (ok, error, undecodable).",
-		}, []string{"kind", "outcome"}),
+		updates: counterVec("bridgebot_updates_total",
+			"Updates from members handled, by kind and outcome (ok, error, undecodable).",
+			"kind", "outcome"),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "bridgebot_update_duration_seconds",
 			Help:    "Time to handle one update: load, decide, save, reply.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"kind"}),
-		webhook: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bridgebot_webhook_requests_total",
-			Help: "Requests to the Telegram webhook, by HTTP status answered.",
-		}, []string{"code"}),
-		telegramCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bridgebot_telegram_api_requests_total",
-			Help: "Telegram Bot API requests, by method.",
-		}, []string{"method"}),
-		telegramErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bridgebot_telegram_api_errors_total",
-			Help: "Telegram Bot API requests that failed, by method and code (HTTP status/error_code, or network).",
-		}, []string{"method", "code"}),
-		slackCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bridgebot_slack_api_requests_total",
-			Help: "Slack Web API requests, by method.",
-		}, []string{"method"}),
-		slackErrs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bridgebot_slack_api_errors_total",
-			Help: "Slack Web API requests that failed, by method and code (Slack's error, HTTP status, or network).",
-		}, []string{"method", "code"}),
-		broadcasts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "bridgebot_broadcast_messages_total",
-			Help: "Broadcast sends by this replica, by outcome (sent, blocked, failed; rate_limited and error are retried).",
-		}, []string{"outcome"}),
-		redisTrips: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "bridgebot_redis_round_trips_total",
-			Help: "Round trips to Redis (a command or a pipeline each).",
-		}),
-		redisErrs: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "bridgebot_redis_errors_total",
-			Help: "Redis round trips that failed.",
-		}),
+		webhook: counterVec("bridgebot_webhook_requests_total",
+			"Requests to the Telegram webhook, by HTTP status answered.",
+			"code"),
+		telegramCalls: counterVec("bridgebot_telegram_api_requests_total",
+			"Telegram Bot API requests, by method.",
+			"method"),
+		telegramErrs: counterVec("bridgebot_telegram_api_errors_total",
+			"Telegram Bot API requests that failed, by method and code (HTTP status/error_code, or network).",
+			"method", "code"),
+		slackCalls: counterVec("bridgebot_slack_api_requests_total",
+			"Slack Web API requests, by method.",
+			"method"),
+		slackErrs: counterVec("bridgebot_slack_api_errors_total",
+			"Slack Web API requests that failed, by method and code (Slack's error, HTTP status, or network).",
+			"method", "code"),
+		broadcasts: counterVec("bridgebot_broadcast_messages_total",
+			"Broadcast sends by this replica, by outcome (sent, blocked, failed; rate_limited and error are retried).",
+			"outcome"),
+		redisTrips: prometheus.NewCounter(prometheus.CounterOpts{Name: "bridgebot_redis_round_trips_total", Help: "Round trips to Redis (a command or a pipeline each)."}),
+		redisErrs:  prometheus.NewCounter(prometheus.CounterOpts{Name: "bridgebot_redis_errors_total", Help: "Redis round trips that failed."}),
 	}
 	for _, o := range []string{"sent", "blocked", "failed", "rate_limited", "error"} {
 		m.broadcasts.WithLabelValues(o)
@@ -110,18 +97,21 @@ func newMetrics() *metrics {
 		Name: "bridgebot_broadcast_rate",
 		Help: "Announcements this replica sent per second, averaged over the last 10 seconds.",
 	}, m.broadcastRate.rate)
-	m.answered = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "bridgebot_questions_answered_total",
-		Help: "Members' questions staff marked answered, by the member's language.",
-	}, []string{"lang"})
-	m.outboxRetries = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "bridgebot_outbox_retries_total",
-		Help: "Outbox deliveries that failed and will be tried again, by direction (slack: to staff, telegram: to members).",
-	}, []string{"direction"})
+	m.answered = counterVec("bridgebot_questions_answered_total",
+		"Members' questions staff marked answered, by the member's language.",
+		"lang")
+	m.outboxRetries = counterVec("bridgebot_outbox_retries_total",
+		"Outbox deliveries that failed and will be tried again, by direction (slack: to staff, telegram: to members).",
+		"direction")
 	reg.MustRegister(m.updates, m.latency, m.webhook, m.telegramCalls, m.telegramErrs, m.slackCalls, m.slackErrs,
 		m.broadcasts, rate, m.redisTrips, m.redisErrs, m.answered, m.outboxRetries, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// counterVec is a counter with labels.
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 }
 
 func buildLabels() prometheus.Labels {
