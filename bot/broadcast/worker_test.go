@@ -19,6 +19,7 @@ import (
 	"bridgebot/bot/redisstore/redistest"
 	"bridgebot/bot/telegram"
 	"bridgebot/bot/telegram/telegramtest"
+	"bridgebot/internal/testkit"
 )
 
 const wait = 20 * time.Second
@@ -110,25 +111,7 @@ func (e *env) worker(client *redis.Client, sender broadcast.Announcer, o broadca
 		sender = e.bot
 	}
 	w := broadcast.NewWorker(client, sender, e.opts(o))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					e.t.Errorf("worker: %v", err)
-				}
-			case <-time.After(wait):
-				e.t.Errorf("worker did not stop within %v", wait)
-			}
-		})
-	}
-	e.t.Cleanup(stop)
-	return stop
+	return testkit.Start(e.t, "worker", wait, w.Run)
 }
 
 // eventually polls cond (Redis state has no change notification) until it

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -59,26 +58,13 @@ func (e *env) getenv(k string) string { return e.vars[k] }
 // for a clean exit and fails the test on an error.
 func (e *env) start() (stop func()) {
 	e.t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
 	var logs testkit.Buffer
-	go func() { done <- run(ctx, []string{"run"}, e.getenv, strings.NewReader(""), io.Discard, &logs) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					e.t.Errorf("bot exited with %v\n%s", err, logs.String())
-				}
-			case <-time.After(wait):
-				e.t.Errorf("bot did not stop within %v", wait)
-			}
-		})
-	}
-	e.t.Cleanup(stop)
-	return stop
+	return testkit.Start(e.t, "bot", wait, func(ctx context.Context) error {
+		if err := run(ctx, []string{"run"}, e.getenv, strings.NewReader(""), io.Discard, &logs); err != nil {
+			return fmt.Errorf("exited with %w\n%s", err, logs.String())
+		}
+		return nil
+	})
 }
 
 func (e *env) cli(args ...string) (string, string, error) {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"bridgebot/flows"
 	"bridgebot/locales"
@@ -55,6 +56,33 @@ func Go(t testing.TB, run func(ctx context.Context)) {
 		cancel()
 		<-done
 	})
+}
+
+// Start runs run in a goroutine until the returned stop is called or the
+// test ends. stop cancels run's context and waits up to wait for it to
+// return, failing the test if it returned an error or did not stop (what
+// names it in the failure). stop may be called more than once.
+func Start(t testing.TB, what string, wait time.Duration, run func(ctx context.Context) error) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("%s: %v", what, err)
+				}
+			case <-time.After(wait):
+				t.Errorf("%s did not stop within %v", what, wait)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 // Shipped is the flows and texts the bot ships with (flows/default,
