@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -43,6 +44,10 @@ type Log struct {
 	running bool
 	queue   []sent
 	kick    chan struct{}
+	// wmu is held while a batch is written and while Erase runs, so an
+	// erasure never lands between a batch leaving the queue and reaching
+	// Redis (which would bring the member's key back).
+	wmu sync.Mutex
 }
 
 type sent struct {
@@ -88,6 +93,8 @@ func (l *Log) Add(ctx context.Context, chat int64, id int) error {
 }
 
 func (l *Log) write(ctx context.Context, batch []sent) error {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
 	pipe := l.rdb.Pipeline()
 	for _, s := range batch {
 		key := l.keys(s.chat)[0]
@@ -163,8 +170,14 @@ func (l *Log) Recent(ctx context.Context, chat int64) ([]int, error) {
 	return ids, nil
 }
 
-// Erase forgets every message ID of chat (/delete).
+// Erase forgets every message ID of chat (/delete), those still queued
+// for a batch included.
 func (l *Log) Erase(ctx context.Context, chat int64) error {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	l.mu.Lock()
+	l.queue = slices.DeleteFunc(l.queue, func(s sent) bool { return s.chat == chat })
+	l.mu.Unlock()
 	if err := l.rdb.Del(ctx, l.keys(chat)...).Err(); err != nil {
 		return fmt.Errorf("sentlog: erase: %w", err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
@@ -9,24 +10,60 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"bridgebot/bot/sealed"
 	"bridgebot/bot/slack/slacktest"
 )
 
 const erasedNote = "erased their data on"
 
-// assertErased checks that nothing about the member is left in Redis: no
-// key named after their chat ID, no value holding it as a number, none of
-// their words anywhere (streams and dead letters included).
-func assertErased(t *testing.T, rdb *redis.Client, prefix string, chat int64, words ...string) {
+// assertErased checks that nothing about the member is left in Redis,
+// looking inside sealed values with the bot's data key: no key named
+// after their chat ID or its keyed hash (the MAC that names their
+// sent-message record, flood counters and tombstone) except the tombstone
+// itself, which holds only the erasure time; no value holding their chat
+// ID as a number; none of their words anywhere (streams, dead letters,
+// outbox payloads and the turn log included).
+func assertErased(t *testing.T, e *env, chat int64, words ...string) {
 	t.Helper()
-	snap := snapshot(t, rdb, prefix)
+	rdb, prefix := e.redisOf()
+	ring := e.ring()
+	snap := snapshotOpened(t, rdb, prefix, ring)
 	id := regexp.MustCompile(`(^|[^0-9])` + strconv.FormatInt(chat, 10) + `([^0-9]|$)`)
+	macs := ring.MACs(strconv.FormatInt(chat, 10))
 	for _, line := range snap {
 		if id.MatchString(line) {
 			t.Errorf("the member's chat ID is still in Redis: %.300q", line)
 		}
+		key, content, _ := strings.Cut(line, " (")
+		for _, mac := range macs {
+			if !strings.Contains(key, mac) {
+				continue
+			}
+			if key == prefix+"erased:"+mac && regexp.MustCompile(`^string\) → [0-9]+$`).MatchString(content) {
+				continue // the tombstone: the erasure time, kept for queued work to check
+			}
+			t.Errorf("a key named after the member's chat is still in Redis: %.300q", line)
+		}
 	}
 	assertNoneOf(t, snap, words...)
+	if t.Failed() {
+		t.Logf("snapshot (sealed values opened):\n%s", strings.Join(snap, "\n"))
+	}
+}
+
+// ring is the data key the env's bot uses (BRIDGE_DATA_KEY, else its key
+// file), to look inside what it sealed.
+func (e *env) ring() *sealed.Keyring {
+	e.t.Helper()
+	c, err := loadConfig(e.getenv)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ring, err := c.Keys.keyring(slog.New(slog.DiscardHandler), false)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return ring
 }
 
 // waitDrained waits until both outboxes and the turn log (each member's
@@ -123,6 +160,13 @@ func TestErasureReachesEveryCopy(t *testing.T) {
 		return n == 1
 	})
 
+	// The scan below looks inside sealed values: before the erasure it
+	// finds the member's words there.
+	if opened := strings.Join(snapshotOpened(t, rdb, prefix, e.ring()), "\n"); !strings.Contains(opened, "Tejer redes") ||
+		!strings.Contains(opened, "seguimiento-borrable perdido") {
+		t.Fatal("the opened snapshot does not show the member's sign-up and dead letter before the erasure")
+	}
+
 	m.erase()
 
 	for _, msg := range []slacktest.Message{post, r, follow} {
@@ -146,10 +190,7 @@ func TestErasureReachesEveryCopy(t *testing.T) {
 		return false
 	})
 	waitDrained(t, sl, rdb, prefix)
-	assertErased(t, rdb, prefix, chat, words...)
-	if t.Failed() {
-		t.Logf("snapshot:\n%s", strings.Join(snapshot(t, rdb, prefix), "\n"))
-	}
+	assertErased(t, e, chat, words...)
 
 	// Coming back afterwards is a fresh start, and works.
 	m.say("/start", "Institutos BRIDGE")
@@ -201,7 +242,7 @@ func TestErasureDropsQueuedStaffReply(t *testing.T) {
 			t.Fatalf("the queued reply reached the member after their erasure: %q", msg.PlainText)
 		}
 	}
-	assertErased(t, rdb, prefix, chat, "Nayeli", "hermana-borrable", "prima-borrable", "Respuesta-en-cola")
+	assertErased(t, e, chat, "Nayeli", "hermana-borrable", "prima-borrable", "Respuesta-en-cola")
 }
 
 // A sign-up post still queued (Slack down) when the member erased their
@@ -227,7 +268,7 @@ func TestErasureDropsQueuedSignupPost(t *testing.T) {
 			t.Fatalf("a sign-up queued before the erasure was posted: %s", msg.AllText())
 		}
 	}
-	assertErased(t, rdb, prefix, chat, "Citlali", "Encolada", "Tepic", "citlali@encolada.org", "Semillas encoladas")
+	assertErased(t, e, chat, "Citlali", "Encolada", "Tepic", "citlali@encolada.org", "Semillas encoladas")
 }
 
 // A question root that reached Slack while its answer was lost, with the
@@ -262,7 +303,7 @@ func TestErasureCleansUpRootInFlight(t *testing.T) {
 			t.Fatalf("a root with the member's words is still in Slack: %s", msg.AllText())
 		}
 	}
-	assertErased(t, rdb, prefix, chat, "Yaretzi", "Raíz-en-vuelo")
+	assertErased(t, e, chat, "Yaretzi", "Raíz-en-vuelo")
 }
 
 // A question root whose post is in flight when the member erases their
@@ -290,5 +331,5 @@ func TestErasureCleansUpRootThatLandsAfterIt(t *testing.T) {
 		return strings.Contains(got.AllText(), erasedNote)
 	})
 	waitDrained(t, sl, rdb, prefix)
-	assertErased(t, rdb, prefix, chat, "Mitl", "Raíz-aterrizando")
+	assertErased(t, e, chat, "Mitl", "Raíz-aterrizando")
 }

@@ -28,9 +28,28 @@ func (e *env) redisOf() (*redis.Client, string) {
 }
 
 // snapshot reads every key under prefix and everything in it (strings,
-// hashes, lists, sets, sorted sets, streams), as "key → content" lines.
+// hashes, lists, sets, sorted sets, streams), as "key → content" lines:
+// what anyone holding a copy of Redis without the data key can read.
 func snapshot(t *testing.T, c *redis.Client, prefix string) []string {
 	t.Helper()
+	return snapshotOpened(t, c, prefix, nil)
+}
+
+// snapshotOpened is snapshot with every sealed value (string, hash value,
+// list item, set member, stream field) opened with ring, so a test can
+// look inside them too; nil leaves them sealed.
+func snapshotOpened(t *testing.T, c *redis.Client, prefix string, ring *sealed.Keyring) []string {
+	t.Helper()
+	open := func(v string) string {
+		if ring == nil || !sealed.IsSealed([]byte(v)) {
+			return v
+		}
+		p, err := ring.Open([]byte(v))
+		if err != nil {
+			return "<" + err.Error() + ">"
+		}
+		return string(p)
+	}
 	ctx := context.Background()
 	keys, err := c.Keys(ctx, prefix+"*").Result()
 	if err != nil {
@@ -43,20 +62,38 @@ func snapshot(t *testing.T, c *redis.Client, prefix string) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
+		each := func(vs []string) []string {
+			for i, v := range vs {
+				vs[i] = open(v)
+			}
+			return vs
+		}
 		var content string
 		switch typ {
 		case "string":
-			content = c.Get(ctx, k).Val()
+			content = open(c.Get(ctx, k).Val())
 		case "hash":
-			content = fmt.Sprint(c.HGetAll(ctx, k).Val())
+			h := c.HGetAll(ctx, k).Val()
+			for f, v := range h {
+				h[f] = open(v)
+			}
+			content = fmt.Sprint(h)
 		case "list":
-			content = fmt.Sprint(c.LRange(ctx, k, 0, -1).Val())
+			content = fmt.Sprint(each(c.LRange(ctx, k, 0, -1).Val()))
 		case "set":
-			content = fmt.Sprint(c.SMembers(ctx, k).Val())
+			content = fmt.Sprint(each(c.SMembers(ctx, k).Val()))
 		case "zset":
 			content = fmt.Sprint(c.ZRangeWithScores(ctx, k, 0, -1).Val())
 		case "stream":
-			content = fmt.Sprint(c.XRange(ctx, k, "-", "+").Val())
+			msgs := c.XRange(ctx, k, "-", "+").Val()
+			for _, m := range msgs {
+				for f, v := range m.Values {
+					if s, ok := v.(string); ok {
+						m.Values[f] = open(s)
+					}
+				}
+			}
+			content = fmt.Sprint(msgs)
 		}
 		out = append(out, k+" ("+typ+") → "+content)
 	}
