@@ -490,6 +490,7 @@ func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, s
 		FormTTL: c.FormTTL, BotUsername: "bridge_bot", FAQ: ct.faq, Contact: c.Contact,
 		Subscriptions: subscriptions{bstore},
 		Erasers:       []bot.Eraser{bstore, audit.New(client, c.RedisPrefix)},
+		Wiper:         con, // /wipe: the terminal's lines cannot be deleted; it says so
 	})
 	if err != nil {
 		return err
