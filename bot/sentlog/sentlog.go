@@ -10,6 +10,9 @@
 //	                     after the last one. {mac} is the keyring's MAC of
 //	                     the chat ID, so the key does not name the member.
 //
+// The bot's replies are recorded from the Telegram send path (Add, through
+// telegram.Config.OnSent); staff replies by the desk (Record), in the
+// transaction that checks the member did not erase their data meanwhile.
 // /delete erases it (Log implements bot.Eraser).
 package sentlog
 
@@ -92,15 +95,27 @@ func (l *Log) Add(ctx context.Context, chat int64, id int) error {
 	return l.write(ctx, []sent{s})
 }
 
+// Record queues in p the writes that record message id sent to chat now:
+// for a caller that must make the record conditional, in its own
+// transaction (the staff desk records a staff reply only if the member
+// has not erased their data meanwhile, bot/tombstone).
+func (l *Log) Record(ctx context.Context, p redis.Pipeliner, chat int64, id int) {
+	l.queueWrite(ctx, p, sent{chat, id, l.now()})
+}
+
+func (l *Log) queueWrite(ctx context.Context, p redis.Pipeliner, s sent) {
+	key := l.keys(s.chat)[0]
+	p.ZAdd(ctx, key, redis.Z{Score: float64(s.at.UnixMilli()), Member: s.id})
+	p.ZRemRangeByScore(ctx, key, "-inf", "("+strconv.FormatInt(s.at.Add(-Window).UnixMilli(), 10))
+	p.PExpire(ctx, key, Window)
+}
+
 func (l *Log) write(ctx context.Context, batch []sent) error {
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	pipe := l.rdb.Pipeline()
 	for _, s := range batch {
-		key := l.keys(s.chat)[0]
-		pipe.ZAdd(ctx, key, redis.Z{Score: float64(s.at.UnixMilli()), Member: s.id})
-		pipe.ZRemRangeByScore(ctx, key, "-inf", "("+strconv.FormatInt(s.at.Add(-Window).UnixMilli(), 10))
-		pipe.PExpire(ctx, key, Window)
+		l.queueWrite(ctx, pipe, s)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("sentlog: add: %w", err)

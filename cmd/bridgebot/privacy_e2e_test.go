@@ -313,3 +313,55 @@ func (e *env) startReady() (stop func()) {
 	e.tg.WaitFor(e.t, time.Minute, func() bool { return e.tg.Calls("getUpdates") > 0 })
 	return stop
 }
+
+// /wipe deletes the staff's replies too (text and file), not only the
+// bot's own messages: they are the bot's messages in the chat, and the
+// ones most likely to say what the member asked about.
+func TestWipeDeletesStaffReplies(t *testing.T) {
+	e, sl := newDeskEnv(t)
+	e.startReady()
+	sl.WaitSocketConnected(t, 1, wait)
+	rdb, prefix := e.redisOf()
+	const chat = 7103
+	m := e.member(chat, "Amaru", "es")
+	m.say("/start", "Institutos BRIDGE")
+	m.press("Preguntarle al equipo", "Escribe tu pregunta")
+	m.say("¿Me pueden ayudar con mi caso-sensible?", "Enviado al equipo")
+	r := root(t, sl, "caso-sensible")
+	// A follow-up lands in the thread: the bot has recorded it.
+	m.tg.SendText(m.u, "y otro detalle")
+	inThread(t, sl, r.TS, "otro detalle")
+
+	ev, replyTS := sl.StaffReply(questionsChannel, r.TS, staffUser, "Respuesta-sensible del equipo")
+	sl.WaitAck(t, sl.SocketEvent(ev), wait)
+	fileEv, fileTS := sl.StaffFileShare(questionsChannel, r.TS, staffUser, "", "guia.pdf", []byte("%PDF-1.4 guia"))
+	sl.WaitAck(t, sl.SocketEvent(fileEv), wait)
+	// Both marked 📨: delivered and recorded.
+	for _, ts := range []string{replyTS, fileTS} {
+		sl.WaitFor(t, wait, func() bool { msg, _ := sl.Message(questionsChannel, ts); return msg.HasReaction("incoming_envelope") })
+	}
+	before := e.tg.Messages(chat)
+	var staff int
+	for _, msg := range before {
+		if strings.Contains(msg.PlainText, "Respuesta-sensible") || msg.FileName == "guia.pdf" {
+			staff++
+		}
+	}
+	if staff != 2 {
+		t.Fatalf("the staff's reply and file did not both reach the member: %d", staff)
+	}
+	// The record of sent IDs is written in batches: wait until it holds
+	// every message so far.
+	sl.WaitFor(t, wait, func() bool {
+		n := 0
+		for _, k := range rdb.Keys(context.Background(), prefix+"sent:*").Val() {
+			n += int(rdb.ZCard(context.Background(), k).Val())
+		}
+		return n == len(before)
+	})
+
+	m.say("/limpiar", "Vaciar historial")
+	for _, msg := range before {
+		e.tg.WaitFor(t, wait, func() bool { got, _ := e.tg.Message(chat, msg.MessageID); return got.Deleted })
+	}
+}
