@@ -182,6 +182,27 @@ func TestPrivacyNothingMemberTypedIsReadableInRedis(t *testing.T) {
 		t.Logf("snapshot:\n%s", strings.Join(snap, "\n"))
 	}
 
+	// Telegram holds the member's replies (flood control): the summary of
+	// their sign-up, which lists every answer, waits in the turn log.
+	e.tg.FailNext("sendMessage", 1, 429, "Too Many Requests: retry after 120", 120)
+	m.tg.SendText(m.u, "/inscribirme")
+	sl.WaitFor(t, wait, func() bool { return rdb.LLen(context.Background(), prefix+"turns:7101").Val() > 0 })
+	held := rdb.LRange(context.Background(), prefix+"turns:7101", 0, -1).Val()
+	var opened []string
+	for _, entry := range held {
+		// owner|entry ID|sealed entry (bot/redisstore/turns.go)
+		parts := strings.SplitN(entry, "|", 3)
+		if len(parts) == 3 {
+			if p, err := e.ring().Open([]byte(parts[2])); err == nil {
+				opened = append(opened, string(p))
+			}
+		}
+	}
+	if !strings.Contains(strings.Join(opened, "\n"), "Quetzalcoatl Ramírez") {
+		t.Fatalf("the held summary is not in the turn log: %d entries", len(held))
+	}
+	assertNoneOf(t, snapshot(t, rdb, prefix), words...)
+
 	// The bot still reads it all: export decrypts with the same key file.
 	out, errOut, err := e.cli("export", "signups", "--format", "json")
 	if err != nil || !strings.Contains(out, "Quetzalcoatl Ramírez") || !strings.Contains(out, "xiomara@ejemplo.org") {
@@ -363,5 +384,40 @@ func TestWipeDeletesStaffReplies(t *testing.T) {
 	m.say("/limpiar", "Vaciar historial")
 	for _, msg := range before {
 		e.tg.WaitFor(t, wait, func() bool { got, _ := e.tg.Message(chat, msg.MessageID); return got.Deleted })
+	}
+}
+
+// Consent sticks, end to end on the real subscription store: after /baja,
+// confirming an unchanged review of the sign-up leaves the member
+// unsubscribed, and the sign-up says "no" to announcements.
+func TestConsentSticksAfterBaja(t *testing.T) {
+	e := newEnv(t)
+	e.startReady()
+	rdb, prefix := e.redisOf()
+	const chat = 7104
+	m := e.member(chat, "Tonatiuh", "es")
+	m.say("/start", "Institutos BRIDGE")
+	signUp(m, "Tonatiuh Consentido", "Red Consentida", "Nogales", "tona@consentida.org", "Aprender")
+	m.press("Confirmar", "Recibimos tu interés")
+	subscribed := func() bool {
+		return rdb.ZScore(context.Background(), prefix+"subs", "7104").Err() == nil
+	}
+	if !subscribed() {
+		t.Fatal("the form's yes to announcements did not subscribe")
+	}
+	m.say("/baja", "ya no recibirás anuncios")
+	m.say("/inscribirme", "Ya nos dijiste")
+	m.press("Cambiar algo", "¿Qué respuesta quieres cambiar?")
+	m.press("Atrás", "revisa tus respuestas")
+	m.press("Confirmar", "no se cambió nada")
+	if subscribed() {
+		t.Fatal("confirming an unchanged review re-subscribed the member after /baja")
+	}
+	out, errOut, err := e.cli("export", "signups", "--format", "json")
+	if err != nil {
+		t.Fatalf("export: %v\n%s%s", err, out, errOut)
+	}
+	if !strings.Contains(out, `"announcements": "no"`) {
+		t.Errorf("the sign-up does not say no to announcements after /baja:\n%s", out)
 	}
 }
