@@ -55,6 +55,8 @@ const maxFileBytes = 45 << 20
 // deliverToMember is the "telegram" outbox handler.
 func (d *Desk) deliverToMember(ctx context.Context, e outbox.Entry) error {
 	switch e.Kind {
+	case kindPurgeDead:
+		return d.purgeDead(ctx, d.toMember, e)
 	case kindReply:
 		var r staffReply
 		if err := json.Unmarshal(e.Payload, &r); err != nil {

@@ -333,3 +333,37 @@ func TestErasureCleansUpRootThatLandsAfterIt(t *testing.T) {
 	waitDrained(t, sl, rdb, prefix)
 	assertErased(t, e, chat, "Mitl", "Raíz-aterrizando")
 }
+
+// A staff file in flight when the member erases their data (Telegram
+// asked the bot to wait), which Telegram then refuses for good, does not
+// become a dead letter that outlives the erasure: the member's dead
+// letters are cleared again behind their in-flight work.
+func TestErasureLeavesNoDeadLetterFromWorkInFlight(t *testing.T) {
+	e, sl := newDeskEnv(t)
+	e.startReady()
+	sl.WaitSocketConnected(t, 1, wait)
+	rdb, prefix := e.redisOf()
+	const chat = 918273650
+	m := e.member(chat, "Xochitl", "es")
+	m.say("/start", "Institutos BRIDGE")
+	m.press("Preguntarle al equipo", "Escribe tu pregunta")
+	m.say("¿Puedo llevar a mi tía-en-vuelo?", "Enviado al equipo")
+	r := root(t, sl, "tía-en-vuelo")
+	m.tg.SendText(m.u, "y a mi tío-en-vuelo")
+	inThread(t, sl, r.TS, "tío-en-vuelo")
+
+	e.tg.FailNext("sendDocument", 1, 429, "Too Many Requests: retry after 3", 3)
+	e.tg.FailNext("sendDocument", 1, 400, "Bad Request: wrong file identifier", 0)
+	fileEv, _ := sl.StaffFileShare(questionsChannel, r.TS, staffUser, "", "permiso-en-vuelo.pdf", []byte("%PDF-1.4 permiso"))
+	sl.WaitAck(t, sl.SocketEvent(fileEv), wait)
+	e.tg.WaitFor(t, wait, func() bool { return e.tg.Calls("sendDocument") >= 1 })
+
+	m.erase()
+	e.tg.WaitFor(t, wait, func() bool { return e.tg.Calls("sendDocument") >= 2 }) // refused for good
+	waitDrained(t, sl, rdb, prefix)
+	sl.WaitFor(t, wait, func() bool {
+		n, _ := rdb.XLen(context.Background(), prefix+"outbox:telegram:dead").Result()
+		return n == 0
+	})
+	assertErased(t, e, chat, "Xochitl", "tía-en-vuelo", "tío-en-vuelo", "permiso-en-vuelo")
+}
