@@ -9,10 +9,9 @@ import (
 
 	"bridgebot/bot"
 	"bridgebot/bot/console"
+	"bridgebot/bot/internal/shipped"
 	"bridgebot/bot/redisstore"
 	"bridgebot/bot/redisstore/redistest"
-	"bridgebot/flows"
-	"bridgebot/locales"
 )
 
 // recorder hands updates to the engine and keeps them, to see what a
@@ -44,14 +43,7 @@ func TestWipeInTheConsole(t *testing.T) {
 	} {
 		t.Run(tc.lang, func(t *testing.T) {
 			client, prefix := redistest.New(t)
-			fl, err := flows.Load(flows.Default())
-			if err != nil {
-				t.Fatal(err)
-			}
-			cat, err := locales.Load(locales.Default())
-			if err != nil {
-				t.Fatal(err)
-			}
+			fl, cat := shipped.Content(t)
 			var out bytes.Buffer
 			con := console.New(&out, tc.lang)
 			e, err := bot.NewEngine(bot.Config{Store: redisstore.New(client, redisstore.Options{Prefix: prefix}), Sender: con,

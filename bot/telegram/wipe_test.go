@@ -7,14 +7,13 @@ import (
 	"time"
 
 	"bridgebot/bot"
+	"bridgebot/bot/internal/shipped"
 	"bridgebot/bot/redisstore"
 	"bridgebot/bot/redisstore/redistest"
 	"bridgebot/bot/sealed"
 	"bridgebot/bot/sentlog"
 	"bridgebot/bot/telegram"
 	"bridgebot/bot/telegram/telegramtest"
-	"bridgebot/flows"
-	"bridgebot/locales"
 )
 
 // /wipe deletes the bot's messages (recorded from the send path under a
@@ -30,14 +29,7 @@ func TestWipeDeletesTheBotsMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fl, err := flows.Load(flows.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := locales.Load(locales.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
+	fl, cat := shipped.Content(t)
 	e, err := bot.NewEngine(bot.Config{Store: redisstore.New(client, redisstore.Options{Prefix: prefix, Keyring: ring}), Sender: b,
 		Flows: fl, Locales: cat, BotUsername: b.Username(), Wiper: sentlog.Wiper{Log: sent, Deleter: b}, Erasers: []bot.Eraser{sent}})
 	if err != nil {

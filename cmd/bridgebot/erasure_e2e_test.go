@@ -96,6 +96,25 @@ func (m *member) erase() {
 	m.press("Sí, borrar todo", "Borramos todo")
 }
 
+// askedInThread starts the bot with the staff desk and has a member ask
+// the team (question holds marker) and add a follow-up, which lands in the
+// thread: the bot has recorded the thread, so staff replies in it reach
+// the member.
+func askedInThread(t *testing.T, chat int64, name, question, marker, followUp string) (*env, *slacktest.Server, *member, slacktest.Message) {
+	t.Helper()
+	e, sl := newDeskEnv(t)
+	e.startReady()
+	sl.WaitSocketConnected(t, 1, wait)
+	m := e.member(chat, name, "es")
+	m.say("/start", "Institutos BRIDGE")
+	m.press("Preguntarle al equipo", "Escribe tu pregunta")
+	m.say(question, "Enviado al equipo")
+	r := root(t, sl, marker)
+	m.tg.SendText(m.u, followUp)
+	inThread(t, sl, r.TS, followUp)
+	return e, sl, m, r
+}
+
 func signUp(m *member, name, org, place, email, hopes string) {
 	m.t.Helper()
 	m.say("/inscribirme", "¿Cómo te llamas?")
@@ -201,19 +220,9 @@ func TestErasureReachesEveryCopy(t *testing.T) {
 // Redis; the reply that was being sent at that moment (a file Telegram
 // asked to wait for) arrives, but leaves no record behind.
 func TestErasureDropsQueuedStaffReply(t *testing.T) {
-	e, sl := newDeskEnv(t)
-	e.startReady()
-	sl.WaitSocketConnected(t, 1, wait)
-	rdb, prefix := e.redisOf()
 	const chat = 918273646
-	m := e.member(chat, "Nayeli", "es")
-	m.say("/start", "Institutos BRIDGE")
-	m.press("Preguntarle al equipo", "Escribe tu pregunta")
-	m.say("¿Puedo ir con mi hermana-borrable?", "Enviado al equipo")
-	r := root(t, sl, "hermana-borrable")
-	// A follow-up in the thread: the bot has recorded the thread.
-	m.tg.SendText(m.u, "y mi prima-borrable")
-	inThread(t, sl, r.TS, "prima-borrable")
+	e, sl, m, r := askedInThread(t, chat, "Nayeli", "¿Puedo ir con mi hermana-borrable?", "hermana-borrable", "y mi prima-borrable")
+	rdb, prefix := e.redisOf()
 
 	// Telegram asks the bot to wait before it takes a staff file, so that
 	// reply is in flight, and a text reply queues behind it.
@@ -339,18 +348,9 @@ func TestErasureCleansUpRootThatLandsAfterIt(t *testing.T) {
 // become a dead letter that outlives the erasure: the member's dead
 // letters are cleared again behind their in-flight work.
 func TestErasureLeavesNoDeadLetterFromWorkInFlight(t *testing.T) {
-	e, sl := newDeskEnv(t)
-	e.startReady()
-	sl.WaitSocketConnected(t, 1, wait)
-	rdb, prefix := e.redisOf()
 	const chat = 918273650
-	m := e.member(chat, "Xochitl", "es")
-	m.say("/start", "Institutos BRIDGE")
-	m.press("Preguntarle al equipo", "Escribe tu pregunta")
-	m.say("¿Puedo llevar a mi tía-en-vuelo?", "Enviado al equipo")
-	r := root(t, sl, "tía-en-vuelo")
-	m.tg.SendText(m.u, "y a mi tío-en-vuelo")
-	inThread(t, sl, r.TS, "tío-en-vuelo")
+	e, sl, m, r := askedInThread(t, chat, "Xochitl", "¿Puedo llevar a mi tía-en-vuelo?", "tía-en-vuelo", "y a mi tío-en-vuelo")
+	rdb, prefix := e.redisOf()
 
 	e.tg.FailNext("sendDocument", 1, 429, "Too Many Requests: retry after 3", 3)
 	e.tg.FailNext("sendDocument", 1, 400, "Bad Request: wrong file identifier", 0)

@@ -339,19 +339,9 @@ func (e *env) startReady() (stop func()) {
 // bot's own messages: they are the bot's messages in the chat, and the
 // ones most likely to say what the member asked about.
 func TestWipeDeletesStaffReplies(t *testing.T) {
-	e, sl := newDeskEnv(t)
-	e.startReady()
-	sl.WaitSocketConnected(t, 1, wait)
-	rdb, prefix := e.redisOf()
 	const chat = 7103
-	m := e.member(chat, "Amaru", "es")
-	m.say("/start", "Institutos BRIDGE")
-	m.press("Preguntarle al equipo", "Escribe tu pregunta")
-	m.say("¿Me pueden ayudar con mi caso-sensible?", "Enviado al equipo")
-	r := root(t, sl, "caso-sensible")
-	// A follow-up lands in the thread: the bot has recorded it.
-	m.tg.SendText(m.u, "y otro detalle")
-	inThread(t, sl, r.TS, "otro detalle")
+	e, sl, m, r := askedInThread(t, chat, "Amaru", "¿Me pueden ayudar con mi caso-sensible?", "caso-sensible", "y otro detalle")
+	rdb, prefix := e.redisOf()
 
 	ev, replyTS := sl.StaffReply(questionsChannel, r.TS, staffUser, "Respuesta-sensible del equipo")
 	sl.WaitAck(t, sl.SocketEvent(ev), wait)
