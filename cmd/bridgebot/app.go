@@ -284,8 +284,12 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	cfg := bot.Config{
 		Store: store, Sender: tg, Flows: ct.flows, Locales: ct.locales, Logger: log,
 		FormTTL: c.FormTTL, BotUsername: tg.Username(), FAQ: ct.faq, Contact: c.Contact, MemberRateLimit: c.MemberRateLimit,
-		Observer: newEngineMetrics(m.reg),
 	}
+	// The funnel for /bridge stats and `bridgebot stats`: kept in Redis,
+	// where forms that expire are seen (the Prometheus counters cannot).
+	fstore := c.funnelStore(client, log)
+	cfg.Observer = bot.Observers(newEngineMetrics(m.reg), fstore)
+	m.reg.MustRegister(newFunnelCollector(fstore, log))
 	if c.Slack.BotToken == "" && c.Contact == "" {
 		log.Warn("no staff desk and no BRIDGE_CONTACT: members whose questions the FAQ cannot answer are only pointed to the FAQ list")
 	}
@@ -294,7 +298,8 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	cfg.Erasers = []bot.Eraser{bstore, audit.New(client, c.RedisPrefix), sent}
 	cfg.Wiper = sentlog.Wiper{Log: sent, Deleter: tg}
 	worker := newBroadcastWorker(c, c.Broadcast, client, countingSender{tg, m}, log, nil)
-	tasks := []task{{"broadcast worker", worker.Run}, {"record of sent messages (/wipe)", func(ctx context.Context) error { return sent.Run(ctx, log) }}}
+	tasks := []task{{"broadcast worker", worker.Run}, {"record of sent messages (/wipe)", func(ctx context.Context) error { return sent.Run(ctx, log) }},
+		{"funnel counts", fstore.Run}}
 	if c.Slack.BotToken != "" {
 		desk, deskTasks, err := startDesk(ctx, c, client, store, ring, tg, ct, m, log)
 		if err != nil {
@@ -393,6 +398,7 @@ func startDesk(ctx context.Context, c config, client *redis.Client, store *redis
 	api := slackapi.New(c.Slack.BotToken, opts...)
 	desk, err := slack.New(ctx, slack.Config{
 		Client: api, Redis: client, Prefix: c.RedisPrefix, Messenger: tg, Locales: ct.locales, Flows: ct.flows, Signups: store, Logger: log,
+		Funnel:           c.funnelStore(client, log), // reads only: the engine's store records
 		QuestionsChannel: c.Slack.QuestionsChannel, SignupsChannel: c.Slack.SignupsChannel, Routes: c.Slack.Routes,
 		SignupFields: c.Slack.SignupFields, CommandChannels: c.Slack.CommandChannels, ShowStaffName: c.Slack.ShowStaffName,
 		QuietTime: c.Slack.QuietTime, OutboxMaxBackoff: c.Slack.MaxBackoff, Keyring: ring,
