@@ -73,59 +73,45 @@ func Observers(obs ...Observer) Observer { return observers(obs) }
 
 type observers []Observer
 
-func (o observers) FormStarted(flow, lang string) {
+func (o observers) each(f func(Observer)) {
 	for _, x := range o {
-		x.FormStarted(flow, lang)
+		f(x)
 	}
+}
+
+func (o observers) FormStarted(flow, lang string) {
+	o.each(func(x Observer) { x.FormStarted(flow, lang) })
 }
 
 func (o observers) FormStepAnswered(flow, step, lang string) {
-	for _, x := range o {
-		x.FormStepAnswered(flow, step, lang)
-	}
+	o.each(func(x Observer) { x.FormStepAnswered(flow, step, lang) })
 }
 
 func (o observers) FormCompleted(flow, lang string) {
-	for _, x := range o {
-		x.FormCompleted(flow, lang)
-	}
+	o.each(func(x Observer) { x.FormCompleted(flow, lang) })
 }
 
 func (o observers) FormAbandoned(flow, step, lang string) {
-	for _, x := range o {
-		x.FormAbandoned(flow, step, lang)
-	}
+	o.each(func(x Observer) { x.FormAbandoned(flow, step, lang) })
 }
 
 func (o observers) FormArrived(flow, step, lang string, at time.Time, first bool) {
-	for _, x := range o {
-		x.FormArrived(flow, step, lang, at, first)
-	}
+	o.each(func(x Observer) { x.FormArrived(flow, step, lang, at, first) })
 }
 
 func (o observers) FormLeft(flow, step, lang string, since time.Time, ended FormEnd) {
-	for _, x := range o {
-		x.FormLeft(flow, step, lang, since, ended)
-	}
+	o.each(func(x Observer) { x.FormLeft(flow, step, lang, since, ended) })
 }
 
 func (o observers) FAQ(outcome FAQOutcome, topic, lang string) {
-	for _, x := range o {
-		x.FAQ(outcome, topic, lang)
-	}
+	o.each(func(x Observer) { x.FAQ(outcome, topic, lang) })
 }
 
 func (o observers) FAQFeedback(helpful bool, lang string) {
-	for _, x := range o {
-		x.FAQFeedback(helpful, lang)
-	}
+	o.each(func(x Observer) { x.FAQFeedback(helpful, lang) })
 }
 
-func (o observers) QuestionOpened(lang string) {
-	for _, x := range o {
-		x.QuestionOpened(lang)
-	}
-}
+func (o observers) QuestionOpened(lang string) { o.each(func(x Observer) { x.QuestionOpened(lang) }) }
 
 // observe is the engine's observer, never nil.
 func (e *Engine) observe() Observer {

@@ -29,12 +29,25 @@ func composerFixture(t *testing.T) (*fixture, *broadcast.Store) {
 // progress message once it shows the Pause button.
 func (f *fixture) sendBroadcast(t *testing.T, text string) slacktest.Message {
 	t.Helper()
+	return f.send(t, f.previewBroadcast(t, text, text))
+}
+
+// previewBroadcast submits the modal with an English text and returns the
+// preview once it shows `shown`.
+func (f *fixture) previewBroadcast(t *testing.T, text, shown string) slacktest.Message {
+	t.Helper()
 	slacktest.PostSigned(t, f.url+"/slack/interactivity", f.sl.ViewSubmission(organizer, "bridgebot_broadcast", channel, slacktest.ViewValues{
 		"en": {"en": text}, "es": {"es": ""},
 	}), secret)
-	preview := f.sl.WaitMessage(t, channel, wait, func(m slacktest.Message) bool {
-		return strings.Contains(m.AllText(), "Broadcast preview") && strings.Contains(m.AllText(), text)
+	return f.sl.WaitMessage(t, channel, wait, func(m slacktest.Message) bool {
+		return strings.Contains(m.AllText(), "Broadcast preview") && strings.Contains(m.AllText(), shown)
 	})
+}
+
+// send presses Send on a preview and returns the message once it shows
+// the Pause button.
+func (f *fixture) send(t *testing.T, preview slacktest.Message) slacktest.Message {
+	t.Helper()
 	send, _, ok := preview.Action("bridgebot_bc_send")
 	if !ok {
 		t.Fatalf("no Send button: %s", preview.AllText())
@@ -122,12 +135,7 @@ func TestBroadcastFromSlackMarkupPreviewsLinksAndKeepsTheText(t *testing.T) {
 	}
 
 	typed := "*Dates announced!* Read <https://example.org/bridge|the details> or https://example.org/faq_es — _no_ <script>"
-	slacktest.PostSigned(t, f.url+"/slack/interactivity", f.sl.ViewSubmission(organizer, "bridgebot_broadcast", channel, slacktest.ViewValues{
-		"en": {"en": typed}, "es": {"es": ""},
-	}), secret)
-	preview := f.sl.WaitMessage(t, channel, wait, func(m slacktest.Message) bool {
-		return strings.Contains(m.AllText(), "Broadcast preview")
-	})
+	preview := f.previewBroadcast(t, typed, "Dates announced!")
 	en, _ := preview.Block("bridgebot:bc_en")
 	for _, want := range []string{"Dates announced!", "the details (https://example.org/bridge)", "https://example.org/faq_es", "&lt;script&gt;"} {
 		if !strings.Contains(en.Text, want) {
@@ -138,14 +146,7 @@ func TestBroadcastFromSlackMarkupPreviewsLinksAndKeepsTheText(t *testing.T) {
 		t.Fatalf("preview shows markup or a bare address twice:\n%s", en.Text)
 	}
 
-	send, _, _ := preview.Action("bridgebot_bc_send")
-	slacktest.PostSigned(t, f.url+"/slack/interactivity", f.sl.BlockAction(channel, preview.TS, organizer, "bridgebot_bc_send", send.Value, ""), secret)
-	var msg slacktest.Message
-	f.sl.WaitFor(t, wait, func() bool {
-		msg, _ = f.sl.Message(channel, preview.TS)
-		_, _, ok := msg.Action("bridgebot_bc_pause")
-		return ok
-	})
+	msg := f.send(t, preview)
 	kept, ok := msg.Block("bridgebot:bc_en")
 	if !ok || !strings.Contains(kept.Text, "the details (https://example.org/bridge)") {
 		t.Fatalf("the announcement is gone from the progress message:\n%s", msg.AllText())

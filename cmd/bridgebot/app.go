@@ -227,6 +227,19 @@ func connectRedis(ctx context.Context, c config, log *slog.Logger) (*redis.Clien
 	return client, func() { client.Close(); stopEmbedded() }, nil
 }
 
+// cliSetup is what a command-line tool reading the bot's data needs: the
+// content (flows, locales), a logger and Redis; close releases Redis.
+func cliSetup(ctx context.Context, c config, stderr io.Writer) (ct content, log *slog.Logger, client *redis.Client, closeRedis func(), err error) {
+	if ct, err = mustContent(c, stderr); err != nil {
+		return content{}, nil, nil, nil, err
+	}
+	log = c.logger(stderr)
+	if client, closeRedis, err = connectRedis(ctx, c, log); err != nil {
+		return content{}, nil, nil, nil, err
+	}
+	return ct, log, client, closeRedis, nil
+}
+
 func (c config) store(client *redis.Client, ring *sealed.Keyring, log *slog.Logger) *redisstore.Store {
 	return redisstore.New(client, redisstore.Options{Prefix: c.RedisPrefix, SessionTTL: c.FormTTL, Keyring: ring, Logger: log})
 }

@@ -41,12 +41,7 @@ func runStats(ctx context.Context, c config, args []string, stdout, stderr io.Wr
 		fmt.Fprintln(stderr, "usage: bridgebot stats")
 		return errUsage
 	}
-	ct, err := mustContent(c, stderr)
-	if err != nil {
-		return err
-	}
-	log := c.logger(stderr)
-	client, closeRedis, err := connectRedis(ctx, c, log)
+	ct, log, client, closeRedis, err := cliSetup(ctx, c, stderr)
 	if err != nil {
 		return err
 	}
