@@ -87,11 +87,18 @@ func TestSlackBroadcastFromModalToMembers(t *testing.T) {
 	}
 	e.tg.WaitMessage(t, en.u.ID, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "Dates announced!") })
 
-	// The preview turns into the final report.
+	// The preview turns into the final report, under the announcement,
+	// naming the sender as a mention.
+	var final slacktest.Message
 	sl.WaitFor(t, wait, func() bool {
-		m, _ := sl.Message(questionsChannel, preview.TS)
-		return strings.Contains(m.AllText(), "Broadcast finished") && strings.Contains(m.AllText(), "sent 2") && strings.Contains(m.AllText(), "blocked 1")
+		final, _ = sl.Message(questionsChannel, preview.TS)
+		return strings.Contains(final.AllText(), "Broadcast finished") && strings.Contains(final.AllText(), "sent 2") && strings.Contains(final.AllText(), "blocked 1")
 	})
+	for _, want := range []string{"By <@" + organizer + ">.", "Dates announced!", "¡Ya hay fechas!"} {
+		if !strings.Contains(final.AllText(), want) {
+			t.Fatalf("final report lacks %q:\n%s", want, final.AllText())
+		}
+	}
 	// The member who blocked the bot is no longer subscribed.
 	n := e.tg.MessageCount(gone.u.ID)
 	e.tg.UnblockChat(gone.u.ID)
