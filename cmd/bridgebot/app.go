@@ -311,8 +311,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	cfg.Erasers = []bot.Eraser{bstore, audit.New(client, c.RedisPrefix), sent}
 	cfg.Wiper = sentlog.Wiper{Log: sent, Deleter: tg}
 	worker := newBroadcastWorker(c, c.Broadcast, client, countingSender{tg, m}, log, nil)
-	tasks := []task{{"broadcast worker", worker.Run}, {"record of sent messages (/wipe)", func(ctx context.Context) error { return sent.Run(ctx, log) }},
-		{"funnel counts", fstore.Run}}
+	tasks := []task{{"broadcast worker", worker.Run}, {"record of sent messages (/wipe)", func(ctx context.Context) error { return sent.Run(ctx, log) }}}
 	if c.Slack.BotToken != "" {
 		desk, deskTasks, err := startDesk(ctx, c, client, store, ring, tg, ct, m, log)
 		if err != nil {
@@ -330,6 +329,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	} else {
 		log.Info("SLACK_BOT_TOKEN is not set: running without the staff desk (no \"ask our team\")")
 	}
+	tasks = append(tasks, task{"funnel counts", fstore.Run})
 	if engine, err = bot.NewEngine(cfg); err != nil {
 		return err
 	}
