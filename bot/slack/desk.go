@@ -54,6 +54,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"bridgebot/bot"
+	"bridgebot/bot/funnel"
 	"bridgebot/bot/outbox"
 	"bridgebot/bot/sealed"
 	"bridgebot/bot/tombstone"
@@ -81,6 +82,9 @@ type Config struct {
 	// Flows give sign-up posts and /bridge stats the English labels of
 	// steps and options ("Popular educator", not "popular-educator").
 	Flows map[string]*flows.Flow
+	// Funnel, when set, gives /bridge stats the sign-up funnel chart and
+	// the FAQ's most asked topics.
+	Funnel *funnel.Store
 
 	QuestionsChannel string   // where questions go by default
 	Routes           []Route  // first match wins, before QuestionsChannel
