@@ -175,13 +175,16 @@ func (t *turn) confirm(cb callbackData, msgID int) {
 	switch {
 	case cb.ns == nsDelete && yes:
 		t.change.Forget = true
+		if t.s.Form != nil && t.signup == nil {
+			t.e.observe().FormAbandoned(t.s.Form.Flow, t.s.Form.Step, t.s.Lang)
+		}
 		t.s.Form = nil
 		for _, f := range t.e.reg.features {
 			if er, ok := f.(eraser); ok {
 				er.erase(t)
 			}
 		}
-		t.say("delete.done", nil)
+		t.resp.Messages = append(t.resp.Messages, Message{Text: t.tr.T("delete.done", nil), Untracked: true})
 	case cb.ns == nsDelete:
 		t.say("delete.kept", nil)
 		t.resumeOrMenu()

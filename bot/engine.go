@@ -229,6 +229,7 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 			e.apologize(ctx, u, "error.unavailable")
 			return fmt.Errorf("bot: save chat %d: %w", u.ChatID, err)
 		}
+		t.observeForm()
 		if e.crashed("after-save") {
 			return errCrashed
 		}
@@ -296,6 +297,10 @@ type turn struct {
 	change Change
 	isNew  bool
 
+	// hadSignup and formBefore are the turn's start, for observeForm.
+	hadSignup  bool
+	formBefore *formPlace
+
 	effects    []Effect
 	subscribed *bool // known subscription state, to avoid a second read
 }
@@ -311,6 +316,8 @@ func (e *Engine) newTurn(ctx context.Context, s *Session, signup *Signup, u Upda
 	}
 	s.ChatID = u.ChatID
 	t.tr = e.cat.For(s.Lang)
+	t.hadSignup = signup != nil
+	t.formBefore = t.placeOfForm()
 	return t
 }
 
@@ -506,6 +513,6 @@ func MessageIDs() []string {
 		"notice.stale", "error.unavailable", "error.internal",
 		"input.media_in_form", "input.media", "input.edited", "input.unknown_command", "input.unknown_text",
 		"group.private", "signup.intro", "signup.existing", "signup.updated",
-		"flood.slow_down", "relay.clipped", "relay.file_too_big", "cmd.wipe", "wipe.done", "wipe.failed",
+		"flood.slow_down", "relay.clipped", "relay.file_too_big", "cmd.wipe", "wipe.done", "wipe.console", "wipe.failed",
 	}
 }

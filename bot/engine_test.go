@@ -205,6 +205,14 @@ func (h *harness) session() *bot.Session {
 // fillSpanish walks the whole interest form in Spanish.
 func (h *harness) fillSpanish() bot.Response {
 	h.t.Helper()
+	h.fillSpanishToReview()
+	return h.press("Confirmar")
+}
+
+// fillSpanishToReview walks the interest form in Spanish up to its
+// review, which it returns.
+func (h *harness) fillSpanishToReview() bot.Response {
+	h.t.Helper()
 	h.say("/start campaña_radio")
 	h.press("Quiero participar")
 	h.say("María José Pérez")
@@ -220,8 +228,7 @@ func (h *harness) fillSpanish() bot.Response {
 	h.say("+52 656 123 4567")
 	h.say("Quiero aprender educación popular 🌵")
 	h.press("Estoy de acuerdo")
-	h.press("Sí")
-	return h.press("Confirmar")
+	return h.press("Sí")
 }
 
 func TestSpanishMemberCompletesForm(t *testing.T) {

@@ -24,6 +24,9 @@ type Preview struct {
 	// Plain is each language version as members of that language see it
 	// (tghtml.Plain), with the footer (Options.Footer).
 	Plain map[string]string
+	// Shown is Plain with each link's address after its text
+	// (tghtml.PlainLinks), for organizers checking where links go.
+	Shown map[string]string
 
 	choices Choices // names the languages
 }
@@ -47,7 +50,7 @@ func (s *Store) Preview(ctx context.Context, j Job) (Preview, error) {
 	if err != nil {
 		return Preview{}, err
 	}
-	p := Preview{Job: j, Rate: s.opts.rateFor(j.Paid), Plain: map[string]string{}, choices: s.opts.Choices}
+	p := Preview{Job: j, Rate: s.opts.rateFor(j.Paid), Plain: map[string]string{}, Shown: map[string]string{}, choices: s.opts.Choices}
 	for _, l := range locales.Languages {
 		g := PreviewGroup{Lang: l, Members: counts[l], Gets: j.VersionFor(l)}
 		p.Groups = append(p.Groups, g)
@@ -58,7 +61,8 @@ func (s *Store) Preview(ctx context.Context, j Job) (Preview, error) {
 		}
 	}
 	for _, l := range j.langs() {
-		p.Plain[l] = tghtml.Plain(withFooter(Announcement{HTML: j.Texts[l]}, s.opts.Footer, l, l).HTML)
+		html := withFooter(Announcement{HTML: j.Texts[l]}, s.opts.Footer, l, l).HTML
+		p.Plain[l], p.Shown[l] = tghtml.Plain(html), tghtml.PlainLinks(html)
 	}
 	p.Duration = EstimateDuration(p.Recipients, p.Rate)
 	return p, nil

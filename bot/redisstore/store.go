@@ -25,9 +25,10 @@
 //	                          scanning the keyspace.
 //	{prefix}rate:{mac}:{min}  string: the member's messages in that minute
 //	                          (flood control), INCR by Load; PEXPIRE 61 s, so
-//	                          it is gone a minute after its window and needs
-//	                          no erasure. {mac} is the keyring's MAC of the
-//	                          chat ID (as tombstones), {min} Unix minutes.
+//	                          it is gone a minute after its window, and
+//	                          deleted at once by /delete (Save with Forget).
+//	                          {mac} is the keyring's MAC of the chat ID (as
+//	                          tombstones), {min} Unix minutes.
 //
 // Everything a member gave (answers, the question they typed, the
 // deep-link source) is inside the sealed values; only the version, the
@@ -164,6 +165,15 @@ func (s *Store) rateKey(chatID int64, now time.Time) string {
 		strconv.FormatInt(now.UnixMilli()/rateWindow.Milliseconds(), 10)
 }
 
+// rateKeys are every flood-control counter of the member that may still
+// exist: a counter outlives its window by a second, so the current
+// window's, the one before and, in the first second, the one before that.
+// /delete removes them: they are named after the member's chat (by MAC).
+func (s *Store) rateKeys(chatID int64) []string {
+	now := s.now()
+	return []string{s.rateKey(chatID, now), s.rateKey(chatID, now.Add(-rateWindow)), s.rateKey(chatID, now.Add(-2*rateWindow))}
+}
+
 // Load returns the member's session and sign-up, and counts the update
 // for flood control when the engine asks (bot.CountRate; Member.Recent). All go in one pipeline: Load runs
 // for every update, so it costs one round trip.
@@ -264,6 +274,9 @@ func (s *Store) decodeSignup(raw string) (*bot.Signup, error) {
 //	ARGV[9] now ms, ARGV[10] owner TTL ms ("0": do not refresh it),
 //	ARGV[11] turn TTL ms, ARGV[12…] sealed entries
 //
+// With "forget", KEYS[7…] are the member's flood-control counters, deleted
+// with the rest.
+//
 // It returns 1 when written, 0 on a version conflict (nothing written).
 var saveScript = redis.NewScript(`
 local cur = redis.call('HGET', KEYS[1], 'v')
@@ -274,6 +287,9 @@ end
 if ARGV[5] == 'forget' then
 	redis.call('DEL', KEYS[1], KEYS[2])
 	redis.call('ZREM', KEYS[3], ARGV[6])
+	for i = 7, #KEYS do
+		redis.call('DEL', KEYS[i])
+	end
 else
 	redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
 	redis.call('PEXPIRE', KEYS[1], ARGV[4])
@@ -356,6 +372,9 @@ func (s *Store) Save(ctx context.Context, sess *bot.Session, ch bot.Change) erro
 	args = append(args, entries...)
 	keys := []string{s.sessionKey(id), s.signupKey(id), s.signupsKey(),
 		s.turnsKey(id), s.turnsIndexKey(), s.alivePrefix() + s.owner}
+	if ch.Forget {
+		keys = append(keys, s.rateKeys(id)...)
+	}
 	ok, err := saveScript.Run(ctx, s.rdb, keys, args...).Int()
 	if err != nil {
 		return fail(err)

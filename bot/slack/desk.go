@@ -54,6 +54,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"bridgebot/bot"
+	"bridgebot/bot/funnel"
 	"bridgebot/bot/outbox"
 	"bridgebot/bot/sealed"
 	"bridgebot/bot/tombstone"
@@ -81,6 +82,9 @@ type Config struct {
 	// Flows give sign-up posts and /bridge stats the English labels of
 	// steps and options ("Popular educator", not "popular-educator").
 	Flows map[string]*flows.Flow
+	// Funnel, when set, gives /bridge stats the sign-up funnel chart and
+	// the FAQ's most asked topics.
+	Funnel *funnel.Store
 
 	QuestionsChannel string   // where questions go by default
 	Routes           []Route  // first match wins, before QuestionsChannel
@@ -111,8 +115,18 @@ type Config struct {
 	DeadMaxLen    int64
 	// Outbox tuning for tests; zero values are production defaults.
 	OutboxMinBackoff, OutboxMaxBackoff time.Duration
+	// Sent, when set, records the Telegram messages of staff replies so
+	// the member's /wipe deletes them too (bot/sentlog's Log).
+	Sent SentRecorder
 	// Observer, if set, is told what the desk does (metrics).
 	Observer Observer
+}
+
+// SentRecorder records a message sent to a member for /wipe. The desk
+// calls Record inside the transaction that checks the member's tombstone,
+// so a reply landing after an erasure leaves no record behind.
+type SentRecorder interface {
+	Record(ctx context.Context, p redis.Pipeliner, chat int64, id int)
 }
 
 // Observer is told what the desk does, so operators can watch it (the

@@ -230,6 +230,11 @@ func (d *Desk) HandleCommand(ctx context.Context, cmd slackapi.SlashCommand) str
 			d.log.Error("stats failed", slog.Any("err", err))
 			return "Sorry, the stats are not available right now (the database is not answering). Try again in a minute."
 		}
+		if d.funnelFlow() != nil {
+			// Reading the counts and drawing take longer than Slack's 3 s.
+			go d.postFunnel(context.WithoutCancel(ctx), cmd.ChannelID, cmd.UserID)
+			s += "\n_The sign-up funnel chart is on its way to this channel._"
+		}
 		return s
 	}
 	for _, x := range d.extensions {
@@ -247,7 +252,7 @@ func (d *Desk) HandleCommand(ctx context.Context, cmd slackapi.SlashCommand) str
 
 var helpText = strings.Join([]string{
 	"*/bridge* — the BRIDGE Institutes bot",
-	"• `/bridge stats` — sign-ups by language, role and issue area; open and answered questions",
+	"• `/bridge stats` — sign-ups by language, role and issue area; open and answered questions; the sign-up funnel chart and the FAQ's most asked topics, posted to the channel",
 	"• `/bridge broadcast` — send an announcement to subscribed members (organizers only)",
 	"• `/bridge export` — the sign-ups as a CSV file in a direct message to you (organizers only)",
 	"• `/bridge help` — this help",

@@ -33,6 +33,8 @@ func (d *Desk) deliverToSlack(ctx context.Context, e outbox.Entry) error {
 		err = handle(e, "signup", func(s signupMsg) error { return d.postSignup(ctx, s) })
 	case kindRedact:
 		err = handle(e, "redaction", func(r redactMsg) error { return d.redactPosts(ctx, r) })
+	case kindPurgeDead:
+		err = d.purgeDead(ctx, d.toSlack, e)
 	default:
 		return outbox.Permanent(fmt.Errorf("unknown slack outbox kind %q", e.Kind))
 	}

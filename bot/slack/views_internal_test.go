@@ -14,7 +14,7 @@ func TestBroadcastReportNamesTheSender(t *testing.T) {
 	for by, want := range map[string]string{"slack:U0SARAH": "By <@U0SARAH>.", "cli:alice": "By cli:alice."} {
 		p := broadcast.Progress{Job: broadcast.Job{ID: "j", Status: broadcast.StatusDone, CreatedBy: by, Counts: broadcast.Counts{Total: 1, Sent: 1},
 			Started: start, Finished: start.Add(3 * time.Second)}, Done: 1}
-		if text, _ := progressBlocks(p); !strings.Contains(text, want) {
+		if text, _ := progressBlocks(p, broadcast.Choices{}); !strings.Contains(text, want) {
 			t.Errorf("%s: report %q lacks %q", by, text, want)
 		}
 	}

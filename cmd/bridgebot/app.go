@@ -285,6 +285,7 @@ func runConsole(ctx context.Context, c config, args []string, s streams) error {
 		FormTTL: c.FormTTL, BotUsername: "bridge_bot", FAQ: ct.faq, Contact: c.Contact,
 		Subscriptions: bstore.Subscribers,
 		Erasers:       []bot.Eraser{bstore, audit.New(client.Client, c.RedisPrefix)},
+		Wiper:         con, // /wipe: the terminal's lines cannot be deleted; it says so
 	})
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"bridgebot/bot"
 	"bridgebot/bot/audit"
 	"bridgebot/bot/broadcast"
+	"bridgebot/bot/funnel"
 	"bridgebot/bot/redisstore"
 	"bridgebot/bot/sealed"
 	"bridgebot/bot/sentlog"
@@ -39,6 +40,7 @@ type Main struct {
 	ring    *sealed.Keyring
 	store   *redisstore.Store
 	metrics *metrics
+	funnel  *funnel.Store // the sign-up funnel's durable counts
 	http    *opsServer
 	tg      *telegram.Bot
 	engine  *bot.Engine
@@ -136,8 +138,13 @@ func (m *Main) engineConfig(ctx context.Context, sent *sentlog.Log) (bot.Config,
 	cfg := bot.Config{
 		Store: m.store, Sender: m.tg, Flows: ct.flows, Locales: ct.locales, Logger: m.log,
 		FormTTL: c.FormTTL, BotUsername: m.tg.Username(), FAQ: ct.faq, Contact: c.Contact, MemberRateLimit: c.MemberRateLimit,
-		Observer: newEngineMetrics(m.metrics.reg),
 	}
+	// The funnel for /bridge stats and `bridgebot stats`: kept in Redis,
+	// where forms that expire are seen (the Prometheus counters cannot).
+	m.funnel = c.funnelStore(client, m.log)
+	cfg.Observer = bot.Observers(newEngineMetrics(m.metrics.reg), m.funnel)
+	m.metrics.reg.MustRegister(newFunnelCollector(m.funnel, m.log))
+	m.tasks = append(m.tasks, task{"funnel counts", m.funnel.Run})
 	if c.Slack.BotToken == "" && c.Contact == "" {
 		m.log.Warn("no staff desk and no BRIDGE_CONTACT: members whose questions the FAQ cannot answer are only pointed to the FAQ list")
 	}
@@ -154,7 +161,7 @@ func (m *Main) engineConfig(ctx context.Context, sent *sentlog.Log) (bot.Config,
 		m.log.Info("SLACK_BOT_TOKEN is not set: running without the staff desk (no \"ask our team\")")
 		return cfg, nil
 	}
-	desk, err := m.openDesk(ctx)
+	desk, err := m.openDesk(ctx, sent)
 	if err != nil {
 		return cfg, err
 	}
@@ -171,7 +178,7 @@ func (m *Main) engineConfig(ctx context.Context, sent *sentlog.Log) (bot.Config,
 
 // openDesk connects the Slack staff desk: the outbox workers, and Socket
 // Mode or the HTTP endpoints for events.
-func (m *Main) openDesk(ctx context.Context) (*slack.Desk, error) {
+func (m *Main) openDesk(ctx context.Context, sent *sentlog.Log) (*slack.Desk, error) {
 	c, sc := m.cfg, m.cfg.Slack
 	// Every Slack call gets a deadline, so one hung connection cannot
 	// hold a member's queue.
@@ -186,7 +193,8 @@ func (m *Main) openDesk(ctx context.Context) (*slack.Desk, error) {
 	api := slackapi.New(sc.BotToken, opts...)
 	desk, err := slack.New(ctx, slack.Config{
 		Client: api, Redis: m.redis.Client, Prefix: c.RedisPrefix, Messenger: m.tg, Locales: m.content.locales, Flows: m.content.flows,
-		Signups: m.store, Logger: m.log, Keyring: m.ring,
+		Signups: m.store, Logger: m.log, Keyring: m.ring, Sent: sent, // staff replies, for /wipe
+		Funnel:           m.funnel, // reads only: the engine's observer records
 		QuestionsChannel: sc.QuestionsChannel, SignupsChannel: sc.SignupsChannel, Routes: sc.Routes,
 		SignupFields: sc.SignupFields, CommandChannels: sc.CommandChannels, ShowStaffName: sc.ShowStaffName,
 		QuietTime: sc.QuietTime, OutboxMaxBackoff: sc.MaxBackoff,
