@@ -208,6 +208,9 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 		// updates are kept for 24 hours). Its outputs were recorded with
 		// it: delivered above if they had not been.
 		if u.ID != 0 && u.ID <= s.LastUpdate && e.now().Sub(s.Updated) < 24*time.Hour {
+			if m.Cached {
+				continue // read what is recorded (a redelivery delivers its outputs)
+			}
 			e.log.Debug("duplicate update", slog.Int64("chat", u.ChatID), slog.Int64("update", u.ID))
 			if u.Callback != nil {
 				return e.sender.Send(ctx, Response{ChatID: u.ChatID, CallbackID: u.Callback.ID})

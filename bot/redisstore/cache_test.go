@@ -1,0 +1,192 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"bridgebot/bot"
+	"bridgebot/bot/redisstore"
+	"bridgebot/bot/redisstore/redistest"
+)
+
+// roundTrips counts the client's commands and pipelines, one each.
+type roundTrips struct{ n atomic.Int64 }
+
+func (h *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { h.n.Add(1); return next(ctx, cmd) }
+}
+func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(1); return next(ctx, cmds) }
+}
+
+// counted runs f and returns how many round trips it made.
+func (h *roundTrips) counted(f func()) int64 {
+	before := h.n.Load()
+	f()
+	return h.n.Load() - before
+}
+
+// A chat this process saved last is loaded without asking Redis, unless
+// the update counts for flood control; its save is one round trip.
+func TestCachedSessionSkipsTheLoad(t *testing.T) {
+	client, prefix := redistest.New(t)
+	rt := &roundTrips{}
+	client.AddHook(rt)
+	st := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	ctx := context.Background()
+	// the first save may load the script (NOSCRIPT, then EVAL)
+	m := mustLoad(t, st, 7)
+	mustSave(t, st, m.Session, bot.Change{Signup: signup(7, t0)})
+
+	for i := range 3 {
+		var m bot.Member
+		if n := rt.counted(func() { m = mustLoad(t, st, 7) }); n != 0 || !m.Cached {
+			t.Fatalf("load %d: %d round trips, cached %v; want 0, true", i, n, m.Cached)
+		}
+		if m.Signup == nil || m.Signup.Answers["name"][0] != "Ana" || m.Session.Version != int64(i+1) {
+			t.Fatalf("load %d from the cache: version %d, sign-up %+v", i, m.Session.Version, m.Signup)
+		}
+		m.Session.Lang = "es"
+		if n := rt.counted(func() { mustSave(t, st, m.Session, bot.Change{}) }); n != 1 {
+			t.Fatalf("save %d: %d round trips, want 1", i, n)
+		}
+	}
+	var counted bot.Member
+	n := rt.counted(func() {
+		var err error
+		if counted, err = st.Load(bot.CountRate(ctx), 7); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n != 1 || counted.Cached || counted.Recent != 1 || counted.Session.Lang != "es" {
+		t.Fatalf("counted load: %d round trips, cached %v, recent %d, lang %q; want 1, false, 1, es", n, counted.Cached, counted.Recent, counted.Session.Lang)
+	}
+}
+
+// Two processes on one Redis taking turns on a chat: a session cached by
+// one is refused once the other saved, and the retry's Load has the
+// other's state without another round trip.
+func TestCachedSessionRefusedAfterAnotherProcessSaved(t *testing.T) {
+	client, prefix := redistest.New(t)
+	rt := &roundTrips{}
+	client.AddHook(rt)
+	a := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	b := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	ctx := context.Background()
+
+	ma := mustLoad(t, a, 9)
+	ma.Session.Source = "from-a"
+	mustSave(t, a, ma.Session, bot.Change{})
+
+	mb := mustLoad(t, b, 9)
+	if mb.Cached || mb.Session.Source != "from-a" {
+		t.Fatalf("b read %+v (cached %v)", mb.Session, mb.Cached)
+	}
+	mb.Session.Source = "from-b"
+	mustSave(t, b, mb.Session, bot.Change{})
+
+	stale := mustLoad(t, a, 9)
+	if !stale.Cached || stale.Session.Source != "from-a" {
+		t.Fatalf("a's cache: %+v (cached %v)", stale.Session, stale.Cached)
+	}
+	stale.Session.Source = "lost"
+	if err := a.Save(ctx, stale.Session, bot.Change{}); !errors.Is(err, bot.ErrConflict) {
+		t.Fatalf("save of a stale cached session: %v, want ErrConflict", err)
+	}
+	var fresh bot.Member
+	if n := rt.counted(func() { fresh = mustLoad(t, a, 9) }); n != 0 {
+		t.Fatalf("load after a refusal: %d round trips, want 0 (the refusal read it)", n)
+	}
+	if fresh.Cached || fresh.Session.Source != "from-b" || fresh.Session.Version != 2 {
+		t.Fatalf("after the refusal a loaded %+v (cached %v), want b's version 2", fresh.Session, fresh.Cached)
+	}
+	fresh.Session.Source = "a-again"
+	mustSave(t, a, fresh.Session, bot.Change{})
+	// and b's own cached copy is now the stale one
+	if err := b.Save(ctx, mustLoad(t, b, 9).Session, bot.Change{}); !errors.Is(err, bot.ErrConflict) {
+		t.Fatalf("b's stale save: %v, want ErrConflict", err)
+	}
+	if got := mustLoad(t, b, 9); got.Session.Source != "a-again" || got.Session.Version != 3 {
+		t.Fatalf("b then reads %+v", got.Session)
+	}
+}
+
+// An erasure by another process (the session and sign-up deleted) makes
+// the cached copy useless: the save is refused and the retry sees nothing.
+func TestCachedSessionRefusedAfterErasureElsewhere(t *testing.T) {
+	client, prefix := redistest.New(t)
+	a := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	b := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	ctx := context.Background()
+	m := mustLoad(t, a, 11)
+	mustSave(t, a, m.Session, bot.Change{Signup: signup(11, t0)})
+
+	other := mustLoad(t, b, 11)
+	mustSave(t, b, other.Session, bot.Change{Forget: true})
+
+	cached := mustLoad(t, a, 11)
+	if !cached.Cached || cached.Signup == nil {
+		t.Fatalf("a's cache lost the sign-up early: %+v", cached)
+	}
+	if err := a.Save(ctx, cached.Session, bot.Change{}); !errors.Is(err, bot.ErrConflict) {
+		t.Fatalf("save after an erasure elsewhere: %v, want ErrConflict", err)
+	}
+	after := mustLoad(t, a, 11)
+	if after.Signup != nil || after.Session.Version != 0 {
+		t.Fatalf("after the erasure a loaded version %d, sign-up %+v", after.Session.Version, after.Signup)
+	}
+	if su, err := a.GetSignup(ctx, 11); err != nil || su != nil {
+		t.Fatalf("sign-up after the erasure: %+v, %v", su, err)
+	}
+}
+
+// A sign-up removed behind the session's back (by hand, by a tool) also
+// refuses a cached save, whose turn believed it existed.
+func TestCachedSessionRefusedWhenTheSignupWentAway(t *testing.T) {
+	client, prefix := redistest.New(t)
+	a := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	ctx := context.Background()
+	m := mustLoad(t, a, 12)
+	mustSave(t, a, m.Session, bot.Change{Signup: signup(12, t0)})
+	if err := client.Del(ctx, prefix+"signup:12").Err(); err != nil {
+		t.Fatal(err)
+	}
+	cached := mustLoad(t, a, 12)
+	if err := a.Save(ctx, cached.Session, bot.Change{}); !errors.Is(err, bot.ErrConflict) {
+		t.Fatalf("save with the sign-up gone: %v, want ErrConflict", err)
+	}
+	if after := mustLoad(t, a, 12); after.Signup != nil {
+		t.Fatalf("sign-up still seen: %+v", after.Signup)
+	}
+}
+
+// Recorded turns that are still waiting (delivery failed, flood control,
+// a crash) are never skipped by a cached load: the save is refused and the
+// retry's Load shows them, so they are delivered before the new turn.
+func TestCachedSessionRefusedWhileTurnsWait(t *testing.T) {
+	client, prefix := redistest.New(t)
+	a := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	ctx := context.Background()
+	m := mustLoad(t, a, 13)
+	reply := bot.Response{ChatID: 13, Messages: []bot.Message{{Text: "hello"}}}
+	mustSave(t, a, m.Session, bot.Change{Turn: []bot.TurnEntry{{ID: "1:0", Update: 1, Created: time.Now(), Reply: &reply}}})
+
+	cached := mustLoad(t, a, 13)
+	if !cached.Cached || len(cached.Pending) != 0 {
+		t.Fatalf("cached load: %+v", cached)
+	}
+	if err := a.Save(ctx, cached.Session, bot.Change{}); !errors.Is(err, bot.ErrConflict) {
+		t.Fatalf("cached save with a turn waiting: %v, want ErrConflict", err)
+	}
+	after := mustLoad(t, a, 13)
+	if len(after.Pending) != 1 || after.Pending[0].Reply == nil || after.Pending[0].Reply.Messages[0].Text != "hello" {
+		t.Fatalf("the waiting turn is not shown: %+v", after.Pending)
+	}
+	mustSave(t, a, after.Session, bot.Change{})
+}
