@@ -188,7 +188,7 @@ func (t *turn) confirm(cb callbackData, msgID int) {
 	case yes:
 		editing := t.signup != nil
 		if t.s.Form != nil && !editing {
-			t.e.observe().FormAbandoned(t.s.Form.Flow, t.s.Form.Step, t.s.Lang)
+			t.observe().FormAbandoned(t.s.Form.Flow, t.s.Form.Step, t.s.Lang)
 		}
 		t.s.Form = nil
 		if editing {

@@ -232,6 +232,9 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 			e.apologize(ctx, u, "error.unavailable")
 			return fmt.Errorf("bot: save chat %d: %w", u.ChatID, err)
 		}
+		if e.obs != nil {
+			t.seen.report(e.obs)
+		}
 		if e.crashed("after-save") {
 			return errCrashed
 		}
@@ -300,7 +303,8 @@ type turn struct {
 	isNew  bool
 
 	effects    []Effect
-	subscribed *bool // known subscription state, to avoid a second read
+	subscribed *bool    // known subscription state, to avoid a second read
+	seen       observed // for the Observer, once saved
 }
 
 func (e *Engine) newTurn(ctx context.Context, s *Session, signup *Signup, u Update) *turn {

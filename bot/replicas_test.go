@@ -3,6 +3,7 @@ package bot_test
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"bridgebot/bot"
@@ -17,8 +18,10 @@ import (
 // is seen by the other.
 func TestTwoProcessesTakingTurnsOnOneChat(t *testing.T) {
 	client, prefix := redistest.New(t)
-	a := newHarnessWith(t, "en", redisstore.New(client, redisstore.Options{Prefix: prefix}))
-	b := newHarnessWith(t, "en", redisstore.New(client, redisstore.Options{Prefix: prefix}))
+	obs := &countingObserver{}
+	observing := func(c *bot.Config) { c.Observer = obs }
+	a := newHarnessWith(t, "en", redisstore.New(client, redisstore.Options{Prefix: prefix}), observing)
+	b := newHarnessWith(t, "en", redisstore.New(client, redisstore.Options{Prefix: prefix}), observing)
 	hs := []*harness{a, b}
 	var last bot.Response
 	id := int64(0)
@@ -82,6 +85,11 @@ func TestTwoProcessesTakingTurnsOnOneChat(t *testing.T) {
 			t.Fatalf("step %d (%s %q) on process %d: answer %q, want %q", i, s.kind, s.arg, order[i], text(r), s.expect)
 		}
 	}
+	// turns run again after a refused save are observed once: the funnel
+	// counts what one process alone counts
+	if obs.started != 1 || obs.completed != 1 || obs.answered != 12 {
+		t.Errorf("observed %d started, %d steps answered, %d completed; want 1, 12, 1", obs.started, obs.answered, obs.completed)
+	}
 	su := a.signup()
 	if su == nil || su.Answers["email"][0] != "sam@example.org" || len(su.Answers["areas"]) != 1 {
 		t.Fatalf("sign-up after taking turns: %+v", su)
@@ -109,3 +117,29 @@ func lastMessage(r bot.Response) bot.Message {
 	}
 	return r.Messages[len(r.Messages)-1]
 }
+
+// countingObserver counts the form funnel.
+type countingObserver struct {
+	mu                           sync.Mutex
+	started, answered, completed int
+}
+
+func (o *countingObserver) FormStarted(string, string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.started++
+}
+func (o *countingObserver) FormStepAnswered(string, string, string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.answered++
+}
+func (o *countingObserver) FormCompleted(string, string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.completed++
+}
+func (o *countingObserver) FormAbandoned(string, string, string) {}
+func (o *countingObserver) FAQ(bot.FAQOutcome, string)           {}
+func (o *countingObserver) FAQFeedback(bool, string)             {}
+func (o *countingObserver) QuestionOpened(string)                {}
