@@ -171,7 +171,9 @@ func (s *Store) rateKey(chatID int64, now time.Time) string {
 // is in the session cache (cache.go; Member.Cached) or a refused save
 // just read it.
 func (s *Store) Load(ctx context.Context, chatID int64) (bot.Member, error) {
-	if e := s.cache.take(chatID, bot.RateCounted(ctx)); e != nil {
+	// While delivered turns of the chat wait for their removal, a cached
+	// session would be refused (turns waiting): read what Redis has.
+	if e := s.cache.take(chatID, bot.RateCounted(ctx) || s.removing(chatID)); e != nil {
 		if e.state == stateSaved {
 			return bot.Member{Session: e.sess, Signup: e.signup, Cached: true}, nil
 		}
