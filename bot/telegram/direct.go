@@ -32,7 +32,8 @@ import (
 // the request's context (deadline and cancellation), and drops a
 // connection after any error, an unread body, or "Connection: close".
 // Requests it does not handle — through a proxy from the environment,
-// other schemes, upgrades — go to fallback, net/http's own transport.
+// other schemes, upgrades, uploads — go to fallback, net/http's own
+// transport.
 type directTransport struct {
 	dialer    net.Dialer
 	tlsConfig *tls.Config // nil: system roots, ServerName from the URL
@@ -95,6 +96,12 @@ func (t *directTransport) handles(req *http.Request) bool {
 		return false
 	}
 	if req.Header.Get("Upgrade") != "" || req.Method == http.MethodConnect {
+		return false
+	}
+	// Uploads (a body of unknown or large size: files relayed to members)
+	// go to net/http, which reads an early answer (413, 400) while still
+	// writing; here it would surface as a failed write.
+	if req.Body != nil && req.Body != http.NoBody && (req.ContentLength <= 0 || req.ContentLength > maxDirectBody) {
 		return false
 	}
 	if t.proxy != nil {
@@ -186,6 +193,10 @@ func (b *directBody) Close() error {
 	}
 	return nil
 }
+
+// maxDirectBody is the largest request body sent directly: Bot API
+// calls with text are a few KiB.
+const maxDirectBody = 256 << 10
 
 // maxDrain bounds what Close reads to keep a connection: more is cheaper
 // to reconnect than to read.

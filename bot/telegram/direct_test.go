@@ -283,3 +283,27 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// Uploads of unknown length (multipart through a pipe, as the library
+// sends files) go to net/http.
+func TestDirectTransportUploadsFallBack(t *testing.T) {
+	srv, _ := countingServer(t, false, echo)
+	d := testDirect(t)
+	var fellBack atomic.Int64
+	d.fallback = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		fellBack.Add(1)
+		return http.DefaultTransport.RoundTrip(r)
+	})
+	pr, pw := io.Pipe()
+	go func() { _, _ = io.WriteString(pw, "text=hola"); pw.Close() }()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL, pr)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := d.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if fellBack.Load() != 1 {
+		t.Fatalf("an upload of unknown length went direct")
+	}
+}
