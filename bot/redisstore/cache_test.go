@@ -3,40 +3,26 @@ package redisstore_test
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"bridgebot/bot"
 	"bridgebot/bot/redisstore"
 	"bridgebot/bot/redisstore/redistest"
 )
 
-// roundTrips counts the client's commands and pipelines, one each.
-type roundTrips struct{ n atomic.Int64 }
-
-func (h *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error { h.n.Add(1); return next(ctx, cmd) }
-}
-func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(1); return next(ctx, cmds) }
-}
-
-// counted runs f and returns how many round trips it made.
-func (h *roundTrips) counted(f func()) int64 {
-	before := h.n.Load()
+// tripsOf runs f and returns how many round trips it made.
+func tripsOf(rt *redisstore.RoundTrips, f func()) int64 {
+	before := rt.Count()
 	f()
-	return h.n.Load() - before
+	return rt.Count() - before
 }
 
 // A chat this process saved last is loaded without asking Redis, unless
 // the update counts for flood control; its save is one round trip.
 func TestCachedSessionSkipsTheLoad(t *testing.T) {
 	client, prefix := redistest.New(t)
-	rt := &roundTrips{}
+	rt := &redisstore.RoundTrips{}
 	client.AddHook(rt)
 	st := redisstore.New(client, redisstore.Options{Prefix: prefix})
 	ctx := context.Background()
@@ -46,19 +32,19 @@ func TestCachedSessionSkipsTheLoad(t *testing.T) {
 
 	for i := range 3 {
 		var m bot.Member
-		if n := rt.counted(func() { m = mustLoad(t, st, 7) }); n != 0 || !m.Cached {
+		if n := tripsOf(rt, func() { m = mustLoad(t, st, 7) }); n != 0 || !m.Cached {
 			t.Fatalf("load %d: %d round trips, cached %v; want 0, true", i, n, m.Cached)
 		}
 		if m.Signup == nil || m.Signup.Answers["name"][0] != "Ana" || m.Session.Version != int64(i+1) {
 			t.Fatalf("load %d from the cache: version %d, sign-up %+v", i, m.Session.Version, m.Signup)
 		}
 		m.Session.Lang = "es"
-		if n := rt.counted(func() { mustSave(t, st, m.Session, bot.Change{}) }); n != 1 {
+		if n := tripsOf(rt, func() { mustSave(t, st, m.Session, bot.Change{}) }); n != 1 {
 			t.Fatalf("save %d: %d round trips, want 1", i, n)
 		}
 	}
 	var counted bot.Member
-	n := rt.counted(func() {
+	n := tripsOf(rt, func() {
 		var err error
 		if counted, err = st.Load(bot.CountRate(ctx), 7); err != nil {
 			t.Fatal(err)
@@ -74,7 +60,7 @@ func TestCachedSessionSkipsTheLoad(t *testing.T) {
 // other's state without another round trip.
 func TestCachedSessionRefusedAfterAnotherProcessSaved(t *testing.T) {
 	client, prefix := redistest.New(t)
-	rt := &roundTrips{}
+	rt := &redisstore.RoundTrips{}
 	client.AddHook(rt)
 	a := redisstore.New(client, redisstore.Options{Prefix: prefix})
 	b := redisstore.New(client, redisstore.Options{Prefix: prefix})
@@ -100,7 +86,7 @@ func TestCachedSessionRefusedAfterAnotherProcessSaved(t *testing.T) {
 		t.Fatalf("save of a stale cached session: %v, want ErrConflict", err)
 	}
 	var fresh bot.Member
-	if n := rt.counted(func() { fresh = mustLoad(t, a, 9) }); n != 0 {
+	if n := tripsOf(rt, func() { fresh = mustLoad(t, a, 9) }); n != 0 {
 		t.Fatalf("load after a refusal: %d round trips, want 0 (the refusal read it)", n)
 	}
 	if fresh.Cached || fresh.Session.Source != "from-b" || fresh.Session.Version != 2 {
