@@ -180,14 +180,15 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 	for attempt := range maxAttempts {
 		lctx := ctx
 		if attempt == 0 && u.Callback == nil && e.rate > 0 {
-			lctx = CountRate(ctx) // flood control counts messages, once
+			lctx = CountRate(ctx, e.rate) // flood control counts messages, once
 		}
 		m, err := e.store.Load(lctx, u.ChatID)
 		if err != nil {
 			e.apologize(ctx, u, "error.unavailable")
 			return fmt.Errorf("bot: load chat %d: %w", u.ChatID, err)
 		}
-		if attempt == 0 && e.flooding(ctx, u, m) {
+		// counted by this Load, or by a refused save of a cached session
+		if m.Recent > 0 && e.flooding(ctx, u, m) {
 			return nil
 		}
 		waiting := e.isHeld(u.ChatID)

@@ -11,9 +11,11 @@ import (
 // Every update used to cost two round trips to Redis: Load, then the save
 // script. On this kind of machine a round trip costs more CPU than the
 // turn itself, so the store keeps, per chat, what its last successful save
-// wrote (the session at its new version, and the sign-up), and a Load that
-// does not count the update for flood control (a button press, a retry)
-// is answered from it without asking Redis.
+// wrote (the session at its new version, and the sign-up), and a Load is
+// answered from it without asking Redis. A message's count for flood
+// control is then taken by the save, which refuses a member over the
+// limit (the retry's Load reports the count, and the engine drops the
+// update as it would have).
 //
 // Nothing is trusted that Redis has not confirmed: a save of a session
 // that came from the cache is checked by the save script against what a
@@ -48,8 +50,11 @@ const (
 )
 
 type cacheEntry struct {
-	state  cacheState
-	hit    bool // stateOut: the session came from the cache, unchecked
+	state cacheState
+	hit   bool // stateOut: the session came from the cache, unchecked
+	// count: stateOut, a hit whose update the save counts for flood
+	// control, with this limit (0: not counted there)
+	count  int64
 	sess   *bot.Session
 	signup *bot.Signup
 	fresh  freshRead
@@ -60,6 +65,7 @@ type freshRead struct {
 	hm     []any // HMGET v d
 	signup any   // GET: string, or nil
 	turns  []string
+	recent int64 // the member's count this minute, if the save counted
 }
 
 type sessionCache struct {
@@ -68,17 +74,22 @@ type sessionCache struct {
 }
 
 // take returns the chat's entry for a Load, marking it handed out; nil
-// when the Load must read Redis. A Load that counts the update for flood
-// control always reads Redis (the count is there).
-func (c *sessionCache) take(chatID int64, counted bool) *cacheEntry {
+// when the Load must read Redis. limit > 0: the update counts for flood
+// control, which a saved session leaves to its save and a refusal's
+// reading cannot do (it counted an earlier update). saved false: not a
+// saved session (it would be refused), only a refusal's reading.
+func (c *sessionCache) take(chatID int64, limit int64, saved bool) *cacheEntry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.entries[chatID]
-	if e == nil || counted || e.state == stateOut {
+	if e == nil || e.state == stateOut || (limit > 0 && e.state == stateFresh) || (!saved && e.state == stateSaved) {
 		return nil
 	}
 	out := *e
 	e.state, e.hit, e.fresh = stateOut, out.state == stateSaved, freshRead{}
+	if e.hit {
+		e.count = limit
+	}
 	return &out
 }
 

@@ -43,15 +43,59 @@ func TestCachedSessionSkipsTheLoad(t *testing.T) {
 			t.Fatalf("save %d: %d round trips, want 1", i, n)
 		}
 	}
+	// a message counted for flood control: the save counts it
 	var counted bot.Member
 	n := tripsOf(rt, func() {
 		var err error
-		if counted, err = st.Load(bot.CountRate(ctx), 7); err != nil {
+		if counted, err = st.Load(bot.CountRate(ctx, 20), 7); err != nil {
 			t.Fatal(err)
 		}
 	})
-	if n != 1 || counted.Cached || counted.Recent != 1 || counted.Session.Lang != "es" {
-		t.Fatalf("counted load: %d round trips, cached %v, recent %d, lang %q; want 1, false, 1, es", n, counted.Cached, counted.Recent, counted.Session.Lang)
+	if n != 0 || !counted.Cached || counted.Recent != 0 || counted.Session.Lang != "es" {
+		t.Fatalf("counted load: %d round trips, cached %v, recent %d, lang %q; want 0, true, 0 (left to the save), es", n, counted.Cached, counted.Recent, counted.Session.Lang)
+	}
+	if n := tripsOf(rt, func() { mustSave(t, st, counted.Session, bot.Change{}) }); n != 1 {
+		t.Fatalf("counting save: %d round trips, want 1", n)
+	}
+	keys, err := client.Keys(ctx, prefix+"rate:*").Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("rate keys %v, %v", keys, err)
+	}
+	if v, err := client.Get(ctx, keys[0]).Int(); err != nil || v != 1 {
+		t.Fatalf("rate count %d, %v; want 1", v, err)
+	}
+}
+
+// Flood control with cached sessions: the save counts the message and
+// refuses a member over the limit; the retry's Load reports the count.
+func TestCachedSessionCountsMessagesInTheSave(t *testing.T) {
+	client, prefix := redistest.New(t)
+	st := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	ctx := context.Background()
+	m := mustLoad(t, st, 8)
+	mustSave(t, st, m.Session, bot.Change{})
+	for i := range 2 {
+		c, err := st.Load(bot.CountRate(ctx, 2), 8)
+		if err != nil || !c.Cached {
+			t.Fatalf("message %d: cached %v, %v", i+1, c.Cached, err)
+		}
+		mustSave(t, st, c.Session, bot.Change{})
+	}
+	over, err := st.Load(bot.CountRate(ctx, 2), 8)
+	if err != nil || !over.Cached {
+		t.Fatalf("third message: cached %v, %v", over.Cached, err)
+	}
+	if err := st.Save(ctx, over.Session, bot.Change{}); !errors.Is(err, bot.ErrConflict) {
+		t.Fatalf("save over the limit: %v, want ErrConflict", err)
+	}
+	retry := mustLoad(t, st, 8)
+	if retry.Recent != 3 || retry.Cached || retry.Session.Version != 3 {
+		t.Fatalf("retry after the refusal: recent %d, cached %v, version %d; want 3, false, 3", retry.Recent, retry.Cached, retry.Session.Version)
+	}
+	// a message after that is counted by its Load, as without the cache
+	next, err := st.Load(bot.CountRate(ctx, 2), 8)
+	if err != nil || next.Recent != 4 {
+		t.Fatalf("next message: recent %d, %v; want 4", next.Recent, err)
 	}
 }
 

@@ -172,8 +172,13 @@ func (s *Store) rateKey(chatID int64, now time.Time) string {
 // just read it.
 func (s *Store) Load(ctx context.Context, chatID int64) (bot.Member, error) {
 	// While delivered turns of the chat wait for their removal, a cached
-	// session would be refused (turns waiting): read what Redis has.
-	if e := s.cache.take(chatID, bot.RateCounted(ctx) || s.removing(chatID)); e != nil {
+	// session would be refused (turns waiting): read what Redis has (or
+	// what a refused save just read).
+	limit := bot.RateLimit(ctx)
+	if bot.RateCounted(ctx) && limit <= 0 {
+		limit = 1 << 62 // counted without a limit: count, never refuse
+	}
+	if e := s.cache.take(chatID, limit, !s.removing(chatID)); e != nil {
 		if e.state == stateSaved {
 			return bot.Member{Session: e.sess, Signup: e.signup, Cached: true}, nil
 		}
@@ -182,6 +187,7 @@ func (s *Store) Load(ctx context.Context, chatID int64) (bot.Member, error) {
 			s.cache.drop(chatID)
 			return bot.Member{}, fmt.Errorf("redisstore: load session %d: %w", chatID, err)
 		}
+		m.Recent = max(e.fresh.recent, 0)
 		s.cache.loaded(chatID, m.Session, m.Signup, false)
 		return m, nil
 	}
@@ -293,7 +299,8 @@ func (s *Store) decodeSignup(raw string) (*bot.Signup, error) {
 //
 //	KEYS[4] turns list, KEYS[5] turns index, KEYS[6] this process's liveness key
 //	ARGV[9] now ms, ARGV[10] owner TTL ms ("0": do not refresh it),
-//	ARGV[11] turn TTL ms, ARGV[12] the cache check, ARGV[13…] sealed entries
+//	ARGV[11] turn TTL ms, ARGV[12] the cache check, ARGV[13] and ARGV[14]
+//	the count (below), ARGV[15…] sealed entries
 //
 // A session from the session cache (cache.go) was not read from Redis
 // for this turn: ARGV[12] is then "1" or "0", whether the cache holds a
@@ -301,19 +308,31 @@ func (s *Store) decodeSignup(raw string) (*bot.Signup, error) {
 // waiting or its sign-up's presence differs — everything a Load would
 // have shown the turn. ("" for a session Load read.)
 //
-// It returns 1 when written. When it refuses (nothing written) it returns
-// the chat as a Load would read it: {0, version, session, sign-up, turns},
-// so the retry needs no second round trip.
+// Such a session's update, when it is a message, was not counted for
+// flood control by a Load either: KEYS[7] is then the rate key, ARGV[13]
+// the limit ("" when the save does not count) and ARGV[14] the key's
+// TTL in ms. The script counts it first, whatever happens next, and
+// refuses a member over the limit.
+//
+// It returns 1 when written. When it refuses (nothing written but the
+// count) it returns the chat as a Load would read it: {0, version,
+// session, sign-up, turns, count (-1: not counted)}, so the retry needs
+// no second round trip.
 var saveScript = redis.NewScript(`
+local n = -1
+if ARGV[13] ~= '' then
+	n = redis.call('INCR', KEYS[7])
+	redis.call('PEXPIRE', KEYS[7], ARGV[14])
+end
 local cur = redis.call('HGET', KEYS[1], 'v')
 if not cur then cur = '0' end
-local ok = cur == ARGV[1]
+local ok = cur == ARGV[1] and (n < 0 or n <= tonumber(ARGV[13]))
 if ok and ARGV[12] ~= '' then
 	ok = redis.call('LLEN', KEYS[4]) == 0 and redis.call('EXISTS', KEYS[2]) == tonumber(ARGV[12])
 end
 if not ok then
 	local hm = redis.call('HMGET', KEYS[1], 'v', 'd')
-	return {0, hm[1], hm[2], redis.call('GET', KEYS[2]), redis.call('LRANGE', KEYS[4], 0, -1)}
+	return {0, hm[1], hm[2], redis.call('GET', KEYS[2]), redis.call('LRANGE', KEYS[4], 0, -1), n}
 end
 if ARGV[5] == 'forget' then
 	redis.call('DEL', KEYS[1], KEYS[2])
@@ -326,8 +345,8 @@ else
 		redis.call('ZADD', KEYS[3], 'NX', ARGV[8], ARGV[6])
 	end
 end
-if #ARGV >= 13 then
-	for i = 13, #ARGV do
+if #ARGV >= 15 then
+	for i = 15, #ARGV do
 		redis.call('RPUSH', KEYS[4], ARGV[i])
 	end
 	redis.call('PEXPIRE', KEYS[4], ARGV[11])
@@ -361,11 +380,14 @@ func (s *Store) Save(ctx context.Context, sess *bot.Session, ch bot.Change) erro
 	}
 	next := sess.Version + 1
 	out := s.cache.handedOut(id, sess)
-	check := ""
+	check, limit := "", ""
 	if out != nil && out.hit {
 		check = "0"
 		if out.signup != nil {
 			check = "1"
+		}
+		if out.count > 0 {
+			limit = strconv.FormatInt(out.count, 10)
 		}
 	}
 	op, sessJSON, signupJSON, score := "save", "", "", int64(0)
@@ -403,6 +425,8 @@ func (s *Store) Save(ctx context.Context, sess *bot.Session, ch bot.Change) erro
 		s.liveness(),
 		s.turnTTL.Milliseconds(),
 		check,
+		limit,
+		(rateWindow + time.Second).Milliseconds(),
 	}
 	entries, err := s.sealTurn(ch.Turn)
 	if err != nil {
@@ -411,6 +435,9 @@ func (s *Store) Save(ctx context.Context, sess *bot.Session, ch bot.Change) erro
 	args = append(args, entries...)
 	keys := []string{s.sessionKey(id), s.signupKey(id), s.signupsKey(),
 		s.turnsKey(id), s.turnsIndexKey(), s.alivePrefix() + s.owner}
+	if limit != "" {
+		keys = append(keys, s.rateKey(id, s.now()))
+	}
 	res, err := saveScript.Run(ctx, s.rdb, keys, args...).Result()
 	if err != nil {
 		s.cache.drop(id)
@@ -447,9 +474,13 @@ func (s *Store) Save(ctx context.Context, sess *bot.Session, ch bot.Change) erro
 }
 
 // freshFrom reads a refusal of the save script: {0, version, session,
-// sign-up, turns}, missing values as nil.
+// sign-up, turns, count}, missing values as nil.
 func freshFrom(r []any) (freshRead, bool) {
-	if len(r) != 5 {
+	if len(r) != 6 {
+		return freshRead{}, false
+	}
+	n, ok := r[5].(int64)
+	if !ok {
 		return freshRead{}, false
 	}
 	items, ok := r[4].([]any)
@@ -464,7 +495,7 @@ func freshFrom(r []any) (freshRead, bool) {
 		}
 		turns = append(turns, str)
 	}
-	return freshRead{hm: []any{r[1], r[2]}, signup: r[3], turns: turns}, true
+	return freshRead{hm: []any{r[1], r[2]}, signup: r[3], turns: turns, recent: n}, true
 }
 
 // GetSignup returns the member's sign-up, or nil, nil when there is none.
