@@ -168,8 +168,8 @@ func (s *Store) rateKey(chatID int64, now time.Time) string {
 // Load returns the member's session and sign-up, and counts the update
 // for flood control when the engine asks (bot.CountRate; Member.Recent). All go in one pipeline: Load runs
 // for every update, so it costs one round trip — or none, when the chat
-// is in the session cache (cache.go; Member.Cached) or a refused save
-// just read it.
+// is in the session cache (cache.go; Member.Cached: the save counts the
+// update) or a refused save just read it.
 func (s *Store) Load(ctx context.Context, chatID int64) (bot.Member, error) {
 	// While delivered turns of the chat wait for their removal, a cached
 	// session would be refused (turns waiting): read what Redis has (or
