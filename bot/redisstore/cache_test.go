@@ -6,10 +6,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"bridgebot/bot"
 	"bridgebot/bot/redisstore"
 	"bridgebot/bot/redisstore/redistest"
 )
+
+// savedChat is a store on a fresh prefix that saved chat once, with ch:
+// its session cache holds the chat.
+func savedChat(t *testing.T, chat int64, ch bot.Change) (*redis.Client, string, *redisstore.Store) {
+	t.Helper()
+	client, prefix := redistest.New(t)
+	st := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	mustSave(t, st, mustLoad(t, st, chat).Session, ch)
+	return client, prefix, st
+}
 
 // tripsOf runs f and returns how many round trips it made.
 func tripsOf(rt *redisstore.RoundTrips, f func()) int64 {
@@ -21,14 +33,11 @@ func tripsOf(rt *redisstore.RoundTrips, f func()) int64 {
 // A chat this process saved last is loaded without asking Redis, unless
 // the update counts for flood control; its save is one round trip.
 func TestCachedSessionSkipsTheLoad(t *testing.T) {
-	client, prefix := redistest.New(t)
+	// the first save may load the script (NOSCRIPT, then EVAL): not counted
+	client, prefix, st := savedChat(t, 7, bot.Change{Signup: signup(7, t0)})
 	rt := &redisstore.RoundTrips{}
 	client.AddHook(rt)
-	st := redisstore.New(client, redisstore.Options{Prefix: prefix})
 	ctx := context.Background()
-	// the first save may load the script (NOSCRIPT, then EVAL)
-	m := mustLoad(t, st, 7)
-	mustSave(t, st, m.Session, bot.Change{Signup: signup(7, t0)})
 
 	for i := range 3 {
 		var m bot.Member
@@ -69,11 +78,8 @@ func TestCachedSessionSkipsTheLoad(t *testing.T) {
 // Flood control with cached sessions: the save counts the message and
 // refuses a member over the limit; the retry's Load reports the count.
 func TestCachedSessionCountsMessagesInTheSave(t *testing.T) {
-	client, prefix := redistest.New(t)
-	st := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	_, _, st := savedChat(t, 8, bot.Change{})
 	ctx := context.Background()
-	m := mustLoad(t, st, 8)
-	mustSave(t, st, m.Session, bot.Change{})
 	for i := range 2 {
 		c, err := st.Load(bot.CountRate(ctx, 2), 8)
 		if err != nil || !c.Cached {
@@ -150,12 +156,9 @@ func TestCachedSessionRefusedAfterAnotherProcessSaved(t *testing.T) {
 // An erasure by another process (the session and sign-up deleted) makes
 // the cached copy useless: the save is refused and the retry sees nothing.
 func TestCachedSessionRefusedAfterErasureElsewhere(t *testing.T) {
-	client, prefix := redistest.New(t)
-	a := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	client, prefix, a := savedChat(t, 11, bot.Change{Signup: signup(11, t0)})
 	b := redisstore.New(client, redisstore.Options{Prefix: prefix})
 	ctx := context.Background()
-	m := mustLoad(t, a, 11)
-	mustSave(t, a, m.Session, bot.Change{Signup: signup(11, t0)})
 
 	other := mustLoad(t, b, 11)
 	mustSave(t, b, other.Session, bot.Change{Forget: true})
@@ -179,11 +182,8 @@ func TestCachedSessionRefusedAfterErasureElsewhere(t *testing.T) {
 // A sign-up removed behind the session's back (by hand, by a tool) also
 // refuses a cached save, whose turn believed it existed.
 func TestCachedSessionRefusedWhenTheSignupWentAway(t *testing.T) {
-	client, prefix := redistest.New(t)
-	a := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	client, prefix, a := savedChat(t, 12, bot.Change{Signup: signup(12, t0)})
 	ctx := context.Background()
-	m := mustLoad(t, a, 12)
-	mustSave(t, a, m.Session, bot.Change{Signup: signup(12, t0)})
 	if err := client.Del(ctx, prefix+"signup:12").Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -200,12 +200,9 @@ func TestCachedSessionRefusedWhenTheSignupWentAway(t *testing.T) {
 // a crash) are never skipped by a cached load: the save is refused and the
 // retry's Load shows them, so they are delivered before the new turn.
 func TestCachedSessionRefusedWhileTurnsWait(t *testing.T) {
-	client, prefix := redistest.New(t)
-	a := redisstore.New(client, redisstore.Options{Prefix: prefix})
-	ctx := context.Background()
-	m := mustLoad(t, a, 13)
 	reply := bot.Response{ChatID: 13, Messages: []bot.Message{{Text: "hello"}}}
-	mustSave(t, a, m.Session, bot.Change{Turn: []bot.TurnEntry{{ID: "1:0", Update: 1, Created: time.Now(), Reply: &reply}}})
+	_, _, a := savedChat(t, 13, bot.Change{Turn: []bot.TurnEntry{{ID: "1:0", Update: 1, Created: time.Now(), Reply: &reply}}})
+	ctx := context.Background()
 
 	cached := mustLoad(t, a, 13)
 	if !cached.Cached || len(cached.Pending) != 0 {
