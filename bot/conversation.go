@@ -175,6 +175,9 @@ func (t *turn) confirm(cb callbackData, msgID int) {
 	switch {
 	case cb.ns == nsDelete && yes:
 		t.change.Forget = true
+		if t.s.Form != nil && t.signup == nil {
+			t.observe().FormAbandoned(t.s.Form.Flow, t.s.Form.Step, t.s.Lang)
+		}
 		t.s.Form = nil
 		for _, f := range t.e.reg.features {
 			if er, ok := f.(eraser); ok {

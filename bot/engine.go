@@ -236,6 +236,7 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 		if e.obs != nil {
 			t.seen.report(e.obs)
 		}
+		t.observeForm()
 		if e.crashed("after-save") {
 			return errCrashed
 		}
@@ -303,6 +304,10 @@ type turn struct {
 	change Change
 	isNew  bool
 
+	// hadSignup and formBefore are the turn's start, for observeForm.
+	hadSignup  bool
+	formBefore *formPlace
+
 	effects    []Effect
 	subscribed *bool    // known subscription state, to avoid a second read
 	seen       observed // for the Observer, once saved
@@ -319,6 +324,8 @@ func (e *Engine) newTurn(ctx context.Context, s *Session, signup *Signup, u Upda
 	}
 	s.ChatID = u.ChatID
 	t.tr = e.cat.For(s.Lang)
+	t.hadSignup = signup != nil
+	t.formBefore = t.placeOfForm()
 	return t
 }
 

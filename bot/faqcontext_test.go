@@ -1,6 +1,11 @@
 package bot_test
 
-import "testing"
+import (
+	"testing"
+	"time"
+
+	"bridgebot/bot"
+)
 
 func TestQuestionTellsStaffWhichFAQAnswerTheMemberSaw(t *testing.T) {
 	desk := &fakeDesk{}
@@ -31,5 +36,31 @@ func TestQuestionTellsStaffWhichFAQAnswerTheMemberSaw(t *testing.T) {
 	h.say("near the venue")
 	if len(desk.got) != 4 || desk.got[2].SawFAQ != "" || desk.got[3].New || desk.got[3].SawFAQ != "" {
 		t.Fatalf("later question: %+v", desk.got)
+	}
+}
+
+// An answer seen longer than FAQContextWindow before the question is not
+// told to staff: it is not what the member is asking about now.
+func TestQuestionDoesNotTellStaffAnFAQAnswerSeenLongAgo(t *testing.T) {
+	for _, tc := range []struct {
+		after time.Duration
+		want  string
+	}{
+		{bot.FAQContextWindow - time.Minute, "cost"},
+		{bot.FAQContextWindow, "cost"},
+		{bot.FAQContextWindow + time.Second, ""},
+		{3 * 24 * time.Hour, ""},
+	} {
+		t.Run(tc.after.String(), func(t *testing.T) {
+			desk := &fakeDesk{}
+			h := newHarness(t, "en", withDesk(desk))
+			h.say("/start")
+			mustContain(t, h.say("how much does it cost to attend?"), "Did this answer your question?")
+			h.advance(tc.after)
+			h.press("No, ask our team")
+			if len(desk.got) != 1 || desk.got[0].SawFAQ != tc.want || desk.got[0].FAQDidNotHelp != (tc.want != "") {
+				t.Fatalf("%s after the answer: %+v", tc.after, desk.got)
+			}
+		})
 	}
 }

@@ -68,7 +68,7 @@ func (q *faqFeature) answer(t *turn, id string) {
 		t.stale()
 		return
 	}
-	t.s.SawFAQ = id
+	t.s.SawFAQ, t.s.SawFAQAt = id, t.e.now()
 	if t.s.Form != nil {
 		t.resp.Messages = append(t.resp.Messages, q.answerMessage(t, en, true))
 		return

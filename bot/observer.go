@@ -1,6 +1,10 @@
 package bot
 
-import "bridgebot/flows/faq"
+import (
+	"time"
+
+	"bridgebot/flows/faq"
+)
 
 // Observer is told what members do, for metrics: the sign-up funnel, how
 // the FAQ answered, questions opened for the team. Set it in
@@ -19,11 +23,24 @@ type Observer interface {
 	FormStepAnswered(flow, step, lang string)
 	// FormCompleted: a member confirmed a new sign-up.
 	FormCompleted(flow, lang string)
-	// FormAbandoned: a member cancelled a form at step. (Forms left to
-	// expire are not seen: Redis forgets them.)
+	// FormAbandoned: a member cancelled a form at step, or deleted their
+	// data in the middle of it. (Forms left to expire are not seen here:
+	// FormLeft and FormArrived let a durable store tell them.)
 	FormAbandoned(flow, step, lang string)
-	// FAQ: how a typed question was answered.
-	FAQ(outcome FAQOutcome, lang string)
+	// FormArrived: after a saved turn, a new sign-up's form (not an update
+	// of a finished one) is at step, where it arrived at `at`; first is
+	// true the first time this form is at step (not after Back, nor on the
+	// way back from changing an answer).
+	FormArrived(flow, step, lang string, at time.Time, first bool)
+	// FormLeft: after a saved turn, that form is no longer at step, where
+	// it had arrived at since; ended says why when the form is gone. A
+	// form at a step since longer than the engine's FormTTL has expired:
+	// it never leaves, so a store that balances arrivals against
+	// departures per time of arrival can count expired forms per step.
+	FormLeft(flow, step, lang string, since time.Time, ended FormEnd)
+	// FAQ: how a typed question was answered; topic is the FAQ entry's ID
+	// when it was answered, "" otherwise.
+	FAQ(outcome FAQOutcome, topic, lang string)
 	// FAQFeedback: "Did this answer your question?".
 	FAQFeedback(helpful bool, lang string)
 	// QuestionOpened: a question went to the team.
@@ -40,6 +57,63 @@ const (
 	FAQUnmatched  FAQOutcome = "unmatched"
 )
 
+// FormEnd is why a form is gone.
+type FormEnd string
+
+// Form ends. FormMoved: the form is still there, at another step (or the
+// same step, touched again).
+const (
+	FormMoved     FormEnd = ""
+	FormConfirmed FormEnd = "confirmed"
+	FormCancelled FormEnd = "cancelled"
+	FormDeleted   FormEnd = "deleted" // the member deleted their data
+)
+
+// Observers is one Observer telling all of obs, in order.
+func Observers(obs ...Observer) Observer { return observers(obs) }
+
+type observers []Observer
+
+func (o observers) each(f func(Observer)) {
+	for _, x := range o {
+		f(x)
+	}
+}
+
+func (o observers) FormStarted(flow, lang string) {
+	o.each(func(x Observer) { x.FormStarted(flow, lang) })
+}
+
+func (o observers) FormStepAnswered(flow, step, lang string) {
+	o.each(func(x Observer) { x.FormStepAnswered(flow, step, lang) })
+}
+
+func (o observers) FormCompleted(flow, lang string) {
+	o.each(func(x Observer) { x.FormCompleted(flow, lang) })
+}
+
+func (o observers) FormAbandoned(flow, step, lang string) {
+	o.each(func(x Observer) { x.FormAbandoned(flow, step, lang) })
+}
+
+func (o observers) FormArrived(flow, step, lang string, at time.Time, first bool) {
+	o.each(func(x Observer) { x.FormArrived(flow, step, lang, at, first) })
+}
+
+func (o observers) FormLeft(flow, step, lang string, since time.Time, ended FormEnd) {
+	o.each(func(x Observer) { x.FormLeft(flow, step, lang, since, ended) })
+}
+
+func (o observers) FAQ(outcome FAQOutcome, topic, lang string) {
+	o.each(func(x Observer) { x.FAQ(outcome, topic, lang) })
+}
+
+func (o observers) FAQFeedback(helpful bool, lang string) {
+	o.each(func(x Observer) { x.FAQFeedback(helpful, lang) })
+}
+
+func (o observers) QuestionOpened(lang string) { o.each(func(x Observer) { x.QuestionOpened(lang) }) }
+
 // observe is the engine's observer, never nil.
 func (e *Engine) observe() Observer {
 	if e.obs == nil {
@@ -53,11 +127,11 @@ func (t *turn) observeFAQ(r faq.Result) {
 	switch {
 	case r.Greeting:
 	case r.ID != "":
-		t.observe().FAQ(FAQAnswered, t.s.Lang)
+		t.observe().FAQ(FAQAnswered, r.ID, t.s.Lang)
 	case r.Ambiguous && len(r.Candidates) > 0:
-		t.observe().FAQ(FAQDidYouMean, t.s.Lang)
+		t.observe().FAQ(FAQDidYouMean, "", t.s.Lang)
 	default:
-		t.observe().FAQ(FAQUnmatched, t.s.Lang)
+		t.observe().FAQ(FAQUnmatched, "", t.s.Lang)
 	}
 }
 
@@ -86,8 +160,14 @@ func (o *observed) FormCompleted(flow, lang string) {
 func (o *observed) FormAbandoned(flow, step, lang string) {
 	*o = append(*o, func(to Observer) { to.FormAbandoned(flow, step, lang) })
 }
-func (o *observed) FAQ(outcome FAQOutcome, lang string) {
-	*o = append(*o, func(to Observer) { to.FAQ(outcome, lang) })
+func (o *observed) FormArrived(flow, step, lang string, at time.Time, first bool) {
+	*o = append(*o, func(to Observer) { to.FormArrived(flow, step, lang, at, first) })
+}
+func (o *observed) FormLeft(flow, step, lang string, since time.Time, ended FormEnd) {
+	*o = append(*o, func(to Observer) { to.FormLeft(flow, step, lang, since, ended) })
+}
+func (o *observed) FAQ(outcome FAQOutcome, topic, lang string) {
+	*o = append(*o, func(to Observer) { to.FAQ(outcome, topic, lang) })
 }
 func (o *observed) FAQFeedback(helpful bool, lang string) {
 	*o = append(*o, func(to Observer) { to.FAQFeedback(helpful, lang) })
@@ -98,10 +178,12 @@ func (o *observed) QuestionOpened(lang string) {
 
 type noObserver struct{}
 
-func (noObserver) FormStarted(string, string)              {}
-func (noObserver) FormStepAnswered(string, string, string) {}
-func (noObserver) FormCompleted(string, string)            {}
-func (noObserver) FormAbandoned(string, string, string)    {}
-func (noObserver) FAQ(FAQOutcome, string)                  {}
-func (noObserver) FAQFeedback(bool, string)                {}
-func (noObserver) QuestionOpened(string)                   {}
+func (noObserver) FormStarted(string, string)                          {}
+func (noObserver) FormStepAnswered(string, string, string)             {}
+func (noObserver) FormCompleted(string, string)                        {}
+func (noObserver) FormAbandoned(string, string, string)                {}
+func (noObserver) FAQ(FAQOutcome, string, string)                      {}
+func (noObserver) FormArrived(string, string, string, time.Time, bool) {}
+func (noObserver) FormLeft(string, string, string, time.Time, FormEnd) {}
+func (noObserver) FAQFeedback(bool, string)                            {}
+func (noObserver) QuestionOpened(string)                               {}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"bridgebot/bot"
 	"bridgebot/bot/redisstore"
@@ -92,7 +93,9 @@ func (o *countingObserver) FormCompleted(string, string) {
 	defer o.mu.Unlock()
 	o.completed++
 }
-func (o *countingObserver) FormAbandoned(string, string, string) {}
-func (o *countingObserver) FAQ(bot.FAQOutcome, string)           {}
-func (o *countingObserver) FAQFeedback(bool, string)             {}
-func (o *countingObserver) QuestionOpened(string)                {}
+func (o *countingObserver) FormAbandoned(string, string, string)                    {}
+func (o *countingObserver) FAQ(bot.FAQOutcome, string, string)                      {}
+func (o *countingObserver) FormArrived(string, string, string, time.Time, bool)     {}
+func (o *countingObserver) FormLeft(string, string, string, time.Time, bot.FormEnd) {}
+func (o *countingObserver) FAQFeedback(bool, string)                                {}
+func (o *countingObserver) QuestionOpened(string)                                   {}

@@ -36,6 +36,9 @@ type Session struct {
 	// SawFAQ is the FAQ entry whose answer the member saw last, until
 	// their next question to the team tells staff (FAQContext).
 	SawFAQ string `json:"saw_faq,omitempty"`
+	// SawFAQAt is when they saw it: an answer seen longer than
+	// FAQContextWindow before the question is not told to staff.
+	SawFAQAt time.Time `json:"saw_faq_at,omitzero"`
 
 	LastUpdate int64     `json:"last_update,omitempty"`
 	Updated    time.Time `json:"updated"`

@@ -74,8 +74,10 @@
 //	{p}subs                      ZSET member = chat ID, score = chat ID: the
 //	                             subscribers, walked in pages by score.
 //	{p}subs:data                 HASH "{chat}" = record JSON {lang, role,
-//	                             areas, border}; "{chat}:since" = when the
-//	                             member subscribed (kept on re-subscribe).
+//	                             areas, border}, sealed (Options.Keyring:
+//	                             what the member chose is never clear);
+//	                             "{chat}:since" = when the member
+//	                             subscribed (kept on re-subscribe).
 //	{p}subs:stats                HASH unsubscriptions by reason: "stop",
 //	                             "blocked".
 //	{p}broadcast:jobs            ZSET every job ID by creation time (audit,

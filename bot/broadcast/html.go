@@ -60,10 +60,42 @@ func RenderPlain(html string) string {
 	return decodeEntities(anyTag.ReplaceAllString(html, ""))
 }
 
+// RenderPlainLinks is RenderPlain with each link's address after its
+// text, "text (https://…)", unless the text is the address: a preview
+// shows organizers where links go before members can tap them.
+func RenderPlainLinks(html string) string {
+	plain, links, err := parseHTML(html)
+	if err != nil {
+		return RenderPlain(html)
+	}
+	var b strings.Builder
+	from := 0
+	for _, l := range links {
+		b.WriteString(plain[from:l.end])
+		if strings.TrimSpace(plain[l.start:l.end]) != l.href {
+			b.WriteString(" (" + l.href + ")")
+		}
+		from = l.end
+	}
+	b.WriteString(plain[from:])
+	return b.String()
+}
+
 // Links returns the link targets (href) of a valid text, in order.
 func Links(html string) []string {
 	_, links, _ := parseHTML(html)
-	return links
+	var out []string
+	for _, l := range links {
+		out = append(out, l.href)
+	}
+	return out
+}
+
+// link is a link of a parsed text: its href and where its text is in the
+// plain rendering.
+type link struct {
+	href       string
+	start, end int
 }
 
 var anyTag = regexp.MustCompile(`<[^>]*>`)
@@ -72,7 +104,7 @@ var anyTag = regexp.MustCompile(`<[^>]*>`)
 // starts a tag, a bare '>' or an unknown "&name;" is literal text, an end
 // tag may be written "</>", attributes other than the known ones are
 // ignored.
-func parseHTML(s string) (plain string, links []string, herr *HTMLError) {
+func parseHTML(s string) (plain string, links []link, herr *HTMLError) {
 	if !utf8.ValidString(s) {
 		return "", nil, &HTMLError{Msg: "the text is not valid UTF-8"}
 	}
@@ -115,7 +147,7 @@ func parseHTML(s string) (plain string, links []string, herr *HTMLError) {
 				}
 				stack = stack[:len(stack)-1]
 				if top.tag == "a" {
-					links = append(links, top.href)
+					links = append(links, link{href: top.href, start: top.out, end: out.Len()})
 				}
 				i += end + 1
 				continue

@@ -145,3 +145,16 @@ func TestAudienceMatch(t *testing.T) {
 		t.Error("Validate accepted an unknown area")
 	}
 }
+
+func TestRenderPlainLinksShowsWhereLinksGo(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`Read <a href="https://example.org/x">the details</a>.`, "Read the details (https://example.org/x)."},
+		{`<a href="https://example.org">https://example.org</a>`, "https://example.org"},
+		{`<b><a href="https://a.org">A</a></b> &amp; <a href="https://b.org/?q=1&amp;r=2"><i>B</i></a>`, "A (https://a.org) & B (https://b.org/?q=1&r=2)"},
+		{"no links &lt;here&gt;", "no links <here>"},
+	} {
+		if got := broadcast.RenderPlainLinks(tc.in); got != tc.want {
+			t.Errorf("RenderPlainLinks(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

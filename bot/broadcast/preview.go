@@ -23,6 +23,9 @@ type Preview struct {
 	// Plain is each language version as members of that language see it
 	// (RenderPlain), with the footer (Options.Footer).
 	Plain map[string]string
+	// Shown is Plain with each link's address after its text
+	// (RenderPlainLinks), for organizers checking where links go.
+	Shown map[string]string
 }
 
 // PreviewGroup is the audience members of one language.
@@ -44,7 +47,7 @@ func (s *Store) Preview(ctx context.Context, j Job) (Preview, error) {
 	if err != nil {
 		return Preview{}, err
 	}
-	p := Preview{Job: j, Rate: s.opts.rateFor(j.Paid), Plain: map[string]string{}}
+	p := Preview{Job: j, Rate: s.opts.rateFor(j.Paid), Plain: map[string]string{}, Shown: map[string]string{}}
 	for _, l := range Langs {
 		g := PreviewGroup{Lang: l, Members: counts[l], Gets: j.VersionFor(l)}
 		p.Groups = append(p.Groups, g)
@@ -55,7 +58,8 @@ func (s *Store) Preview(ctx context.Context, j Job) (Preview, error) {
 		}
 	}
 	for _, l := range j.langs() {
-		p.Plain[l] = RenderPlain(withFooter(Announcement{HTML: j.Texts[l]}, s.opts.Footer, l, l).HTML)
+		html := withFooter(Announcement{HTML: j.Texts[l]}, s.opts.Footer, l, l).HTML
+		p.Plain[l], p.Shown[l] = RenderPlain(html), RenderPlainLinks(html)
 	}
 	p.Duration = EstimateDuration(p.Recipients, p.Rate)
 	return p, nil

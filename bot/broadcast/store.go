@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"bridgebot/bot/audit"
+	"bridgebot/bot/sealed"
 )
 
 // Defaults for Options.
@@ -53,6 +54,10 @@ type Options struct {
 	// hostname:pid:random, a new name each run.
 	Consumer string
 	Logger   *slog.Logger
+	// Keyring seals subscription records (what a member chose on the
+	// form). Every process sharing the data needs the same key. Default
+	// sealed.Process(), a throwaway key only this process can use (tests).
+	Keyring *sealed.Keyring
 	// OnUnsubscribe, if set, is called after a worker unsubscribed a
 	// member who blocked the bot.
 	OnUnsubscribe func(chatID int64)
@@ -101,6 +106,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Keyring == nil {
+		o.Keyring = sealed.Process()
 	}
 	if o.PageSize <= 0 {
 		o.PageSize = DefaultPageSize

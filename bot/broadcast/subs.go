@@ -2,7 +2,6 @@ package broadcast
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -77,16 +76,16 @@ func (s *Store) Subscribe(ctx context.Context, sub Subscriber) error {
 	if sub.Border != "" && !slices.Contains(Borders, sub.Border) {
 		return fmt.Errorf("broadcast: subscribe %d: border %q: want yes, no or empty", sub.ChatID, sub.Border)
 	}
-	js, err := json.Marshal(record{Lang: lang, Role: sub.Role, Areas: sub.Areas, Border: sub.Border})
+	rec, err := s.opts.sealRecord(record{Lang: lang, Role: sub.Role, Areas: sub.Areas, Border: sub.Border})
 	if err != nil {
-		return err
+		return fmt.Errorf("broadcast: subscribe %d: %w", sub.ChatID, err)
 	}
 	since := ""
 	if !sub.Since.IsZero() {
 		since = strconv.FormatInt(sub.Since.UnixMilli(), 10)
 	}
 	id := strconv.FormatInt(sub.ChatID, 10)
-	err = subscribeScript.Run(ctx, s.rdb, []string{s.k.subs(), s.k.subsData()}, id, string(js), since).Err()
+	err = subscribeScript.Run(ctx, s.rdb, []string{s.k.subs(), s.k.subsData()}, id, rec, since).Err()
 	if err != nil {
 		return fmt.Errorf("broadcast: subscribe %d: %w", sub.ChatID, err)
 	}
@@ -137,7 +136,10 @@ func (s *Store) Subscriber(ctx context.Context, chatID int64) (sub Subscriber, o
 	if err != nil {
 		return Subscriber{}, false, fmt.Errorf("broadcast: subscriber %d: %w", chatID, err)
 	}
-	sub, ok = decodeSubscriber(id, vals[0], vals[1])
+	sub, ok, err = s.opts.decodeSubscriber(id, vals[0], vals[1])
+	if err != nil {
+		return Subscriber{}, false, fmt.Errorf("broadcast: subscriber %d: %w", chatID, err)
+	}
 	return sub, ok, nil
 }
 
@@ -173,7 +175,11 @@ return {ids, redis.call('HMGET', KEYS[2], unpack(f))}
 // Each calls fn for every subscriber in the audience, in chat ID order,
 // reading PageSize of them per round trip: memory stays flat whatever the
 // number of subscribers. An error from fn stops the walk and is returned.
+// Records that cannot be decrypted (their key is not configured) are left
+// out and logged once, by the key they need.
 func (s *Store) Each(ctx context.Context, a Audience, fn func(Subscriber) error) error {
+	bad := unreadable{}
+	defer bad.report(s.opts.Logger, "reading the audience")
 	cursor := ""
 	for {
 		res, err := pageScript.Run(ctx, s.rdb, []string{s.k.subs(), s.k.subsData()}, cursor, s.opts.PageSize).Slice()
@@ -187,7 +193,10 @@ func (s *Store) Each(ctx context.Context, a Audience, fn func(Subscriber) error)
 			if 2*i+1 >= len(recs) {
 				break
 			}
-			sub, ok := decodeSubscriber(id, recs[2*i], recs[2*i+1])
+			sub, ok, err := s.opts.decodeSubscriber(id, recs[2*i], recs[2*i+1])
+			if err != nil {
+				bad.add(err)
+			}
 			if !ok || !a.Match(sub) {
 				continue
 			}
@@ -224,27 +233,4 @@ func asSlice(v []any, i int) []any {
 	}
 	s, _ := v[i].([]any)
 	return s
-}
-
-// decodeSubscriber builds a subscriber from its stored record and since;
-// ok is false when the record is missing (unsubscribed meanwhile) or
-// unreadable.
-func decodeSubscriber(id string, rec, since any) (Subscriber, bool) {
-	raw, ok := rec.(string)
-	if !ok {
-		return Subscriber{}, false
-	}
-	chatID, err := strconv.ParseInt(id, 10, 64)
-	if err != nil {
-		return Subscriber{}, false
-	}
-	var r record
-	if json.Unmarshal([]byte(raw), &r) != nil {
-		return Subscriber{}, false
-	}
-	sub := Subscriber{ChatID: chatID, Lang: r.Lang, Role: r.Role, Areas: r.Areas, Border: r.Border}
-	if v, ok := since.(string); ok {
-		sub.Since = fromMS(v)
-	}
-	return sub, true
 }

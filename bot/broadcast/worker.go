@@ -403,6 +403,8 @@ func (r *jobRun) produce(ctx context.Context, items chan<- item) (time.Duration,
 // count as skipped. Chats already done, unsubscribed, outside the
 // audience or subscribed after the job started are left out.
 func (r *jobRun) members(pg *page, ids, recs, done []any) (todo []item, skipped []rec) {
+	bad := unreadable{}
+	defer bad.report(r.w.log, "sending "+r.job.ID)
 	isDone := make(map[string]bool, len(done))
 	for _, d := range done {
 		if s, ok := d.(string); ok {
@@ -414,7 +416,10 @@ func (r *jobRun) members(pg *page, ids, recs, done []any) (todo []item, skipped 
 		if isDone[id] || 2*i+1 >= len(recs) {
 			continue
 		}
-		sub, ok := decodeSubscriber(id, recs[2*i], recs[2*i+1])
+		sub, ok, err := r.w.opts.decodeSubscriber(id, recs[2*i], recs[2*i+1])
+		if err != nil {
+			bad.add(err)
+		}
 		if !ok || !r.job.Audience.Match(sub) || sub.Since.After(r.cutoff) {
 			continue
 		}

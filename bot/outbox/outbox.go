@@ -224,6 +224,11 @@ type Options struct {
 	// Now is the clock for Entry.Enqueued and dead-letter timestamps.
 	// Default time.Now. Waits always use the real clock.
 	Now func() time.Time
+	// OnRetry, if set, is called each time a handler failed and its entry
+	// will be tried again (rate limited or a plain error), so operators
+	// can see an outage building up before anything is given up (metrics).
+	// It must not block.
+	OnRetry func()
 }
 
 // Outbox is a durable, ordered, shared job queue. Enqueue and Stats are

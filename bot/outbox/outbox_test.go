@@ -431,7 +431,10 @@ func only(ds []delivery, key string) []delivery {
 func TestRetryAfterWaitsTheGivenDelay(t *testing.T) {
 	t.Parallel()
 	client, prefix := redistest.New(t)
-	o := New(client, testOptions(prefix, "telegram", "c1", slog.New(slog.DiscardHandler)))
+	opts := testOptions(prefix, "telegram", "c1", slog.New(slog.DiscardHandler))
+	var retries atomic.Int64
+	opts.OnRetry = func() { retries.Add(1) }
+	o := New(client, opts)
 	keys := []string{"chat:7"}
 	enqueue(t, o, keys, 2)
 	const d = 200 * time.Millisecond
@@ -471,6 +474,9 @@ func TestRetryAfterWaitsTheGivenDelay(t *testing.T) {
 	}
 	if ds[0].attempts != 2 {
 		t.Errorf("entry 1 attempts %d, want 2", ds[0].attempts)
+	}
+	if n := retries.Load(); n != 1 {
+		t.Errorf("OnRetry called %d times, want 1 (one rate-limited try)", n)
 	}
 }
 

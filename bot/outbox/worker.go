@@ -355,13 +355,22 @@ func (w *worker) deliver(own context.Context, sid string, e Entry, attempt int64
 				d = w.o.opts.MinBackoff
 			}
 			logRetry(log, e.Attempts, "outbox: rate limited; retrying after the given delay", d, herr)
+			w.o.retried()
 			sleep(own, d)
 		default:
 			failures++
 			d := w.o.retryDelay(failures)
 			logRetry(log, e.Attempts, "outbox: handler failed; retrying", d, herr)
+			w.o.retried()
 			sleep(own, d)
 		}
+	}
+}
+
+// retried tells Options.OnRetry, if any, of a retry.
+func (o *Outbox) retried() {
+	if o.opts.OnRetry != nil {
+		o.opts.OnRetry()
 	}
 }
 

@@ -87,7 +87,7 @@ func options(pairs ...string) []*slackapi.OptionBlockObject {
 
 func (c *Composer) modal(channel string) slackapi.ModalViewRequest {
 	text := func(id, label, hint string) slackapi.Block {
-		el := slackapi.NewPlainTextInputBlockElement(plainText("Telegram formatting: <b>bold</b>, <i>italic</i>, <a href=\"https://…\">link</a>"), id)
+		el := slackapi.NewPlainTextInputBlockElement(plainText("Slack formatting works: *bold*, _italic_, ~strike~, <https://…|link text>"), id)
 		el.Multiline = true
 		el.MaxLength = 3000 // Slack's limit for a text input
 		return slackapi.NewInputBlock(id, plainText(label), plainText(hint), el).WithOptional(true)
@@ -183,6 +183,9 @@ func jobFromView(st *slackapi.ViewState) (broadcast.Job, map[string]string) {
 		if t == "" {
 			continue
 		}
+		// The field is a plain-text input: the organizer's Slack markup,
+		// sent as Telegram HTML.
+		t = telegramHTML(t)
 		if err := broadcast.ValidateHTML(t); err != nil {
 			problems[lang] = err.Error()
 		}
@@ -266,7 +269,7 @@ func mrkdwn(s string) *slackapi.TextBlockObject {
 func previewBlocks(p broadcast.Preview, user string) []slackapi.Block {
 	blocks := []slackapi.Block{slackapi.NewSectionBlock(mrkdwn(fmt.Sprintf("📣 *Broadcast preview* by <@%s>", user)), nil, nil, slackapi.SectionBlockOptionBlockID(blockTag+"bc_head"))}
 	for _, lang := range []string{"en", "es"} {
-		t, ok := p.Plain[lang]
+		t, ok := p.Shown[lang]
 		if !ok {
 			continue
 		}
@@ -495,7 +498,7 @@ func progressBlocks(p broadcast.Progress) (string, []slackapi.Block) {
 		line += fmt.Sprintf("\nTook %s. By %s.", p.Finished.Sub(p.Started).Round(time.Second), sender(p.CreatedBy))
 	}
 	text := head + "\n" + line
-	blocks := []slackapi.Block{slackapi.NewSectionBlock(mrkdwn(text), nil, nil, slackapi.SectionBlockOptionBlockID(blockTag+"bc_head"))}
+	blocks := append(announcementBlocks(p.Job), slackapi.NewSectionBlock(mrkdwn(text), nil, nil, slackapi.SectionBlockOptionBlockID(blockTag+"bc_head")))
 	var buttons []slackapi.BlockElement
 	switch p.Status {
 	case broadcast.StatusRunning, broadcast.StatusScheduled:
@@ -511,6 +514,22 @@ func progressBlocks(p broadcast.Progress) (string, []slackapi.Block) {
 		blocks = append(blocks, slackapi.NewActionBlock(blockTag+"bc_actions", buttons...))
 	}
 	return text, blocks
+}
+
+// announcementBlocks show what a broadcast sends, above its progress, so
+// the channel still reads what went out once the preview has turned into
+// the progress bar.
+func announcementBlocks(j broadcast.Job) []slackapi.Block {
+	var blocks []slackapi.Block
+	for _, lang := range broadcast.Langs {
+		html, ok := j.Texts[lang]
+		if !ok {
+			continue
+		}
+		blocks = append(blocks, slackapi.NewSectionBlock(mrkdwn(fmt.Sprintf("*%s version*\n%s", broadcast.LangName(lang), quote(slackEscape(broadcast.RenderPlainLinks(html))))),
+			nil, nil, slackapi.SectionBlockOptionBlockID(blockTag+"bc_"+lang)))
+	}
+	return blocks
 }
 
 // sender names who created a broadcast: a Slack user as a mention, anyone

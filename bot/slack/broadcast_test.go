@@ -29,12 +29,25 @@ func composerFixture(t *testing.T) (*fixture, *broadcast.Store) {
 // progress message once it shows the Pause button.
 func (f *fixture) sendBroadcast(t *testing.T, text string) slacktest.Message {
 	t.Helper()
+	return f.send(t, f.previewBroadcast(t, text, text))
+}
+
+// previewBroadcast submits the modal with an English text and returns the
+// preview once it shows `shown`.
+func (f *fixture) previewBroadcast(t *testing.T, text, shown string) slacktest.Message {
+	t.Helper()
 	slacktest.PostSigned(t, f.url+"/slack/interactivity", f.sl.ViewSubmission(organizer, "bridgebot_broadcast", channel, slacktest.ViewValues{
 		"en": {"en": text}, "es": {"es": ""},
 	}), secret)
-	preview := f.sl.WaitMessage(t, channel, wait, func(m slacktest.Message) bool {
-		return strings.Contains(m.AllText(), "Broadcast preview") && strings.Contains(m.AllText(), text)
+	return f.sl.WaitMessage(t, channel, wait, func(m slacktest.Message) bool {
+		return strings.Contains(m.AllText(), "Broadcast preview") && strings.Contains(m.AllText(), shown)
 	})
+}
+
+// send presses Send on a preview and returns the message once it shows
+// the Pause button.
+func (f *fixture) send(t *testing.T, preview slacktest.Message) slacktest.Message {
+	t.Helper()
 	send, _, ok := preview.Action("bridgebot_bc_send")
 	if !ok {
 		t.Fatalf("no Send button: %s", preview.AllText())
@@ -104,5 +117,51 @@ func TestBroadcastIDsAfterRedisLostItsData(t *testing.T) {
 	slacktest.PostSigned(t, f.url+"/slack/interactivity", f.sl.BlockAction(channel, cur.TS, organizer, "bridgebot_bc_pause", curBtn.Value, ""), secret)
 	if j, err := store.Get(ctx, curBtn.Value); err != nil || j.Status != broadcast.StatusPaused {
 		t.Fatalf("the new broadcast after its own Pause: %+v %v", j, err)
+	}
+}
+
+// Organizers write with Slack's markup; members get Telegram HTML; the
+// preview shows where links go; after Send, the announcement stays above
+// the progress.
+func TestBroadcastFromSlackMarkupPreviewsLinksAndKeepsTheText(t *testing.T) {
+	f, store := composerFixture(t)
+	f.subscribe(t, store, 77)
+
+	resp := slacktest.PostSigned(t, f.url+"/slack/commands", f.sl.SlashCommand(channel, organizer, "/bridge", "broadcast"), secret)
+	_ = slacktest.BodyString(resp)
+	views := f.sl.Views()
+	if len(views) != 1 || !strings.Contains(string(views[0].Raw), "*bold*, _italic_") || strings.Contains(string(views[0].Raw), "<b>") {
+		t.Fatalf("the modal does not invite Slack formatting: %+v", views)
+	}
+
+	typed := "*Dates announced!* Read <https://example.org/bridge|the details> or https://example.org/faq_es — _no_ <script>"
+	preview := f.previewBroadcast(t, typed, "Dates announced!")
+	en, _ := preview.Block("bridgebot:bc_en")
+	for _, want := range []string{"Dates announced!", "the details (https://example.org/bridge)", "https://example.org/faq_es", "&lt;script&gt;"} {
+		if !strings.Contains(en.Text, want) {
+			t.Fatalf("preview lacks %q:\n%s", want, en.Text)
+		}
+	}
+	if strings.Contains(en.Text, "https://example.org/faq_es (https://") || strings.Contains(en.Text, "*Dates") {
+		t.Fatalf("preview shows markup or a bare address twice:\n%s", en.Text)
+	}
+
+	msg := f.send(t, preview)
+	kept, ok := msg.Block("bridgebot:bc_en")
+	if !ok || !strings.Contains(kept.Text, "the details (https://example.org/bridge)") {
+		t.Fatalf("the announcement is gone from the progress message:\n%s", msg.AllText())
+	}
+	if head, _ := msg.Block("bridgebot:bc_head"); !strings.Contains(head.Text, "Broadcast sending") {
+		t.Fatalf("no progress under the announcement:\n%s", msg.AllText())
+	}
+
+	pause, _, _ := msg.Action("bridgebot_bc_pause")
+	j, err := store.Get(context.Background(), pause.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `<b>Dates announced!</b> Read <a href="https://example.org/bridge">the details</a> or <a href="https://example.org/faq_es">https://example.org/faq_es</a> — <i>no</i> &lt;script&gt;`
+	if j.Texts["en"] != want {
+		t.Fatalf("Telegram HTML:\n got %s\nwant %s", j.Texts["en"], want)
 	}
 }

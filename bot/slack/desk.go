@@ -54,6 +54,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"bridgebot/bot"
+	"bridgebot/bot/funnel"
 	"bridgebot/bot/outbox"
 	"bridgebot/bot/sealed"
 	"bridgebot/bot/tombstone"
@@ -81,6 +82,9 @@ type Config struct {
 	// Flows give sign-up posts and /bridge stats the English labels of
 	// steps and options ("Popular educator", not "popular-educator").
 	Flows map[string]*flows.Flow
+	// Funnel, when set, gives /bridge stats the sign-up funnel chart and
+	// the FAQ's most asked topics.
+	Funnel *funnel.Store
 
 	QuestionsChannel string   // where questions go by default
 	Routes           []Route  // first match wins, before QuestionsChannel
@@ -111,6 +115,20 @@ type Config struct {
 	DeadMaxLen    int64
 	// Outbox tuning for tests; zero values are production defaults.
 	OutboxMinBackoff, OutboxMaxBackoff time.Duration
+	// Observer, if set, is told what the desk does (metrics).
+	Observer Observer
+}
+
+// Observer is told what the desk does, so operators can watch it (the
+// binary turns these into Prometheus metrics). Methods must be quick and
+// must not block; they get no member content.
+type Observer interface {
+	// QuestionAnswered: staff marked a member's question answered (✅ or
+	// the button), in the member's language.
+	QuestionAnswered(lang string)
+	// OutboxRetry: a message to staff ("slack") or to a member
+	// ("telegram") failed and will be tried again.
+	OutboxRetry(direction string)
 }
 
 // Route sends questions in a language, or about an FAQ topic, to another
@@ -225,8 +243,12 @@ func New(ctx context.Context, cfg Config) (*Desk, error) {
 		graves: tombstone.New(cfg.Redis, cfg.Prefix, cfg.Keyring, cfg.ErasedTTL),
 	}
 	opts := func(name string) outbox.Options {
-		return outbox.Options{Prefix: cfg.Prefix, Name: name, Logger: cfg.Logger, MinBackoff: cfg.OutboxMinBackoff, MaxBackoff: cfg.OutboxMaxBackoff, Keyring: cfg.Keyring,
+		o := outbox.Options{Prefix: cfg.Prefix, Name: name, Logger: cfg.Logger, MinBackoff: cfg.OutboxMinBackoff, MaxBackoff: cfg.OutboxMaxBackoff, Keyring: cfg.Keyring,
 			DeadRetention: cfg.DeadRetention, DeadMaxLen: cfg.DeadMaxLen}
+		if cfg.Observer != nil {
+			o.OnRetry = func() { cfg.Observer.OutboxRetry(name) }
+		}
+		return o
 	}
 	d.toSlack = outbox.New(cfg.Redis, opts("slack"))
 	d.toMember = outbox.New(cfg.Redis, opts("telegram"))

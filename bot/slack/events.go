@@ -183,6 +183,9 @@ func (d *Desk) setStatus(ctx context.Context, chat int64, rootTS, status, user, 
 	if err != nil || gone {
 		return err
 	}
+	if status == statusAnswered && d.cfg.Observer != nil {
+		d.cfg.Observer.QuestionAnswered(t.Lang)
+	}
 	return d.enqueueOnce(ctx, d.toSlack, once, chat, kindRootUpdate, rootUpdate{Chat: chat})
 }
 
@@ -243,6 +246,11 @@ func (d *Desk) HandleCommand(ctx context.Context, cmd slackapi.SlashCommand) str
 			d.log.Error("stats failed", slog.Any("err", err))
 			return "Sorry, the stats are not available right now (the database is not answering). Try again in a minute."
 		}
+		if d.funnelFlow() != nil {
+			// Reading the counts and drawing take longer than Slack's 3 s.
+			go d.postFunnel(context.WithoutCancel(ctx), cmd.ChannelID, cmd.UserID)
+			s += "\n_The sign-up funnel chart is on its way to this channel._"
+		}
 		return s
 	}
 	for _, x := range d.extensions {
@@ -260,12 +268,22 @@ func (d *Desk) HandleCommand(ctx context.Context, cmd slackapi.SlashCommand) str
 
 var helpText = strings.Join([]string{
 	"*/bridge* — the BRIDGE Institutes bot",
-	"• `/bridge stats` — sign-ups by language, role and issue area; open and answered questions",
+	"• `/bridge stats` — sign-ups by language, role and issue area; open and answered questions; the sign-up funnel chart and the FAQ's most asked topics, posted to the channel",
 	"• `/bridge broadcast` — send an announcement to subscribed members (organizers only)",
 	"• `/bridge export` — the sign-ups as a CSV file in a direct message to you (organizers only)",
 	"• `/bridge help` — this help",
 	"Members' questions arrive as threads in this channel: reply in the thread and the member gets it on Telegram. Start a reply with `//` or `note:` to keep it internal. ✅ on the question, or *Mark answered*, closes it.",
 }, "\n")
+
+// OpenQuestions counts the members whose question is open now (a
+// gauge for operators; /bridge stats also prunes expired ones).
+func (d *Desk) OpenQuestions(ctx context.Context) (int64, error) {
+	n, err := d.rdb.SCard(ctx, d.key("open")).Result()
+	if err != nil {
+		return 0, fmt.Errorf("slack: open questions: %w", err)
+	}
+	return n, nil
+}
 
 // stats counts sign-ups and questions.
 func (d *Desk) stats(ctx context.Context) (string, error) {

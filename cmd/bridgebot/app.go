@@ -227,6 +227,19 @@ func connectRedis(ctx context.Context, c config, log *slog.Logger) (*redis.Clien
 	return client, func() { client.Close(); stopEmbedded() }, nil
 }
 
+// cliSetup is what a command-line tool reading the bot's data needs: the
+// content (flows, locales), a logger and Redis; close releases Redis.
+func cliSetup(ctx context.Context, c config, stderr io.Writer) (ct content, log *slog.Logger, client *redis.Client, closeRedis func(), err error) {
+	if ct, err = mustContent(c, stderr); err != nil {
+		return content{}, nil, nil, nil, err
+	}
+	log = c.logger(stderr)
+	if client, closeRedis, err = connectRedis(ctx, c, log); err != nil {
+		return content{}, nil, nil, nil, err
+	}
+	return ct, log, client, closeRedis, nil
+}
+
 func (c config) store(client *redis.Client, ring *sealed.Keyring, log *slog.Logger) *redisstore.Store {
 	return redisstore.New(client, redisstore.Options{Prefix: c.RedisPrefix, SessionTTL: c.FormTTL, Keyring: ring, Logger: log})
 }
@@ -284,16 +297,20 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	cfg := bot.Config{
 		Store: store, Sender: tg, Flows: ct.flows, Locales: ct.locales, Logger: log,
 		FormTTL: c.FormTTL, BotUsername: tg.Username(), FAQ: ct.faq, Contact: c.Contact, MemberRateLimit: c.MemberRateLimit,
-		Observer: newEngineMetrics(m.reg),
 	}
+	// The funnel for /bridge stats and `bridgebot stats`: kept in Redis,
+	// where forms that expire are seen (the Prometheus counters cannot).
+	fstore := c.funnelStore(client, log)
+	cfg.Observer = bot.Observers(newEngineMetrics(m.reg), fstore)
+	m.reg.MustRegister(newFunnelCollector(fstore, log))
 	if c.Slack.BotToken == "" && c.Contact == "" {
 		log.Warn("no staff desk and no BRIDGE_CONTACT: members whose questions the FAQ cannot answer are only pointed to the FAQ list")
 	}
-	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix, Rate: c.Broadcast.Rate, PaidRate: c.Broadcast.PaidRate, AllowPaid: c.Broadcast.Paid, Logger: log, Footer: announcementFooter(c)})
+	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix, Rate: c.Broadcast.Rate, PaidRate: c.Broadcast.PaidRate, AllowPaid: c.Broadcast.Paid, Logger: log, Footer: announcementFooter(c), Keyring: ring})
 	cfg.Subscriptions = subscriptions{bstore}
 	cfg.Erasers = []bot.Eraser{bstore, audit.New(client, c.RedisPrefix), sent}
 	cfg.Wiper = sentlog.Wiper{Log: sent, Deleter: tg}
-	worker := newBroadcastWorker(c, c.Broadcast, client, countingSender{tg, m}, log, nil)
+	worker := newBroadcastWorker(c, c.Broadcast, client, countingSender{tg, m}, ring, log, nil)
 	tasks := []task{{"broadcast worker", worker.Run}, {"record of sent messages (/wipe)", func(ctx context.Context) error { return sent.Run(ctx, log) }}}
 	if c.Slack.BotToken != "" {
 		desk, deskTasks, err := startDesk(ctx, c, client, store, ring, tg, ct, m, log)
@@ -312,6 +329,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	} else {
 		log.Info("SLACK_BOT_TOKEN is not set: running without the staff desk (no \"ask our team\")")
 	}
+	tasks = append(tasks, task{"funnel counts", fstore.Run})
 	if engine, err = bot.NewEngine(cfg); err != nil {
 		return err
 	}
@@ -393,15 +411,17 @@ func startDesk(ctx context.Context, c config, client *redis.Client, store *redis
 	api := slackapi.New(c.Slack.BotToken, opts...)
 	desk, err := slack.New(ctx, slack.Config{
 		Client: api, Redis: client, Prefix: c.RedisPrefix, Messenger: tg, Locales: ct.locales, Flows: ct.flows, Signups: store, Logger: log,
+		Funnel:           c.funnelStore(client, log), // reads only: the engine's store records
 		QuestionsChannel: c.Slack.QuestionsChannel, SignupsChannel: c.Slack.SignupsChannel, Routes: c.Slack.Routes,
 		SignupFields: c.Slack.SignupFields, CommandChannels: c.Slack.CommandChannels, ShowStaffName: c.Slack.ShowStaffName,
 		QuietTime: c.Slack.QuietTime, OutboxMaxBackoff: c.Slack.MaxBackoff, Keyring: ring,
 		AnsweredRetention: c.Retention.Answered, DeadRetention: c.Retention.DeadLetters, DeadMaxLen: c.Retention.DeadMax,
+		Observer: deskObserver{m},
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	m.reg.MustRegister(newOutboxCollector(client, c.RedisPrefix, log))
+	m.reg.MustRegister(newOutboxCollector(client, c.RedisPrefix, log), openQuestions(desk, log))
 	tasks := []task{{"slack desk outboxes", desk.Run}}
 	if c.Slack.AppToken != "" {
 		sm := socketmode.New(api)
@@ -484,7 +504,7 @@ func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, s
 		}
 	}
 	con := console.New(stdout, lang)
-	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix})
+	bstore := broadcast.New(client, broadcast.Options{Prefix: c.RedisPrefix, Keyring: ring, Logger: log})
 	engine, err := bot.NewEngine(bot.Config{
 		Store: c.store(client, ring, log), Sender: con, Flows: ct.flows, Locales: ct.locales, Logger: log,
 		FormTTL: c.FormTTL, BotUsername: "bridge_bot", FAQ: ct.faq, Contact: c.Contact,

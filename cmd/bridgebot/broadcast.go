@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"bridgebot/bot/broadcast"
+	"bridgebot/bot/sealed"
 )
 
 // broadcastConfig is the bot's broadcast delivery settings.
@@ -59,9 +60,9 @@ func loadBroadcastConfig(getenv func(string) string, ps *configProblems) broadca
 }
 
 // newBroadcastWorker is the worker `bridgebot run` runs next to polling.
-func newBroadcastWorker(c config, b broadcastConfig, client *redis.Client, tg broadcast.Sender, log *slog.Logger, onUnsubscribe func(chatID int64)) *broadcast.Worker {
+func newBroadcastWorker(c config, b broadcastConfig, client *redis.Client, tg broadcast.Sender, ring *sealed.Keyring, log *slog.Logger, onUnsubscribe func(chatID int64)) *broadcast.Worker {
 	return broadcast.NewWorker(client, tg, broadcast.Options{
-		Prefix: c.RedisPrefix, Rate: b.Rate, PaidRate: b.PaidRate, AllowPaid: b.Paid,
+		Prefix: c.RedisPrefix, Rate: b.Rate, PaidRate: b.PaidRate, AllowPaid: b.Paid, Keyring: ring,
 		Concurrency: concurrency(b), Logger: log, OnUnsubscribe: onUnsubscribe, Consumer: replicaName(b.Replica),
 		Footer: announcementFooter(c),
 	})
@@ -123,7 +124,8 @@ func runBroadcast(ctx context.Context, c config, args []string, stdin io.Reader,
 		return errors.New("broadcast needs REDIS_URL (or REDIS_SENTINEL_ADDRS): broadcasts are queued in the Redis of the running bot (`bridgebot run`), " +
 			"and an embedded Redis would vanish with this command")
 	}
-	client, closeRedis, err := connectRedis(ctx, c, c.logger(stderr))
+	log := c.logger(stderr)
+	client, closeRedis, err := connectRedis(ctx, c, log)
 	if err != nil {
 		return err
 	}
@@ -140,7 +142,14 @@ func runBroadcast(ctx context.Context, c config, args []string, stdin io.Reader,
 	if err != nil {
 		return err
 	}
-	opts := broadcast.Options{Prefix: c.RedisPrefix, Footer: announcementFooter(c)}
+	opts := broadcast.Options{Prefix: c.RedisPrefix, Footer: announcementFooter(c), Logger: log}
+	if args[0] == "send" {
+		// Counting the audience opens the subscription records, sealed
+		// with the bot's data key; the other commands never read them.
+		if opts.Keyring, err = c.Keys.keyring(log, false); err != nil {
+			return err
+		}
+	}
 	if len(workers) > 0 {
 		opts.Rate, opts.PaidRate, opts.AllowPaid = workers[0].Rate, workers[0].PaidRate, workers[0].AllowPaid
 	}

@@ -42,16 +42,17 @@ func TestSlackBroadcastFromModalToMembers(t *testing.T) {
 	if v := sl.Views(); len(v) != 1 || v[0].CallbackID != "bridgebot_broadcast" {
 		t.Fatalf("modal: %+v", v)
 	}
-	// Invalid HTML is shown next to the field; nothing is posted.
+	// A problem is shown next to its field; nothing is posted.
 	bad := sl.SocketInteractive(sl.ViewSubmission(organizer, "bridgebot_broadcast", questionsChannel, slacktest.ViewValues{
-		"en": {"en": "<b>Dates announced"}, "es": {"es": ""},
+		"en": {"en": "*Dates announced*"}, "es": {"es": ""}, "label_en": {"label_en": "Details"},
 	}))
-	if ack := sl.WaitAck(t, bad, wait); !strings.Contains(string(ack.Payload), `"response_action":"errors"`) {
-		t.Fatalf("invalid HTML accepted: %s", ack.Payload)
+	if ack := sl.WaitAck(t, bad, wait); !strings.Contains(string(ack.Payload), `"response_action":"errors"`) || !strings.Contains(string(ack.Payload), "needs a URL") {
+		t.Fatalf("a link button without its URL accepted: %s", ack.Payload)
 	}
+	// Organizers write with Slack's markup.
 	sl.WaitAck(t, sl.SocketInteractive(sl.ViewSubmission(organizer, "bridgebot_broadcast", questionsChannel, slacktest.ViewValues{
-		"en":       {"en": "<b>Dates announced!</b> The first institute meets in El Paso."},
-		"es":       {"es": "<b>¡Ya hay fechas!</b> El primer instituto se reúne en El Paso."},
+		"en":       {"en": "*Dates announced!* The first institute meets in El Paso."},
+		"es":       {"es": "*¡Ya hay fechas!* El primer instituto se reúne en El Paso."},
 		"label_en": {"label_en": "Details"},
 		"label_es": {"label_es": "Detalles"},
 		"url":      {"url": json.RawMessage(`{"type":"url_text_input","value":"https://example.org/bridge"}`)},
@@ -78,16 +79,26 @@ func TestSlackBroadcastFromModalToMembers(t *testing.T) {
 	sl.WaitAck(t, sl.SocketInteractive(sl.BlockAction(questionsChannel, preview.TS, organizer, "bridgebot_bc_send", sendBtn.Value, "")), wait)
 
 	got := e.tg.WaitMessage(t, es.u.ID, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "¡Ya hay fechas!") })
+	if !strings.HasPrefix(got.Text, "<b>¡Ya hay fechas!</b> El primer") || got.ParseMode != "HTML" {
+		t.Fatalf("Spanish announcement not in Telegram HTML: %q (%s)", got.Text, got.ParseMode)
+	}
 	if len(got.Buttons) != 1 || got.Buttons[0][0].Text != "Detalles" || got.Buttons[0][0].URL != "https://example.org/bridge" {
 		t.Fatalf("Spanish announcement button: %+v", got.Buttons)
 	}
 	e.tg.WaitMessage(t, en.u.ID, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "Dates announced!") })
 
-	// The preview turns into the final report.
+	// The preview turns into the final report, under the announcement,
+	// naming the sender as a mention.
+	var final slacktest.Message
 	sl.WaitFor(t, wait, func() bool {
-		m, _ := sl.Message(questionsChannel, preview.TS)
-		return strings.Contains(m.AllText(), "Broadcast finished") && strings.Contains(m.AllText(), "sent 2") && strings.Contains(m.AllText(), "blocked 1")
+		final, _ = sl.Message(questionsChannel, preview.TS)
+		return strings.Contains(final.AllText(), "Broadcast finished") && strings.Contains(final.AllText(), "sent 2") && strings.Contains(final.AllText(), "blocked 1")
 	})
+	for _, want := range []string{"By <@" + organizer + ">.", "Dates announced!", "¡Ya hay fechas!"} {
+		if !strings.Contains(final.AllText(), want) {
+			t.Fatalf("final report lacks %q:\n%s", want, final.AllText())
+		}
+	}
 	// The member who blocked the bot is no longer subscribed.
 	n := e.tg.MessageCount(gone.u.ID)
 	e.tg.UnblockChat(gone.u.ID)

@@ -16,6 +16,7 @@ import (
 
 	"bridgebot/bot/broadcast"
 	"bridgebot/bot/redisstore/redistest"
+	"bridgebot/bot/sealed"
 	"bridgebot/bot/telegram"
 	"bridgebot/bot/telegram/telegramtest"
 )
@@ -28,6 +29,7 @@ type bcEnv struct {
 	tg    *telegramtest.Server
 	rdb   *redis.Client
 	store *broadcast.Store
+	ring  *sealed.Keyring // the data key in vars, which the bot and the CLI share
 	vars  map[string]string
 	dir   string
 }
@@ -39,10 +41,16 @@ func newBCEnv(t *testing.T) *bcEnv {
 	if url == "" {
 		url = "redis://" + rdb.Options().Addr // the test's miniredis
 	}
+	key := sealed.GenerateKey()
+	raw, _ := sealed.ParseKey(key)
+	ring, err := sealed.NewKeyring(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &bcEnv{
-		t: t, tg: telegramtest.New(t), rdb: rdb,
-		store: broadcast.New(rdb, broadcast.Options{Prefix: prefix}),
-		vars:  map[string]string{"REDIS_URL": url, "REDIS_PREFIX": prefix, "LOG_LEVEL": "warn"},
+		t: t, tg: telegramtest.New(t), rdb: rdb, ring: ring,
+		store: broadcast.New(rdb, broadcast.Options{Prefix: prefix, Keyring: ring}),
+		vars:  map[string]string{"REDIS_URL": url, "REDIS_PREFIX": prefix, "LOG_LEVEL": "warn", "BRIDGE_DATA_KEY": key},
 		dir:   t.TempDir(),
 	}
 }
@@ -77,7 +85,7 @@ func (e *bcEnv) startWorker(rate float64) {
 	if err := ps.err(); err != nil {
 		e.t.Fatal(err)
 	}
-	w := newBroadcastWorker(c, b, e.rdb, tg, c.logger(os.Stderr), nil)
+	w := newBroadcastWorker(c, b, e.rdb, tg, e.ring, c.logger(os.Stderr), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

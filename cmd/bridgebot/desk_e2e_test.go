@@ -57,6 +57,8 @@ func inThread(t *testing.T, sl *slacktest.Server, rootTS, text string) slacktest
 
 func TestDeskQuestionReachesStaffAndAnswerReachesMember(t *testing.T) {
 	e, sl := newDeskEnv(t)
+	addr := freeAddr(t)
+	e.vars["HTTP_ADDR"] = addr
 	e.start()
 	sl.WaitSocketConnected(t, 1, wait)
 	m := e.member(7001, "Rosa", "es")
@@ -146,6 +148,9 @@ func TestDeskQuestionReachesStaffAndAnswerReachesMember(t *testing.T) {
 		msg, _ := sl.Message(questionsChannel, r.TS)
 		return strings.Contains(msg.AllText(), "Answered")
 	})
+	// Operators see it: marked answered twice (button, then ✅ after the
+	// member reopened it), nothing open now.
+	metricsShow(t, addr, `bridgebot_questions_answered_total{lang="es"} 2`, "bridgebot_questions_open 0")
 
 	// A member who blocked the bot: staff see why the reply failed.
 	e.tg.BlockChat(m.u.ID)
@@ -163,6 +168,8 @@ func TestDeskQuestionReachesStaffAndAnswerReachesMember(t *testing.T) {
 func TestDeskUnmatchedQuestionOfferAndSlackOutage(t *testing.T) {
 	e, sl := newDeskEnv(t)
 	e.vars["SLACK_SHOW_STAFF_NAME"] = "false"
+	addr := freeAddr(t)
+	e.vars["HTTP_ADDR"] = addr
 	e.start()
 	sl.WaitSocketConnected(t, 1, wait)
 	m := e.member(7002, "Joe", "en")
@@ -187,6 +194,8 @@ func TestDeskUnmatchedQuestionOfferAndSlackOutage(t *testing.T) {
 	if len(order) != 2 || !strings.Contains(order[0], "second") || !strings.Contains(order[1], "third") {
 		t.Fatalf("thread order: %q", order)
 	}
+	// The outage showed as retries towards Slack; the question is open.
+	metricsShow(t, addr, `bridgebot_outbox_retries_total{direction="slack"}`, "bridgebot_questions_open 1")
 
 	n := e.tg.MessageCount(m.u.ID)
 	ev, _ := sl.StaffReply(questionsChannel, r.TS, staffUser, "Yes, there is.")
@@ -236,5 +245,19 @@ func TestDeskSignupPostedAndStatsCommand(t *testing.T) {
 	id = sl.SocketSlashCommand(sl.SlashCommand("C0RANDOM", staffUser, "/bridge", "stats"))
 	if ack := sl.WaitAck(t, id, wait); !strings.Contains(string(ack.Payload), "only in the BRIDGE staff channels") {
 		t.Fatalf("stats outside staff channels: %s", ack.Payload)
+	}
+}
+
+// metricsShow fails the test unless /metrics on addr contains every want.
+func metricsShow(t *testing.T, addr string, want ...string) {
+	t.Helper()
+	code, body := get(t, "GET", "http://"+addr+"/metrics", nil)
+	if code != 200 {
+		t.Fatalf("/metrics = %d", code)
+	}
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("/metrics lacks %q", w)
+		}
 	}
 }

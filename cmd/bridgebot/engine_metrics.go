@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"bridgebot/bot"
@@ -28,7 +30,7 @@ func newEngineMetrics(reg prometheus.Registerer) *engineMetrics {
 		started:   counter("bridgebot_form_started_total", "Forms begun, by flow and language.", "flow", "lang"),
 		answered:  counter("bridgebot_form_steps_answered_total", "Form steps answered or skipped, by flow, step and language.", "flow", "step", "lang"),
 		completed: counter("bridgebot_form_completed_total", "New sign-ups confirmed, by flow and language.", "flow", "lang"),
-		abandon:   counter("bridgebot_form_abandoned_total", "Forms cancelled, by flow, the step they were at, and language (expired forms are not seen).", "flow", "step", "lang"),
+		abandon:   counter("bridgebot_form_abandoned_total", "Forms cancelled (or data deleted mid-form), by flow, the step they were at, and language; expired forms are bridgebot_form_expired.", "flow", "step", "lang"),
 		faq:       counter("bridgebot_faq_questions_total", "Typed questions, by how the FAQ met them (answered, did_you_mean, unmatched) and language.", "outcome", "lang"),
 		feedback:  counter("bridgebot_faq_feedback_total", `"Did this answer your question?", by answer (yes, no) and language.`, "helpful", "lang"),
 		questions: counter("bridgebot_questions_opened_total", "Questions sent to the team, by language.", "lang"),
@@ -51,7 +53,13 @@ func (m *engineMetrics) FormAbandoned(flow, step, lang string) {
 	m.abandon.WithLabelValues(flow, step, lang).Inc()
 }
 
-func (m *engineMetrics) FAQ(outcome bot.FAQOutcome, lang string) {
+// FormArrived and FormLeft are for the durable funnel (bot/funnel), which
+// sees forms expire; per-process counters cannot.
+func (m *engineMetrics) FormArrived(string, string, string, time.Time, bool) {}
+
+func (m *engineMetrics) FormLeft(string, string, string, time.Time, bot.FormEnd) {}
+
+func (m *engineMetrics) FAQ(outcome bot.FAQOutcome, _, lang string) {
 	m.faq.WithLabelValues(string(outcome), lang).Inc()
 }
 

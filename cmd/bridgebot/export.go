@@ -34,12 +34,7 @@ func runExport(ctx context.Context, c config, args []string, stdout, stderr io.W
 		fmt.Fprintf(stderr, "unknown format %q: want csv or json\n", *format)
 		return errUsage
 	}
-	ct, err := mustContent(c, stderr)
-	if err != nil {
-		return err
-	}
-	log := c.logger(stderr)
-	client, closeRedis, err := connectRedis(ctx, c, log)
+	ct, log, client, closeRedis, err := cliSetup(ctx, c, stderr)
 	if err != nil {
 		return err
 	}

@@ -190,6 +190,8 @@ func legacyPlain(prefix string) sealed.Legacy {
 			return field == "d"
 		case strings.HasPrefix(rest, "desk:ticket:"):
 			return field == "name" || field == "username" || field == "question"
+		case rest == "subs:data": // bot/broadcast: "{chat}" records; "{chat}:since" is a time
+			return field != "" && !strings.HasSuffix(field, ":since")
 		}
 		return false
 	}

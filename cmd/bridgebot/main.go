@@ -58,6 +58,8 @@ Usage:
   bridgebot keygen                   print a new data key (for BRIDGE_DATA_KEY)
   bridgebot rekey                    re-encrypt members' data under the current data key
   bridgebot audit [--limit N]        who exported, broadcast, erased or rekeyed, when, how many
+  bridgebot stats                    how far members got in the sign-up form, per step and
+                                     language, and what they asked the FAQ (text bars)
   bridgebot help                     this text
 
 Configuration is read from the environment; see README.md.
@@ -94,6 +96,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runRekey(ctx, cfg, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, cfg, args[1:], stdout, stderr)
+	case "stats":
+		return runStats(ctx, cfg, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

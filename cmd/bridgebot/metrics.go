@@ -7,10 +7,12 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +23,7 @@ import (
 	"bridgebot/bot"
 	"bridgebot/bot/broadcast"
 	"bridgebot/bot/outbox"
+	"bridgebot/bot/slack"
 	"bridgebot/bot/telegram"
 )
 
@@ -40,8 +43,11 @@ type metrics struct {
 	slackCalls    *prometheus.CounterVec
 	slackErrs     *prometheus.CounterVec
 	broadcasts    *prometheus.CounterVec
+	broadcastRate *rateWindow // sent announcements, for the current rate
 	redisTrips    prometheus.Counter
 	redisErrs     prometheus.Counter
+	answered      *prometheus.CounterVec // lang
+	outboxRetries *prometheus.CounterVec // direction
 }
 
 func newMetrics() *metrics {
@@ -99,8 +105,21 @@ func newMetrics() *metrics {
 		ConstLabels: buildLabels(),
 	})
 	build.Set(1)
+	m.broadcastRate = newRateWindow(broadcastRateWindow, time.Now)
+	rate := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "bridgebot_broadcast_rate",
+		Help: "Announcements this replica sent per second, averaged over the last 10 seconds.",
+	}, m.broadcastRate.rate)
+	m.answered = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bridgebot_questions_answered_total",
+		Help: "Members' questions staff marked answered, by the member's language.",
+	}, []string{"lang"})
+	m.outboxRetries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bridgebot_outbox_retries_total",
+		Help: "Outbox deliveries that failed and will be tried again, by direction (slack: to staff, telegram: to members).",
+	}, []string{"direction"})
 	reg.MustRegister(m.updates, m.latency, m.webhook, m.telegramCalls, m.telegramErrs, m.slackCalls, m.slackErrs,
-		m.broadcasts, m.redisTrips, m.redisErrs, build,
+		m.broadcasts, rate, m.redisTrips, m.redisErrs, m.answered, m.outboxRetries, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -294,7 +313,82 @@ func (c countingSender) SendAnnouncement(ctx context.Context, chatID int64, a br
 		outcome = "error"
 	}
 	c.m.broadcasts.WithLabelValues(outcome).Inc()
+	if outcome == "sent" {
+		c.m.broadcastRate.add()
+	}
 	return err
+}
+
+// broadcastRateWindow is how far back bridgebot_broadcast_rate looks:
+// long enough to smooth the limiter's bursts, short enough to show a
+// pause within seconds.
+const broadcastRateWindow = 10 * time.Second
+
+// rateWindow counts events in one-second buckets over a sliding window,
+// so a gauge can say "per second, lately" without keeping every event.
+type rateWindow struct {
+	mu      sync.Mutex
+	now     func() time.Time
+	buckets []int64 // events in second sec[i]
+	sec     []int64 // the Unix second each bucket counts
+}
+
+func newRateWindow(window time.Duration, now func() time.Time) *rateWindow {
+	n := int(window / time.Second)
+	return &rateWindow{now: now, buckets: make([]int64, n), sec: make([]int64, n)}
+}
+
+func (w *rateWindow) add() {
+	s := w.now().Unix()
+	i := int(s % int64(len(w.buckets)))
+	w.mu.Lock()
+	if w.sec[i] != s {
+		w.sec[i], w.buckets[i] = s, 0
+	}
+	w.buckets[i]++
+	w.mu.Unlock()
+}
+
+// rate is the events per second over the window's whole seconds before
+// the current one (the current second is still filling).
+func (w *rateWindow) rate() float64 {
+	now := w.now().Unix()
+	var sum int64
+	w.mu.Lock()
+	for i, s := range w.sec {
+		if s < now && now-s <= int64(len(w.buckets)) {
+			sum += w.buckets[i]
+		}
+	}
+	w.mu.Unlock()
+	return float64(sum) / float64(len(w.buckets))
+}
+
+// deskObserver turns the staff desk's events into metrics (slack.Observer).
+type deskObserver struct{ m *metrics }
+
+var _ slack.Observer = deskObserver{}
+
+func (o deskObserver) QuestionAnswered(lang string) { o.m.answered.WithLabelValues(lang).Inc() }
+func (o deskObserver) OutboxRetry(direction string) {
+	o.m.outboxRetries.WithLabelValues(direction).Inc()
+}
+
+// openQuestions reports the members whose question is open now.
+func openQuestions(desk *slack.Desk, log *slog.Logger) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "bridgebot_questions_open",
+		Help: "Members' questions open now (not yet marked answered).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := desk.OpenQuestions(ctx)
+		if err != nil {
+			log.Debug("metrics: open questions", slog.Any("err", err))
+			return math.NaN()
+		}
+		return float64(n)
+	})
 }
 
 // redisHook counts round trips to Redis.

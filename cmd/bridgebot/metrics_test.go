@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	slackapi "github.com/slack-go/slack"
@@ -163,5 +164,36 @@ bridgebot_outbox_pending{direction="telegram"} 3
 `
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "bridgebot_outbox_pending"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestRateWindow(t *testing.T) {
+	now := time.Unix(1000, 0)
+	w := newRateWindow(10*time.Second, func() time.Time { return now })
+	for range 25 {
+		w.add()
+	}
+	if got := w.rate(); got != 0 {
+		t.Errorf("rate within the first second = %v, want 0 (still filling)", got)
+	}
+	now = now.Add(time.Second)
+	for range 25 {
+		w.add()
+	}
+	if got := w.rate(); got != 2.5 {
+		t.Errorf("rate after one full second of 25 = %v, want 2.5 (25 over the 10 s window)", got)
+	}
+	now = now.Add(time.Second)
+	if got := w.rate(); got != 5 {
+		t.Errorf("rate after two seconds of 25 = %v, want 5", got)
+	}
+	now = now.Add(10 * time.Second)
+	if got := w.rate(); got != 0 {
+		t.Errorf("rate after a pause longer than the window = %v, want 0", got)
+	}
+	w.add() // a bucket reused after wrapping around starts from zero
+	now = now.Add(time.Second)
+	if got := w.rate(); got != 0.1 {
+		t.Errorf("rate after one send = %v, want 0.1", got)
 	}
 }

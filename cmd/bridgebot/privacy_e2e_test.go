@@ -102,9 +102,14 @@ func TestPrivacyNothingMemberTypedIsReadableInRedis(t *testing.T) {
 	m.press("Omitir", "aportar")
 	m.say("Semillas de maíz nativo", "consentimiento")
 	m.press("Estoy de acuerdo", "anuncios")
-	m.press("No", "revisa tus respuestas")
+	m.press("Sí", "revisa tus respuestas")
 	m.press("Confirmar", "Recibimos tu interés")
 	sl.WaitMessage(t, signupsChannel, wait, func(msg slacktest.Message) bool { return strings.Contains(msg.AllText(), "Quetzalcoatl") })
+	// The subscription record (language, role, areas, border) is sealed too.
+	words = append(words, `"organizer"`, `"migration"`, `"areas"`, `"role"`)
+	if rec := rdb.HGet(context.Background(), prefix+"subs:data", "7101").Val(); !sealed.IsSealed([]byte(rec)) {
+		t.Errorf("subscription record not sealed: %q", rec)
+	}
 
 	// The question waits in the session while the member reads the answer.
 	m.say("¿Habrá traducción al mixteco en las sesiones?", "¿Esto respondió tu pregunta?")
@@ -191,6 +196,12 @@ func TestPrivacyKeyRotationAndRekey(t *testing.T) {
 		t.Fatal(err)
 	}
 	rdb.ZAdd(ctx, prefix+"signups", redis.Z{Score: 1, Member: "424242"})
+	// Subscriptions: one sealed under the old key, one stored in clear
+	// before subscription records were sealed.
+	rdb.ZAdd(ctx, prefix+"subs", redis.Z{Score: 515151, Member: "515151"}, redis.Z{Score: 525252, Member: "525252"})
+	rdb.HSet(ctx, prefix+"subs:data",
+		"515151", oldRing.SealString(`{"lang":"es","role":"organizer","areas":["labor"]}`), "515151:since", "1",
+		"525252", `{"lang":"en","areas":["climate"],"border":"yes"}`, "525252:since", "2")
 	out, errOut, err := e.cli("export", "signups", "--format", "csv")
 	if err != nil || !strings.Contains(out, "Old Timer") || !strings.Contains(out, "Guadalupe Ixchel") {
 		t.Fatalf("export with a retired key: %v\n%s%s", err, out, errOut)
@@ -200,8 +211,23 @@ func TestPrivacyKeyRotationAndRekey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("rekey: %v\n%s%s", err, out, errOut)
 	}
-	if !strings.Contains(out, "re-encrypted: ") || strings.Contains(out, "re-encrypted: 0\n") {
+	if !strings.Contains(out, "re-encrypted: ") || strings.Contains(out, "re-encrypted: 0\n") ||
+		!strings.Contains(out, "sealed (stored before encryption): 1\n") {
 		t.Fatalf("rekey report: %s", out)
+	}
+	// Both subscription records now open under the new key alone, and
+	// their since fields are left as they were.
+	newRaw, _ := sealed.ParseKey(newKey)
+	newRing, _ := sealed.NewKeyring(newRaw)
+	subs := rdb.HGetAll(ctx, prefix+"subs:data").Val()
+	for field, want := range map[string]string{"515151": `"labor"`, "525252": `"climate"`} {
+		plain, err := newRing.Open([]byte(subs[field]))
+		if err != nil || !strings.Contains(string(plain), want) {
+			t.Errorf("subscription %s after rekey: %q, %v", field, plain, err)
+		}
+	}
+	if subs["515151:since"] != "1" || subs["525252:since"] != "2" {
+		t.Errorf("since fields changed by rekey: %v", subs)
 	}
 	// Everything now opens under the new key alone.
 	delete(e.vars, "BRIDGE_DATA_KEYS_OLD")
