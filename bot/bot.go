@@ -109,6 +109,11 @@ type Message struct {
 	// Protect keeps the message from being forwarded or saved (Telegram's
 	// protect_content): for messages that repeat a member's answers.
 	Protect bool `json:",omitempty"`
+	// Untracked keeps the message's ID out of the record /wipe deletes
+	// from (bot/sentlog): /delete's confirmation is sent after everything
+	// about the member was erased, and recording it would bring back a
+	// key named after their chat for 48 hours.
+	Untracked bool `json:",omitempty"`
 }
 
 // Button is an inline button: callback data or a URL.

@@ -184,7 +184,7 @@ func (t *turn) confirm(cb callbackData, msgID int) {
 				er.erase(t)
 			}
 		}
-		t.say("delete.done", nil)
+		t.resp.Messages = append(t.resp.Messages, Message{Text: t.tr.T("delete.done", nil), Untracked: true})
 	case cb.ns == nsDelete:
 		t.say("delete.kept", nil)
 		t.resumeOrMenu()

@@ -526,6 +526,6 @@ func MessageIDs() []string {
 		"notice.stale", "error.unavailable", "error.internal",
 		"input.media_in_form", "input.media", "input.edited", "input.unknown_command", "input.unknown_text",
 		"group.private", "signup.intro", "signup.existing", "signup.updated",
-		"flood.slow_down", "relay.clipped", "relay.file_too_big", "cmd.wipe", "wipe.done", "wipe.failed",
+		"flood.slow_down", "relay.clipped", "relay.file_too_big", "cmd.wipe", "wipe.done", "wipe.console", "wipe.failed",
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"bridgebot/bot"
+	"bridgebot/bot/internal/shipped"
 	"bridgebot/bot/redisstore"
 	"bridgebot/bot/redisstore/redistest"
 	"bridgebot/flows"
@@ -57,15 +58,7 @@ type harness struct {
 
 func content(t testing.TB) (map[string]*flows.Flow, *locales.Catalog) {
 	t.Helper()
-	fl, err := flows.Load(flows.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := locales.Load(locales.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fl, cat
+	return shipped.Content(t)
 }
 
 func newHarness(t *testing.T, lang string, opts ...func(*bot.Config)) *harness {
@@ -215,6 +208,14 @@ func (h *harness) session() *bot.Session {
 // fillSpanish walks the whole interest form in Spanish.
 func (h *harness) fillSpanish() bot.Response {
 	h.t.Helper()
+	h.fillSpanishToReview()
+	return h.press("Confirmar")
+}
+
+// fillSpanishToReview walks the interest form in Spanish up to its
+// review, which it returns.
+func (h *harness) fillSpanishToReview() bot.Response {
+	h.t.Helper()
 	h.say("/start campaña_radio")
 	h.press("Quiero participar")
 	h.say("María José Pérez")
@@ -230,8 +231,7 @@ func (h *harness) fillSpanish() bot.Response {
 	h.say("+52 656 123 4567")
 	h.say("Quiero aprender educación popular 🌵")
 	h.press("Estoy de acuerdo")
-	h.press("Sí")
-	return h.press("Confirmar")
+	return h.press("Sí")
 }
 
 func TestSpanishMemberCompletesForm(t *testing.T) {

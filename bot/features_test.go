@@ -3,12 +3,15 @@ package bot_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"bridgebot/bot"
+	"bridgebot/bot/redisstore"
+	"bridgebot/bot/redisstore/redistest"
 )
 
 // fakeDesk and fakeSubs stand in for the Slack desk and the announcement
@@ -292,5 +295,94 @@ func TestConsentSticks(t *testing.T) {
 	h.press("Confirmar")
 	if ok, _ := subs.IsSubscribed(context.Background(), h.chat); ok {
 		t.Fatal("a /baja during the review was undone")
+	}
+}
+
+// Messages that repeat what the member gave — every form step (the review
+// lists all answers) and the summary of a finished sign-up — are sent
+// protected (Telegram's protect_content: no forwarding, no saving).
+func TestMessagesWithAnswersAreProtected(t *testing.T) {
+	h := newHarness(t, "es")
+	review := h.fillSpanishToReview()
+	var step *bot.Message
+	for _, r := range h.rec.resps {
+		for i, m := range r.Messages {
+			if strings.Contains(m.Text, "¿Cómo te llamas?") {
+				step = &r.Messages[i]
+			}
+		}
+	}
+	if step == nil || !step.Protect {
+		t.Errorf("form step not protected: %+v", step)
+	}
+	if last := review.Messages[len(review.Messages)-1]; !strings.Contains(last.Text, "María José Pérez") || !last.Protect {
+		t.Errorf("review not protected: %+v", last)
+	}
+	h.press("Confirmar")
+	r := h.say("/inscribirme")
+	last := r.Messages[len(r.Messages)-1]
+	if !strings.Contains(last.Text, "María José Pérez") || !last.Protect {
+		t.Errorf("sign-up summary not protected: %+v", last)
+	}
+	// The menu, which repeats nothing, is not.
+	if r = h.say("/ayuda"); r.Messages[len(r.Messages)-1].Protect {
+		t.Errorf("help protected: %+v", r.Messages)
+	}
+}
+
+// A callback is applied to the chat it comes from, whatever its data: a
+// member replaying every button another member was ever shown (the form,
+// the review, the sign-up summary, "delete everything", announcements)
+// changes nothing of the other member's session, sign-up or subscription.
+func TestForgedCallbacksCannotTouchAnotherMember(t *testing.T) {
+	subs := &fakeSubs{subs: map[int64]bot.Subscription{}}
+	client, prefix := redistest.New(t)
+	store := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	a := newHarnessWith(t, "es", store, withSubs(subs))
+	a.fillSpanish()
+	a.say("/inscribirme")
+	a.say("/borrar") // the question stays open: its "yes" is on screen
+	beforeSignup, beforeSession := a.signup(), a.session()
+	beforeSub := subs.subs[a.chat]
+	if beforeSignup == nil || beforeSub.ChatID != a.chat {
+		t.Fatal("the first member is not signed up and subscribed")
+	}
+
+	b := newHarnessWith(t, "es", store, withSubs(subs))
+	b.chat = 2002
+	b.say("/start")
+	var pressed int
+	a.rec.mu.Lock()
+	resps := append([]bot.Response(nil), a.rec.resps...)
+	a.rec.mu.Unlock()
+	for i, r := range resps {
+		for j, m := range r.Messages {
+			for _, row := range m.Buttons {
+				for _, btn := range row {
+					if btn.Data == "" {
+						continue
+					}
+					b.pressData(btn.Data, 100*i+j+1)
+					pressed++
+				}
+			}
+		}
+	}
+	if pressed < 30 {
+		t.Fatalf("only %d buttons replayed", pressed)
+	}
+	if got := a.signup(); !reflect.DeepEqual(got, beforeSignup) {
+		t.Errorf("the first member's sign-up changed:\n%+v\nwas\n%+v", got, beforeSignup)
+	}
+	if got := a.session(); !reflect.DeepEqual(got, beforeSession) {
+		t.Errorf("the first member's session changed:\n%+v\nwas\n%+v", got, beforeSession)
+	}
+	if got, ok := subs.subs[a.chat]; !ok || !reflect.DeepEqual(got, beforeSub) {
+		t.Errorf("the first member's subscription changed: %+v, %v", got, ok)
+	}
+	// And their pending "delete everything?" still works for them alone.
+	a.press("Sí, borrar todo")
+	if a.signup() != nil {
+		t.Error("the first member could not erase their own data")
 	}
 }

@@ -61,7 +61,8 @@ func (t *turn) openSignup() {
 func (t *turn) showSignup() {
 	text := t.tr.T("signup.existing", nil) + "\n\n" + t.e.signup.Summary(t.signup.Answers, t.tr) + "\n\n" + t.tr.T("menu.prompt", nil)
 	rows := append([][]Button{{{Text: t.tr.T("menu.change", nil), Data: data(nsMenu, menuEdit)}}}, t.menuRows(false)...)
-	t.resp.Messages = append(t.resp.Messages, Message{Text: text, Buttons: rows})
+	// Protected like the form's steps: it lists every answer.
+	t.resp.Messages = append(t.resp.Messages, Message{Text: text, Buttons: rows, Protect: true})
 }
 
 // editSignup opens a finished sign-up's list of answers to change one.

@@ -9,6 +9,13 @@ type Wiper interface {
 	Wipe(ctx context.Context, chatID int64) error
 }
 
+// WipeReplier is a Wiper that answers /wipe with a message of its own (a
+// locale message ID) instead of "wipe.done": a transport whose messages
+// cannot be deleted says so (the console) rather than promise it.
+type WipeReplier interface {
+	WipeReply() string
+}
+
 // effectWipe deletes the bot's recent messages, after the turn is saved.
 const effectWipe EffectKind = "wipe"
 
@@ -17,11 +24,15 @@ type wipeFeature struct{ w Wiper }
 
 func (wipeFeature) name() string { return "wipe" }
 
-func (wipeFeature) commands() []command {
+func (f wipeFeature) commands() []command {
+	reply := "wipe.done"
+	if r, ok := f.w.(WipeReplier); ok {
+		reply = r.WipeReply()
+	}
 	return []command{{rank: 105, en: "wipe", es: "limpiar", aliases: []string{"clear"}, desc: "cmd.wipe",
 		run: func(t *turn, _ string) {
 			t.later(Effect{Kind: effectWipe, FailMsg: "wipe.failed"})
-			t.say("wipe.done", nil)
+			t.say(reply, nil)
 		}}}
 }
 

@@ -92,4 +92,9 @@ func TestClearAndUnreadableRecordsInABroadcast(t *testing.T) {
 	if j.Counts.Sent != 3 {
 		t.Errorf("counts %+v", j.Counts)
 	}
+	// The finished job keeps only counts: its per-member delivery records
+	// (done marks, leases, owners, rate ring) are gone.
+	if keys := e.rdb.Keys(ctx, e.prefix+"broadcast:job:"+j.ID+":*").Val(); len(keys) != 0 {
+		t.Errorf("delivery records kept after the job finished: %v", keys)
+	}
 }

@@ -37,7 +37,11 @@ type pressable struct {
 	msgID  int
 }
 
-var _ bot.Sender = (*Console)(nil)
+var (
+	_ bot.Sender      = (*Console)(nil)
+	_ bot.Wiper       = (*Console)(nil)
+	_ bot.WipeReplier = (*Console)(nil)
+)
 
 // New returns a console speaking to out as a member with that language.
 func New(out io.Writer, lang string) *Console {
@@ -78,6 +82,21 @@ func (c *Console) Send(_ context.Context, r bot.Response) error {
 	}
 	return nil
 }
+
+// Wipe is /wipe in the terminal (bot.Wiper): lines already printed
+// cannot be taken back, so it does what is left — the buttons of earlier
+// messages stop working, as they would once Telegram deleted those
+// messages — and its reply (WipeReply) tells the member so and how to
+// clear the terminal.
+func (c *Console) Wipe(context.Context, int64) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.buttons = nil
+	return nil
+}
+
+// WipeReply is the message /wipe answers with here (bot.WipeReplier).
+func (*Console) WipeReply() string { return "wipe.console" }
 
 // Run reads lines from in until EOF or ctx ends and hands each to h as an
 // update, one at a time, in order.

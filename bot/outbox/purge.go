@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -32,7 +33,21 @@ func (o *Outbox) Purge(ctx context.Context, key string) (purged []Entry, dead in
 	return purged, len(gone), nil
 }
 
+// PurgeDead deletes the dead letters with key that were enqueued at or
+// before before: an erasure's second pass, run behind the member's work
+// that was in flight during the first (Purge), which may have become a
+// dead letter since. Later ones (a member who came back) are kept. It
+// returns how many it deleted.
+func (o *Outbox) PurgeDead(ctx context.Context, key string, before time.Time) (int, error) {
+	gone, err := o.purgeStreamIf(ctx, o.Partition(key), o.dead, key, "", func(e Entry) bool { return !e.Enqueued.After(before) })
+	return len(gone), err
+}
+
 func (o *Outbox) purgeStream(ctx context.Context, p int, stream, key, attempts string) ([]Entry, error) {
+	return o.purgeStreamIf(ctx, p, stream, key, attempts, nil)
+}
+
+func (o *Outbox) purgeStreamIf(ctx context.Context, p int, stream, key, attempts string, match func(Entry) bool) ([]Entry, error) {
 	var out []Entry
 	start := "-"
 	for {
@@ -43,8 +58,11 @@ func (o *Outbox) purgeStream(ctx context.Context, p int, stream, key, attempts s
 		var ids []string
 		for _, m := range msgs {
 			if k, _ := m.Values["key"].(string); k == key {
-				ids = append(ids, m.ID)
 				e, _ := o.parse(p, m)
+				if match != nil && !match(e) {
+					continue
+				}
+				ids = append(ids, m.ID)
 				out = append(out, e)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -67,5 +68,35 @@ func TestDeadLettersAreTrimmedByAgeAndLength(t *testing.T) {
 	last, _ := ring.Open([]byte(dead[2].Values["payload"].(string)))
 	if string(last) != "4" {
 		t.Errorf("newest dead letter %q, want the last one given up", last)
+	}
+}
+
+// PurgeDead deletes a key's dead letters enqueued up to a time — an
+// erasure's second pass — and keeps later ones and other keys'.
+func TestPurgeDeadUpToATime(t *testing.T) {
+	t.Parallel()
+	client, prefix := redistest.New(t)
+	_, log := newLogSink()
+	o := New(client, testOptions(prefix, "slack", "c1", log))
+	ctx := context.Background()
+	for _, d := range []struct{ key, enq string }{{"chat:1", "1000"}, {"chat:1", "2000"}, {"chat:1", "3000"}, {"chat:2", "1000"}} {
+		if err := client.XAdd(ctx, &redis.XAddArgs{Stream: o.dead, Values: []any{"key", d.key, "kind", "q", "payload", "p", "enq", d.enq}}).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := o.PurgeDead(ctx, "chat:1", time.UnixMilli(2000))
+	if err != nil || n != 2 {
+		t.Fatalf("purged %d, %v; want 2", n, err)
+	}
+	left, err := client.XRange(ctx, o.dead, "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range left {
+		got = append(got, fmt.Sprint(m.Values["key"], "@", m.Values["enq"]))
+	}
+	if fmt.Sprint(got) != "[chat:1@3000 chat:2@1000]" {
+		t.Errorf("dead letters left: %v", got)
 	}
 }

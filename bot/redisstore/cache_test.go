@@ -24,7 +24,7 @@ func savedChat(t *testing.T, chat int64, ch bot.Change) (*redis.Client, string, 
 }
 
 // tripsOf runs f and returns how many round trips it made.
-func tripsOf(rt *redisstore.RoundTrips, f func()) int64 {
+func tripsOf(rt *redistest.Counter, f func()) int64 {
 	before := rt.Count()
 	f()
 	return rt.Count() - before
@@ -35,7 +35,7 @@ func tripsOf(rt *redisstore.RoundTrips, f func()) int64 {
 func TestCachedSessionSkipsTheLoad(t *testing.T) {
 	// the first save may load the script (NOSCRIPT, then EVAL): not counted
 	client, prefix, st := savedChat(t, 7, bot.Change{Signup: signup(7, t0)})
-	rt := &redisstore.RoundTrips{}
+	rt := new(redistest.Counter)
 	client.AddHook(rt)
 	ctx := context.Background()
 
@@ -110,7 +110,7 @@ func TestCachedSessionCountsMessagesInTheSave(t *testing.T) {
 // other's state without another round trip.
 func TestCachedSessionRefusedAfterAnotherProcessSaved(t *testing.T) {
 	client, prefix := redistest.New(t)
-	rt := &redisstore.RoundTrips{}
+	rt := new(redistest.Counter)
 	client.AddHook(rt)
 	a := redisstore.New(client, redisstore.Options{Prefix: prefix})
 	b := redisstore.New(client, redisstore.Options{Prefix: prefix})

@@ -25,9 +25,10 @@
 //	                          scanning the keyspace.
 //	{prefix}rate:{mac}:{min}  string: the member's messages in that minute
 //	                          (flood control), INCR by Load; PEXPIRE 61 s, so
-//	                          it is gone a minute after its window and needs
-//	                          no erasure. {mac} is the keyring's MAC of the
-//	                          chat ID (as tombstones), {min} Unix minutes.
+//	                          it is gone a minute after its window, and
+//	                          deleted at once by /delete (Save with Forget).
+//	                          {mac} is the keyring's MAC of the chat ID (as
+//	                          tombstones), {min} Unix minutes.
 //
 // Everything a member gave (answers, the question they typed, the
 // deep-link source) is inside the sealed values; only the version, the
@@ -163,6 +164,15 @@ const rateWindow = time.Minute
 func (s *Store) rateKey(chatID int64, now time.Time) string {
 	return s.prefix + "rate:" + s.ring.MAC(strconv.FormatInt(chatID, 10)) + ":" +
 		strconv.FormatInt(now.UnixMilli()/rateWindow.Milliseconds(), 10)
+}
+
+// rateKeys are every flood-control counter of the member that may still
+// exist: a counter outlives its window by a second, so the current
+// window's, the one before and, in the first second, the one before that.
+// /delete removes them: they are named after the member's chat (by MAC).
+func (s *Store) rateKeys(chatID int64) []string {
+	now := s.now()
+	return []string{s.rateKey(chatID, now), s.rateKey(chatID, now.Add(-rateWindow)), s.rateKey(chatID, now.Add(-2*rateWindow))}
 }
 
 // Load returns the member's session and sign-up, and counts the update
@@ -314,6 +324,10 @@ func (s *Store) decodeSignup(raw string) (*bot.Signup, error) {
 // TTL in ms. The script counts it first, whatever happens next, and
 // refuses a member over the limit.
 //
+// With "forget", every key from KEYS[7] on is a flood-control counter of
+// the member (the one just counted, if any, and those rateKeys lists),
+// deleted with the rest.
+//
 // It returns 1 when written. When it refuses (nothing written but the
 // count) it returns the chat as a Load would read it: {0, version,
 // session, sign-up, turns, count (-1: not counted)}, so the retry needs
@@ -337,6 +351,9 @@ end
 if ARGV[5] == 'forget' then
 	redis.call('DEL', KEYS[1], KEYS[2])
 	redis.call('ZREM', KEYS[3], ARGV[6])
+	for i = 7, #KEYS do
+		redis.call('DEL', KEYS[i])
+	end
 else
 	redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
 	redis.call('PEXPIRE', KEYS[1], ARGV[4])
@@ -437,6 +454,9 @@ func (s *Store) Save(ctx context.Context, sess *bot.Session, ch bot.Change) erro
 		s.turnsKey(id), s.turnsIndexKey(), s.alivePrefix() + s.owner}
 	if limit != "" {
 		keys = append(keys, s.rateKey(id, s.now()))
+	}
+	if ch.Forget {
+		keys = append(keys, s.rateKeys(id)...)
 	}
 	res, err := saveScript.Run(ctx, s.rdb, keys, args...).Result()
 	if err != nil {

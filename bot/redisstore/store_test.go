@@ -639,3 +639,36 @@ func BenchmarkLoadSave(b *testing.B) {
 	}
 	b.ReportMetric(float64(c.Count())/float64(b.N), "roundtrips/op")
 }
+
+// /delete removes the member's flood-control counters (named by a MAC of
+// their chat ID) with the rest, this minute's and the last one's; another
+// member's stay.
+func TestForgetDeletesFloodCounters(t *testing.T) {
+	ctx := context.Background()
+	now := t0
+	st, client, prefix := newStore(t, redisstore.Options{Now: func() time.Time { return now }})
+	counted := bot.CountRate(ctx, 20)
+	if _, err := st.Load(counted, 1); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Minute) // the next window
+	if _, err := st.Load(counted, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Load(counted, 2); err != nil {
+		t.Fatal(err)
+	}
+	if keys := client.Keys(ctx, prefix+"rate:*").Val(); len(keys) != 3 {
+		t.Fatalf("flood counters before Forget: %v, want 3", keys)
+	}
+	s := mustLoad(t, st, 1).Session
+	mustSave(t, st, s, bot.Change{Signup: signup(1, t0)})
+	mustSave(t, st, s, bot.Change{Forget: true})
+	keys := client.Keys(ctx, prefix+"rate:*").Val()
+	if len(keys) != 1 {
+		t.Fatalf("flood counters after Forget: %v, want only the other member's", keys)
+	}
+	if m, err := st.Load(counted, 2); err != nil || m.Recent != 2 {
+		t.Errorf("the other member's counter: %d, %v; want 2", m.Recent, err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -19,10 +20,10 @@ type RekeyReport struct {
 	// were left as they are.
 	Missing map[string]int
 	Corrupt int // values that fail authentication, left as they are
-	// Queued counts stream entries (outbox queues, dead letters) sealed
-	// under a retired key: stream entries cannot be rewritten in place, so
-	// keep that key in BRIDGE_DATA_KEYS_OLD until they have drained or
-	// expired.
+	// Queued counts stream entries (outbox queues, dead letters) and list
+	// items (replies held in the turn log) sealed under a retired key:
+	// they are work in flight, not rewritten in place, so keep that key in
+	// BRIDGE_DATA_KEYS_OLD until they have drained or expired.
 	Queued int
 	// Changed is how many values were concurrently modified while being
 	// resealed (they were written anew meanwhile, under the current key).
@@ -54,7 +55,8 @@ return 0
 // strings and hashes under prefix (and seals the plain values legacy
 // names). Each value is replaced only if it is still what was read (a
 // compare-and-set in Redis), keeping its expiry, so it is safe while the
-// bot runs. Stream entries are only counted (see RekeyReport.Queued).
+// bot runs. Stream entries and list items are only counted (see
+// RekeyReport.Queued).
 func Rekey(ctx context.Context, rdb redis.UniversalClient, prefix string, ring *Keyring, legacy Legacy) (RekeyReport, error) {
 	rep := RekeyReport{Missing: map[string]int{}}
 	iter := rdb.Scan(ctx, 0, escapeGlob(prefix)+"*", 500).Iterator()
@@ -94,6 +96,16 @@ func Rekey(ctx context.Context, rdb redis.UniversalClient, prefix string, ring *
 		case "stream":
 			if err := rep.stream(ctx, rdb, ring, key); err != nil {
 				return rep, err
+			}
+		case "list":
+			items, err := rdb.LRange(ctx, key, 0, -1).Result()
+			if err != nil {
+				return rep, fmt.Errorf("sealed: rekey: read list %s: %w", key, err)
+			}
+			for _, it := range items {
+				if v := listSealed(it); IsSealed(v) && !ring.Current(v) {
+					rep.Queued++
+				}
 			}
 		}
 	}
@@ -168,6 +180,20 @@ func (rep *RekeyReport) stream(ctx context.Context, rdb redis.UniversalClient, r
 		}
 		start = "(" + msgs[len(msgs)-1].ID
 	}
+}
+
+// listSealed is the sealed value of a list item: the item itself, or what
+// follows its first two "|"-separated fields (the turn log's
+// "owner|entry|sealed", bot/redisstore).
+func listSealed(item string) []byte {
+	if IsSealed([]byte(item)) {
+		return []byte(item)
+	}
+	parts := strings.SplitN(item, "|", 3)
+	if len(parts) != 3 {
+		return nil
+	}
+	return []byte(parts[2])
 }
 
 // MissingIDs lists the key IDs of Missing, sorted.

@@ -28,13 +28,16 @@ func TestRekeyKeepsTTLAndReportsUnknownKeys(t *testing.T) {
 	rdb.Set(ctx, prefix+"counter", "7", 0)
 	rdb.Set(ctx, prefix+"stray", stray.Seal([]byte("delta")), 0)
 	rdb.XAdd(ctx, &redis.XAddArgs{Stream: prefix + "s", Values: []any{"payload", oldRing.Seal([]byte("queued"))}})
+	// A reply held in the turn log (owner|entry|sealed), under the old key
+	// and under the new one.
+	rdb.RPush(ctx, prefix+"turns:1", "ab12|9:0|"+string(oldRing.Seal([]byte("held"))), "ab12|9:1|"+string(ring.Seal([]byte("fresh"))))
 
 	legacy := func(key, field string) bool { return strings.HasSuffix(key, "legacy") }
 	rep, err := sealed.Rekey(ctx, rdb, prefix, ring, legacy)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Resealed != 2 || rep.Sealed != 1 || rep.Queued != 1 || rep.Missing[sealed.KeyID(strayK)] != 1 {
+	if rep.Resealed != 2 || rep.Sealed != 1 || rep.Queued != 2 || rep.Missing[sealed.KeyID(strayK)] != 1 {
 		t.Fatalf("report %+v", rep)
 	}
 	for key, want := range map[string]string{"a": "alpha", "legacy": `{"plain":"gamma"}`} {

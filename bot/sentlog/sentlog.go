@@ -10,6 +10,9 @@
 //	                     after the last one. {mac} is the keyring's MAC of
 //	                     the chat ID, so the key does not name the member.
 //
+// The bot's replies are recorded from the Telegram send path (Add, through
+// telegram.Config.OnSent); staff replies by the desk (Record), in the
+// transaction that checks the member did not erase their data meanwhile.
 // /delete erases it (Log implements bot.Eraser).
 package sentlog
 
@@ -18,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -43,6 +47,10 @@ type Log struct {
 	running bool
 	queue   []sent
 	kick    chan struct{}
+	// wmu is held while a batch is written and while Erase runs, so an
+	// erasure never lands between a batch leaving the queue and reaching
+	// Redis (which would bring the member's key back).
+	wmu sync.Mutex
 }
 
 type sent struct {
@@ -87,13 +95,27 @@ func (l *Log) Add(ctx context.Context, chat int64, id int) error {
 	return l.write(ctx, []sent{s})
 }
 
+// Record queues in p the writes that record message id sent to chat now:
+// for a caller that must make the record conditional, in its own
+// transaction (the staff desk records a staff reply only if the member
+// has not erased their data meanwhile, bot/tombstone).
+func (l *Log) Record(ctx context.Context, p redis.Pipeliner, chat int64, id int) {
+	l.queueWrite(ctx, p, sent{chat, id, l.now()})
+}
+
+func (l *Log) queueWrite(ctx context.Context, p redis.Pipeliner, s sent) {
+	key := l.keys(s.chat)[0]
+	p.ZAdd(ctx, key, redis.Z{Score: float64(s.at.UnixMilli()), Member: s.id})
+	p.ZRemRangeByScore(ctx, key, "-inf", "("+strconv.FormatInt(s.at.Add(-Window).UnixMilli(), 10))
+	p.PExpire(ctx, key, Window)
+}
+
 func (l *Log) write(ctx context.Context, batch []sent) error {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
 	pipe := l.rdb.Pipeline()
 	for _, s := range batch {
-		key := l.keys(s.chat)[0]
-		pipe.ZAdd(ctx, key, redis.Z{Score: float64(s.at.UnixMilli()), Member: s.id})
-		pipe.ZRemRangeByScore(ctx, key, "-inf", "("+strconv.FormatInt(s.at.Add(-Window).UnixMilli(), 10))
-		pipe.PExpire(ctx, key, Window)
+		l.queueWrite(ctx, pipe, s)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("sentlog: add: %w", err)
@@ -163,8 +185,14 @@ func (l *Log) Recent(ctx context.Context, chat int64) ([]int, error) {
 	return ids, nil
 }
 
-// Erase forgets every message ID of chat (/delete).
+// Erase forgets every message ID of chat (/delete), those still queued
+// for a batch included.
 func (l *Log) Erase(ctx context.Context, chat int64) error {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	l.mu.Lock()
+	l.queue = slices.DeleteFunc(l.queue, func(s sent) bool { return s.chat == chat })
+	l.mu.Unlock()
 	if err := l.rdb.Del(ctx, l.keys(chat)...).Err(); err != nil {
 		return fmt.Errorf("sentlog: erase: %w", err)
 	}

@@ -26,25 +26,12 @@ func TestAddAtOnceOrBatched(t *testing.T) {
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error)
 	go func() { done <- l.Run(runCtx, slog.New(slog.DiscardHandler)) }()
-	deadline := time.Now().Add(5 * time.Second)
 	for i := 1; i <= 20; i++ {
 		if err := l.Add(ctx, 5, 100+i); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for {
-		ids, err := l.Recent(ctx, 5)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ids) == 21 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("batched IDs never written: %v", ids)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitRecent(t, l, 5, 21)
 	l.Add(ctx, 5, 200) // queued as Run stops: written by its last flush
 	stop()
 	if err := <-done; err != nil {
@@ -52,5 +39,61 @@ func TestAddAtOnceOrBatched(t *testing.T) {
 	}
 	if ids, _ := l.Recent(ctx, 5); len(ids) != 22 {
 		t.Fatalf("%d IDs after Run stopped, want 22", len(ids))
+	}
+}
+
+// Erase forgets IDs still queued for a batch too: nothing written after
+// it brings back a key for the erased chat, whichever way the flush and
+// the erasure interleave.
+func TestEraseDropsQueuedIDs(t *testing.T) {
+	client, prefix := redistest.New(t)
+	l := sentlog.New(client, prefix, sealed.Throwaway())
+	ctx := context.Background()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- l.Run(runCtx, slog.New(slog.DiscardHandler)) }()
+	defer func() {
+		stop()
+		<-done
+	}()
+	for i := 1; i <= 10; i++ {
+		if err := l.Add(ctx, 5, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Erase(ctx, 5); err != nil {
+		t.Fatal(err)
+	}
+	// Another chat's ID, queued after: once it is written, every batch
+	// queued before it has been flushed.
+	if err := l.Add(ctx, 6, 1); err != nil {
+		t.Fatal(err)
+	}
+	waitRecent(t, l, 6, 1)
+	if ids, _ := l.Recent(ctx, 5); len(ids) != 0 {
+		t.Errorf("IDs of the erased chat written after the erasure: %v", ids)
+	}
+	if keys := client.Keys(ctx, prefix+"sent:*").Val(); len(keys) != 1 {
+		t.Errorf("sent-message keys %v: want only the other chat's", keys)
+	}
+}
+
+// waitRecent waits until chat has n recorded IDs (batches are written
+// off the caller's path, with no event to wait on but Redis itself).
+func waitRecent(t *testing.T, l *sentlog.Log, chat int64, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ids, err := l.Recent(context.Background(), chat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("chat %d: %d IDs recorded, want %d: %v", chat, len(ids), n, ids)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -115,8 +115,18 @@ type Config struct {
 	DeadMaxLen    int64
 	// Outbox tuning for tests; zero values are production defaults.
 	OutboxMinBackoff, OutboxMaxBackoff time.Duration
+	// Sent, when set, records the Telegram messages of staff replies so
+	// the member's /wipe deletes them too (bot/sentlog's Log).
+	Sent SentRecorder
 	// Observer, if set, is told what the desk does (metrics).
 	Observer Observer
+}
+
+// SentRecorder records a message sent to a member for /wipe. The desk
+// calls Record inside the transaction that checks the member's tombstone,
+// so a reply landing after an erasure leaves no record behind.
+type SentRecorder interface {
+	Record(ctx context.Context, p redis.Pipeliner, chat int64, id int)
 }
 
 // Observer is told what the desk does, so operators can watch it (the

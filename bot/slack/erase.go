@@ -26,7 +26,9 @@ import (
 //     posted, and a post that was already on its way when the member
 //     erased is redacted as soon as it lands;
 //   - the member's entries waiting in both outboxes and their dead letters
-//     are deleted;
+//     are deleted, and deleted again by a job queued behind their work in
+//     flight (kindPurgeDead), which may end as a dead letter after the
+//     first pass;
 //   - every desk key of the member is deleted: the ticket, thread and
 //     generation mappings, root intents, relayed markers, the posts record,
 //     and their place in the open/answered sets;
@@ -42,6 +44,33 @@ import (
 
 // kindRedact is a "slack" outbox entry: redact an erased member's posts.
 const kindRedact = "redact"
+
+// kindPurgeDead is an entry of either outbox, queued behind an erased
+// member's in-flight work: it deletes the dead letters of theirs that
+// work left after the erasure's first purge (a message being sent at that
+// moment, then refused for good).
+const kindPurgeDead = "purge-dead"
+
+type purgeDeadMsg struct {
+	Key string    `json:"key"` // the member's queue, "chat:{id}"
+	At  time.Time `json:"at"`  // the erasure: later dead letters are a returning member's
+}
+
+// purgeDead is the kindPurgeDead handler of box.
+func (d *Desk) purgeDead(ctx context.Context, box *outbox.Outbox, e outbox.Entry) error {
+	var m purgeDeadMsg
+	if err := json.Unmarshal(e.Payload, &m); err != nil {
+		return outbox.Permanent(fmt.Errorf("decode dead-letter purge: %w", err))
+	}
+	n, err := box.PurgeDead(ctx, m.Key, m.At)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		d.log.Info("erased member's dead letters left by work in flight were dropped", slog.Int("dead_letters_dropped", n))
+	}
+	return nil
+}
 
 type redactMsg struct {
 	// Refs are "channel ts" (a post), "file:ID" (an upload), or "root
@@ -102,6 +131,17 @@ func (d *Desk) Forget(ctx context.Context, chatID int64) error {
 			if s, ok := v.(string); ok {
 				job.Refs = append(job.Refs, "root "+s)
 			}
+		}
+	}
+	// Work of theirs in flight right now may still end as a dead letter:
+	// purge again behind it, in each outbox.
+	purge, err := json.Marshal(purgeDeadMsg{Key: queue, At: at})
+	if err != nil {
+		return fmt.Errorf("slack: forget %d: encode dead-letter purge: %w", chatID, err)
+	}
+	for _, box := range []*outbox.Outbox{d.toSlack, d.toMember} {
+		if _, err := box.EnqueueBehind(ctx, queue, "erased", kindPurgeDead, purge); err != nil {
+			return fmt.Errorf("slack: forget %d: %w", chatID, err)
 		}
 	}
 	if len(job.Refs)+len(job.Notices) > 0 {

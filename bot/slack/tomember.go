@@ -55,6 +55,8 @@ const maxFileBytes = 45 << 20
 // deliverToMember is the "telegram" outbox handler.
 func (d *Desk) deliverToMember(ctx context.Context, e outbox.Entry) error {
 	switch e.Kind {
+	case kindPurgeDead:
+		return d.purgeDead(ctx, d.toMember, e)
 	case kindReply:
 		var r staffReply
 		if err := json.Unmarshal(e.Payload, &r); err != nil {
@@ -124,7 +126,7 @@ func (d *Desk) relayReply(ctx context.Context, r staffReply, attempt int) error 
 			if err := d.fileUndeliverable(ctx, r, f, reason); err != nil {
 				return err
 			}
-			if err := d.remember(ctx, r, sentKey, fileGivenUp); err != nil {
+			if err := d.remember(ctx, r, sentKey, fileGivenUp, 0); err != nil {
 				return err
 			}
 			given = append(given, fmt.Errorf("file %s: %s: %w", f.ID, reason, err))
@@ -134,10 +136,11 @@ func (d *Desk) relayReply(ctx context.Context, r staffReply, attempt int) error 
 		if strings.TrimSpace(r.Text) == "" && i == 0 {
 			file.Caption = d.renderReply(ctx, t.Lang, r.User, "", true)
 		}
-		if _, err := d.cfg.Messenger.SendFile(ctx, r.Chat, file); err != nil {
+		msgID, err := d.cfg.Messenger.SendFile(ctx, r.Chat, file)
+		if err != nil {
 			return d.memberFailed(ctx, r, err)
 		}
-		if err := d.rememberSent(ctx, r, sentKey, "1"); err != nil {
+		if err := d.rememberSent(ctx, r, sentKey, "1", msgID); err != nil {
 			return err
 		}
 	}
@@ -225,7 +228,7 @@ func (d *Desk) relayText(ctx context.Context, r staffReply, html string) error {
 		return nil
 	}
 	if len(parts) == 0 {
-		return d.rememberSent(ctx, r, relayedKey, fmt.Sprintf("%d:0", r.Chat))
+		return d.rememberSent(ctx, r, relayedKey, fmt.Sprintf("%d:0", r.Chat), 0)
 	}
 	first := 0
 	for i, part := range parts {
@@ -247,7 +250,7 @@ func (d *Desk) relayText(ctx context.Context, r staffReply, html string) error {
 		if !last {
 			key, value = keys[i+1], strconv.Itoa(id)
 		}
-		if err := d.rememberSent(ctx, r, key, value); err != nil {
+		if err := d.rememberSent(ctx, r, key, value, id); err != nil {
 			return err
 		}
 	}
@@ -322,17 +325,18 @@ func utf16Len(s string) int {
 	return n
 }
 
-// rememberSent records that something was sent to the member. Telegram
+// rememberSent records that something was sent to the member (msgID, the
+// Telegram message, for /wipe; 0 for none). Telegram
 // cannot be asked later whether a message arrived, so this record is all
 // that keeps a retry from sending it again: a Redis error is retried here,
 // for up to sentRecordPatience, instead of failing the entry (which would
 // send it again). Only if Redis stays unreachable that long (or the
 // process stops) may the member get it twice.
-func (d *Desk) rememberSent(ctx context.Context, r staffReply, key, value string) error {
+func (d *Desk) rememberSent(ctx context.Context, r staffReply, key, value string, msgID int) error {
 	deadline := time.Now().Add(sentRecordPatience)
 	wait := 20 * time.Millisecond
 	for {
-		err := d.remember(ctx, r, key, value)
+		err := d.remember(ctx, r, key, value, msgID)
 		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
 			if err != nil {
 				d.log.Warn("sent to the member but could not record it; a retry may send it again",
@@ -357,10 +361,15 @@ const sentRecordPatience = 10 * time.Second
 // remember records a key that belongs to a member's conversation, so
 // /delete can remove it; nothing is recorded once the member erased their
 // data (the reply was theirs to receive; the record would outlive them).
-func (d *Desk) remember(ctx context.Context, r staffReply, key, value string) error {
+// msgID, when not 0, is the Telegram message just sent, recorded for the
+// member's /wipe (Config.Sent) under the same check.
+func (d *Desk) remember(ctx context.Context, r staffReply, key, value string, msgID int) error {
 	_, _, err := d.guard(ctx, r.Chat, r.origin(), func(pipe redis.Pipeliner) {
 		pipe.Set(ctx, key, value, d.cfg.AnsweredRetention)
 		pipe.SAdd(ctx, d.key("keys", strconv.FormatInt(r.Chat, 10)), key)
+		if msgID != 0 && d.cfg.Sent != nil {
+			d.cfg.Sent.Record(ctx, pipe, r.Chat, msgID)
+		}
 	})
 	if err != nil {
 		return fmt.Errorf("record relayed: %w", err)

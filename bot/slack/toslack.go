@@ -49,6 +49,8 @@ func (d *Desk) deliverToSlack(ctx context.Context, e outbox.Entry) error {
 			return outbox.Permanent(fmt.Errorf("decode redaction: %w", err))
 		}
 		err = d.redactPosts(ctx, r)
+	case kindPurgeDead:
+		err = d.purgeDead(ctx, d.toSlack, e)
 	default:
 		return outbox.Permanent(fmt.Errorf("unknown slack outbox kind %q", e.Kind))
 	}

@@ -106,7 +106,7 @@ func (b *Bot) sendMessage(ctx context.Context, api *tgbotapi.BotAPI, chatID int6
 		if err != nil {
 			return fmt.Errorf("telegram: send message: %w", err)
 		}
-		if b.cfg.OnSent != nil && sent != 0 {
+		if b.cfg.OnSent != nil && sent != 0 && !m.Untracked {
 			if err := b.cfg.OnSent(ctx, chatID, sent); err != nil {
 				b.log.Warn("could not record a sent message for /wipe", slog.Int64("chat", chatID), slog.Any("err", err))
 			}

@@ -18,12 +18,12 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"bridgebot/bot"
+	"bridgebot/bot/internal/shipped"
 	"bridgebot/bot/redisstore"
 	"bridgebot/bot/redisstore/redistest"
 	"bridgebot/bot/telegram"
 	"bridgebot/bot/telegram/telegramtest"
 	"bridgebot/flows"
-	"bridgebot/locales"
 )
 
 const (
@@ -165,14 +165,7 @@ func newReplica(t *testing.T, srv *telegramtest.Server, client *redis.Client, pr
 	if err != nil {
 		t.Fatal(err)
 	}
-	fl, err := flows.Load(flows.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := locales.Load(locales.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
+	fl, cat := shipped.Content(t)
 	// Each replica has its own connection pool, as separate processes do.
 	o := client.Options()
 	own := redis.NewClient(&redis.Options{Addr: o.Addr, DB: o.DB, Username: o.Username, Password: o.Password})

@@ -313,7 +313,7 @@ func runBot(ctx context.Context, c config, stderr io.Writer) (err error) {
 	worker := newBroadcastWorker(c, c.Broadcast, client, countingSender{tg, m}, ring, log, nil)
 	tasks := []task{{"broadcast worker", worker.Run}, {"record of sent messages (/wipe)", func(ctx context.Context) error { return sent.Run(ctx, log) }}}
 	if c.Slack.BotToken != "" {
-		desk, deskTasks, err := startDesk(ctx, c, client, store, ring, tg, ct, m, log)
+		desk, deskTasks, err := startDesk(ctx, c, client, store, ring, tg, sent, ct, m, log)
 		if err != nil {
 			return err
 		}
@@ -397,7 +397,7 @@ func runUntilStopped(ctx context.Context, c config, log *slog.Logger, tasks []ta
 
 // startDesk connects the Slack staff desk: the outbox workers, and Socket
 // Mode or the HTTP endpoints for events.
-func startDesk(ctx context.Context, c config, client *redis.Client, store *redisstore.Store, ring *sealed.Keyring, tg *telegram.Bot, ct content, m *metrics, log *slog.Logger) (*slack.Desk, []task, error) {
+func startDesk(ctx context.Context, c config, client *redis.Client, store *redisstore.Store, ring *sealed.Keyring, tg *telegram.Bot, sent *sentlog.Log, ct content, m *metrics, log *slog.Logger) (*slack.Desk, []task, error) {
 	// Every Slack call gets a deadline, so one hung connection cannot
 	// hold a member's queue.
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: slackTransport{base: http.DefaultTransport, m: m}}
@@ -414,7 +414,7 @@ func startDesk(ctx context.Context, c config, client *redis.Client, store *redis
 		Funnel:           c.funnelStore(client, log), // reads only: the engine's store records
 		QuestionsChannel: c.Slack.QuestionsChannel, SignupsChannel: c.Slack.SignupsChannel, Routes: c.Slack.Routes,
 		SignupFields: c.Slack.SignupFields, CommandChannels: c.Slack.CommandChannels, ShowStaffName: c.Slack.ShowStaffName,
-		QuietTime: c.Slack.QuietTime, OutboxMaxBackoff: c.Slack.MaxBackoff, Keyring: ring,
+		QuietTime: c.Slack.QuietTime, OutboxMaxBackoff: c.Slack.MaxBackoff, Keyring: ring, Sent: sent, // staff replies, for /wipe
 		AnsweredRetention: c.Retention.Answered, DeadRetention: c.Retention.DeadLetters, DeadMaxLen: c.Retention.DeadMax,
 		Observer: deskObserver{m},
 	})
@@ -510,6 +510,7 @@ func runConsole(ctx context.Context, c config, args []string, stdin io.Reader, s
 		FormTTL: c.FormTTL, BotUsername: "bridge_bot", FAQ: ct.faq, Contact: c.Contact,
 		Subscriptions: subscriptions{bstore},
 		Erasers:       []bot.Eraser{bstore, audit.New(client, c.RedisPrefix)},
+		Wiper:         con, // /wipe: the terminal's lines cannot be deleted; it says so
 	})
 	if err != nil {
 		return err

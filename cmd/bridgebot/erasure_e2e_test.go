@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
@@ -9,24 +10,60 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"bridgebot/bot/sealed"
 	"bridgebot/bot/slack/slacktest"
 )
 
 const erasedNote = "erased their data on"
 
-// assertErased checks that nothing about the member is left in Redis: no
-// key named after their chat ID, no value holding it as a number, none of
-// their words anywhere (streams and dead letters included).
-func assertErased(t *testing.T, rdb *redis.Client, prefix string, chat int64, words ...string) {
+// assertErased checks that nothing about the member is left in Redis,
+// looking inside sealed values with the bot's data key: no key named
+// after their chat ID or its keyed hash (the MAC that names their
+// sent-message record, flood counters and tombstone) except the tombstone
+// itself, which holds only the erasure time; no value holding their chat
+// ID as a number; none of their words anywhere (streams, dead letters,
+// outbox payloads and the turn log included).
+func assertErased(t *testing.T, e *env, chat int64, words ...string) {
 	t.Helper()
-	snap := snapshot(t, rdb, prefix)
+	rdb, prefix := e.redisOf()
+	ring := e.ring()
+	snap := snapshotOpened(t, rdb, prefix, ring)
 	id := regexp.MustCompile(`(^|[^0-9])` + strconv.FormatInt(chat, 10) + `([^0-9]|$)`)
+	macs := ring.MACs(strconv.FormatInt(chat, 10))
 	for _, line := range snap {
 		if id.MatchString(line) {
 			t.Errorf("the member's chat ID is still in Redis: %.300q", line)
 		}
+		key, content, _ := strings.Cut(line, " (")
+		for _, mac := range macs {
+			if !strings.Contains(key, mac) {
+				continue
+			}
+			if key == prefix+"erased:"+mac && regexp.MustCompile(`^string\) → [0-9]+$`).MatchString(content) {
+				continue // the tombstone: the erasure time, kept for queued work to check
+			}
+			t.Errorf("a key named after the member's chat is still in Redis: %.300q", line)
+		}
 	}
 	assertNoneOf(t, snap, words...)
+	if t.Failed() {
+		t.Logf("snapshot (sealed values opened):\n%s", strings.Join(snap, "\n"))
+	}
+}
+
+// ring is the data key the env's bot uses (BRIDGE_DATA_KEY, else its key
+// file), to look inside what it sealed.
+func (e *env) ring() *sealed.Keyring {
+	e.t.Helper()
+	c, err := loadConfig(e.getenv)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ring, err := c.Keys.keyring(slog.New(slog.DiscardHandler), false)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return ring
 }
 
 // waitDrained waits until both outboxes and the turn log (each member's
@@ -57,6 +94,25 @@ func (m *member) erase() {
 	m.t.Helper()
 	m.say("/borrar", "¿Borrar todo")
 	m.press("Sí, borrar todo", "Borramos todo")
+}
+
+// askedInThread starts the bot with the staff desk and has a member ask
+// the team (question holds marker) and add a follow-up, which lands in the
+// thread: the bot has recorded the thread, so staff replies in it reach
+// the member.
+func askedInThread(t *testing.T, chat int64, name, question, marker, followUp string) (*env, *slacktest.Server, *member, slacktest.Message) {
+	t.Helper()
+	e, sl := newDeskEnv(t)
+	e.startReady()
+	sl.WaitSocketConnected(t, 1, wait)
+	m := e.member(chat, name, "es")
+	m.say("/start", "Institutos BRIDGE")
+	m.press("Preguntarle al equipo", "Escribe tu pregunta")
+	m.say(question, "Enviado al equipo")
+	r := root(t, sl, marker)
+	m.tg.SendText(m.u, followUp)
+	inThread(t, sl, r.TS, followUp)
+	return e, sl, m, r
 }
 
 func signUp(m *member, name, org, place, email, hopes string) {
@@ -123,6 +179,13 @@ func TestErasureReachesEveryCopy(t *testing.T) {
 		return n == 1
 	})
 
+	// The scan below looks inside sealed values: before the erasure it
+	// finds the member's words there.
+	if opened := strings.Join(snapshotOpened(t, rdb, prefix, e.ring()), "\n"); !strings.Contains(opened, "Tejer redes") ||
+		!strings.Contains(opened, "seguimiento-borrable perdido") {
+		t.Fatal("the opened snapshot does not show the member's sign-up and dead letter before the erasure")
+	}
+
 	m.erase()
 
 	for _, msg := range []slacktest.Message{post, r, follow} {
@@ -146,10 +209,7 @@ func TestErasureReachesEveryCopy(t *testing.T) {
 		return false
 	})
 	waitDrained(t, sl, rdb, prefix)
-	assertErased(t, rdb, prefix, chat, words...)
-	if t.Failed() {
-		t.Logf("snapshot:\n%s", strings.Join(snapshot(t, rdb, prefix), "\n"))
-	}
+	assertErased(t, e, chat, words...)
 
 	// Coming back afterwards is a fresh start, and works.
 	m.say("/start", "Institutos BRIDGE")
@@ -160,19 +220,9 @@ func TestErasureReachesEveryCopy(t *testing.T) {
 // Redis; the reply that was being sent at that moment (a file Telegram
 // asked to wait for) arrives, but leaves no record behind.
 func TestErasureDropsQueuedStaffReply(t *testing.T) {
-	e, sl := newDeskEnv(t)
-	e.startReady()
-	sl.WaitSocketConnected(t, 1, wait)
-	rdb, prefix := e.redisOf()
 	const chat = 918273646
-	m := e.member(chat, "Nayeli", "es")
-	m.say("/start", "Institutos BRIDGE")
-	m.press("Preguntarle al equipo", "Escribe tu pregunta")
-	m.say("¿Puedo ir con mi hermana-borrable?", "Enviado al equipo")
-	r := root(t, sl, "hermana-borrable")
-	// A follow-up in the thread: the bot has recorded the thread.
-	m.tg.SendText(m.u, "y mi prima-borrable")
-	inThread(t, sl, r.TS, "prima-borrable")
+	e, sl, m, r := askedInThread(t, chat, "Nayeli", "¿Puedo ir con mi hermana-borrable?", "hermana-borrable", "y mi prima-borrable")
+	rdb, prefix := e.redisOf()
 
 	// Telegram asks the bot to wait before it takes a staff file, so that
 	// reply is in flight, and a text reply queues behind it.
@@ -201,7 +251,7 @@ func TestErasureDropsQueuedStaffReply(t *testing.T) {
 			t.Fatalf("the queued reply reached the member after their erasure: %q", msg.PlainText)
 		}
 	}
-	assertErased(t, rdb, prefix, chat, "Nayeli", "hermana-borrable", "prima-borrable", "Respuesta-en-cola")
+	assertErased(t, e, chat, "Nayeli", "hermana-borrable", "prima-borrable", "Respuesta-en-cola")
 }
 
 // A sign-up post still queued (Slack down) when the member erased their
@@ -227,7 +277,7 @@ func TestErasureDropsQueuedSignupPost(t *testing.T) {
 			t.Fatalf("a sign-up queued before the erasure was posted: %s", msg.AllText())
 		}
 	}
-	assertErased(t, rdb, prefix, chat, "Citlali", "Encolada", "Tepic", "citlali@encolada.org", "Semillas encoladas")
+	assertErased(t, e, chat, "Citlali", "Encolada", "Tepic", "citlali@encolada.org", "Semillas encoladas")
 }
 
 // A question root that reached Slack while its answer was lost, with the
@@ -262,7 +312,7 @@ func TestErasureCleansUpRootInFlight(t *testing.T) {
 			t.Fatalf("a root with the member's words is still in Slack: %s", msg.AllText())
 		}
 	}
-	assertErased(t, rdb, prefix, chat, "Yaretzi", "Raíz-en-vuelo")
+	assertErased(t, e, chat, "Yaretzi", "Raíz-en-vuelo")
 }
 
 // A question root whose post is in flight when the member erases their
@@ -290,5 +340,30 @@ func TestErasureCleansUpRootThatLandsAfterIt(t *testing.T) {
 		return strings.Contains(got.AllText(), erasedNote)
 	})
 	waitDrained(t, sl, rdb, prefix)
-	assertErased(t, rdb, prefix, chat, "Mitl", "Raíz-aterrizando")
+	assertErased(t, e, chat, "Mitl", "Raíz-aterrizando")
+}
+
+// A staff file in flight when the member erases their data (Telegram
+// asked the bot to wait), which Telegram then refuses for good, does not
+// become a dead letter that outlives the erasure: the member's dead
+// letters are cleared again behind their in-flight work.
+func TestErasureLeavesNoDeadLetterFromWorkInFlight(t *testing.T) {
+	const chat = 918273650
+	e, sl, m, r := askedInThread(t, chat, "Xochitl", "¿Puedo llevar a mi tía-en-vuelo?", "tía-en-vuelo", "y a mi tío-en-vuelo")
+	rdb, prefix := e.redisOf()
+
+	e.tg.FailNext("sendDocument", 1, 429, "Too Many Requests: retry after 3", 3)
+	e.tg.FailNext("sendDocument", 1, 400, "Bad Request: wrong file identifier", 0)
+	fileEv, _ := sl.StaffFileShare(questionsChannel, r.TS, staffUser, "", "permiso-en-vuelo.pdf", []byte("%PDF-1.4 permiso"))
+	sl.WaitAck(t, sl.SocketEvent(fileEv), wait)
+	e.tg.WaitFor(t, wait, func() bool { return e.tg.Calls("sendDocument") >= 1 })
+
+	m.erase()
+	e.tg.WaitFor(t, wait, func() bool { return e.tg.Calls("sendDocument") >= 2 }) // refused for good
+	waitDrained(t, sl, rdb, prefix)
+	sl.WaitFor(t, wait, func() bool {
+		n, _ := rdb.XLen(context.Background(), prefix+"outbox:telegram:dead").Result()
+		return n == 0
+	})
+	assertErased(t, e, chat, "Xochitl", "tía-en-vuelo", "tío-en-vuelo", "permiso-en-vuelo")
 }

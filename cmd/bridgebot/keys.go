@@ -153,7 +153,7 @@ func runRekey(ctx context.Context, c config, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "current key %s\nscanned keys: %d\nre-encrypted: %d\nsealed (stored before encryption): %d\nalready current: %d\nchanged while rekeying (rewritten by the bot): %d\n",
 		ring.CurrentID(), rep.Scanned, rep.Resealed, rep.Sealed, rep.Current, rep.Changed)
 	if rep.Queued > 0 {
-		fmt.Fprintf(stdout, "queued or dead-letter entries under a retired key: %d (keep the retired keys until they drain or expire)\n", rep.Queued)
+		fmt.Fprintf(stdout, "queued, held or dead-letter entries under a retired key: %d (keep the retired keys until they drain or expire)\n", rep.Queued)
 	}
 	if rep.Corrupt > 0 {
 		fmt.Fprintf(stdout, "corrupt values (left as they are): %d\n", rep.Corrupt)

@@ -28,9 +28,28 @@ func (e *env) redisOf() (*redis.Client, string) {
 }
 
 // snapshot reads every key under prefix and everything in it (strings,
-// hashes, lists, sets, sorted sets, streams), as "key → content" lines.
+// hashes, lists, sets, sorted sets, streams), as "key → content" lines:
+// what anyone holding a copy of Redis without the data key can read.
 func snapshot(t *testing.T, c *redis.Client, prefix string) []string {
 	t.Helper()
+	return snapshotOpened(t, c, prefix, nil)
+}
+
+// snapshotOpened is snapshot with every sealed value (string, hash value,
+// list item, set member, stream field) opened with ring, so a test can
+// look inside them too; nil leaves them sealed.
+func snapshotOpened(t *testing.T, c *redis.Client, prefix string, ring *sealed.Keyring) []string {
+	t.Helper()
+	open := func(v string) string {
+		if ring == nil || !sealed.IsSealed([]byte(v)) {
+			return v
+		}
+		p, err := ring.Open([]byte(v))
+		if err != nil {
+			return "<" + err.Error() + ">"
+		}
+		return string(p)
+	}
 	ctx := context.Background()
 	keys, err := c.Keys(ctx, prefix+"*").Result()
 	if err != nil {
@@ -43,20 +62,38 @@ func snapshot(t *testing.T, c *redis.Client, prefix string) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
+		each := func(vs []string) []string {
+			for i, v := range vs {
+				vs[i] = open(v)
+			}
+			return vs
+		}
 		var content string
 		switch typ {
 		case "string":
-			content = c.Get(ctx, k).Val()
+			content = open(c.Get(ctx, k).Val())
 		case "hash":
-			content = fmt.Sprint(c.HGetAll(ctx, k).Val())
+			h := c.HGetAll(ctx, k).Val()
+			for f, v := range h {
+				h[f] = open(v)
+			}
+			content = fmt.Sprint(h)
 		case "list":
-			content = fmt.Sprint(c.LRange(ctx, k, 0, -1).Val())
+			content = fmt.Sprint(each(c.LRange(ctx, k, 0, -1).Val()))
 		case "set":
-			content = fmt.Sprint(c.SMembers(ctx, k).Val())
+			content = fmt.Sprint(each(c.SMembers(ctx, k).Val()))
 		case "zset":
 			content = fmt.Sprint(c.ZRangeWithScores(ctx, k, 0, -1).Val())
 		case "stream":
-			content = fmt.Sprint(c.XRange(ctx, k, "-", "+").Val())
+			msgs := c.XRange(ctx, k, "-", "+").Val()
+			for _, m := range msgs {
+				for f, v := range m.Values {
+					if s, ok := v.(string); ok {
+						m.Values[f] = open(s)
+					}
+				}
+			}
+			content = fmt.Sprint(msgs)
 		}
 		out = append(out, k+" ("+typ+") → "+content)
 	}
@@ -144,6 +181,27 @@ func TestPrivacyNothingMemberTypedIsReadableInRedis(t *testing.T) {
 	if t.Failed() {
 		t.Logf("snapshot:\n%s", strings.Join(snap, "\n"))
 	}
+
+	// Telegram holds the member's replies (flood control): the summary of
+	// their sign-up, which lists every answer, waits in the turn log.
+	e.tg.FailNext("sendMessage", 1, 429, "Too Many Requests: retry after 120", 120)
+	m.tg.SendText(m.u, "/inscribirme")
+	sl.WaitFor(t, wait, func() bool { return rdb.LLen(context.Background(), prefix+"turns:7101").Val() > 0 })
+	held := rdb.LRange(context.Background(), prefix+"turns:7101", 0, -1).Val()
+	var opened []string
+	for _, entry := range held {
+		// owner|entry ID|sealed entry (bot/redisstore/turns.go)
+		parts := strings.SplitN(entry, "|", 3)
+		if len(parts) == 3 {
+			if p, err := e.ring().Open([]byte(parts[2])); err == nil {
+				opened = append(opened, string(p))
+			}
+		}
+	}
+	if !strings.Contains(strings.Join(opened, "\n"), "Quetzalcoatl Ramírez") {
+		t.Fatalf("the held summary is not in the turn log: %d entries", len(held))
+	}
+	assertNoneOf(t, snapshot(t, rdb, prefix), words...)
 
 	// The bot still reads it all: export decrypts with the same key file.
 	out, errOut, err := e.cli("export", "signups", "--format", "json")
@@ -275,4 +333,81 @@ func (e *env) startReady() (stop func()) {
 	stop = e.start()
 	e.tg.WaitFor(e.t, time.Minute, func() bool { return e.tg.Calls("getUpdates") > 0 })
 	return stop
+}
+
+// /wipe deletes the staff's replies too (text and file), not only the
+// bot's own messages: they are the bot's messages in the chat, and the
+// ones most likely to say what the member asked about.
+func TestWipeDeletesStaffReplies(t *testing.T) {
+	const chat = 7103
+	e, sl, m, r := askedInThread(t, chat, "Amaru", "¿Me pueden ayudar con mi caso-sensible?", "caso-sensible", "y otro detalle")
+	rdb, prefix := e.redisOf()
+
+	ev, replyTS := sl.StaffReply(questionsChannel, r.TS, staffUser, "Respuesta-sensible del equipo")
+	sl.WaitAck(t, sl.SocketEvent(ev), wait)
+	fileEv, fileTS := sl.StaffFileShare(questionsChannel, r.TS, staffUser, "", "guia.pdf", []byte("%PDF-1.4 guia"))
+	sl.WaitAck(t, sl.SocketEvent(fileEv), wait)
+	// Both marked 📨: delivered and recorded.
+	for _, ts := range []string{replyTS, fileTS} {
+		sl.WaitFor(t, wait, func() bool { msg, _ := sl.Message(questionsChannel, ts); return msg.HasReaction("incoming_envelope") })
+	}
+	before := e.tg.Messages(chat)
+	var staff int
+	for _, msg := range before {
+		if strings.Contains(msg.PlainText, "Respuesta-sensible") || msg.FileName == "guia.pdf" {
+			staff++
+		}
+	}
+	if staff != 2 {
+		t.Fatalf("the staff's reply and file did not both reach the member: %d", staff)
+	}
+	// The record of sent IDs is written in batches: wait until it holds
+	// every message so far.
+	sl.WaitFor(t, wait, func() bool {
+		n := 0
+		for _, k := range rdb.Keys(context.Background(), prefix+"sent:*").Val() {
+			n += int(rdb.ZCard(context.Background(), k).Val())
+		}
+		return n == len(before)
+	})
+
+	m.say("/limpiar", "Vaciar historial")
+	for _, msg := range before {
+		e.tg.WaitFor(t, wait, func() bool { got, _ := e.tg.Message(chat, msg.MessageID); return got.Deleted })
+	}
+}
+
+// Consent sticks, end to end on the real subscription store: after /baja,
+// confirming an unchanged review of the sign-up leaves the member
+// unsubscribed, and the sign-up says "no" to announcements.
+func TestConsentSticksAfterBaja(t *testing.T) {
+	e := newEnv(t)
+	e.startReady()
+	rdb, prefix := e.redisOf()
+	const chat = 7104
+	m := e.member(chat, "Tonatiuh", "es")
+	m.say("/start", "Institutos BRIDGE")
+	signUp(m, "Tonatiuh Consentido", "Red Consentida", "Nogales", "tona@consentida.org", "Aprender")
+	m.press("Confirmar", "Recibimos tu interés")
+	subscribed := func() bool {
+		return rdb.ZScore(context.Background(), prefix+"subs", "7104").Err() == nil
+	}
+	if !subscribed() {
+		t.Fatal("the form's yes to announcements did not subscribe")
+	}
+	m.say("/baja", "ya no recibirás anuncios")
+	m.say("/inscribirme", "Ya nos dijiste")
+	m.press("Cambiar algo", "¿Qué respuesta quieres cambiar?")
+	m.press("Atrás", "revisa tus respuestas")
+	m.press("Confirmar", "no se cambió nada")
+	if subscribed() {
+		t.Fatal("confirming an unchanged review re-subscribed the member after /baja")
+	}
+	out, errOut, err := e.cli("export", "signups", "--format", "json")
+	if err != nil {
+		t.Fatalf("export: %v\n%s%s", err, out, errOut)
+	}
+	if !strings.Contains(out, `"announcements": "no"`) {
+		t.Errorf("the sign-up does not say no to announcements after /baja:\n%s", out)
+	}
 }

@@ -37,7 +37,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"bridgebot/bot/broadcast"
-	"bridgebot/bot/redisstore"
+	"bridgebot/bot/redisstore/redistest"
 	"bridgebot/bot/telegram"
 )
 
@@ -129,7 +129,7 @@ func runBroadcast(ctx context.Context, args []string, getenv func(string) string
 	opt.PoolSize = max(opt.PoolSize, 4*(*conc))
 	rdb := redis.NewClient(opt)
 	defer rdb.Close()
-	counter := &redisstore.RoundTrips{}
+	counter := new(redistest.Counter)
 	rdb.AddHook(counter)
 	prefix := fmt.Sprintf("bridgeload:%d:%d:", os.Getpid(), time.Now().UnixNano())
 	defer deletePrefix(rdb, prefix)
