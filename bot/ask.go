@@ -194,7 +194,7 @@ func (d *deskFeature) relay(t *turn, text string, att *Attachment, isNew bool) {
 	}
 	t.later(Effect{Kind: effectRelay, Desk: &m, FailMsg: "ask.failed"})
 	if isNew {
-		t.e.observe().QuestionOpened(t.s.Lang)
+		t.observe().QuestionOpened(t.s.Lang)
 		t.say("ask.sent", nil)
 		if t.s.Form != nil {
 			t.showStep()

@@ -176,7 +176,7 @@ func (t *turn) confirm(cb callbackData, msgID int) {
 	case cb.ns == nsDelete && yes:
 		t.change.Forget = true
 		if t.s.Form != nil && t.signup == nil {
-			t.e.observe().FormAbandoned(t.s.Form.Flow, t.s.Form.Step, t.s.Lang)
+			t.observe().FormAbandoned(t.s.Form.Flow, t.s.Form.Step, t.s.Lang)
 		}
 		t.s.Form = nil
 		for _, f := range t.e.reg.features {
@@ -191,7 +191,7 @@ func (t *turn) confirm(cb callbackData, msgID int) {
 	case yes:
 		editing := t.signup != nil
 		if t.s.Form != nil && !editing {
-			t.e.observe().FormAbandoned(t.s.Form.Flow, t.s.Form.Step, t.s.Lang)
+			t.observe().FormAbandoned(t.s.Form.Flow, t.s.Form.Step, t.s.Lang)
 		}
 		t.s.Form = nil
 		if editing {

@@ -180,14 +180,15 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 	for attempt := range maxAttempts {
 		lctx := ctx
 		if attempt == 0 && u.Callback == nil && e.rate > 0 {
-			lctx = CountRate(ctx) // flood control counts messages, once
+			lctx = CountRate(ctx, e.rate) // flood control counts messages, once
 		}
 		m, err := e.store.Load(lctx, u.ChatID)
 		if err != nil {
 			e.apologize(ctx, u, "error.unavailable")
 			return fmt.Errorf("bot: load chat %d: %w", u.ChatID, err)
 		}
-		if attempt == 0 && e.flooding(ctx, u, m) {
+		// counted by this Load, or by a refused save of a cached session
+		if m.Recent > 0 && e.flooding(ctx, u, m) {
 			return nil
 		}
 		waiting := e.isHeld(u.ChatID)
@@ -208,6 +209,9 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 		// updates are kept for 24 hours). Its outputs were recorded with
 		// it: delivered above if they had not been.
 		if u.ID != 0 && u.ID <= s.LastUpdate && e.now().Sub(s.Updated) < 24*time.Hour {
+			if m.Cached {
+				continue // read what is recorded (a redelivery delivers its outputs)
+			}
 			e.log.Debug("duplicate update", slog.Int64("chat", u.ChatID), slog.Int64("update", u.ID))
 			if u.Callback != nil {
 				return e.sender.Send(ctx, Response{ChatID: u.ChatID, CallbackID: u.Callback.ID})
@@ -228,6 +232,9 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 		if err != nil {
 			e.apologize(ctx, u, "error.unavailable")
 			return fmt.Errorf("bot: save chat %d: %w", u.ChatID, err)
+		}
+		if e.obs != nil {
+			t.seen.report(e.obs)
 		}
 		t.observeForm()
 		if e.crashed("after-save") {
@@ -302,7 +309,8 @@ type turn struct {
 	formBefore *formPlace
 
 	effects    []Effect
-	subscribed *bool // known subscription state, to avoid a second read
+	subscribed *bool    // known subscription state, to avoid a second read
+	seen       observed // for the Observer, once saved
 }
 
 func (e *Engine) newTurn(ctx context.Context, s *Session, signup *Signup, u Update) *turn {

@@ -115,7 +115,7 @@ func (q *faqFeature) didYouMean(t *turn, cands []faq.Candidate) {
 
 // feedback handles "Did this answer your question?".
 func (q *faqFeature) feedback(t *turn, v string) {
-	t.e.observe().FAQFeedback(v == "y", t.s.Lang)
+	t.observe().FAQFeedback(v == "y", t.s.Lang)
 	switch v {
 	case "y":
 		t.s.Question = ""

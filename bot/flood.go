@@ -7,19 +7,27 @@ import (
 	"bridgebot/locales"
 )
 
-// countRate marks a context whose Load counts the update for flood control.
+// countRate marks a context whose Load counts the update for flood
+// control; its value is the limit.
 type countRate struct{}
 
 // CountRate asks the Store's Load to count this update toward the
-// member's rate (flood control): the engine asks for messages, not for
-// button presses, which cannot reach staff and come in quick series (a
-// multi-select).
-func CountRate(ctx context.Context) context.Context {
-	return context.WithValue(ctx, countRate{}, true)
+// member's rate (flood control), limit messages a minute: the engine asks
+// for messages, not for button presses, which cannot reach staff and come
+// in quick series (a multi-select). A store that leaves the count to the
+// save (Member.Cached) refuses a save over the limit.
+func CountRate(ctx context.Context, limit int64) context.Context {
+	return context.WithValue(ctx, countRate{}, limit)
 }
 
 // RateCounted reports whether Load should count the update (CountRate).
 func RateCounted(ctx context.Context) bool { return ctx.Value(countRate{}) != nil }
+
+// RateLimit is the limit CountRate gave, 0 when not counting.
+func RateLimit(ctx context.Context) int64 {
+	n, _ := ctx.Value(countRate{}).(int64)
+	return n
+}
 
 // DefaultMemberRateLimit is how many messages a member may send in a minute
 // (Config.MemberRateLimit): far above anyone filling in the form or asking

@@ -50,7 +50,7 @@ func (t *turn) openSignup() {
 		st := flows.Start(t.e.signup)
 		t.s.Form = &st
 		t.s.FormUpdated = t.e.now()
-		t.e.observe().FormStarted(st.Flow, t.s.Lang)
+		t.observe().FormStarted(st.Flow, t.s.Lang)
 		t.say("signup.intro", nil)
 	}
 	t.showStep()
@@ -164,7 +164,7 @@ func (t *turn) applyForm(in flows.Input, msgID int) {
 		return
 	}
 	if !out.Toggled && in.Action != flows.ActBack {
-		t.e.observe().FormStepAnswered(f.ID, t.s.Form.Step, t.s.Lang)
+		t.observe().FormStepAnswered(f.ID, t.s.Form.Step, t.s.Lang)
 	}
 	t.s.Form = &out.State
 	t.s.FormUpdated = t.e.now()
@@ -212,7 +212,7 @@ func (t *turn) finish(f *flows.Flow, answers flows.Answers) {
 	}
 	updated := t.signup != nil
 	if !updated {
-		t.e.observe().FormCompleted(f.ID, t.s.Lang)
+		t.observe().FormCompleted(f.ID, t.s.Lang)
 	}
 	t.change.Signup = su
 	t.signup = su

@@ -8,11 +8,12 @@ import (
 
 // Observer is told what members do, for metrics: the sign-up funnel, how
 // the FAQ answered, questions opened for the team. Set it in
-// Config.Observer (nil: nothing is observed). Calls are made while an
-// update is handled, so an update that fails and is delivered again may
-// be counted twice; they carry flows, steps, languages and outcomes only,
-// never a chat or anything a member wrote. Implementations must be quick
-// and safe for concurrent use.
+// Config.Observer (nil: nothing is observed). Calls are made once the
+// turn that saw them is saved: a turn run again after a conflict (another
+// replica moved the chat on, a cached session was refused) counts once;
+// they carry flows, steps, languages and outcomes only, never a chat or
+// anything a member wrote. Implementations must be quick and safe for
+// concurrent use.
 type Observer interface {
 	// FormStarted: a member began a form (not resumed, not re-opened to
 	// update a sign-up).
@@ -126,12 +127,53 @@ func (t *turn) observeFAQ(r faq.Result) {
 	switch {
 	case r.Greeting:
 	case r.ID != "":
-		t.e.observe().FAQ(FAQAnswered, r.ID, t.s.Lang)
+		t.observe().FAQ(FAQAnswered, r.ID, t.s.Lang)
 	case r.Ambiguous && len(r.Candidates) > 0:
-		t.e.observe().FAQ(FAQDidYouMean, "", t.s.Lang)
+		t.observe().FAQ(FAQDidYouMean, "", t.s.Lang)
 	default:
-		t.e.observe().FAQ(FAQUnmatched, "", t.s.Lang)
+		t.observe().FAQ(FAQUnmatched, "", t.s.Lang)
 	}
+}
+
+// observe collects what the turn saw, reported once it is saved.
+func (t *turn) observe() Observer { return &t.seen }
+
+// observed is an Observer that keeps the calls for later (report).
+type observed []func(Observer)
+
+func (o *observed) report(to Observer) {
+	for _, call := range *o {
+		call(to)
+	}
+	*o = nil
+}
+
+func (o *observed) FormStarted(flow, lang string) {
+	*o = append(*o, func(to Observer) { to.FormStarted(flow, lang) })
+}
+func (o *observed) FormStepAnswered(flow, step, lang string) {
+	*o = append(*o, func(to Observer) { to.FormStepAnswered(flow, step, lang) })
+}
+func (o *observed) FormCompleted(flow, lang string) {
+	*o = append(*o, func(to Observer) { to.FormCompleted(flow, lang) })
+}
+func (o *observed) FormAbandoned(flow, step, lang string) {
+	*o = append(*o, func(to Observer) { to.FormAbandoned(flow, step, lang) })
+}
+func (o *observed) FormArrived(flow, step, lang string, at time.Time, first bool) {
+	*o = append(*o, func(to Observer) { to.FormArrived(flow, step, lang, at, first) })
+}
+func (o *observed) FormLeft(flow, step, lang string, since time.Time, ended FormEnd) {
+	*o = append(*o, func(to Observer) { to.FormLeft(flow, step, lang, since, ended) })
+}
+func (o *observed) FAQ(outcome FAQOutcome, topic, lang string) {
+	*o = append(*o, func(to Observer) { to.FAQ(outcome, topic, lang) })
+}
+func (o *observed) FAQFeedback(helpful bool, lang string) {
+	*o = append(*o, func(to Observer) { to.FAQFeedback(helpful, lang) })
+}
+func (o *observed) QuestionOpened(lang string) {
+	*o = append(*o, func(to Observer) { to.QuestionOpened(lang) })
 }
 
 type noObserver struct{}

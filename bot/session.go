@@ -94,7 +94,14 @@ type Member struct {
 	Pending []TurnEntry
 	// Recent counts the member's messages in the current minute, this one
 	// included (flood control), when Load was asked to (CountRate); else 0.
+	// A Cached member's count is left to the save, which refuses a session
+	// over the limit: the retry's Load then reports the count.
 	Recent int64
+	// Cached: the session and sign-up are what this process saved last,
+	// not read from the store for this update, and Pending was not read
+	// (the save checks that nothing is pending and nothing moved, and
+	// refuses otherwise). A turn that will not save must reload first.
+	Cached bool
 }
 
 // Store keeps sessions and sign-ups.

@@ -100,6 +100,7 @@ type Store struct {
 	sessionTTL time.Duration
 	now        func() time.Time
 	ring       *sealed.Keyring
+	cache      sessionCache
 	turnState
 }
 
@@ -176,8 +177,30 @@ func (s *Store) rateKeys(chatID int64) []string {
 
 // Load returns the member's session and sign-up, and counts the update
 // for flood control when the engine asks (bot.CountRate; Member.Recent). All go in one pipeline: Load runs
-// for every update, so it costs one round trip.
+// for every update, so it costs one round trip — or none, when the chat
+// is in the session cache (cache.go; Member.Cached: the save counts the
+// update) or a refused save just read it.
 func (s *Store) Load(ctx context.Context, chatID int64) (bot.Member, error) {
+	// While delivered turns of the chat wait for their removal, a cached
+	// session would be refused (turns waiting): read what Redis has (or
+	// what a refused save just read).
+	limit := bot.RateLimit(ctx)
+	if bot.RateCounted(ctx) && limit <= 0 {
+		limit = 1 << 62 // counted without a limit: count, never refuse
+	}
+	if e := s.cache.take(chatID, limit, !s.removing(chatID)); e != nil {
+		if e.state == stateSaved {
+			return bot.Member{Session: e.sess, Signup: e.signup, Cached: true}, nil
+		}
+		m, err := s.member(chatID, e.fresh.hm, e.fresh.signup, e.fresh.turns)
+		if err != nil {
+			s.cache.drop(chatID)
+			return bot.Member{}, fmt.Errorf("redisstore: load session %d: %w", chatID, err)
+		}
+		m.Recent = max(e.fresh.recent, 0)
+		s.cache.loaded(chatID, m.Session, m.Signup, false)
+		return m, nil
+	}
 	pipe := s.rdb.Pipeline()
 	hm := pipe.HMGet(ctx, s.sessionKey(chatID), "v", "d")
 	get := pipe.Get(ctx, s.signupKey(chatID))
@@ -193,25 +216,39 @@ func (s *Store) Load(ctx context.Context, chatID int64) (bot.Member, error) {
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return bot.Member{}, fmt.Errorf("redisstore: load session %d: %w", chatID, err)
 	}
-	sess, err := s.decodeSession(chatID, hm.Val())
-	if err != nil {
-		return bot.Member{}, fmt.Errorf("redisstore: load session %d: %w", chatID, err)
-	}
-	m := bot.Member{Session: sess}
-	if recent != nil {
-		m.Recent = recent.Val()
-	}
-	if len(turns.Val()) > 0 {
-		m.Pending = s.openTurn(chatID, turns.Val())
-	}
-	raw, err := get.Result()
-	switch {
+	var signup any
+	switch raw, err := get.Result(); {
 	case errors.Is(err, redis.Nil):
 	case err != nil:
 		return bot.Member{}, fmt.Errorf("redisstore: load sign-up %d: %w", chatID, err)
 	default:
+		signup = raw
+	}
+	m, err := s.member(chatID, hm.Val(), signup, turns.Val())
+	if err != nil {
+		return bot.Member{}, fmt.Errorf("redisstore: load session %d: %w", chatID, err)
+	}
+	if recent != nil {
+		m.Recent = recent.Val()
+	}
+	s.cache.loaded(chatID, m.Session, m.Signup, false)
+	return m, nil
+}
+
+// member decodes what Load (or a refused save) read: HMGET v d, the
+// sign-up (a string, or nil for none) and the recorded turns.
+func (s *Store) member(chatID int64, hm []any, signup any, turns []string) (bot.Member, error) {
+	sess, err := s.decodeSession(chatID, hm)
+	if err != nil {
+		return bot.Member{}, err
+	}
+	m := bot.Member{Session: sess}
+	if len(turns) > 0 {
+		m.Pending = s.openTurn(chatID, turns)
+	}
+	if raw, ok := signup.(string); ok {
 		if m.Signup, err = s.decodeSignup(raw); err != nil {
-			return bot.Member{}, fmt.Errorf("redisstore: load sign-up %d: %w", chatID, err)
+			return bot.Member{}, fmt.Errorf("sign-up: %w", err)
 		}
 	}
 	return m, nil
@@ -272,17 +309,44 @@ func (s *Store) decodeSignup(raw string) (*bot.Signup, error) {
 //
 //	KEYS[4] turns list, KEYS[5] turns index, KEYS[6] this process's liveness key
 //	ARGV[9] now ms, ARGV[10] owner TTL ms ("0": do not refresh it),
-//	ARGV[11] turn TTL ms, ARGV[12…] sealed entries
+//	ARGV[11] turn TTL ms, ARGV[12] the cache check, ARGV[13] and ARGV[14]
+//	the count (below), ARGV[15…] sealed entries
 //
-// With "forget", KEYS[7…] are the member's flood-control counters, deleted
-// with the rest.
+// A session from the session cache (cache.go) was not read from Redis
+// for this turn: ARGV[12] is then "1" or "0", whether the cache holds a
+// sign-up, and the script also refuses when the chat has recorded turns
+// waiting or its sign-up's presence differs — everything a Load would
+// have shown the turn. ("" for a session Load read.)
 //
-// It returns 1 when written, 0 on a version conflict (nothing written).
+// Such a session's update, when it is a message, was not counted for
+// flood control by a Load either: KEYS[7] is then the rate key, ARGV[13]
+// the limit ("" when the save does not count) and ARGV[14] the key's
+// TTL in ms. The script counts it first, whatever happens next, and
+// refuses a member over the limit.
+//
+// With "forget", every key from KEYS[7] on is a flood-control counter of
+// the member (the one just counted, if any, and those rateKeys lists),
+// deleted with the rest.
+//
+// It returns 1 when written. When it refuses (nothing written but the
+// count) it returns the chat as a Load would read it: {0, version,
+// session, sign-up, turns, count (-1: not counted)}, so the retry needs
+// no second round trip.
 var saveScript = redis.NewScript(`
+local n = -1
+if ARGV[13] ~= '' then
+	n = redis.call('INCR', KEYS[7])
+	redis.call('PEXPIRE', KEYS[7], ARGV[14])
+end
 local cur = redis.call('HGET', KEYS[1], 'v')
 if not cur then cur = '0' end
-if cur ~= ARGV[1] then
-	return 0
+local ok = cur == ARGV[1] and (n < 0 or n <= tonumber(ARGV[13]))
+if ok and ARGV[12] ~= '' then
+	ok = redis.call('LLEN', KEYS[4]) == 0 and redis.call('EXISTS', KEYS[2]) == tonumber(ARGV[12])
+end
+if not ok then
+	local hm = redis.call('HMGET', KEYS[1], 'v', 'd')
+	return {0, hm[1], hm[2], redis.call('GET', KEYS[2]), redis.call('LRANGE', KEYS[4], 0, -1), n}
 end
 if ARGV[5] == 'forget' then
 	redis.call('DEL', KEYS[1], KEYS[2])
@@ -298,8 +362,8 @@ else
 		redis.call('ZADD', KEYS[3], 'NX', ARGV[8], ARGV[6])
 	end
 end
-if #ARGV >= 12 then
-	for i = 12, #ARGV do
+if #ARGV >= 15 then
+	for i = 15, #ARGV do
 		redis.call('RPUSH', KEYS[4], ARGV[i])
 	end
 	redis.call('PEXPIRE', KEYS[4], ARGV[11])
@@ -314,8 +378,10 @@ return 1
 // Save writes the session and the change in one round trip (one script
 // call; only the very first call on a server whose script cache lacks the
 // script costs a second, for EVAL after NOSCRIPT). If the stored version is
-// not s.Version it returns bot.ErrConflict, unwrapped so callers may
-// compare it directly, and writes nothing.
+// not s.Version (or a session from the cache no longer matches the chat)
+// it returns bot.ErrConflict, unwrapped so callers may compare it
+// directly, and writes nothing; the next Load of the chat then returns
+// what the refusal read.
 //
 // With ch.Forget the session, the sign-up and the index entry are deleted
 // and ch.Signup is ignored: deleting wins. The session is then gone, so
@@ -330,6 +396,17 @@ func (s *Store) Save(ctx context.Context, sess *bot.Session, ch bot.Change) erro
 		return fmt.Errorf("redisstore: save session %d: %w", id, err)
 	}
 	next := sess.Version + 1
+	out := s.cache.handedOut(id, sess)
+	check, limit := "", ""
+	if out != nil && out.hit {
+		check = "0"
+		if out.signup != nil {
+			check = "1"
+		}
+		if out.count > 0 {
+			limit = strconv.FormatInt(out.count, 10)
+		}
+	}
 	op, sessJSON, signupJSON, score := "save", "", "", int64(0)
 	switch {
 	case ch.Forget:
@@ -364,6 +441,9 @@ func (s *Store) Save(ctx context.Context, sess *bot.Session, ch bot.Change) erro
 		s.now().UnixMilli(),
 		s.liveness(),
 		s.turnTTL.Milliseconds(),
+		check,
+		limit,
+		(rateWindow + time.Second).Milliseconds(),
 	}
 	entries, err := s.sealTurn(ch.Turn)
 	if err != nil {
@@ -372,22 +452,70 @@ func (s *Store) Save(ctx context.Context, sess *bot.Session, ch bot.Change) erro
 	args = append(args, entries...)
 	keys := []string{s.sessionKey(id), s.signupKey(id), s.signupsKey(),
 		s.turnsKey(id), s.turnsIndexKey(), s.alivePrefix() + s.owner}
+	if limit != "" {
+		keys = append(keys, s.rateKey(id, s.now()))
+	}
 	if ch.Forget {
 		keys = append(keys, s.rateKeys(id)...)
 	}
-	ok, err := saveScript.Run(ctx, s.rdb, keys, args...).Int()
+	res, err := saveScript.Run(ctx, s.rdb, keys, args...).Result()
 	if err != nil {
+		s.cache.drop(id)
 		return fail(err)
 	}
-	if ok == 0 {
+	if refused, ok := res.([]any); ok {
+		if fr, ok := freshFrom(refused); ok {
+			s.cache.put(id, &cacheEntry{state: stateFresh, fresh: fr})
+		} else {
+			s.cache.drop(id)
+		}
 		return bot.ErrConflict
+	}
+	if n, ok := res.(int64); !ok || n != 1 {
+		s.cache.drop(id)
+		return fail(fmt.Errorf("unexpected save script answer %v", res))
 	}
 	if ch.Forget {
 		sess.Version = 0
-	} else {
-		sess.Version = next
+		s.cache.drop(id)
+		return nil
 	}
+	sess.Version = next
+	if out == nil {
+		s.cache.drop(id) // its sign-up is unknown here
+		return nil
+	}
+	signup := out.signup
+	if ch.Signup != nil {
+		signup = ch.Signup
+	}
+	s.cache.put(id, &cacheEntry{state: stateSaved, sess: sess, signup: signup})
 	return nil
+}
+
+// freshFrom reads a refusal of the save script: {0, version, session,
+// sign-up, turns, count}, missing values as nil.
+func freshFrom(r []any) (freshRead, bool) {
+	if len(r) != 6 {
+		return freshRead{}, false
+	}
+	n, ok := r[5].(int64)
+	if !ok {
+		return freshRead{}, false
+	}
+	items, ok := r[4].([]any)
+	if !ok {
+		return freshRead{}, false
+	}
+	turns := make([]string, 0, len(items))
+	for _, it := range items {
+		str, ok := it.(string)
+		if !ok {
+			return freshRead{}, false
+		}
+		turns = append(turns, str)
+	}
+	return freshRead{hm: []any{r[1], r[2]}, signup: r[3], turns: turns, recent: n}, true
 }
 
 // GetSignup returns the member's sign-up, or nil, nil when there is none.

@@ -209,10 +209,12 @@ func (s *Store) Delivered(ctx context.Context, chatID int64, entries []bot.TurnE
 	if s.acking {
 		if s.unacked == nil {
 			s.unacked = map[string]struct{}{}
+			s.unackedChats = map[int64]int{}
 		}
 		for _, e := range entries {
 			s.unacked[unackedKey(chatID, e.ID)] = struct{}{}
 		}
+		s.unackedChats[chatID]++
 		s.acks = append(s.acks, ack{chatID, entries})
 		if len(s.acks) == 1 {
 			select {
@@ -272,6 +274,9 @@ func (s *Store) Run(ctx context.Context) error {
 		for _, a := range batch {
 			for _, e := range a.entries {
 				delete(s.unacked, unackedKey(a.chatID, e.ID))
+			}
+			if s.unackedChats[a.chatID]--; s.unackedChats[a.chatID] <= 0 {
+				delete(s.unackedChats, a.chatID)
 			}
 		}
 		s.ackMu.Unlock()
@@ -363,6 +368,18 @@ type turnState struct {
 	// unacked are entries delivered whose removal is not written yet
 	// ("{chat}:{id}"): not to be delivered again meanwhile.
 	unacked map[string]struct{}
+	// unackedChats counts, per chat, the batches of unacked entries: its
+	// recorded turns are not empty yet, so a cached session would be
+	// refused (cache.go).
+	unackedChats map[int64]int
+}
+
+// removing reports whether delivered entries of the chat wait for their
+// removal to be written.
+func (s *Store) removing(chatID int64) bool {
+	s.ackMu.Lock()
+	defer s.ackMu.Unlock()
+	return s.unackedChats[chatID] > 0
 }
 
 // replaceScript puts a new form of an entry in its place.

@@ -24,13 +24,14 @@ const MaxText = 4096
 // maxCallbackNotice is Telegram's limit on answerCallbackQuery text.
 const maxCallbackNotice = 200
 
-// Send delivers a response: answers the pressed button, clears the old
-// keyboard, sends or edits messages, switches the chat's command menu.
+// Send delivers a response: answers the pressed button (in the answer to
+// the webhook delivery when ctx is its handling: webhookReply), clears the
+// old keyboard, sends or edits messages, switches the chat's command menu.
 // Rate limits are waited out and transient errors retried; a member who
 // blocked the bot yields bot.ErrBlocked.
 func (b *Bot) Send(ctx context.Context, r bot.Response) error {
 	api := b.withoutResults(ctx, b.cfg.RequestTimeout)
-	if r.CallbackID != "" {
+	if r.CallbackID != "" && !answerInWebhook(ctx, r.CallbackID, truncate(r.Notice, maxCallbackNotice)) {
 		cb := tgbotapi.NewCallback(r.CallbackID, truncate(r.Notice, maxCallbackNotice))
 		err := b.retry(ctx, "answerCallbackQuery", func() error { _, err := api.Request(cb); return err })
 		if err != nil && !isBadRequest(err) && !isFlood(err) {

@@ -89,7 +89,7 @@ func New(ctx context.Context, cfg Config) (*Bot, error) {
 		// run 8 in flight): the default of 2 per host means reconnecting.
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 32
-		b.base = t
+		b.base = newDirectTransport(t)
 	}
 	if cfg.Observer != nil {
 		b.base = observing{base: b.base, obs: cfg.Observer}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -147,10 +148,77 @@ func (w *Webhook) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		rw.WriteHeader(http.StatusOK)
 		return
 	}
+	ctx := r.Context()
+	var reply *webhookReply
+	if u.Callback != nil && u.Callback.ID != "" {
+		reply = &webhookReply{callbackID: u.Callback.ID}
+		ctx = context.WithValue(ctx, webhookReplyKey{}, reply)
+	}
 	done := make(chan struct{})
-	w.dispatch(r.Context(), u, func() { close(done) })
+	w.dispatch(ctx, u, func() { close(done) })
 	<-done
+	if body := reply.take(); body != nil {
+		rw.Header().Set("Content-Type", "application/json")
+		rw.WriteHeader(http.StatusOK)
+		_, _ = rw.Write(body)
+		return
+	}
 	rw.WriteHeader(http.StatusOK)
+}
+
+// webhookReply carries one Bot API call from the handling of a webhook
+// delivery to the answer to that delivery: Telegram performs a method
+// given in the answer's body ("Making requests when getting updates"),
+// which spares the bot a request of its own. Telegram does not say how
+// such a call went, so only a call whose result nobody reads goes there:
+// the answer to the pressed button (answerCallbackQuery) of the update
+// being delivered. The member sees the same: the button's spinner stops
+// (with the notice, if any) a few milliseconds later, once the update is
+// handled.
+type webhookReply struct {
+	callbackID string
+	mu         sync.Mutex
+	body       []byte
+	closed     bool // the delivery was answered: too late
+}
+
+type webhookReplyKey struct{}
+
+// answerInWebhook leaves the answer to callback query id for the webhook
+// answer, if ctx is the handling of that query's delivery and nothing
+// else went there; false means the caller must call Telegram itself.
+func answerInWebhook(ctx context.Context, id, notice string) bool {
+	reply, _ := ctx.Value(webhookReplyKey{}).(*webhookReply)
+	if reply == nil || reply.callbackID != id {
+		return false
+	}
+	body, err := json.Marshal(struct {
+		Method string `json:"method"`
+		ID     string `json:"callback_query_id"`
+		Text   string `json:"text,omitempty"`
+	}{"answerCallbackQuery", id, notice})
+	if err != nil {
+		return false
+	}
+	reply.mu.Lock()
+	defer reply.mu.Unlock()
+	if reply.closed || reply.body != nil {
+		return false
+	}
+	reply.body = body
+	return true
+}
+
+// take returns what goes in the answer (nil: nothing) and closes the
+// reply to later calls.
+func (r *webhookReply) take() []byte {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	return r.body
 }
 
 // authorized compares the secret in constant time: hashing first makes

@@ -137,6 +137,7 @@ func TestWebhookRefusesBadRequests(t *testing.T) {
 type replica struct {
 	url string
 	e   *bot.Engine
+	b   *telegram.Bot
 }
 
 func newReplica(t *testing.T, srv *telegramtest.Server, client *redis.Client, prefix string) *replica {
@@ -160,7 +161,7 @@ func newReplica(t *testing.T, srv *telegramtest.Server, client *redis.Client, pr
 	mux.Handle("POST "+telegram.WebhookPath, b.Webhook(secret, d.Dispatch))
 	hs := httptest.NewServer(mux)
 	t.Cleanup(func() { hs.Close(); d.Close() })
-	return &replica{url: hs.URL + telegram.WebhookPath, e: e}
+	return &replica{url: hs.URL + telegram.WebhookPath, e: e, b: b}
 }
 
 func texts(msgs []telegramtest.Message) []string {
@@ -259,5 +260,53 @@ func TestWebhookReplicasRacingOnOneChatKeepItsOrder(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("racing replicas replied:\n%s\n\none replica replied:\n%s", strings.Join(got, "\n---\n"), strings.Join(want, "\n---\n"))
+	}
+}
+
+// A pressed button is answered in the bot's answer to the delivery that
+// brought it (one Bot API request fewer per press): the member sees the
+// same spinner stop, and no request of its own answers the query.
+func TestWebhookAnswersButtonsInItsAnswer(t *testing.T) {
+	srv := telegramtest.New(t)
+	client, prefix := redistest.New(t)
+	r := newReplica(t, srv, client, prefix)
+	if err := r.b.SetupWebhook(context.Background(), telegram.WebhookConfig{URL: "https://bot.example.org" + telegram.WebhookPath, Secret: secret}); err != nil {
+		t.Fatal(err)
+	}
+	srv.RouteWebhook(strings.TrimSuffix(r.url, telegram.WebhookPath))
+	u := telegramtest.User{ID: 4545, FirstName: "Sam", LanguageCode: "en"}
+	srv.SendText(u, "/start")
+	menu := srv.WaitMessage(t, u.ID, wait, func(m telegramtest.Message) bool { return len(m.Buttons) > 0 })
+	data := ""
+	for _, row := range menu.Buttons {
+		for _, b := range row {
+			if strings.Contains(b.Text, "take part") {
+				data = b.CallbackData
+			}
+		}
+	}
+	if data == "" {
+		t.Fatalf("no sign-up button in %+v", menu.Buttons)
+	}
+	q := srv.PressButton(u, menu.MessageID, data)
+	srv.WaitCallbackAnswer(t, q, wait)
+	srv.WaitMessage(t, u.ID, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "What is your name?") })
+	// and a button the bot does not know gets its notice the same way
+	stale := srv.PressButton(u, menu.MessageID, "zz|gone")
+	if ans := srv.WaitCallbackAnswer(t, stale, wait); ans.Text == "" {
+		t.Errorf("a stale press got no notice")
+	}
+	answers := 0
+	for _, req := range srv.Requests() {
+		if req.Method != "answerCallbackQuery" {
+			continue
+		}
+		answers++
+		if !req.ViaWebhook || req.Status != http.StatusOK {
+			t.Errorf("callback answered by a request of its own (via webhook %v, status %d)", req.ViaWebhook, req.Status)
+		}
+	}
+	if answers != 2 {
+		t.Errorf("%d callback answers, want 2", answers)
 	}
 }

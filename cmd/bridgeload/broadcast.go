@@ -38,6 +38,7 @@ import (
 
 	"bridgebot/bot"
 	"bridgebot/bot/broadcast"
+	"bridgebot/bot/redisstore/redistest"
 	"bridgebot/bot/telegram"
 )
 
@@ -129,7 +130,7 @@ func runBroadcast(ctx context.Context, args []string, getenv func(string) string
 	opt.PoolSize = max(opt.PoolSize, 4*(*conc))
 	rdb := redis.NewClient(opt)
 	defer rdb.Close()
-	counter := &rtCounter{}
+	counter := new(redistest.Counter)
 	rdb.AddHook(counter)
 	prefix := fmt.Sprintf("bridgeload:%d:%d:", os.Getpid(), time.Now().UnixNano())
 	defer deletePrefix(rdb, prefix)
@@ -225,7 +226,7 @@ func runBroadcast(ctx context.Context, args []string, getenv func(string) string
 		time.Sleep(100 * time.Millisecond)
 	}
 	res.Duration = time.Since(start)
-	res.RedisRoundTrips = counter.n.Load()
+	res.RedisRoundTrips = counter.Count()
 	stopWorker()
 	<-workerDone
 	stopSampling()
@@ -301,17 +302,6 @@ func seed(ctx context.Context, store *broadcast.Store, n int) error {
 }
 
 const firstChat = 1_000_001
-
-// rtCounter counts Redis round trips (commands and pipelines).
-type rtCounter struct{ n atomic.Int64 }
-
-func (c *rtCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (c *rtCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
-}
-func (c *rtCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error { c.n.Add(1); return next(ctx, cmds) }
-}
 
 func deletePrefix(rdb *redis.Client, prefix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -123,6 +123,10 @@ type Request struct {
 	Files  map[string]string
 	Status int // HTTP status answered; 0 while pending or if the client went away
 	Time   time.Time
+	// ViaWebhook: the bot made this call in its answer to a webhook
+	// delivery, not as a request of its own (Status is then the outcome,
+	// which Telegram does not tell the bot).
+	ViaWebhook bool
 }
 
 func (r *Request) clone() Request {

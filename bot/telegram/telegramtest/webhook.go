@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -276,6 +277,8 @@ func (s *Server) startDeliveriesLocked() time.Time {
 // deliver POSTs one update and records the outcome.
 func (s *Server) deliver(up queuedUpdate, attempt int, target, secret string) {
 	d := Delivery{UpdateID: up.id, Attempt: attempt}
+	var answer []byte
+	var answerType string
 	req, err := http.NewRequestWithContext(s.hook.ctx, http.MethodPost, target, bytes.NewReader(up.raw))
 	if err == nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -284,9 +287,10 @@ func (s *Server) deliver(up queuedUpdate, attempt int, target, secret string) {
 		}
 		var resp *http.Response
 		if resp, err = s.hook.client.Do(req); err == nil {
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+			answer, _ = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 			resp.Body.Close()
 			d.Status = resp.StatusCode
+			answerType = resp.Header.Get("Content-Type")
 		}
 	}
 	if err != nil {
@@ -297,6 +301,9 @@ func (s *Server) deliver(up queuedUpdate, attempt int, target, secret string) {
 	defer s.mu.Unlock()
 	defer s.hookEndedLocked()
 	d.Time = s.now()
+	if d.OK() {
+		s.webhookAnswerLocked(answerType, answer)
+	}
 	delete(s.hook.inFlight, up.key)
 	s.hook.deliveries = append(s.hook.deliveries, d)
 	if d.OK() {
@@ -317,6 +324,35 @@ func (s *Server) deliver(up queuedUpdate, attempt int, target, secret string) {
 		} else {
 			s.hook.lastError = "Connection refused"
 		}
+	}
+	s.changes.Notify()
+}
+
+// webhookAnswerLocked performs the method a bot may put in its answer to a
+// delivery ("Making requests when getting updates": a JSON object with a
+// "method" field and that method's parameters), as Telegram does. Like
+// Telegram, it tells the bot nothing of the outcome; the call is recorded
+// among Requests with ViaWebhook set.
+func (s *Server) webhookAnswerLocked(contentType string, body []byte) {
+	if ct, _, _ := mime.ParseMediaType(contentType); ct != "application/json" || len(bytes.TrimSpace(body)) == 0 {
+		return
+	}
+	p := &params{values: url.Values{}, files: map[string]*upload{}}
+	if err := p.readJSON(bytes.NewReader(body)); err != nil {
+		return
+	}
+	method := p.values.Get("method")
+	p.values.Del("method")
+	m, known := methods[strings.ToLower(method)]
+	if method == "" || !known {
+		return
+	}
+	rec := &Request{Method: m.name, Params: p.values, Time: s.now(), ViaWebhook: true}
+	s.requests = append(s.requests, rec)
+	_, aerr := s.invoke(m.fn, &call{ctx: context.Background(), method: m.name, p: p})
+	rec.Status = http.StatusOK
+	if aerr != nil {
+		rec.Status = httpStatus(aerr.code)
 	}
 	s.changes.Notify()
 }
