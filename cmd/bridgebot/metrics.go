@@ -319,13 +319,14 @@ const broadcastRateWindow = 10 * time.Second
 type rateWindow struct {
 	mu      sync.Mutex
 	now     func() time.Time
-	buckets []int64 // events in second sec[i]
+	seconds int64   // the window's whole seconds
+	buckets []int64 // events in second sec[i]; one more than seconds, for the second filling now
 	sec     []int64 // the Unix second each bucket counts
 }
 
 func newRateWindow(window time.Duration, now func() time.Time) *rateWindow {
 	n := int(window / time.Second)
-	return &rateWindow{now: now, buckets: make([]int64, n), sec: make([]int64, n)}
+	return &rateWindow{now: now, seconds: int64(n), buckets: make([]int64, n+1), sec: make([]int64, n+1)}
 }
 
 func (w *rateWindow) add() {
@@ -346,12 +347,12 @@ func (w *rateWindow) rate() float64 {
 	var sum int64
 	w.mu.Lock()
 	for i, s := range w.sec {
-		if s < now && now-s <= int64(len(w.buckets)) {
+		if s < now && now-s <= w.seconds {
 			sum += w.buckets[i]
 		}
 	}
 	w.mu.Unlock()
-	return float64(sum) / float64(len(w.buckets))
+	return float64(sum) / float64(w.seconds)
 }
 
 // deskObserver turns the staff desk's events into metrics (slack.Observer).

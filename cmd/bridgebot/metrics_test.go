@@ -188,7 +188,18 @@ func TestRateWindow(t *testing.T) {
 	if got := w.rate(); got != 5 {
 		t.Errorf("rate after two seconds of 25 = %v, want 5", got)
 	}
-	now = now.Add(10 * time.Second)
+	// A steady 25/s: the window holds ten full seconds while the current
+	// one fills (its bucket must not evict the oldest counted second).
+	for range 12 {
+		now = now.Add(time.Second)
+		for range 25 {
+			w.add()
+		}
+	}
+	if got := w.rate(); got != 25 {
+		t.Errorf("rate at a steady 25/s = %v, want 25", got)
+	}
+	now = now.Add(11 * time.Second)
 	if got := w.rate(); got != 0 {
 		t.Errorf("rate after a pause longer than the window = %v, want 0", got)
 	}
