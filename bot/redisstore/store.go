@@ -429,6 +429,8 @@ func (s *Store) Save(ctx context.Context, sess *bot.Session, ch bot.Change) erro
 		}
 		sessJSON = string(s.ring.Seal(js))
 	}
+	live, liveDone := s.liveness()
+	defer liveDone()
 	args := []any{
 		strconv.FormatInt(sess.Version, 10),
 		strconv.FormatInt(next, 10),
@@ -439,7 +441,7 @@ func (s *Store) Save(ctx context.Context, sess *bot.Session, ch bot.Change) erro
 		signupJSON,
 		score,
 		s.now().UnixMilli(),
-		s.liveness(),
+		live,
 		s.turnTTL.Milliseconds(),
 		check,
 		limit,

@@ -288,13 +288,13 @@ func (s *Store) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			s.ackMu.Lock()
 			s.acking = false
-			s.ackMu.Unlock()
-			s.ackMu.Lock()
 			s.stopped = true
 			s.ackMu.Unlock()
 			stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			flush(stop)
-			// hand back what is left: another process may deliver it now
+			// hand back what is left: another process may deliver it now,
+			// once no save in flight can set the key again
+			s.waitRefreshes(stop)
 			s.rdb.Del(stop, alive)
 			cancel()
 			return nil
@@ -338,15 +338,31 @@ func (s *Store) checkEpoch(ctx context.Context, known string) string {
 	return cur
 }
 
-// liveness is the owner TTL a save refreshes, "0" once Run has ended: a
-// process shutting down hands its undelivered entries to the others.
-func (s *Store) liveness() int64 {
+// liveness is the owner TTL a save refreshes, "0" once Run is ending: a
+// process shutting down hands its undelivered entries to the others. A
+// save given a TTL calls done once its script has run: Run waits for
+// those before it gives up liveness, so that a save in flight at
+// shutdown cannot bring the key back after it (the other processes would
+// then wait OwnerTTL before delivering what this one left).
+func (s *Store) liveness() (ms int64, done func()) {
 	s.ackMu.Lock()
 	defer s.ackMu.Unlock()
 	if s.stopped {
-		return 0
+		return 0, func() {}
 	}
-	return s.ownerTTL.Milliseconds()
+	s.refreshing.Add(1)
+	return s.ownerTTL.Milliseconds(), s.refreshing.Done
+}
+
+// waitRefreshes waits, until ctx ends, for the saves that may still
+// refresh this process's liveness (see liveness).
+func (s *Store) waitRefreshes(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { s.refreshing.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
 }
 
 // ackDelay is how long removals wait for company: short enough that a
@@ -364,7 +380,9 @@ type turnState struct {
 	acking  bool
 	acks    []ack
 	ackKick chan struct{}
-	stopped bool // Run has ended: saves no longer claim liveness
+	stopped bool // Run is ending: saves no longer claim liveness
+	// refreshing counts the saves that may still refresh liveness.
+	refreshing sync.WaitGroup
 	// unacked are entries delivered whose removal is not written yet
 	// ("{chat}:{id}"): not to be delivered again meanwhile.
 	unacked map[string]struct{}
