@@ -82,3 +82,25 @@ func FuzzTelegramHTML(f *testing.F) {
 		}
 	})
 }
+
+// Staff replies arrive as Slack message events: entities escaped,
+// mentions and e-mail links marked up. They go through the announcements'
+// converter, so crossed markers can no longer make Telegram refuse a reply
+// (the regular expressions before wrote "<b>bold <i>it</b> x</i>").
+func TestStaffReplyToTelegramHTML(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"*bold _it* x_", "<b>bold _it</b> x_"},
+		{"Hola <@U0STAFF>, *sí* hay _cupo_", "Hola , <b>sí</b> hay <i>cupo</i>"},
+		{"escribe a <mailto:info@bridge.org|info@bridge.org> o <tel:+5215555|+52 1 5555>", "escribe a info@bridge.org o +52 1 5555"},
+		{"mira <https://bridge.org/x|la página> &amp; &lt;b&gt;", `mira <a href="https://bridge.org/x">la página</a> &amp; &lt;b&gt;`},
+		{"  <!here> ~ya no~  ", "<s>ya no</s>"},
+	} {
+		got := mrkdwnToHTML(tc.in)
+		if got != tc.want {
+			t.Errorf("mrkdwnToHTML(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if err := tghtml.Validate(got); err != nil {
+			t.Errorf("mrkdwnToHTML(%q) = %q, which Telegram refuses: %v", tc.in, got, err)
+		}
+	}
+}

@@ -497,41 +497,34 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 }
 
 var (
-	linkRE    = regexp.MustCompile(`<((?:https?://|mailto:|tel:)[^|>]+)(?:\|([^>]+))?>`)
 	mentionRE = regexp.MustCompile(`<[@#!][^>]*>`)
-	boldRE    = regexp.MustCompile(`(^|[\s(])\*([^*\n]+)\*`)
-	italicRE  = regexp.MustCompile(`(^|[\s(])_([^_\n]+)_`)
-	strikeRE  = regexp.MustCompile(`(^|[\s(])~([^~\n]+)~`)
+	// contactLinkRE is Slack's markup for an e-mail address or a phone
+	// number it linked: <mailto:a@b.org|a@b.org>.
+	contactLinkRE = regexp.MustCompile(`<(?:mailto:|tel:)([^|>]+)(?:\|([^>]+))?>`)
 )
 
 func htmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
-// mrkdwnToHTML turns Slack's formatting into Telegram HTML: links, bold,
-// italic, strike; mentions of staff and channels are dropped (they mean
-// nothing to a member). Slack already escapes & < > as entities.
+// mrkdwnToHTML turns a staff message's Slack formatting into Telegram
+// HTML with the same converter as announcements (telegramHTML: always well
+// nested, so Telegram never refuses a reply for crossed markers). A
+// message event differs from typed text in three ways, undone first:
+// mentions of staff and channels (<@U…>, <#C…|name>, <!here>) are
+// dropped, as they mean nothing to a member; e-mail and phone links
+// (<mailto:…|label>) become their label, which Telegram links itself; and
+// Slack's escaping of & < > is undone.
 func mrkdwnToHTML(s string) string {
-	s = strings.TrimSpace(s)
-	var links []string
-	s = linkRE.ReplaceAllStringFunc(s, func(m string) string {
-		sub := linkRE.FindStringSubmatch(m)
-		label := sub[2]
-		if label == "" {
-			label = sub[1]
-		}
-		links = append(links, `<a href="`+strings.ReplaceAll(sub[1], `"`, "&quot;")+`">`+htmlEscape(unescapeSlack(label))+`</a>`)
-		return "\x00" + strconv.Itoa(len(links)-1) + "\x00"
-	})
 	s = mentionRE.ReplaceAllString(s, "")
-	s = htmlEscape(unescapeSlack(s))
-	s = boldRE.ReplaceAllString(s, "$1<b>$2</b>")
-	s = italicRE.ReplaceAllString(s, "$1<i>$2</i>")
-	s = strikeRE.ReplaceAllString(s, "$1<s>$2</s>")
-	for i, l := range links {
-		s = strings.Replace(s, "\x00"+strconv.Itoa(i)+"\x00", l, 1)
-	}
-	return strings.TrimSpace(s)
+	s = contactLinkRE.ReplaceAllStringFunc(s, func(m string) string {
+		sub := contactLinkRE.FindStringSubmatch(m)
+		if sub[2] != "" {
+			return sub[2]
+		}
+		return sub[1]
+	})
+	return strings.TrimSpace(telegramHTML(strings.TrimSpace(unescapeSlack(s))))
 }
 
 func unescapeSlack(s string) string {
