@@ -443,7 +443,7 @@ func (d *Desk) renderReply(ctx context.Context, lang, user, text string, hasFile
 	tr := d.cfg.Locales.For(lang)
 	if d.cfg.ShowStaffName {
 		if name := d.staffName(ctx, user); name != "" {
-			return tr.T("staff.reply_named", map[string]any{"Name": htmlEscape(name), "Text": body})
+			return tr.T("staff.reply_named", map[string]any{"Name": escapeHTML(name), "Text": body})
 		}
 	}
 	return tr.T("staff.reply", map[string]any{"Text": body})
@@ -502,10 +502,6 @@ var (
 	// number it linked: <mailto:a@b.org|a@b.org>.
 	contactLinkRE = regexp.MustCompile(`<(?:mailto:|tel:)([^|>]+)(?:\|([^>]+))?>`)
 )
-
-func htmlEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
 
 // mrkdwnToHTML turns a staff message's Slack formatting into Telegram
 // HTML with the same converter as announcements (telegramHTML: always well
