@@ -239,6 +239,11 @@ func (l *signupLoad) start(ctx context.Context, getenv func(string) string) erro
 		if webhook {
 			env = append(env, "TELEGRAM_WEBHOOK_URL=https://bot.example.org/telegram/webhook", "TELEGRAM_WEBHOOK_SECRET="+l.webhookSecret)
 		}
+		for _, k := range []string{"GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GODEBUG"} {
+			if v := getenv(k); v != "" { // the Go runtime's own settings, for comparing runs
+				env = append(env, k+"="+v)
+			}
+		}
 		if l.o.workers > 0 {
 			env = append(env, "WORKERS="+strconv.Itoa(l.o.workers))
 		}
