@@ -32,14 +32,26 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if os.Getenv(floorChildEnv) == "1" {
+		if err := runNullBot(ctx, os.Getenv); err != nil {
+			fmt.Fprintln(os.Stderr, "bridgeload null bot:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var err error
 	switch mode {
 	case "signup":
 		_, err = runSignup(ctx, args, os.Getenv, os.Stdout, os.Stderr)
 	case "broadcast":
 		_, err = runBroadcast(ctx, args, os.Getenv, os.Stdout)
+	case "floor":
+		var r FloorResult
+		if r, err = runFloor(ctx, args, os.Getenv, os.Stdout); err == nil {
+			reportFloor(os.Stdout, r)
+		}
 	default:
-		err = fmt.Errorf("-mode %q: want signup or broadcast", mode)
+		err = fmt.Errorf("-mode %q: want signup, broadcast or floor", mode)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bridgeload:", err)
