@@ -47,14 +47,7 @@ func (t *turn) record() []TurnEntry {
 		if ef.FailMsg != "" {
 			ef.FailText = t.tr.T(ef.FailMsg, nil)
 		}
-		e := TurnEntry{ID: id(), Update: t.u.ID, Created: now}
-		if ef.Desk != nil {
-			m := *ef.Desk
-			m.Key = e.ID
-			ef.Desk = &m
-		}
-		e.Effect = &ef
-		out = append(out, e)
+		out = append(out, TurnEntry{ID: id(), Update: t.u.ID, Created: now, Effect: &ef})
 	}
 	if r := t.resp; hasContent(r) {
 		out = append(out, TurnEntry{ID: id(), Update: t.u.ID, Created: now, Reply: &r})
