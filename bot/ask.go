@@ -119,7 +119,6 @@ func (d *deskFeature) runEffect(ctx context.Context, ef Effect) error {
 		if err != nil {
 			return err
 		}
-		m.Key = EffectKey(ctx) // a relay delivered again is dropped by its key
 		return d.d.Relay(ctx, m)
 	case effectDeskForget:
 		return d.d.Forget(ctx, ef.ChatID)
@@ -207,6 +206,7 @@ func (d *deskFeature) relay(t *turn, text string, att *Attachment, isNew bool) {
 			m.Topic = r.Candidates[0].ID
 		}
 	}
+	m.Key = t.entryID(len(t.effects)) // the entry it is recorded as
 	t.later(Effect{Kind: effectRelay, Desk: &m, FailMsg: "ask.failed"})
 	if isNew {
 		t.observe().QuestionOpened(t.s.Lang)

@@ -42,7 +42,7 @@ func EffectKey(ctx context.Context) string {
 func (t *turn) record() []TurnEntry {
 	now := t.e.now()
 	var out []TurnEntry
-	id := func() string { return strconv.FormatInt(t.u.ID, 10) + ":" + strconv.Itoa(len(out)) }
+	id := func() string { return t.entryID(len(out)) }
 	for _, ef := range t.effects {
 		if ef.FailMsg != "" {
 			ef.FailText = t.tr.T(ef.FailMsg, nil)
@@ -54,6 +54,11 @@ func (t *turn) record() []TurnEntry {
 	}
 	return out
 }
+
+// entryID is the ID of the turn's recorded entry at position i (its
+// effects in order, then the reply): "{update}:{position}", the key that
+// makes a second delivery of the entry harmless.
+func (t *turn) entryID(i int) string { return strconv.FormatInt(t.u.ID, 10) + ":" + strconv.Itoa(i) }
 
 func hasContent(r Response) bool {
 	return len(r.Messages) > 0 || r.CallbackID != "" || r.ClearButtons != 0 || r.CommandsLang != ""
