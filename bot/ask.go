@@ -2,11 +2,12 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"html"
 	"log/slog"
 	"strings"
 	"unicode/utf8"
+
+	"bridgebot/flows/faq"
 )
 
 // Desk is the staff desk (Slack) as the engine sees it. Relay must be
@@ -55,16 +56,38 @@ const (
 	effectDeskForget EffectKind = "desk-forget" // drop the member's threads
 )
 
+// staffDesk is what the rest of the turn asks of the staff desk: the
+// running deskFeature, or noDesk for a bot without it.
+type staffDesk interface {
+	// takeQuestion takes the message the member was asked for
+	// (pendingAsk); false if it is not taken.
+	takeQuestion(t *turn, text string, att *Attachment) bool
+	// takeAttachment passes a file to staff; false if it is not taken.
+	takeAttachment(t *turn, a *Attachment, caption string) bool
+	// takeFollowUp adds free text to the member's active question; false
+	// when no question is active.
+	takeFollowUp(t *turn, text string, r faq.Result) bool
+	// relayKept sends the question kept from an unmatched message.
+	relayKept(t *turn)
+	// offer offers the team after lead; false if it cannot.
+	offer(t *turn, lead, text string) bool
+	// keepQuestion keeps text for the "Send it" button, when it can be sent.
+	keepQuestion(t *turn, text string)
+	// feedbackNo is the "No" of "Did this answer your question?".
+	feedbackNo(t *turn) Button
+	// noneOfThese is the row under "Did you mean…?" that asks the team.
+	noneOfThese(t *turn) [][]Button
+}
+
 // deskFeature is "Ask our team": members' questions go to staff, and their
-// later messages join the question. A nil *deskFeature is a bot without
-// the desk: nothing is offered, nothing is relayed.
+// later messages join the question.
 type deskFeature struct{ d Desk }
 
 func (*deskFeature) name() string { return "desk" }
 
-func (*deskFeature) commands() []command {
+func (d *deskFeature) commands() []command {
 	return []command{{rank: 50, en: "ask", es: "preguntar", aliases: []string{"team", "equipo"}, desc: "cmd.ask",
-		run: func(t *turn, _ string) { t.e.desk.prompt(t) }}}
+		run: func(t *turn, _ string) { d.prompt(t) }}}
 }
 
 func (*deskFeature) namespaces() []string { return []string{nsAsk} }
@@ -92,10 +115,11 @@ func (*deskFeature) effectKinds() []EffectKind { return []EffectKind{effectRelay
 func (d *deskFeature) runEffect(ctx context.Context, ef Effect) error {
 	switch ef.Kind {
 	case effectRelay:
-		if ef.Desk == nil {
-			return errors.New("relay effect without a message")
+		m, err := payload(ef, ef.Desk)
+		if err != nil {
+			return err
 		}
-		return d.d.Relay(ctx, *ef.Desk)
+		return d.d.Relay(ctx, m)
 	case effectDeskForget:
 		return d.d.Forget(ctx, ef.ChatID)
 	}
@@ -110,9 +134,6 @@ func (*deskFeature) erase(t *turn) {
 // messages join. If the desk's state cannot be read, the message is treated
 // as a new one (it still reaches the team through "ask our team").
 func (d *deskFeature) active(t *turn) bool {
-	if d == nil {
-		return false
-	}
 	active, err := d.d.Active(t.ctx, t.u.ChatID)
 	if err != nil {
 		t.e.log.Warn("desk state unavailable", slog.Int64("chat", t.u.ChatID), slog.Any("err", err))
@@ -122,10 +143,6 @@ func (d *deskFeature) active(t *turn) bool {
 
 // prompt asks the member to write their question.
 func (d *deskFeature) prompt(t *turn) {
-	if d == nil {
-		t.menu("")
-		return
-	}
 	t.s.Pending = pendingAsk
 	t.resp.Messages = append(t.resp.Messages, Message{Text: t.tr.T("ask.prompt", nil), Buttons: [][]Button{
 		{{Text: t.tr.T("ask.cancel", nil), Data: data(nsAsk, "no")}},
@@ -134,9 +151,6 @@ func (d *deskFeature) prompt(t *turn) {
 
 // takeQuestion takes the message the member was asked for (pendingAsk).
 func (d *deskFeature) takeQuestion(t *turn, text string, att *Attachment) bool {
-	if d == nil {
-		return false
-	}
 	t.s.Pending = pendingNone
 	if strings.TrimSpace(text) == "" && att == nil {
 		d.prompt(t)
@@ -149,7 +163,7 @@ func (d *deskFeature) takeQuestion(t *turn, text string, att *Attachment) bool {
 // takeAttachment passes a photo, voice note or document to staff when the
 // member was asked for a question or has one open.
 func (d *deskFeature) takeAttachment(t *turn, a *Attachment, caption string) bool {
-	if d == nil || a.Kind == "other" {
+	if a.Kind == "other" {
 		return false
 	}
 	if a.Size > MaxRelayFile && (t.s.Pending == pendingAsk || t.s.Form == nil && d.active(t)) {
@@ -171,7 +185,7 @@ func (d *deskFeature) takeAttachment(t *turn, a *Attachment, caption string) boo
 func (d *deskFeature) relayKept(t *turn) {
 	q := t.s.Question
 	t.s.Question = ""
-	if q == "" || d == nil {
+	if q == "" {
 		d.prompt(t)
 		return
 	}
@@ -192,6 +206,7 @@ func (d *deskFeature) relay(t *turn, text string, att *Attachment, isNew bool) {
 			m.Topic = r.Candidates[0].ID
 		}
 	}
+	m.Key = t.entryID(len(t.effects)) // the entry it is recorded as
 	t.later(Effect{Kind: effectRelay, Desk: &m, FailMsg: "ask.failed"})
 	if isNew {
 		t.observe().QuestionOpened(t.s.Lang)
@@ -202,31 +217,38 @@ func (d *deskFeature) relay(t *turn, text string, att *Attachment, isNew bool) {
 	}
 }
 
-// feedbackNo is the "No" of "Did this answer your question?": ask the
-// team, or just no.
-func (d *deskFeature) feedbackNo(t *turn) Button {
-	if d == nil {
-		return Button{Text: t.tr.T("faq.feedback.no_desk", nil), Data: data(nsFeedback, "x")}
+// takeFollowUp handles a message typed while the member has an open
+// question for the team: one that clearly asks something the FAQ answers
+// (r) is answered; anything else joins the question, and the member is
+// told it did.
+func (d *deskFeature) takeFollowUp(t *turn, text string, r faq.Result) bool {
+	if !d.active(t) {
+		return false
 	}
+	if r.ID != "" && r.Score >= clearAnswer && looksLikeQuestion(text) {
+		t.e.faq.reply(t, text, r)
+		return true
+	}
+	d.relay(t, text, nil, false)
+	t.say("ask.added", nil)
+	return true
+}
+
+// feedbackNo is the "No" of "Did this answer your question?": ask the
+// team.
+func (d *deskFeature) feedbackNo(t *turn) Button {
 	return Button{Text: t.tr.T("faq.feedback.no", nil), Data: data(nsFeedback, "n")}
 }
 
 // noneOfThese is the row under "Did you mean…?" that asks the team.
 func (d *deskFeature) noneOfThese(t *turn) [][]Button {
-	if d == nil {
-		return nil
-	}
 	return [][]Button{{{Text: t.tr.T("ask.none_of_these", nil), Data: data(nsAsk, "send")}}}
 }
 
 // offer tells the member, after lead, that the team can help, and keeps
-// their question for the "Send it" button. Without the desk it offers
-// nothing and reports false.
+// their question for the "Send it" button.
 func (d *deskFeature) offer(t *turn, lead, text string) bool {
-	if d == nil {
-		return false
-	}
-	t.keepQuestion(text)
+	d.keepQuestion(t, text)
 	t.resp.Messages = append(t.resp.Messages, Message{
 		Text: lead + "\n\n" + t.tr.T("ask.offer", map[string]any{"Question": html.EscapeString(t.s.Question)}),
 		Buttons: [][]Button{
@@ -237,14 +259,9 @@ func (d *deskFeature) offer(t *turn, lead, text string) bool {
 	return true
 }
 
-// keepQuestion remembers the member's question only when it can still be
-// sent to the team; otherwise nothing is kept.
-func (t *turn) keepQuestion(text string) {
-	if t.e.desk != nil {
-		text = t.clipped(text)
-	}
-	t.s.Question = t.e.desk.keepable(text)
-}
+// keepQuestion remembers the member's question (as much as staff get) for
+// the "Send it" button.
+func (d *deskFeature) keepQuestion(t *turn, text string) { t.s.Question = t.clipped(text) }
 
 // clipped is text cut to what staff get, telling the member when it is cut.
 func (t *turn) clipped(text string) string {
@@ -255,12 +272,27 @@ func (t *turn) clipped(text string) string {
 	return c
 }
 
-// keepable is what of text is kept for the team: nothing without the desk.
-func (d *deskFeature) keepable(text string) string {
-	if d == nil {
-		return ""
-	}
-	return clip(text)
+// noDesk is a bot without the staff desk: nothing is offered, nothing is
+// relayed, no question is kept.
+type noDesk struct{}
+
+func (noDesk) takeQuestion(*turn, string, *Attachment) bool   { return false }
+func (noDesk) takeAttachment(*turn, *Attachment, string) bool { return false }
+func (noDesk) takeFollowUp(*turn, string, faq.Result) bool    { return false }
+func (noDesk) offer(*turn, string, string) bool               { return false }
+func (noDesk) keepQuestion(t *turn, _ string)                 { t.s.Question = "" }
+func (noDesk) noneOfThese(*turn) [][]Button                   { return nil }
+
+// relayKept answers a "No" pressed under an answer given while the desk
+// ran: the menu.
+func (noDesk) relayKept(t *turn) {
+	t.s.Question = ""
+	t.menu("")
+}
+
+// feedbackNo is a plain "No": there is no team to ask.
+func (noDesk) feedbackNo(t *turn) Button {
+	return Button{Text: t.tr.T("faq.feedback.no_desk", nil), Data: data(nsFeedback, "x")}
 }
 
 func clip(s string) string {

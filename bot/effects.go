@@ -42,25 +42,23 @@ func EffectKey(ctx context.Context) string {
 func (t *turn) record() []TurnEntry {
 	now := t.e.now()
 	var out []TurnEntry
-	id := func() string { return strconv.FormatInt(t.u.ID, 10) + ":" + strconv.Itoa(len(out)) }
+	id := func() string { return t.entryID(len(out)) }
 	for _, ef := range t.effects {
 		if ef.FailMsg != "" {
 			ef.FailText = t.tr.T(ef.FailMsg, nil)
 		}
-		e := TurnEntry{ID: id(), Update: t.u.ID, Created: now}
-		if ef.Desk != nil {
-			m := *ef.Desk
-			m.Key = e.ID
-			ef.Desk = &m
-		}
-		e.Effect = &ef
-		out = append(out, e)
+		out = append(out, TurnEntry{ID: id(), Update: t.u.ID, Created: now, Effect: &ef})
 	}
 	if r := t.resp; hasContent(r) {
 		out = append(out, TurnEntry{ID: id(), Update: t.u.ID, Created: now, Reply: &r})
 	}
 	return out
 }
+
+// entryID is the ID of the turn's recorded entry at position i (its
+// effects in order, then the reply): "{update}:{position}", the key that
+// makes a second delivery of the entry harmless.
+func (t *turn) entryID(i int) string { return strconv.FormatInt(t.u.ID, 10) + ":" + strconv.Itoa(i) }
 
 func hasContent(r Response) bool {
 	return len(r.Messages) > 0 || r.CallbackID != "" || r.ClearButtons != 0 || r.CommandsLang != ""

@@ -82,13 +82,13 @@ type Engine struct {
 	recoverEvery, recoverAge time.Duration
 	obs                      Observer
 
-	// features registered by NewEngine; the pointers below are the same
-	// features for the turn's own use, nil when not configured (their
-	// methods treat a nil receiver as "not running").
+	// features registered by NewEngine; below, what the turn asks of the
+	// optional ones: the feature when configured, else its stand-in for a
+	// bot without it (noFAQ, noDesk, noSubs), so the turn never checks.
 	reg  registry
-	faq  *faqFeature
-	desk *deskFeature
-	subs *subsFeature
+	faq  faqAnswerer
+	desk staffDesk
+	subs subsState
 }
 
 // NewEngine checks the configuration and returns an Engine.
@@ -107,19 +107,20 @@ func NewEngine(c Config) (*Engine, error) {
 		recoverEvery: recoverEvery, recoverAge: recoverAge,
 		reg: registry{byCommand: map[string]command{}, byNS: map[string]buttonHandler{},
 			byAction: map[string]func(*turn){}, effects: map[EffectKind]effectRunner{}},
+		faq: noFAQ{}, desk: noDesk{}, subs: noSubs{},
 	}
 	features := []feature{conversation{}, formFeature{}}
 	if c.FAQ != nil {
-		e.faq = &faqFeature{f: c.FAQ, m: faq.NewMatcher(c.FAQ)}
-		features = append(features, e.faq)
+		f := &faqFeature{f: c.FAQ, m: faq.NewMatcher(c.FAQ)}
+		e.faq, features = f, append(features, f)
 	}
 	if c.Desk != nil {
-		e.desk = &deskFeature{d: c.Desk}
-		features = append(features, e.desk)
+		f := &deskFeature{d: c.Desk}
+		e.desk, features = f, append(features, f)
 	}
 	if c.Subscriptions != nil {
-		e.subs = &subsFeature{s: c.Subscriptions}
-		features = append(features, e.subs)
+		f := &subsFeature{s: c.Subscriptions}
+		e.subs, features = f, append(features, f)
 	}
 	if c.Notifier != nil {
 		features = append(features, notifyFeature{n: c.Notifier})
@@ -136,6 +137,9 @@ func NewEngine(c Config) (*Engine, error) {
 		}
 	}
 	slices.SortStableFunc(e.reg.commands, func(a, b command) int { return a.rank - b.rank })
+	if e.obs == nil {
+		e.obs = noObserver{}
+	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -233,9 +237,7 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 			e.apologize(ctx, u, "error.unavailable")
 			return fmt.Errorf("bot: save chat %d: %w", u.ChatID, err)
 		}
-		if e.obs != nil {
-			t.seen.report(e.obs)
-		}
+		t.seen.report(e.obs)
 		t.observeForm()
 		if e.crashed("after-save") {
 			return errCrashed

@@ -6,8 +6,19 @@ import (
 	"bridgebot/flows/faq"
 )
 
+// faqAnswerer is what the rest of the turn asks of the FAQ: the running
+// faqFeature, or noFAQ for a bot without one.
+type faqAnswerer interface {
+	// match is the matcher's reading of text.
+	match(lang, text string) faq.Result
+	// reply answers free text the matcher read as r.
+	reply(t *turn, text string, r faq.Result)
+	// replyInForm answers a question asked during the form, then shows
+	// the step again.
+	replyInForm(t *turn, text string, r faq.Result)
+}
+
 // faqFeature answers frequent questions: /faq, its buttons, and free text.
-// A nil *faqFeature is a bot without an FAQ: nothing matches.
 type faqFeature struct {
 	f *faq.FAQ
 	m *faq.Matcher
@@ -15,9 +26,9 @@ type faqFeature struct {
 
 func (*faqFeature) name() string { return "faq" }
 
-func (*faqFeature) commands() []command {
+func (q *faqFeature) commands() []command {
 	return []command{{rank: 40, en: "faq", es: "preguntas", aliases: []string{"questions"}, desc: "cmd.faq",
-		run: func(t *turn, _ string) { t.e.faq.list(t) }}}
+		run: func(t *turn, _ string) { q.list(t) }}}
 }
 
 func (*faqFeature) namespaces() []string { return []string{nsFAQ, nsFeedback} }
@@ -42,13 +53,7 @@ func (*faqFeature) menuButtons(t *turn) ([]Button, [][]Button) {
 	return []Button{{Text: t.tr.T("menu.faq", nil), Data: data(nsMenu, menuFAQ)}}, nil
 }
 
-// match is the matcher's reading of text; nothing without an FAQ.
-func (q *faqFeature) match(lang, text string) faq.Result {
-	if q == nil {
-		return faq.Result{}
-	}
-	return q.m.Match(lang, text)
-}
+func (q *faqFeature) match(lang, text string) faq.Result { return q.m.Match(lang, text) }
 
 func (q *faqFeature) list(t *turn) {
 	var rows [][]Button
@@ -131,7 +136,7 @@ func (q *faqFeature) feedback(t *turn, v string) {
 // actionButton is the button under an answer; actions whose feature is
 // not running are left out (never a dead button).
 func (t *turn) actionButton(a faq.Action) (Button, bool) {
-	if a == faq.ActionSubscribe && t.e.subs != nil && t.e.subs.isSubscribed(t) {
+	if a == faq.ActionSubscribe && t.e.subs.isSubscribed(t) {
 		// a subscriber asking about announcements wants the way out
 		return Button{Text: t.tr.T("menu.unsubscribe", nil), Data: data(nsMenu, menuUnsub)}, true
 	}
@@ -154,39 +159,51 @@ const clearAnswer = 0.8
 // told it did. Otherwise it is matched against the FAQ.
 func (t *turn) freeText(text string) {
 	r := t.e.faq.match(t.s.Lang, text)
-	if t.e.desk.active(t) {
-		if r.ID != "" && r.Score >= clearAnswer && looksLikeQuestion(text) {
-			t.keepQuestion(text)
-			t.e.faq.answer(t, r.ID)
-			return
-		}
-		t.e.desk.relay(t, text, nil, false)
-		t.say("ask.added", nil)
+	if t.e.desk.takeFollowUp(t, text, r) {
 		return
 	}
 	t.observeFAQ(r)
+	t.e.faq.reply(t, text, r)
+}
+
+func (q *faqFeature) reply(t *turn, text string, r faq.Result) {
 	switch {
 	case r.Greeting:
 		t.menu(t.tr.T(faq.MsgGreeting, map[string]any{"Name": html.EscapeString(t.u.From.FirstName)}))
 	case r.ID != "":
-		t.keepQuestion(text)
-		t.e.faq.answer(t, r.ID)
+		t.e.desk.keepQuestion(t, text)
+		q.answer(t, r.ID)
 	case r.Ambiguous && len(r.Candidates) > 0:
-		t.keepQuestion(text)
-		t.e.faq.didYouMean(t, r.Candidates)
+		t.e.desk.keepQuestion(t, text)
+		q.didYouMean(t, r.Candidates)
 	default:
-		t.e.faq.unmatched(t, text, r.Legal)
+		t.noMatch(text, r.Legal)
 	}
 }
 
-// unmatched answers a message nothing fits: without an FAQ, the menu.
-func (q *faqFeature) unmatched(t *turn, text string, legal bool) {
-	if q == nil {
-		t.menu(t.tr.T("input.unknown_text", nil))
-		return
+func (q *faqFeature) replyInForm(t *turn, text string, r faq.Result) {
+	switch {
+	case r.ID != "":
+		q.answerInline(t, r.ID)
+		t.say("form.back", nil)
+		t.showStep()
+	case r.Ambiguous && len(r.Candidates) > 0:
+		t.e.desk.keepQuestion(t, text)
+		q.didYouMean(t, r.Candidates)
+	default:
+		t.noMatch(text, r.Legal)
 	}
-	t.noMatch(text, legal)
 }
+
+// noFAQ is a bot without an FAQ: nothing matches; free text gets the menu,
+// a question during the form the team or the contact (noMatch).
+type noFAQ struct{}
+
+func (noFAQ) match(string, string) faq.Result { return faq.Result{} }
+
+func (noFAQ) reply(t *turn, _ string, _ faq.Result) { t.menu(t.tr.T("input.unknown_text", nil)) }
+
+func (noFAQ) replyInForm(t *turn, text string, r faq.Result) { t.noMatch(text, r.Legal) }
 
 // noMatch says kindly that the bot can only answer questions about the
 // institutes (and, for a legal question, that it cannot give legal advice),

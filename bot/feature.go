@@ -103,6 +103,17 @@ type Effect struct {
 	FailText string `json:"fail_text,omitempty"`
 }
 
+// payload is the data an effect of its kind carries (p, one of its
+// fields). A recorded effect without it (corrupt data) fails instead of
+// being performed.
+func payload[T any](ef Effect, p *T) (T, error) {
+	if p == nil {
+		var zero T
+		return zero, fmt.Errorf("%s effect without its data", ef.Kind)
+	}
+	return *p, nil
+}
+
 // registry holds the features of an engine and what each owns.
 type registry struct {
 	features  []feature

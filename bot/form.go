@@ -252,7 +252,7 @@ func (t *turn) formText(text string) {
 		if q := questionForm(text); q != notAQuestion {
 			r := t.e.faq.match(t.s.Lang, text)
 			if q == clearlyAQuestion && (r.ID != "" || r.Ambiguous || r.Legal) || r.ID != "" && r.Score >= clearAnswer {
-				t.questionInForm(text, r)
+				t.e.faq.replyInForm(t, text, r)
 				return
 			}
 		}
@@ -263,7 +263,7 @@ func (t *turn) formText(text string) {
 		r := t.e.faq.match(t.s.Lang, text)
 		switch {
 		case q == clearlyAQuestion && r.ID != "" && r.Score >= clearAnswer:
-			t.questionInForm(text, r)
+			t.e.faq.replyInForm(t, text, r)
 			return
 		case r.ID != "" || r.Ambiguous || r.Legal:
 			t.askAnswerOrQuestion(text)
@@ -288,22 +288,6 @@ func (t *turn) applyTyped(ins []flows.Input) {
 			return
 		}
 		t.s.Form = &out.State
-	}
-}
-
-// questionInForm answers a question asked during the form, then shows the
-// step again (its earlier answer, if any, untouched).
-func (t *turn) questionInForm(text string, r faq.Result) {
-	switch {
-	case r.ID != "":
-		t.e.faq.answerInline(t, r.ID)
-		t.say("form.back", nil)
-		t.showStep()
-	case r.Ambiguous && len(r.Candidates) > 0:
-		t.keepQuestion(text)
-		t.e.faq.didYouMean(t, r.Candidates)
-	default:
-		t.noMatch(text, r.Legal)
 	}
 }
 
@@ -334,7 +318,7 @@ func (t *turn) answerOrQuestion(v string, msgID int) {
 		t.applyForm(flows.Input{Text: text}, 0)
 		return
 	}
-	t.questionInForm(text, t.e.faq.match(t.s.Lang, text))
+	t.e.faq.replyInForm(t, text, t.e.faq.match(t.s.Lang, text))
 }
 
 // translators are the member's language first, then the others: typed

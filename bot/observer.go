@@ -114,13 +114,8 @@ func (o observers) FAQFeedback(helpful bool, lang string) {
 
 func (o observers) QuestionOpened(lang string) { o.each(func(x Observer) { x.QuestionOpened(lang) }) }
 
-// observe is the engine's observer, never nil.
-func (e *Engine) observe() Observer {
-	if e.obs == nil {
-		return noObserver{}
-	}
-	return e.obs
-}
+// observe is the engine's observer (noObserver when none is configured).
+func (e *Engine) observe() Observer { return e.obs }
 
 // observeFAQ reports how freeText met r (greetings are not questions).
 func (t *turn) observeFAQ(r faq.Result) {

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 )
@@ -53,18 +52,27 @@ const (
 	effectNotify      EffectKind = "notify-signup"
 )
 
+// subsState is what the rest of the bot asks of announcements: the
+// running subsFeature, or noSubs for a bot without them.
+type subsState interface {
+	// isSubscribed reads the member's subscription (the menu's toggle).
+	isSubscribed(t *turn) bool
+	// blocked stops announcements to a member who blocked the bot.
+	blocked(ctx context.Context, chatID int64) error
+}
+
 // subsFeature is announcements: /subscribe, /stop, the menu toggle, the
-// form's opt-in. A nil *subsFeature is a bot without announcements.
+// form's opt-in.
 type subsFeature struct{ s Subscriptions }
 
 func (*subsFeature) name() string { return "subscriptions" }
 
-func (*subsFeature) commands() []command {
+func (f *subsFeature) commands() []command {
 	return []command{
 		{rank: 60, en: "subscribe", es: "suscribir", aliases: []string{"suscribirme"}, desc: "cmd.subscribe",
-			run: func(t *turn, _ string) { t.e.subs.subscribe(t) }},
+			run: func(t *turn, _ string) { f.subscribe(t) }},
 		{rank: 70, en: "stop", es: "baja", aliases: []string{"unsubscribe", "parar"}, desc: "cmd.stop",
-			run: func(t *turn, _ string) { t.e.subs.unsubscribe(t) }},
+			run: func(t *turn, _ string) { f.unsubscribe(t) }},
 	}
 }
 
@@ -86,10 +94,11 @@ func (*subsFeature) effectKinds() []EffectKind {
 func (f *subsFeature) runEffect(ctx context.Context, ef Effect) error {
 	switch ef.Kind {
 	case effectSubscribe:
-		if ef.Subscription == nil {
-			return errors.New("subscribe effect without a subscription")
+		sub, err := payload(ef, ef.Subscription)
+		if err != nil {
+			return err
 		}
-		return f.s.Subscribe(ctx, *ef.Subscription)
+		return f.s.Subscribe(ctx, sub)
 	case effectUnsubscribe:
 		_, err := f.s.Unsubscribe(ctx, ef.ChatID, ef.Reason)
 		return err
@@ -118,11 +127,7 @@ func (f *subsFeature) languageChanged(t *turn) {
 
 func (f *subsFeature) erase(t *turn) { f.laterUnsubscribe(t, "delete.failed") }
 
-// blocked stops announcements to a member who blocked the bot.
 func (f *subsFeature) blocked(ctx context.Context, chatID int64) error {
-	if f == nil {
-		return nil
-	}
 	_, err := f.s.Unsubscribe(ctx, chatID, UnsubscribeBlocked)
 	return err
 }
@@ -172,7 +177,6 @@ func (f *subsFeature) laterUnsubscribe(t *turn, failMsg string) {
 	t.later(Effect{Kind: effectUnsubscribe, Reason: UnsubscribeStop, FailMsg: failMsg})
 }
 
-// isSubscribed reads the member's subscription for the menu's toggle.
 func (f *subsFeature) isSubscribed(t *turn) bool {
 	if t.subscribed != nil {
 		return *t.subscribed
@@ -207,6 +211,12 @@ func first(v []string) string {
 
 func ptr[T any](v T) *T { return &v }
 
+// noSubs is a bot without announcements: nobody is subscribed.
+type noSubs struct{}
+
+func (noSubs) isSubscribed(*turn) bool              { return false }
+func (noSubs) blocked(context.Context, int64) error { return nil }
+
 // notifyFeature tells staff about confirmed sign-ups.
 type notifyFeature struct{ n SignupNotifier }
 
@@ -215,10 +225,11 @@ func (notifyFeature) name() string { return "sign-up posts" }
 func (notifyFeature) effectKinds() []EffectKind { return []EffectKind{effectNotify} }
 
 func (f notifyFeature) runEffect(ctx context.Context, ef Effect) error {
-	if ef.Signup == nil {
-		return errors.New("notify effect without a sign-up")
+	su, err := payload(ef, ef.Signup)
+	if err != nil {
+		return err
 	}
-	return f.n.SignupConfirmed(ctx, ef.Signup, ef.Updated)
+	return f.n.SignupConfirmed(ctx, &su, ef.Updated)
 }
 
 func (notifyFeature) signupConfirmed(t *turn, su *Signup, updated bool) {

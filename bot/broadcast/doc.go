@@ -4,12 +4,18 @@
 //
 // # Pieces
 //
-//   - Subscriptions: Store.Subscribe, Unsubscribe, IsSubscribed, Count.
-//   - Jobs: a Job is created (Store.Create, after Store.Preview), then
+//   - Subscribers: Subscribe, Unsubscribe, IsSubscribed, Count (the
+//     engine's bot.Subscriptions; subs.go).
+//   - Jobs: a Job is created (Jobs.Create, after Jobs.Preview), then
 //     delivered by Workers; Pause, Resume, Cancel change its status; jobs
 //     are never deleted (the audit: who, when, texts, audience, counts).
 //   - Delivery: Worker.Run, through an Announcer (bot/telegram's Bot).
-//   - Progress: Store.Progress, Store.Workers (is a bot running?).
+//   - Tracker: a job's Progress (counts, rate, time left; progress.go).
+//   - Heartbeats: Workers, the live workers and their settings (is a bot
+//     running?; heartbeat.go).
+//
+// A Store holds all four, for wiring, and erases a member from them at
+// once (Store.Erase); each consumer declares the few methods it uses.
 //
 // # Delivery guarantees
 //

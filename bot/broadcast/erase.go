@@ -11,16 +11,17 @@ import (
 // from the subscriptions: their /delete. Finished jobs keep only counts.
 // Unsubscriptions counted by reason are not touched (they hold no IDs).
 func (s *Store) Erase(ctx context.Context, chatID int64) error {
+	rdb, k := s.Jobs.rdb, s.Jobs.k // one transaction over both pieces' keys
 	id := strconv.FormatInt(chatID, 10)
-	jobs, err := s.rdb.ZRange(ctx, s.k.active(), 0, -1).Result()
+	jobs, err := rdb.ZRange(ctx, k.active(), 0, -1).Result()
 	if err != nil {
 		return fmt.Errorf("broadcast: erase %d: %w", chatID, err)
 	}
-	pipe := s.rdb.TxPipeline()
-	pipe.ZRem(ctx, s.k.subs(), id)
-	pipe.HDel(ctx, s.k.subsData(), id, id+":since")
+	pipe := rdb.TxPipeline()
+	pipe.ZRem(ctx, k.subs(), id)
+	pipe.HDel(ctx, k.subsData(), id, id+":since")
 	for _, j := range jobs {
-		pipe.ZRem(ctx, s.k.done(j), id)
+		pipe.ZRem(ctx, k.done(j), id)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("broadcast: erase %d: %w", chatID, err)

@@ -189,10 +189,28 @@ func (j Job) normalized() Job {
 	return j
 }
 
+// Jobs keeps broadcast jobs: what to send to which audience, their status
+// and counts. It reads the audience from the Subscribers it is given, and
+// records every broadcast in the audit log.
+type Jobs struct {
+	rdb   redis.UniversalClient
+	opts  Options
+	k     keys
+	subs  *Subscribers
+	audit *audit.Log
+}
+
+func newJobs(client redis.UniversalClient, opts Options, subs *Subscribers) *Jobs {
+	return &Jobs{rdb: client, opts: opts, k: keys{opts.Prefix}, subs: subs, audit: audit.New(client, opts.Prefix)}
+}
+
+// Choices are what an audience may select (Options.Choices).
+func (s *Jobs) Choices() Choices { return s.opts.Choices }
+
 // Create validates the job, counts its audience and stores it for the
 // workers: running at once, or scheduled when At is in the future. ID,
 // Created, Status, Started and Counts.Total are set by Create.
-func (s *Store) Create(ctx context.Context, j Job) (Job, error) {
+func (s *Jobs) Create(ctx context.Context, j Job) (Job, error) {
 	j = j.normalized()
 	if err := j.Validate(s.opts.Choices); err != nil {
 		return Job{}, err
@@ -200,7 +218,7 @@ func (s *Store) Create(ctx context.Context, j Job) (Job, error) {
 	if j.CreatedBy == "" {
 		j.CreatedBy = "unknown"
 	}
-	counts, err := s.Count(ctx, j.Audience)
+	counts, err := s.subs.Count(ctx, j.Audience)
 	if err != nil {
 		return Job{}, err
 	}
@@ -250,7 +268,7 @@ func flag(b bool) string {
 }
 
 // Get returns a job, or ErrNotFound.
-func (s *Store) Get(ctx context.Context, id string) (Job, error) {
+func (s *Jobs) Get(ctx context.Context, id string) (Job, error) {
 	id = normID(id)
 	m, err := s.rdb.HGetAll(ctx, s.k.job(id)).Result()
 	if err != nil {
@@ -288,7 +306,7 @@ func decodeJob(id string, m map[string]string) (Job, error) {
 }
 
 // List returns up to limit jobs, newest first.
-func (s *Store) List(ctx context.Context, limit int) ([]Job, error) {
+func (s *Jobs) List(ctx context.Context, limit int) ([]Job, error) {
 	if limit <= 0 {
 		limit = 20
 	}
@@ -350,7 +368,7 @@ end
 return {'no', st}
 `)
 
-func (s *Store) transition(ctx context.Context, id, action string) error {
+func (s *Jobs) transition(ctx context.Context, id, action string) error {
 	id = normID(id)
 	res, err := transitionScript.Run(ctx, s.rdb,
 		[]string{s.k.job(id), s.k.active(), s.k.leases(id), s.k.owners(id), s.k.done(id)}, action, id).StringSlice()
@@ -373,20 +391,20 @@ var pastTense = map[string]string{"pause": "paused", "resume": "resumed", "cance
 
 // Pause stops a scheduled or running job after the messages in flight;
 // Resume continues it where it stopped.
-func (s *Store) Pause(ctx context.Context, id string) error { return s.transition(ctx, id, "pause") }
+func (s *Jobs) Pause(ctx context.Context, id string) error { return s.transition(ctx, id, "pause") }
 
 // Resume continues a paused job (or puts it back on schedule if it never
 // started).
-func (s *Store) Resume(ctx context.Context, id string) error { return s.transition(ctx, id, "resume") }
+func (s *Jobs) Resume(ctx context.Context, id string) error { return s.transition(ctx, id, "resume") }
 
 // Cancel ends a job for good: workers notice at their next message and
 // send nothing more (messages already in flight, at most Concurrency per
 // worker, still land). The job and its counts are kept.
-func (s *Store) Cancel(ctx context.Context, id string) error { return s.transition(ctx, id, "cancel") }
+func (s *Jobs) Cancel(ctx context.Context, id string) error { return s.transition(ctx, id, "cancel") }
 
 // SetPreviewRef stores an opaque reference with the job (the lead's Slack
 // preview message).
-func (s *Store) SetPreviewRef(ctx context.Context, id, ref string) error {
+func (s *Jobs) SetPreviewRef(ctx context.Context, id, ref string) error {
 	id = normID(id)
 	n, err := setIfExistsScript.Run(ctx, s.rdb, []string{s.k.job(id)}, "preview_ref", ref).Int()
 	if err != nil {

@@ -41,12 +41,12 @@ type PreviewGroup struct {
 // Preview validates the job, counts its audience per language (streamed)
 // and tells who gets which version and how long delivery should take at
 // the configured rate (Options.Rate, or PaidRate for an allowed paid job).
-func (s *Store) Preview(ctx context.Context, j Job) (Preview, error) {
+func (s *Jobs) Preview(ctx context.Context, j Job) (Preview, error) {
 	j = j.normalized()
 	if err := j.Validate(s.opts.Choices); err != nil {
 		return Preview{}, err
 	}
-	counts, err := s.Count(ctx, j.Audience)
+	counts, err := s.subs.Count(ctx, j.Audience)
 	if err != nil {
 		return Preview{}, err
 	}

@@ -22,8 +22,15 @@ type Progress struct {
 	ETA time.Duration
 }
 
+// Tracker reads how far jobs are, for progress bars.
+type Tracker struct {
+	rdb  redis.UniversalClient
+	opts Options
+	k    keys
+}
+
 // Progress reads a job's counts and recent rate in one round trip.
-func (s *Store) Progress(ctx context.Context, id string) (Progress, error) {
+func (s *Tracker) Progress(ctx context.Context, id string) (Progress, error) {
 	id = normID(id)
 	pipe := s.rdb.Pipeline()
 	jc := pipe.HGetAll(ctx, s.k.job(id))

@@ -11,7 +11,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"bridgebot/bot/audit"
 	"bridgebot/bot/sealed"
 )
 
@@ -143,25 +142,29 @@ func (o Options) rateFor(paid bool) float64 {
 	return o.Rate
 }
 
-// Store keeps broadcast jobs and their progress in Redis, over the
-// Subscribers it embeds (their audience). It is safe for concurrent use,
-// and any number of processes may share the data.
+// Store is broadcasting's data in Redis, for wiring: the pieces below in
+// one value, each used by whoever needs it (the engine takes Subscribers,
+// the Slack composer and the CLI the jobs and their progress, `bridgebot
+// broadcast` the heartbeats), and Erase, which crosses them. It is safe for
+// concurrent use, and any number of processes may share the data.
 type Store struct {
-	*Subscribers
-	rdb   redis.UniversalClient
-	opts  Options
-	k     keys
-	audit *audit.Log
+	*Subscribers // who opted in (the engine's bot.Subscriptions)
+	*Jobs        // broadcasts: create, read, pause, resume, cancel
+	*Tracker     // a job's progress for a progress bar
+	*Heartbeats  // the workers that are running
 }
 
 // New returns a Store on client (not closed by the Store).
 func New(client redis.UniversalClient, opts Options) *Store {
 	opts = opts.withDefaults()
-	return &Store{Subscribers: NewSubscribers(client, opts), rdb: client, opts: opts, k: keys{opts.Prefix}, audit: audit.New(client, opts.Prefix)}
+	subs := NewSubscribers(client, opts)
+	return &Store{
+		Subscribers: subs,
+		Jobs:        newJobs(client, opts, subs),
+		Tracker:     &Tracker{rdb: client, opts: opts, k: keys{opts.Prefix}},
+		Heartbeats:  NewHeartbeats(client, opts),
+	}
 }
-
-// Options returns the store's options with defaults applied.
-func (s *Store) Options() Options { return s.opts }
 
 // keys names every key (see the package documentation).
 type keys struct{ p string }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,13 +22,6 @@ import (
 	"bridgebot/internal/ctxtime"
 )
 
-// Heartbeats: a worker writes one every heartbeatEvery; it counts as live
-// for HeartbeatTTL.
-const (
-	heartbeatEvery = 3 * time.Second
-	HeartbeatTTL   = 10 * time.Second
-)
-
 // sendTimeout bounds one Telegram call.
 const sendTimeout = 30 * time.Second
 
@@ -41,7 +33,7 @@ const maxRateLimited = 20
 // the work through Redis (see the package documentation).
 type Worker struct {
 	rdb   redis.UniversalClient
-	store *Store
+	jobs  *Jobs
 	send  Announcer
 	opts  Options
 	k     keys
@@ -59,7 +51,7 @@ func NewWorker(client redis.UniversalClient, sender Announcer, opts Options) *Wo
 	k := keys{opts.Prefix}
 	log := opts.Logger.With(slog.String("consumer", opts.Consumer))
 	return &Worker{
-		rdb: client, store: &Store{rdb: client, opts: opts, k: k}, send: sender, opts: opts, k: k, log: log,
+		rdb: client, jobs: newJobs(client, opts, NewSubscribers(client, opts)), send: sender, opts: opts, k: k, log: log,
 		token: opts.Consumer + "/" + randomHex(4),
 		gate:  newChatGate(),
 		free:  newLimiter(client, k.limit(false), k.pause(), opts.Rate, log),
@@ -89,13 +81,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer func() {
 		stopHB()
 		<-hbDone
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		_, _ = w.rdb.TxPipelined(cctx, func(p redis.Pipeliner) error {
-			p.ZRem(cctx, w.k.workers(), w.opts.Consumer)
-			p.HDel(cctx, w.k.workersInfo(), w.opts.Consumer)
-			return nil
-		})
+		w.clearHeartbeat(ctx)
 	}()
 	w.reclaimOwn(ctx)
 	failures := 0
@@ -136,54 +122,6 @@ func (w *Worker) reclaimOwn(ctx context.Context) {
 				slog.String("job", id), slog.Int("pages", n))
 		}
 	}
-}
-
-// WorkerInfo describes a live worker (its heartbeat).
-type WorkerInfo struct {
-	Consumer    string    `json:"consumer"`
-	Rate        float64   `json:"rate"`
-	PaidRate    float64   `json:"paid_rate"`
-	AllowPaid   bool      `json:"allow_paid"`
-	Concurrency int       `json:"concurrency"`
-	Started     time.Time `json:"started"`
-	Seen        time.Time `json:"-"`
-}
-
-func (w *Worker) heartbeats(ctx context.Context) {
-	info, _ := json.Marshal(WorkerInfo{
-		Consumer: w.opts.Consumer, Rate: w.opts.Rate, PaidRate: w.opts.PaidRate,
-		AllowPaid: w.opts.AllowPaid, Concurrency: w.opts.Concurrency, Started: time.Now(),
-	})
-	t := time.NewTicker(heartbeatEvery)
-	defer t.Stop()
-	for {
-		err := heartbeatScript.Run(ctx, w.rdb, []string{w.k.workers(), w.k.workersInfo()}, w.opts.Consumer, string(info)).Err()
-		if err != nil && ctx.Err() == nil {
-			w.log.Warn("broadcast worker: heartbeat failed", slog.Any("err", err))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// Workers lists the workers with a heartbeat in the last HeartbeatTTL: an
-// empty list means no bot is running to deliver broadcasts.
-func (s *Store) Workers(ctx context.Context) ([]WorkerInfo, error) {
-	res, err := workersScript.Run(ctx, s.rdb, []string{s.k.workers(), s.k.workersInfo()}, HeartbeatTTL.Milliseconds()).StringSlice()
-	if err != nil {
-		return nil, fmt.Errorf("broadcast: workers: %w", err)
-	}
-	var out []WorkerInfo
-	for i := 0; i+1 < len(res); i += 2 {
-		var wi WorkerInfo
-		_ = json.Unmarshal([]byte(res[i]), &wi)
-		wi.Seen = fromMS(res[i+1])
-		out = append(out, wi)
-	}
-	return out, nil
 }
 
 // step runs the first runnable job, if any, and says how long to wait
@@ -247,7 +185,7 @@ func (w *Worker) next(ctx context.Context) (*Job, time.Duration, error) {
 			w.rdb.ZRem(ctx, w.k.active(), id)
 			continue
 		}
-		j, err := w.store.Get(ctx, id)
+		j, err := w.jobs.Get(ctx, id)
 		if err != nil {
 			return nil, poll, err
 		}

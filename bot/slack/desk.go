@@ -66,60 +66,88 @@ import (
 // message still joins their thread; after it, a new thread starts.
 const DefaultQuietTime = 7 * 24 * time.Hour
 
-// DefaultAnsweredRetention is Config.AnsweredRetention's default.
+// DefaultAnsweredRetention is TicketTimes.AnsweredRetention's default.
 const DefaultAnsweredRetention = 90 * 24 * time.Hour
 
-// Config configures the desk.
+// Config configures the desk: what it is connected to and reads, then
+// four groups: where things go in Slack (Channels), the member's side
+// (Member), how long the ticket store keeps things (Tickets) and the
+// outboxes' tuning (Outboxes). Only Client, Redis, Member.Messenger and
+// Channels.Questions are required.
 type Config struct {
-	Client    *slackapi.Client
-	Redis     redis.UniversalClient
-	Prefix    string
-	Messenger Messenger // the member side: Telegram
-	Locales   *locales.Catalog
-	Signups   SignupLister
-	Logger    *slog.Logger
+	Client *slackapi.Client
+	Redis  redis.UniversalClient
+	Prefix string // starts every key
+	// Keyring seals what members gave in the desk's keys and outboxes.
+	// Default sealed.Process() (a throwaway key: tests).
+	Keyring *sealed.Keyring
+	Logger  *slog.Logger
+	Now     func() time.Time
 
-	// Flows give sign-up posts and /bridge stats the English labels of
-	// steps and options ("Popular educator", not "popular-educator").
-	Flows map[string]*flows.Flow
-	// Funnel, when set, gives /bridge stats the sign-up funnel chart and
-	// the FAQ's most asked topics.
-	Funnel *funnel.Store
+	// What the desk reads. Locales are the staff-facing texts; Flows give
+	// sign-up posts and /bridge stats the English labels of steps and
+	// options ("Popular educator", not "popular-educator"); Signups and,
+	// when set, Funnel feed /bridge stats (the sign-up funnel chart and
+	// the FAQ's most asked topics).
+	Locales *locales.Catalog
+	Flows   map[string]*flows.Flow
+	Signups SignupLister
+	Funnel  *funnel.Store
 
-	QuestionsChannel string   // where questions go by default
-	Routes           []Route  // first match wins, before QuestionsChannel
-	SignupsChannel   string   // "" = do not post sign-ups
-	SignupFields     []string // answers shown in sign-up posts
-	CommandChannels  []string // where /bridge answers; default the two above
-	ShowStaffName    bool     // "BRIDGE team (Ana): …" instead of "BRIDGE team: …"
-	QuietTime        time.Duration
-	Now              func() time.Time
+	Channels Channels
+	Member   MemberSide
+	Tickets  TicketTimes
+	Outboxes OutboxTuning
+
+	// Observer, if set, is told what the desk does (metrics).
+	Observer Observer
+}
+
+// Channels is where the desk posts and listens in Slack.
+type Channels struct {
+	Questions    string   // where questions go by default (required)
+	Routes       []Route  // first match wins, before Questions
+	Signups      string   // "" = do not post sign-ups
+	SignupFields []string // answers shown in sign-up posts
+	Commands     []string // where /bridge answers; default all of the above
+}
+
+// MemberSide is how staff replies reach members.
+type MemberSide struct {
+	Messenger Messenger // Telegram (required)
+	// ShowStaffName: "BRIDGE team (Ana): …" instead of "BRIDGE team: …".
+	ShowStaffName bool
 	// MaxFileBytes is the largest staff file carried to a member; larger
 	// ones are refused (staff are told). Default 45 MB (the Bot API takes
 	// uploads up to 50 MB).
 	MaxFileBytes int
-	// Keyring seals what members gave in the desk's keys and outboxes.
-	// Default sealed.Process() (a throwaway key: tests).
-	Keyring *sealed.Keyring
-	// ErasedTTL is how long a member's erasure is remembered so that work
-	// queued before it is dropped. Default tombstone.DefaultTTL (30 days).
-	ErasedTTL time.Duration
+	// Sent, when set, records the Telegram messages of staff replies so
+	// the member's /wipe deletes them too (bot/sentlog's Log).
+	Sent SentRecorder
+}
+
+// TicketTimes is how long the ticket store keeps things.
+type TicketTimes struct {
+	// QuietTime is how long after the last message a member's new message
+	// still joins their thread. Default DefaultQuietTime.
+	QuietTime time.Duration
 	// AnsweredRetention is how long an answered question's mappings and
 	// texts are kept after it was answered (reopening it keeps them again),
 	// and how long relayed-reply markers live. Default
 	// DefaultAnsweredRetention.
 	AnsweredRetention time.Duration
-	// DeadRetention and DeadMaxLen bound the outboxes' dead letters
-	// (outbox.Options); zero values are the outbox's defaults.
+	// ErasedTTL is how long a member's erasure is remembered so that work
+	// queued before it is dropped. Default tombstone.DefaultTTL (30 days).
+	ErasedTTL time.Duration
+}
+
+// OutboxTuning tunes the desk's two outboxes (outbox.Options); zero values
+// are the outbox's production defaults.
+type OutboxTuning struct {
+	MinBackoff, MaxBackoff time.Duration
+	// DeadRetention and DeadMaxLen bound the dead letters.
 	DeadRetention time.Duration
 	DeadMaxLen    int64
-	// Outbox tuning for tests; zero values are production defaults.
-	OutboxMinBackoff, OutboxMaxBackoff time.Duration
-	// Sent, when set, records the Telegram messages of staff replies so
-	// the member's /wipe deletes them too (bot/sentlog's Log).
-	Sent SentRecorder
-	// Observer, if set, is told what the desk does (metrics).
-	Observer Observer
 }
 
 // SentRecorder records a message sent to a member for /wipe. The desk
@@ -211,11 +239,12 @@ var (
 // New checks the token (auth.test) and returns the desk. Run must be
 // running for anything to be delivered.
 func New(ctx context.Context, cfg Config) (*Desk, error) {
-	if cfg.QuestionsChannel == "" {
+	ch, tt := &cfg.Channels, &cfg.Tickets
+	if ch.Questions == "" {
 		return nil, fmt.Errorf("slack: no questions channel (SLACK_QUESTIONS_CHANNEL)")
 	}
-	if cfg.QuietTime <= 0 {
-		cfg.QuietTime = DefaultQuietTime
+	if tt.QuietTime <= 0 {
+		tt.QuietTime = DefaultQuietTime
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -226,19 +255,19 @@ func New(ctx context.Context, cfg Config) (*Desk, error) {
 	if cfg.Keyring == nil {
 		cfg.Keyring = sealed.Process()
 	}
-	if cfg.AnsweredRetention <= 0 {
-		cfg.AnsweredRetention = DefaultAnsweredRetention
+	if tt.AnsweredRetention <= 0 {
+		tt.AnsweredRetention = DefaultAnsweredRetention
 	}
-	if cfg.MaxFileBytes <= 0 {
-		cfg.MaxFileBytes = maxFileBytes
+	if cfg.Member.MaxFileBytes <= 0 {
+		cfg.Member.MaxFileBytes = maxFileBytes
 	}
-	if len(cfg.SignupFields) == 0 {
-		cfg.SignupFields = []string{"name", "role", "region", "areas"}
+	if len(ch.SignupFields) == 0 {
+		ch.SignupFields = []string{"name", "role", "region", "areas"}
 	}
-	if len(cfg.CommandChannels) == 0 {
-		cfg.CommandChannels = []string{cfg.QuestionsChannel, cfg.SignupsChannel}
-		for _, r := range cfg.Routes {
-			cfg.CommandChannels = append(cfg.CommandChannels, r.Channel)
+	if len(ch.Commands) == 0 {
+		ch.Commands = []string{ch.Questions, ch.Signups}
+		for _, r := range ch.Routes {
+			ch.Commands = append(ch.Commands, r.Channel)
 		}
 	}
 	auth, err := cfg.Client.AuthTestContext(ctx)
@@ -247,15 +276,16 @@ func New(ctx context.Context, cfg Config) (*Desk, error) {
 	}
 	d := &Desk{
 		tickets: &tickets{
-			rdb: cfg.Redis, prefix: cfg.Prefix, quiet: cfg.QuietTime, answeredRetention: cfg.AnsweredRetention,
-			ring: cfg.Keyring, graves: tombstone.New(cfg.Redis, cfg.Prefix, cfg.Keyring, cfg.ErasedTTL), now: cfg.Now, log: cfg.Logger,
+			rdb: cfg.Redis, prefix: cfg.Prefix, quiet: tt.QuietTime, answeredRetention: tt.AnsweredRetention,
+			ring: cfg.Keyring, graves: tombstone.New(cfg.Redis, cfg.Prefix, cfg.Keyring, tt.ErasedTTL), now: cfg.Now, log: cfg.Logger,
 		},
 		cfg: cfg, api: cfg.Client, log: cfg.Logger,
 		botUserID: auth.UserID, botID: auth.BotID, names: map[string]string{},
 	}
 	opts := func(name string) outbox.Options {
-		o := outbox.Options{Prefix: cfg.Prefix, Name: name, Logger: cfg.Logger, MinBackoff: cfg.OutboxMinBackoff, MaxBackoff: cfg.OutboxMaxBackoff, Keyring: cfg.Keyring,
-			DeadRetention: cfg.DeadRetention, DeadMaxLen: cfg.DeadMaxLen}
+		ob := cfg.Outboxes
+		o := outbox.Options{Prefix: cfg.Prefix, Name: name, Logger: cfg.Logger, MinBackoff: ob.MinBackoff, MaxBackoff: ob.MaxBackoff, Keyring: cfg.Keyring,
+			DeadRetention: ob.DeadRetention, DeadMaxLen: ob.DeadMaxLen}
 		if cfg.Observer != nil {
 			o.OnRetry = func() { cfg.Observer.OutboxRetry(name) }
 		}
@@ -394,7 +424,7 @@ func boolStr(b bool) string {
 // SignupConfirmed posts a new or updated sign-up to the sign-ups channel
 // (bot.SignupNotifier).
 func (d *Desk) SignupConfirmed(ctx context.Context, s *bot.Signup, updated bool) error {
-	if d.cfg.SignupsChannel == "" {
+	if d.cfg.Channels.Signups == "" {
 		return nil
 	}
 	once := ""
@@ -448,15 +478,15 @@ func (d *Desk) enqueueOnce(ctx context.Context, box *outbox.Outbox, once string,
 
 // route picks the channel for a new question.
 func (d *Desk) route(lang, topic string) string {
-	for _, r := range d.cfg.Routes {
+	for _, r := range d.cfg.Channels.Routes {
 		if r.Topic != "" && r.Topic == topic {
 			return r.Channel
 		}
 	}
-	for _, r := range d.cfg.Routes {
+	for _, r := range d.cfg.Channels.Routes {
 		if r.Lang != "" && r.Lang == lang {
 			return r.Channel
 		}
 	}
-	return d.cfg.QuestionsChannel
+	return d.cfg.Channels.Questions
 }

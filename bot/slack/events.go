@@ -217,7 +217,7 @@ func (d *Desk) Extend(x Extension) { d.extensions = append(d.extensions, x) }
 // HandleCommand answers /bridge, ephemerally and only in the configured
 // channels.
 func (d *Desk) HandleCommand(ctx context.Context, cmd slackapi.SlashCommand) string {
-	if !slices.Contains(d.cfg.CommandChannels, cmd.ChannelID) {
+	if !slices.Contains(d.cfg.Channels.Commands, cmd.ChannelID) {
 		return "Sorry, /bridge works only in the BRIDGE staff channels."
 	}
 	name, _, _ := strings.Cut(strings.TrimSpace(cmd.Text), " ")

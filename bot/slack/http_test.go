@@ -73,8 +73,8 @@ func newFixtureWith(t *testing.T, o fixtureOptions) *fixture {
 	}
 	cfg := slack.Config{
 		Client: slackapi.New(sl.BotToken(), slackapi.OptionAPIURL(sl.APIURL())), Redis: client, Prefix: prefix,
-		Messenger: tgb, Locales: cat, QuestionsChannel: channel,
-		OutboxMinBackoff: 10 * time.Millisecond, OutboxMaxBackoff: 100 * time.Millisecond,
+		Locales: cat, Channels: slack.Channels{Questions: channel}, Member: slack.MemberSide{Messenger: tgb},
+		Outboxes: slack.OutboxTuning{MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond},
 	}
 	if config != nil {
 		config(&cfg)

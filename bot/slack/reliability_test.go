@@ -192,7 +192,7 @@ func TestRootIsPostedOnceWhenSlacksAnswerIsLost(t *testing.T) {
 // up after a few tries: staff are told in the thread, and the member's
 // later replies are not held up behind it.
 func TestPoisonFileIsGivenUpAndLaterRepliesArrive(t *testing.T) {
-	f := newFixtureWith(t, fixtureOptions{config: func(c *slack.Config) { c.MaxFileBytes = 1 << 10 }})
+	f := newFixtureWith(t, fixtureOptions{config: func(c *slack.Config) { c.Member.MaxFileBytes = 1 << 10 }})
 	for i, tc := range []struct{ name, reason string }{
 		{"too large", "too large"},
 		{"deleted", "not found"},

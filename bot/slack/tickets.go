@@ -111,7 +111,7 @@ func (tk *tickets) genThread(ctx context.Context, chat, gen int64) (channel, ts 
 
 // Retention. An answered question's mappings and texts (the ticket with
 // the question, the thread and generation mappings, relayed markers, the
-// member's key list) expire Config.AnsweredRetention after the question
+// member's key list) expire TicketTimes.AnsweredRetention after the question
 // was answered; reopening it, or the member writing again, keeps them
 // again. Relayed-reply markers and root intents always expire after
 // AnsweredRetention. The record of the bot's own posts with the member's

@@ -46,7 +46,7 @@ const (
 	reactionNote    = "memo"
 )
 
-// maxFileBytes is the default of Config.MaxFileBytes: what the bot
+// maxFileBytes is the default of MemberSide.MaxFileBytes: what the bot
 // carries between Slack and Telegram; the Bot API accepts uploads up to
 // 50 MB.
 const maxFileBytes = 45 << 20
@@ -109,8 +109,8 @@ func (d *Desk) relayReply(ctx context.Context, r staffReply, attempt int) error 
 			return fmt.Errorf("check relayed file: %w", err)
 		}
 		var buf bytes.Buffer
-		if err := d.api.GetFileContext(ctx, f.URL, &limitedWriter{w: &buf, left: d.cfg.MaxFileBytes, max: d.cfg.MaxFileBytes}); err != nil {
-			reason, permanent := fileProblem(err, d.cfg.MaxFileBytes)
+		if err := d.api.GetFileContext(ctx, f.URL, &limitedWriter{w: &buf, left: d.cfg.Member.MaxFileBytes, max: d.cfg.Member.MaxFileBytes}); err != nil {
+			reason, permanent := fileProblem(err, d.cfg.Member.MaxFileBytes)
 			if !permanent || attempt < maxFileAttempts {
 				return fmt.Errorf("download staff file %s: %w", f.ID, err)
 			}
@@ -127,7 +127,7 @@ func (d *Desk) relayReply(ctx context.Context, r staffReply, attempt int) error 
 		if strings.TrimSpace(r.Text) == "" && i == 0 {
 			file.Caption = d.renderReply(ctx, t.Lang, r.User, "", true)
 		}
-		msgID, err := d.cfg.Messenger.SendFile(ctx, r.Chat, file)
+		msgID, err := d.cfg.Member.Messenger.SendFile(ctx, r.Chat, file)
 		if err != nil {
 			return d.memberFailed(ctx, r, err)
 		}
@@ -230,7 +230,7 @@ func (d *Desk) relayText(ctx context.Context, r staffReply, html string) error {
 			}
 			continue
 		}
-		id, err := d.cfg.Messenger.SendText(ctx, r.Chat, part)
+		id, err := d.cfg.Member.Messenger.SendText(ctx, r.Chat, part)
 		if err != nil {
 			return d.memberFailed(ctx, r, err)
 		}
@@ -353,13 +353,13 @@ const sentRecordPatience = 10 * time.Second
 // /delete can remove it; nothing is recorded once the member erased their
 // data (the reply was theirs to receive; the record would outlive them).
 // msgID, when not 0, is the Telegram message just sent, recorded for the
-// member's /wipe (Config.Sent) under the same check.
+// member's /wipe (MemberSide.Sent) under the same check.
 func (d *Desk) remember(ctx context.Context, r staffReply, key, value string, msgID int) error {
 	_, _, err := d.guard(ctx, r.Chat, r.origin(), func(pipe redis.Pipeliner) {
-		pipe.Set(ctx, key, value, d.cfg.AnsweredRetention)
+		pipe.Set(ctx, key, value, d.cfg.Tickets.AnsweredRetention)
 		pipe.SAdd(ctx, d.key("keys", strconv.FormatInt(r.Chat, 10)), key)
-		if msgID != 0 && d.cfg.Sent != nil {
-			d.cfg.Sent.Record(ctx, pipe, r.Chat, msgID)
+		if msgID != 0 && d.cfg.Member.Sent != nil {
+			d.cfg.Member.Sent.Record(ctx, pipe, r.Chat, msgID)
 		}
 	})
 	if err != nil {
@@ -421,7 +421,7 @@ func (d *Desk) relayEdit(ctx context.Context, r staffReply) error {
 	if err != nil {
 		return err
 	}
-	if err := d.cfg.Messenger.EditText(ctx, chat, id, d.renderReply(ctx, t.Lang, r.User, r.Text, false)); err != nil {
+	if err := d.cfg.Member.Messenger.EditText(ctx, chat, id, d.renderReply(ctx, t.Lang, r.User, r.Text, false)); err != nil {
 		if errors.Is(err, bot.ErrBlocked) || errors.Is(err, bot.ErrRejected) {
 			return outbox.Permanent(err)
 		}
@@ -441,7 +441,7 @@ func (d *Desk) renderReply(ctx context.Context, lang, user, text string, hasFile
 		return ""
 	}
 	tr := d.cfg.Locales.For(lang)
-	if d.cfg.ShowStaffName {
+	if d.cfg.Member.ShowStaffName {
 		if name := d.staffName(ctx, user); name != "" {
 			return tr.T("staff.reply_named", map[string]any{"Name": escapeHTML(name), "Text": body})
 		}

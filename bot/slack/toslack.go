@@ -211,7 +211,7 @@ func (d *Desk) rootIntent(ctx context.Context, m memberMsg, key, chat, channel s
 	var set *redis.BoolCmd
 	var get *redis.StringCmd
 	_, gone, err := d.guard(ctx, m.Chat, m.At, func(pipe redis.Pipeliner) {
-		set = pipe.SetNX(ctx, key, fmt.Sprintf("%s %s %d", channel, token, d.now().UnixMilli()), d.cfg.AnsweredRetention)
+		set = pipe.SetNX(ctx, key, fmt.Sprintf("%s %s %d", channel, token, d.now().UnixMilli()), d.cfg.Tickets.AnsweredRetention)
 		get = pipe.Get(ctx, key)
 		pipe.SAdd(ctx, d.key("keys", chat), key)
 	})
@@ -278,7 +278,7 @@ func nameOr(n string) string {
 // the thread. A file Telegram will not hand over (over 20 MB) is replaced
 // by a note, so staff know something was sent.
 func (d *Desk) uploadMember(ctx context.Context, channel, ts string, m memberMsg) error {
-	f, err := d.cfg.Messenger.Fetch(ctx, m.Attachment.FileID)
+	f, err := d.cfg.Member.Messenger.Fetch(ctx, m.Attachment.FileID)
 	if errors.Is(err, bot.ErrRejected) {
 		note := fmt.Sprintf("📎 *%s* sent a %s that is too large to forward (bots can download files up to 20 MB). Ask them to send it another way.",
 			slackEscape(nameOr(m.Name)), strings.ReplaceAll(m.Attachment.Kind, "_", " "))
@@ -437,7 +437,7 @@ func (d *Desk) postSignup(ctx context.Context, s signupMsg) error {
 		head = "✏️ Sign-up updated"
 	}
 	lines := []string{fmt.Sprintf("*%s* · %s", head, d.langName(s.Signup.Lang))}
-	for _, f := range d.cfg.SignupFields {
+	for _, f := range d.cfg.Channels.SignupFields {
 		vals := make([]string, len(s.Signup.Answers[f]))
 		for i, a := range s.Signup.Answers[f] {
 			vals[i] = d.answerLabel(f, a)
@@ -449,7 +449,7 @@ func (d *Desk) postSignup(ctx context.Context, s signupMsg) error {
 		lines = append(lines, fmt.Sprintf("*%s:* %s", slackEscape(d.fieldLabel(f)), slackEscape(v)))
 	}
 	text := strings.Join(lines, "\n")
-	channel, ts, err := d.api.PostMessageContext(ctx, d.cfg.SignupsChannel, slackapi.MsgOptionText(text, false),
+	channel, ts, err := d.api.PostMessageContext(ctx, d.cfg.Channels.Signups, slackapi.MsgOptionText(text, false),
 		slackapi.MsgOptionBlocks(slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, clipSlack(text), false, false), nil, nil, slackapi.SectionBlockOptionBlockID(blockTag+"signup"))))
 	if err != nil {
 		return fmt.Errorf("post sign-up: %w", err)

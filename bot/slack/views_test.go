@@ -35,7 +35,7 @@ func viewsFixture(t *testing.T, signups signupList) *fixture {
 		t.Fatal(err)
 	}
 	return newFixtureWith(t, fixtureOptions{config: func(c *slack.Config) {
-		c.Flows, c.SignupsChannel, c.Signups = fl, signupsChannel, signups
+		c.Flows, c.Channels.Signups, c.Signups = fl, signupsChannel, signups
 	}})
 }
 

@@ -321,8 +321,8 @@ func (b *Bot) Poll(ctx context.Context, handle func(context.Context, []bot.Updat
 			}
 			failures++
 			wait := backoff(failures)
-			if ra := retryAfter(err); ra > 0 {
-				wait = ra
+			if ae := apiError(err); ae != nil && ae.RetryAfter > 0 {
+				wait = ae.RetryAfter
 			}
 			b.log.Warn("getUpdates failed", slog.Any("err", err), slog.Duration("retry_in", wait))
 			if !ctxtime.Sleep(ctx, wait) {
@@ -436,13 +436,4 @@ func backoff(failures int) time.Duration {
 	d := 500 * time.Millisecond << min(failures-1, 6)
 	d = min(d, 30*time.Second)
 	return d/2 + rand.N(d/2+1)
-}
-
-// retryAfter extracts Telegram's flood-control wait from an error.
-func retryAfter(err error) time.Duration {
-	var te *tgbotapi.Error
-	if errors.As(err, &te) && te.RetryAfter > 0 {
-		return time.Duration(te.RetryAfter) * time.Second
-	}
-	return 0
 }

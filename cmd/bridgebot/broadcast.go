@@ -142,7 +142,7 @@ func runBroadcast(ctx context.Context, c config, args []string, s streams) error
 	}
 	// The running bot's settings (rate, paid broadcasts) come with its
 	// heartbeat: they are what delivery will use.
-	workers, err := broadcast.New(client.Client, broadcast.Options{Prefix: c.RedisPrefix}).Workers(ctx)
+	workers, err := broadcast.NewHeartbeats(client.Client, broadcast.Options{Prefix: c.RedisPrefix}).Workers(ctx)
 	if err != nil {
 		return err
 	}
@@ -170,8 +170,23 @@ func runBroadcast(ctx context.Context, c config, args []string, s streams) error
 	}
 }
 
+// broadcastJobs is what the broadcast commands use of a *broadcast.Store:
+// the jobs, their progress and the workers' heartbeats.
+type broadcastJobs interface {
+	Choices() broadcast.Choices
+	Preview(ctx context.Context, j broadcast.Job) (broadcast.Preview, error)
+	Create(ctx context.Context, j broadcast.Job) (broadcast.Job, error)
+	Get(ctx context.Context, id string) (broadcast.Job, error)
+	List(ctx context.Context, limit int) ([]broadcast.Job, error)
+	Pause(ctx context.Context, id string) error
+	Resume(ctx context.Context, id string) error
+	Cancel(ctx context.Context, id string) error
+	Progress(ctx context.Context, id string) (broadcast.Progress, error)
+	Workers(ctx context.Context) ([]broadcast.WorkerInfo, error)
+}
+
 type broadcastCLI struct {
-	store          *broadcast.Store
+	store          broadcastJobs
 	workers        []broadcast.WorkerInfo
 	stdin          io.Reader
 	stdout, stderr io.Writer
@@ -223,7 +238,7 @@ func (b *broadcastCLI) send(ctx context.Context, args []string) error {
 		job.Texts[lang] = strings.TrimSpace(string(text))
 	}
 	var err error
-	if job.Audience, err = broadcast.ParseAudience(*audience, b.store.Options().Choices); err != nil {
+	if job.Audience, err = broadcast.ParseAudience(*audience, b.store.Choices()); err != nil {
 		return fmt.Errorf("--audience: %w", err)
 	}
 	if *at != "" {
@@ -390,7 +405,7 @@ func (b *broadcastCLI) status(ctx context.Context, args []string) error {
 	var langs []string
 	for _, l := range locales.Languages {
 		if j.Texts[l] != "" {
-			langs = append(langs, b.store.Options().Choices.LangName(l))
+			langs = append(langs, b.store.Choices().LangName(l))
 		}
 	}
 	fallback := ""

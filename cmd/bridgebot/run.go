@@ -192,13 +192,19 @@ func (m *Main) openDesk(ctx context.Context, sent *sentlog.Log) (*slack.Desk, er
 	}
 	api := slackapi.New(sc.BotToken, opts...)
 	desk, err := slack.New(ctx, slack.Config{
-		Client: api, Redis: m.redis.Client, Prefix: c.RedisPrefix, Messenger: m.tg, Locales: m.content.locales, Flows: m.content.flows,
-		Signups: m.store, Logger: m.log, Keyring: m.ring, Sent: sent, // staff replies, for /wipe
-		Funnel:           m.funnel, // reads only: the engine's observer records
-		QuestionsChannel: sc.QuestionsChannel, SignupsChannel: sc.SignupsChannel, Routes: sc.Routes,
-		SignupFields: sc.SignupFields, CommandChannels: sc.CommandChannels, ShowStaffName: sc.ShowStaffName,
-		QuietTime: sc.QuietTime, OutboxMaxBackoff: sc.MaxBackoff,
-		AnsweredRetention: c.Retention.Answered, DeadRetention: c.Retention.DeadLetters, DeadMaxLen: c.Retention.DeadMax,
+		Client: api, Redis: m.redis.Client, Prefix: c.RedisPrefix, Keyring: m.ring, Logger: m.log,
+		Locales: m.content.locales, Flows: m.content.flows, Signups: m.store,
+		Funnel: m.funnel, // reads only: the engine's observer records
+		Channels: slack.Channels{
+			Questions: sc.QuestionsChannel, Routes: sc.Routes, Signups: sc.SignupsChannel,
+			SignupFields: sc.SignupFields, Commands: sc.CommandChannels,
+		},
+		Member: slack.MemberSide{
+			Messenger: m.tg, ShowStaffName: sc.ShowStaffName,
+			Sent: sent, // staff replies, for /wipe
+		},
+		Tickets:  slack.TicketTimes{QuietTime: sc.QuietTime, AnsweredRetention: c.Retention.Answered},
+		Outboxes: slack.OutboxTuning{MaxBackoff: sc.MaxBackoff, DeadRetention: c.Retention.DeadLetters, DeadMaxLen: c.Retention.DeadMax},
 		Observer: deskObserver{m.metrics},
 	})
 	if err != nil {
