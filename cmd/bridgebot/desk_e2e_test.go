@@ -6,6 +6,7 @@ import (
 
 	"bridgebot/bot/slack/slacktest"
 	"bridgebot/bot/telegram/telegramtest"
+	"bridgebot/internal/testkit"
 )
 
 const (
@@ -30,6 +31,22 @@ func newDeskEnv(t *testing.T) (*env, *slacktest.Server) {
 	e.vars["SLACK_SHOW_STAFF_NAME"] = "true"
 	e.vars["OUTBOX_MAX_BACKOFF"] = "300ms"
 	return e, sl
+}
+
+// startDesk starts the bot (startReady) and waits until it is connected
+// to the fake Slack of newDeskEnv.
+func (e *env) startDesk(sl *slacktest.Server) {
+	e.t.Helper()
+	e.startReady()
+	sl.WaitSocketConnected(e.t, 1, wait)
+}
+
+// askTeam has a Spanish-speaking member ask the team a question from the
+// welcome's menu.
+func (m *member) askTeam(question string) {
+	m.t.Helper()
+	m.press("Preguntarle al equipo", "Escribe tu pregunta")
+	m.say(question, "Enviado al equipo")
 }
 
 // root waits for the thread root posted for a question containing text.
@@ -65,8 +82,7 @@ func TestDeskQuestionReachesStaffAndAnswerReachesMember(t *testing.T) {
 	m.u.Username = "rosa_ej"
 
 	m.say("/start", "Institutos BRIDGE")
-	m.press("Preguntarle al equipo", "Escribe tu pregunta")
-	m.say("¿Puedo llevar a mi hija a las sesiones?", "Enviado al equipo")
+	m.askTeam("¿Puedo llevar a mi hija a las sesiones?")
 
 	r := root(t, sl, "Puedo llevar a mi hija")
 	for _, want := range []string{"Rosa", "@rosa_ej", "Español", "not signed up", "Mark answered"} {
@@ -211,21 +227,8 @@ func TestDeskSignupPostedAndStatsCommand(t *testing.T) {
 	e.start()
 	sl.WaitSocketConnected(t, 1, wait)
 	m := e.member(7003, "Ana", "en")
-	m.say("/start", "BRIDGE Institutes")
-	m.press("take part", "What is your name?")
-	m.say("Ana Lucía", "Which of these")
-	m.press("Community leader", "organization")
-	m.say("Colectivo Frontera", "city or region")
-	m.say("Nogales", "border region")
-	m.press("Yes", "Which issues")
-	m.toggle("Migration")
-	m.press("Done", "email")
-	m.say("ana@example.org", "phone")
-	m.press("Skip", "hope to bring")
-	m.press("Skip", "consent")
-	m.press("I agree", "announcements")
-	m.press("No", "check your answers")
-	m.press("Confirm", "we have your details")
+	m.do(testkit.Signup{Lang: "en", Name: "Ana Lucía", Role: "Community leader", Organization: "Colectivo Frontera", Region: "Nogales",
+		Border: true, Areas: []string{"Migration"}, Email: "ana@example.org"}.Steps()...)
 
 	post := sl.WaitMessage(t, signupsChannel, wait, func(msg slacktest.Message) bool { return strings.Contains(msg.AllText(), "New sign-up") })
 	for _, want := range []string{"Ana Lucía", "*Role:* Community leader", "Nogales", "Migration"} {

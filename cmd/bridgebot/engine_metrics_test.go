@@ -13,7 +13,7 @@ func TestEngineMetricsFunnelAndFAQ(t *testing.T) {
 	e.vars["HTTP_ADDR"] = addr
 	e.start()
 
-	signUpSteps(e.member(7401, "Ana", "en"), "Ana Ruiz", 0, len(signupSteps))
+	e.member(7401, "Ana", "en").do(englishSignup("Ana Ruiz")...)
 
 	q := e.member(7402, "Bo", "en")
 	q.say("/start", "BRIDGE Institutes")
@@ -21,7 +21,7 @@ func TestEngineMetricsFunnelAndFAQ(t *testing.T) {
 	q.press("Yes, thanks", "Glad it helped")
 
 	c := e.member(7403, "Cy", "en")
-	signUpSteps(c, "Cy", 0, 4) // at the organization question
+	c.do(englishSignup("Cy")[:4]...) // at the organization question
 	c.say("/cancel", "Cancel this form?")
 	c.press("Yes, cancel", "Cancelled")
 

@@ -19,6 +19,7 @@ import (
 	"bridgebot/bot/broadcast"
 	"bridgebot/bot/outbox"
 	"bridgebot/bot/redisstore/redistest"
+	"bridgebot/internal/testkit"
 )
 
 func TestMetricsAfterSignup(t *testing.T) {
@@ -27,24 +28,13 @@ func TestMetricsAfterSignup(t *testing.T) {
 	e.vars["HTTP_ADDR"] = addr
 	e.start()
 	m := e.member(7301, "Zoé Quiñones", "en")
+	signup := testkit.Signup{Lang: "en", Name: "Zoé Quiñones", Role: "Organizer", Region: "Nogales, Sonora", Border: true,
+		Areas: []string{"Workers"}}.Steps()
 
 	e.tg.FailNext("sendMessage", 1, 429, "Too Many Requests: retry after 1", 1)
-	m.say("/start", "BRIDGE Institutes")
+	m.do(signup[0]) // /start
 	e.tg.PushRaw(`{"update_id": 999999, "message": {"message_id": "not a number"}}`)
-	m.press("take part", "What is your name?")
-	m.say("Zoé Quiñones", "Which of these")
-	m.press("Organizer", "organization")
-	m.press("Skip", "city or region")
-	m.say("Nogales, Sonora", "border region")
-	m.press("Yes", "Which issues")
-	m.toggle("Workers")
-	m.press("Done", "email")
-	m.press("Skip", "phone number")
-	m.press("Skip", "hope to bring")
-	m.press("Skip", "consent")
-	m.press("I agree", "announcements")
-	m.press("No", "check your answers")
-	m.press("Confirm", "we have your details")
+	m.do(signup[1:]...)
 
 	code, body := get(t, "GET", "http://"+addr+"/metrics", nil)
 	if code != 200 {
