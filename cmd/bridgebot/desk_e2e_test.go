@@ -74,8 +74,7 @@ func inThread(t *testing.T, sl *slacktest.Server, rootTS, text string) slacktest
 
 func TestDeskQuestionReachesStaffAndAnswerReachesMember(t *testing.T) {
 	e, sl := newDeskEnv(t)
-	addr := freeAddr(t)
-	e.vars["HTTP_ADDR"] = addr
+	addr := e.listenHTTP()
 	e.start()
 	sl.WaitSocketConnected(t, 1, wait)
 	m := e.member(7001, "Rosa", "es")
@@ -184,8 +183,7 @@ func TestDeskQuestionReachesStaffAndAnswerReachesMember(t *testing.T) {
 func TestDeskUnmatchedQuestionOfferAndSlackOutage(t *testing.T) {
 	e, sl := newDeskEnv(t)
 	e.vars["SLACK_SHOW_STAFF_NAME"] = "false"
-	addr := freeAddr(t)
-	e.vars["HTTP_ADDR"] = addr
+	addr := e.listenHTTP()
 	e.start()
 	sl.WaitSocketConnected(t, 1, wait)
 	m := e.member(7002, "Joe", "en")
@@ -248,19 +246,5 @@ func TestDeskSignupPostedAndStatsCommand(t *testing.T) {
 	id = sl.SocketSlashCommand(sl.SlashCommand("C0RANDOM", staffUser, "/bridge", "stats"))
 	if ack := sl.WaitAck(t, id, wait); !strings.Contains(string(ack.Payload), "only in the BRIDGE staff channels") {
 		t.Fatalf("stats outside staff channels: %s", ack.Payload)
-	}
-}
-
-// metricsShow fails the test unless /metrics on addr contains every want.
-func metricsShow(t *testing.T, addr string, want ...string) {
-	t.Helper()
-	code, body := get(t, "GET", "http://"+addr+"/metrics", nil)
-	if code != 200 {
-		t.Fatalf("/metrics = %d", code)
-	}
-	for _, w := range want {
-		if !strings.Contains(body, w) {
-			t.Errorf("/metrics lacks %q", w)
-		}
 	}
 }

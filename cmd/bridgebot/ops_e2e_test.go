@@ -37,8 +37,7 @@ func TestReadyzFollowsRedis(t *testing.T) {
 	m := miniredis.RunT(t) // this test stops and restarts its Redis
 	e.vars["REDIS_URL"] = "redis://" + m.Addr()
 	delete(e.vars, "REDIS_PREFIX")
-	addr := freeAddr(t)
-	e.vars["HTTP_ADDR"] = addr
+	addr := e.listenHTTP()
 	base := "http://" + addr
 	e.start()
 	e.tg.WaitFor(t, wait, e.tg.Polling) // polling starts once everything connected
