@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -142,22 +141,9 @@ func (e *bcEnv) bc(ctx context.Context, stdin string, args ...string) (stdout, s
 	return out.String(), errOut.String(), err
 }
 
-var warnDispatch sync.Once
-
+// bcTo is bc writing to out and errOut as the command runs.
 func (e *bcEnv) bcTo(ctx context.Context, stdin string, out, errOut *testkit.Buffer, args ...string) error {
-	err := run(ctx, append([]string{"broadcast"}, args...), e.getenv, strings.NewReader(stdin), out, errOut)
-	if errors.Is(err, errUsage) && strings.Contains(errOut.String(), `unknown command "broadcast"`) {
-		// run() in main.go does not dispatch "broadcast" yet (the lead adds
-		// the case); call the command directly meanwhile.
-		warnDispatch.Do(func() { e.t.Log(`main.go: run() has no case "broadcast" yet; calling runBroadcast directly`) })
-		errOut.Reset()
-		c, cerr := loadConfig(e.getenv)
-		if cerr != nil {
-			return cerr
-		}
-		return runBroadcast(ctx, c, args, streams{in: strings.NewReader(stdin), out: out, err: errOut})
-	}
-	return err
+	return run(ctx, append([]string{"broadcast"}, args...), e.getenv, strings.NewReader(stdin), out, errOut)
 }
 
 func TestBroadcastNeedsTheBotsRedis(t *testing.T) {
