@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -142,22 +141,9 @@ func (e *bcEnv) bc(ctx context.Context, stdin string, args ...string) (stdout, s
 	return out.String(), errOut.String(), err
 }
 
-var warnDispatch sync.Once
-
+// bcTo is bc writing to out and errOut as the command runs.
 func (e *bcEnv) bcTo(ctx context.Context, stdin string, out, errOut *testkit.Buffer, args ...string) error {
-	err := run(ctx, append([]string{"broadcast"}, args...), e.getenv, strings.NewReader(stdin), out, errOut)
-	if errors.Is(err, errUsage) && strings.Contains(errOut.String(), `unknown command "broadcast"`) {
-		// run() in main.go does not dispatch "broadcast" yet (the lead adds
-		// the case); call the command directly meanwhile.
-		warnDispatch.Do(func() { e.t.Log(`main.go: run() has no case "broadcast" yet; calling runBroadcast directly`) })
-		errOut.Reset()
-		c, cerr := loadConfig(e.getenv)
-		if cerr != nil {
-			return cerr
-		}
-		return runBroadcast(ctx, c, args, streams{in: strings.NewReader(stdin), out: out, err: errOut})
-	}
-	return err
+	return run(ctx, append([]string{"broadcast"}, args...), e.getenv, strings.NewReader(stdin), out, errOut)
 }
 
 func TestBroadcastNeedsTheBotsRedis(t *testing.T) {
@@ -222,6 +208,44 @@ func TestBroadcastSendPreviewConfirmFollow(t *testing.T) {
 	j, err := e.store.Get(ctx, id)
 	if err != nil || !strings.HasPrefix(j.CreatedBy, "cli") || j.Texts["en"] != "<b>BRIDGE Institute</b> in El Paso &amp; online" {
 		t.Errorf("audit %+v, %v", j, err)
+	}
+}
+
+// The store's preview of a job, as the CLI prints it.
+func TestPreview(t *testing.T) {
+	rdb, prefix := redistest.New(t)
+	s := broadcast.New(rdb, broadcast.Options{Prefix: prefix, Rate: 25})
+	ctx := context.Background()
+	for i := range 40 {
+		_ = s.Subscribe(ctx, bot.Subscription{ChatID: int64(i + 1), Lang: "en", Areas: []string{"labor"}})
+	}
+	for i := range 10 {
+		_ = s.Subscribe(ctx, bot.Subscription{ChatID: int64(i + 100), Lang: "es", Areas: []string{"climate"}})
+	}
+	j := broadcast.Job{Texts: map[string]string{"en": "<b>Apply</b> by Friday"}, ButtonURL: "https://example.org", ButtonLabel: map[string]string{"en": "Apply"}}
+	p, err := s.Preview(ctx, j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Recipients != 40 || p.Skipped != 10 || p.Duration != 1600*time.Millisecond {
+		t.Errorf("preview %+v", p)
+	}
+	out := renderPreview(p)
+	for _, want := range []string{"Audience: all subscribers", "English:     40 members  get the English version",
+		"Spanish:     10 members  get nothing", "Recipients: 40 (10 skipped); about 2s at 25 messages/s",
+		"Apply by Friday", "[ Apply ] → https://example.org"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("preview lacks %q:\n%s", want, out)
+		}
+	}
+	j.Fallback = true
+	j.Audience = broadcast.Audience{Areas: []string{"climate"}}
+	p, err = s.Preview(ctx, j)
+	if err != nil || p.Recipients != 10 || p.Groups[1].Gets != "en" {
+		t.Errorf("fallback preview %+v, %v", p, err)
+	}
+	if !strings.Contains(renderPreview(p), "get the English version (fallback") {
+		t.Errorf("fallback preview:\n%s", renderPreview(p))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"bridgebot/bot/slack/slacktest"
 	"bridgebot/bot/telegram/telegramtest"
+	"bridgebot/internal/testkit"
 )
 
 const (
@@ -30,6 +31,22 @@ func newDeskEnv(t *testing.T) (*env, *slacktest.Server) {
 	e.vars["SLACK_SHOW_STAFF_NAME"] = "true"
 	e.vars["OUTBOX_MAX_BACKOFF"] = "300ms"
 	return e, sl
+}
+
+// startDesk starts the bot (startReady) and waits until it is connected
+// to the fake Slack of newDeskEnv.
+func (e *env) startDesk(sl *slacktest.Server) {
+	e.t.Helper()
+	e.startReady()
+	sl.WaitSocketConnected(e.t, 1, wait)
+}
+
+// askTeam has a Spanish-speaking member ask the team a question from the
+// welcome's menu.
+func (m *member) askTeam(question string) {
+	m.t.Helper()
+	m.press("Preguntarle al equipo", "Escribe tu pregunta")
+	m.say(question, "Enviado al equipo")
 }
 
 // root waits for the thread root posted for a question containing text.
@@ -57,16 +74,14 @@ func inThread(t *testing.T, sl *slacktest.Server, rootTS, text string) slacktest
 
 func TestDeskQuestionReachesStaffAndAnswerReachesMember(t *testing.T) {
 	e, sl := newDeskEnv(t)
-	addr := freeAddr(t)
-	e.vars["HTTP_ADDR"] = addr
+	addr := e.listenHTTP()
 	e.start()
 	sl.WaitSocketConnected(t, 1, wait)
 	m := e.member(7001, "Rosa", "es")
 	m.u.Username = "rosa_ej"
 
 	m.say("/start", "Institutos BRIDGE")
-	m.press("Preguntarle al equipo", "Escribe tu pregunta")
-	m.say("¿Puedo llevar a mi hija a las sesiones?", "Enviado al equipo")
+	m.askTeam("¿Puedo llevar a mi hija a las sesiones?")
 
 	r := root(t, sl, "Puedo llevar a mi hija")
 	for _, want := range []string{"Rosa", "@rosa_ej", "Español", "not signed up", "Mark answered"} {
@@ -168,8 +183,7 @@ func TestDeskQuestionReachesStaffAndAnswerReachesMember(t *testing.T) {
 func TestDeskUnmatchedQuestionOfferAndSlackOutage(t *testing.T) {
 	e, sl := newDeskEnv(t)
 	e.vars["SLACK_SHOW_STAFF_NAME"] = "false"
-	addr := freeAddr(t)
-	e.vars["HTTP_ADDR"] = addr
+	addr := e.listenHTTP()
 	e.start()
 	sl.WaitSocketConnected(t, 1, wait)
 	m := e.member(7002, "Joe", "en")
@@ -211,21 +225,8 @@ func TestDeskSignupPostedAndStatsCommand(t *testing.T) {
 	e.start()
 	sl.WaitSocketConnected(t, 1, wait)
 	m := e.member(7003, "Ana", "en")
-	m.say("/start", "BRIDGE Institutes")
-	m.press("take part", "What is your name?")
-	m.say("Ana Lucía", "Which of these")
-	m.press("Community leader", "organization")
-	m.say("Colectivo Frontera", "city or region")
-	m.say("Nogales", "border region")
-	m.press("Yes", "Which issues")
-	m.toggle("Migration")
-	m.press("Done", "email")
-	m.say("ana@example.org", "phone")
-	m.press("Skip", "hope to bring")
-	m.press("Skip", "consent")
-	m.press("I agree", "announcements")
-	m.press("No", "check your answers")
-	m.press("Confirm", "we have your details")
+	m.do(testkit.Signup{Lang: "en", Name: "Ana Lucía", Role: "Community leader", Organization: "Colectivo Frontera", Region: "Nogales",
+		Border: true, Areas: []string{"Migration"}, Email: "ana@example.org"}.Steps()...)
 
 	post := sl.WaitMessage(t, signupsChannel, wait, func(msg slacktest.Message) bool { return strings.Contains(msg.AllText(), "New sign-up") })
 	for _, want := range []string{"Ana Lucía", "*Role:* Community leader", "Nogales", "Migration"} {
@@ -245,19 +246,5 @@ func TestDeskSignupPostedAndStatsCommand(t *testing.T) {
 	id = sl.SocketSlashCommand(sl.SlashCommand("C0RANDOM", staffUser, "/bridge", "stats"))
 	if ack := sl.WaitAck(t, id, wait); !strings.Contains(string(ack.Payload), "only in the BRIDGE staff channels") {
 		t.Fatalf("stats outside staff channels: %s", ack.Payload)
-	}
-}
-
-// metricsShow fails the test unless /metrics on addr contains every want.
-func metricsShow(t *testing.T, addr string, want ...string) {
-	t.Helper()
-	code, body := get(t, "GET", "http://"+addr+"/metrics", nil)
-	if code != 200 {
-		t.Fatalf("/metrics = %d", code)
-	}
-	for _, w := range want {
-		if !strings.Contains(body, w) {
-			t.Errorf("/metrics lacks %q", w)
-		}
 	}
 }

@@ -67,6 +67,16 @@ func (e *env) start() (stop func()) {
 	})
 }
 
+// startReady is start, then waits until the bot polls Telegram: loading
+// and checking the flows and training the FAQ matcher can take long on a
+// loaded machine, longer than a member's message should wait.
+func (e *env) startReady() (stop func()) {
+	e.t.Helper()
+	stop = e.start()
+	e.tg.WaitFor(e.t, time.Minute, func() bool { return e.tg.Calls("getUpdates") > 0 })
+	return stop
+}
+
 func (e *env) cli(args ...string) (string, string, error) {
 	var out, errOut bytes.Buffer
 	err := run(context.Background(), args, e.getenv, strings.NewReader(""), &out, &errOut)
@@ -103,22 +113,11 @@ func (m *member) expect(after int, expect string) telegramtest.Message {
 // button finds a button by label on the newest message that has buttons.
 func (m *member) button(label string) (int, string) {
 	m.t.Helper()
-	msgs := m.tg.Messages(m.u.ID)
-	for i := len(msgs) - 1; i >= 0; i-- {
-		if len(msgs[i].Buttons) == 0 {
-			continue
-		}
-		for _, row := range msgs[i].Buttons {
-			for _, b := range row {
-				if strings.Contains(b.Text, label) {
-					return msgs[i].MessageID, b.CallbackData
-				}
-			}
-		}
-		m.t.Fatalf("no button %q on the newest keyboard: %s", label, msgs[i].String())
+	msgID, data, err := testkit.Button(m.tg.Messages(m.u.ID), label)
+	if err != nil {
+		m.t.Fatal(err)
 	}
-	m.t.Fatalf("no keyboard at all")
-	return 0, ""
+	return msgID, data
 }
 
 // press presses a button and waits for a new message containing expect
@@ -142,15 +141,42 @@ func (m *member) toggle(label string) {
 	m.tg.PressButton(m.u, msgID, data)
 	m.tg.WaitFor(m.t, wait, func() bool {
 		msg, _ := m.tg.Message(m.u.ID, msgID)
-		for _, row := range msg.Buttons {
-			for _, b := range row {
-				if strings.Contains(b.Text, "✅ "+label) {
-					return true
-				}
-			}
-		}
-		return false
+		return testkit.Toggled(msg, label)
 	})
+}
+
+// do takes steps, each waiting for its reply.
+func (m *member) do(steps ...testkit.Step) {
+	m.t.Helper()
+	for _, s := range steps {
+		switch s.Kind {
+		case "say":
+			m.say(s.Arg, s.Expect)
+		case "press":
+			m.press(s.Arg, s.Expect)
+		case "toggle":
+			m.toggle(s.Arg)
+		default:
+			m.t.Fatalf("unknown step kind %q", s.Kind)
+		}
+	}
+}
+
+// signUp opens the sign-up form with /inscribirme and answers it in
+// Spanish as an organizer interested in migration who wants the
+// announcements, up to the review of the answers (not yet confirmed).
+func signUp(m *member, name, org, place, email, hopes string) {
+	m.t.Helper()
+	m.say("/inscribirme", "¿Cómo te llamas?")
+	m.do(testkit.Signup{Lang: "es", Name: name, Role: "Organizador/a", Organization: org, Region: place,
+		Areas: []string{"Migración"}, Email: email, Hopes: hopes, Announcements: true}.Answers()...)
+}
+
+// englishSignup is the whole sign-up of an English-speaking member named
+// name: an organizer in Tucson, outside the border region, for workers'
+// rights, who skips what can be skipped and wants no announcements.
+func englishSignup(name string) []testkit.Step {
+	return testkit.Signup{Lang: "en", Name: name, Role: "Organizer", Region: "Tucson, Arizona", Areas: []string{"Workers' rights"}}.Steps()
 }
 
 func TestEndToEndSignupsAcrossRestartAndExport(t *testing.T) {

@@ -96,40 +96,29 @@ func (m *member) erase() {
 	m.press("Sí, borrar todo", "Borramos todo")
 }
 
+// deskMember starts the bot with the staff desk and has a
+// Spanish-speaking member open the chat with /start.
+func deskMember(t *testing.T, chat int64, name string) (*env, *slacktest.Server, *member) {
+	t.Helper()
+	e, sl := newDeskEnv(t)
+	e.startDesk(sl)
+	m := e.member(chat, name, "es")
+	m.say("/start", "Institutos BRIDGE")
+	return e, sl, m
+}
+
 // askedInThread starts the bot with the staff desk and has a member ask
 // the team (question holds marker) and add a follow-up, which lands in the
 // thread: the bot has recorded the thread, so staff replies in it reach
 // the member.
 func askedInThread(t *testing.T, chat int64, name, question, marker, followUp string) (*env, *slacktest.Server, *member, slacktest.Message) {
 	t.Helper()
-	e, sl := newDeskEnv(t)
-	e.startReady()
-	sl.WaitSocketConnected(t, 1, wait)
-	m := e.member(chat, name, "es")
-	m.say("/start", "Institutos BRIDGE")
-	m.press("Preguntarle al equipo", "Escribe tu pregunta")
-	m.say(question, "Enviado al equipo")
+	e, sl, m := deskMember(t, chat, name)
+	m.askTeam(question)
 	r := root(t, sl, marker)
 	m.tg.SendText(m.u, followUp)
 	inThread(t, sl, r.TS, followUp)
 	return e, sl, m, r
-}
-
-func signUp(m *member, name, org, place, email, hopes string) {
-	m.t.Helper()
-	m.say("/inscribirme", "¿Cómo te llamas?")
-	m.say(name, "¿Cuál de estas opciones")
-	m.press("Organizador/a", "organización")
-	m.say(org, "¿En qué ciudad o región")
-	m.say(place, "región fronteriza")
-	m.press("No", "¿En qué temas")
-	m.toggle("Migración")
-	m.press("Listo", "correo electrónico")
-	m.say(email, "teléfono")
-	m.press("Omitir", "aportar")
-	m.say(hopes, "consentimiento")
-	m.press("Estoy de acuerdo", "anuncios")
-	m.press("Sí", "revisa tus respuestas")
 }
 
 // After /borrar nothing of the member is left in Redis, and the bot's
@@ -137,8 +126,7 @@ func signUp(m *member, name, org, place, email, hopes string) {
 // follow-up, the file it uploaded) are redacted or deleted.
 func TestErasureReachesEveryCopy(t *testing.T) {
 	e, sl := newDeskEnv(t)
-	e.startReady()
-	sl.WaitSocketConnected(t, 1, wait)
+	e.startDesk(sl)
 	rdb, prefix := e.redisOf()
 	const chat = 918273645
 	m := e.member(chat, "Itzel", "es")
@@ -151,8 +139,7 @@ func TestErasureReachesEveryCopy(t *testing.T) {
 	m.press("Confirmar", "Recibimos tu interés")
 	post := sl.WaitMessage(t, signupsChannel, wait, func(msg slacktest.Message) bool { return strings.Contains(msg.AllText(), "Itzel Cuautémoc") })
 
-	m.press("Preguntarle al equipo", "Escribe tu pregunta")
-	m.say("¿Hay pregunta-borrable para mí?", "Enviado al equipo")
+	m.askTeam("¿Hay pregunta-borrable para mí?")
 	r := root(t, sl, "pregunta-borrable")
 	m.tg.SendText(m.u, "seguimiento-borrable")
 	follow := inThread(t, sl, r.TS, "seguimiento-borrable")
@@ -257,13 +244,9 @@ func TestErasureDropsQueuedStaffReply(t *testing.T) {
 // A sign-up post still queued (Slack down) when the member erased their
 // data is never posted, and nothing of it stays in Redis.
 func TestErasureDropsQueuedSignupPost(t *testing.T) {
-	e, sl := newDeskEnv(t)
-	e.startReady()
-	sl.WaitSocketConnected(t, 1, wait)
-	rdb, prefix := e.redisOf()
 	const chat = 918273647
-	m := e.member(chat, "Citlali", "es")
-	m.say("/start", "Institutos BRIDGE")
+	e, sl, m := deskMember(t, chat, "Citlali")
+	rdb, prefix := e.redisOf()
 	signUp(m, "Citlali Encolada", "Red Encolada", "Tepic", "citlali@encolada.org", "Semillas encoladas")
 	sl.SetDown(true)
 	m.press("Confirmar", "Recibimos tu interés")
@@ -284,13 +267,9 @@ func TestErasureDropsQueuedSignupPost(t *testing.T) {
 // member erasing their data before the bot found out, is redacted once
 // Slack is back; nothing of it stays in Redis.
 func TestErasureCleansUpRootInFlight(t *testing.T) {
-	e, sl := newDeskEnv(t)
-	e.startReady()
-	sl.WaitSocketConnected(t, 1, wait)
-	rdb, prefix := e.redisOf()
 	const chat = 918273648
-	m := e.member(chat, "Yaretzi", "es")
-	m.say("/start", "Institutos BRIDGE")
+	e, sl, m := deskMember(t, chat, "Yaretzi")
+	rdb, prefix := e.redisOf()
 	m.press("Preguntarle al equipo", "Escribe tu pregunta")
 
 	// The root is stored by Slack but its answer is lost; then Slack is
@@ -319,13 +298,9 @@ func TestErasureCleansUpRootInFlight(t *testing.T) {
 // data (Slack has stored it; the bot has not had the answer yet) is
 // redacted once it lands, and its thread is never recorded.
 func TestErasureCleansUpRootThatLandsAfterIt(t *testing.T) {
-	e, sl := newDeskEnv(t)
-	e.startReady()
-	sl.WaitSocketConnected(t, 1, wait)
-	rdb, prefix := e.redisOf()
 	const chat = 918273649
-	m := e.member(chat, "Mitl", "es")
-	m.say("/start", "Institutos BRIDGE")
+	e, sl, m := deskMember(t, chat, "Mitl")
+	rdb, prefix := e.redisOf()
 	m.press("Preguntarle al equipo", "Escribe tu pregunta")
 
 	release := sl.HoldNext("chat.postMessage")

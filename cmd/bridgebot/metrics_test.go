@@ -19,38 +19,23 @@ import (
 	"bridgebot/bot/broadcast"
 	"bridgebot/bot/outbox"
 	"bridgebot/bot/redisstore/redistest"
+	"bridgebot/internal/testkit"
 )
 
 func TestMetricsAfterSignup(t *testing.T) {
 	e := newEnv(t)
-	addr := freeAddr(t)
-	e.vars["HTTP_ADDR"] = addr
+	addr := e.listenHTTP()
 	e.start()
 	m := e.member(7301, "Zoé Quiñones", "en")
+	signup := testkit.Signup{Lang: "en", Name: "Zoé Quiñones", Role: "Organizer", Region: "Nogales, Sonora", Border: true,
+		Areas: []string{"Workers"}}.Steps()
 
 	e.tg.FailNext("sendMessage", 1, 429, "Too Many Requests: retry after 1", 1)
-	m.say("/start", "BRIDGE Institutes")
+	m.do(signup[0]) // /start
 	e.tg.PushRaw(`{"update_id": 999999, "message": {"message_id": "not a number"}}`)
-	m.press("take part", "What is your name?")
-	m.say("Zoé Quiñones", "Which of these")
-	m.press("Organizer", "organization")
-	m.press("Skip", "city or region")
-	m.say("Nogales, Sonora", "border region")
-	m.press("Yes", "Which issues")
-	m.toggle("Workers")
-	m.press("Done", "email")
-	m.press("Skip", "phone number")
-	m.press("Skip", "hope to bring")
-	m.press("Skip", "consent")
-	m.press("I agree", "announcements")
-	m.press("No", "check your answers")
-	m.press("Confirm", "we have your details")
+	m.do(signup[1:]...)
 
-	code, body := get(t, "GET", "http://"+addr+"/metrics", nil)
-	if code != 200 {
-		t.Fatalf("/metrics = %d", code)
-	}
-	for _, want := range []string{
+	body := metricsShow(t, addr,
 		`bridgebot_updates_total{kind="command",outcome="ok"} 1`,
 		`bridgebot_updates_total{kind="callback",outcome="ok"}`,
 		`bridgebot_updates_total{kind="text",outcome="ok"} 2`,
@@ -68,11 +53,7 @@ func TestMetricsAfterSignup(t *testing.T) {
 		`bridgebot_build_info{goversion="go`,
 		`# TYPE bridgebot_update_duration_seconds histogram`,
 		`go_goroutines `,
-	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("/metrics lacks %q", want)
-		}
-	}
+	)
 	// Names and labels only: a sample's value may contain any digits.
 	var series strings.Builder
 	for _, line := range strings.Split(body, "\n") {
@@ -88,6 +69,60 @@ func TestMetricsAfterSignup(t *testing.T) {
 	if t.Failed() {
 		t.Log(body)
 	}
+}
+
+// The form funnel, the FAQ and its feedback reach /metrics, labelled by
+// flow, step, language and outcome only.
+func TestEngineMetricsFunnelAndFAQ(t *testing.T) {
+	e := newEnv(t)
+	addr := e.listenHTTP()
+	e.start()
+
+	e.member(7401, "Ana", "en").do(englishSignup("Ana Ruiz")...)
+
+	q := e.member(7402, "Bo", "en")
+	q.say("/start", "BRIDGE Institutes")
+	q.say("how much does it cost to attend?", "Did this answer your question?")
+	q.press("Yes, thanks", "Glad it helped")
+
+	c := e.member(7403, "Cy", "en")
+	c.do(englishSignup("Cy")[:4]...) // at the organization question
+	c.say("/cancel", "Cancel this form?")
+	c.press("Yes, cancel", "Cancelled")
+
+	body := metricsShow(t, addr,
+		`bridgebot_form_started_total{flow="signup",lang="en"} 2`,
+		`bridgebot_form_steps_answered_total{flow="signup",lang="en",step="name"} 2`,
+		`bridgebot_form_steps_answered_total{flow="signup",lang="en",step="review"} 1`,
+		`bridgebot_form_completed_total{flow="signup",lang="en"} 1`,
+		`bridgebot_form_abandoned_total{flow="signup",lang="en",step="organization"} 1`,
+		`bridgebot_faq_questions_total{lang="en",outcome="answered"} 1`,
+		`bridgebot_faq_feedback_total{helpful="yes",lang="en"} 1`,
+	)
+	for _, never := range []string{"Ana Ruiz", "cost", "7401"} {
+		if strings.Contains(body, never) {
+			t.Errorf("/metrics shows %q", never)
+		}
+	}
+	if t.Failed() {
+		t.Log(body)
+	}
+}
+
+// metricsShow fails the test unless /metrics on addr contains every want,
+// and returns what it showed.
+func metricsShow(t *testing.T, addr string, want ...string) string {
+	t.Helper()
+	code, body := get(t, "GET", "http://"+addr+"/metrics", nil)
+	if code != 200 {
+		t.Fatalf("/metrics = %d", code)
+	}
+	for _, w := range want {
+		if !strings.Contains(body, w) {
+			t.Errorf("/metrics lacks %q", w)
+		}
+	}
+	return body
 }
 
 func TestSlackAPIErrorsCounted(t *testing.T) {

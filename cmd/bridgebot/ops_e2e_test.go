@@ -23,9 +23,15 @@ func get(t *testing.T, method, url string, body io.Reader) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return send(t, req)
+}
+
+// send sends req and returns the status and body.
+func send(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -37,8 +43,7 @@ func TestReadyzFollowsRedis(t *testing.T) {
 	m := miniredis.RunT(t) // this test stops and restarts its Redis
 	e.vars["REDIS_URL"] = "redis://" + m.Addr()
 	delete(e.vars, "REDIS_PREFIX")
-	addr := freeAddr(t)
-	e.vars["HTTP_ADDR"] = addr
+	addr := e.listenHTTP()
 	base := "http://" + addr
 	e.start()
 	e.tg.WaitFor(t, wait, e.tg.Polling) // polling starts once everything connected
@@ -90,17 +95,17 @@ func TestHTTPEndpointsRefuseBadInput(t *testing.T) {
 	update := fmt.Sprintf(`{"update_id":99001,"message":{"message_id":5,"from":{"id":%d,"is_bot":false,"first_name":"Lia"},`+
 		`"chat":{"id":%d,"type":"private"},"date":1,"text":"/start","entities":[{"type":"bot_command","offset":0,"length":6}]}}`, m.u.ID, m.u.ID)
 	deliver := func(secret, body string) int {
-		req, _ := http.NewRequest("POST", base+telegram.WebhookPath, strings.NewReader(body))
+		t.Helper()
+		req, err := http.NewRequest("POST", base+telegram.WebhookPath, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
 		req.Header.Set("Content-Type", "application/json")
 		if secret != "" {
 			req.Header.Set(telegramtest.SecretHeader, secret)
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		code, _ := send(t, req)
+		return code
 	}
 	for _, secret := range []string{"", "wrong", "fixed_secret", "fixed_secret-for-this-test2"} {
 		if code := deliver(secret, update); code != 401 {
@@ -122,13 +127,8 @@ func TestHTTPEndpointsRefuseBadInput(t *testing.T) {
 	}
 	m.expect(sent, "What would you like to do?")
 
-	_, metrics := get(t, "GET", base+"/metrics", nil)
-	for _, want := range []string{`bridgebot_webhook_requests_total{code="401"} 4`, `bridgebot_webhook_requests_total{code="413"} 1`,
-		`bridgebot_webhook_requests_total{code="405"} 2`, `bridgebot_updates_total{kind="unknown",outcome="undecodable"} 1`} {
-		if !strings.Contains(metrics, want) {
-			t.Errorf("/metrics lacks %q", want)
-		}
-	}
+	metricsShow(t, e.vars["HTTP_ADDR"], `bridgebot_webhook_requests_total{code="401"} 4`, `bridgebot_webhook_requests_total{code="413"} 1`,
+		`bridgebot_webhook_requests_total{code="405"} 2`, `bridgebot_updates_total{kind="unknown",outcome="undecodable"} 1`)
 }
 
 func TestShutdownLosesNoAcknowledgedUpdate(t *testing.T) {

@@ -7,12 +7,12 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"bridgebot/bot/sealed"
 	"bridgebot/bot/slack/slacktest"
+	"bridgebot/internal/testkit"
 )
 
 // redisOf connects to the env's Redis and returns its key prefix.
@@ -118,29 +118,16 @@ func assertNoneOf(t *testing.T, snap []string, words ...string) {
 // reads them all (export, the desk).
 func TestPrivacyNothingMemberTypedIsReadableInRedis(t *testing.T) {
 	e, sl := newDeskEnv(t)
-	e.startReady()
-	sl.WaitSocketConnected(t, 1, wait)
+	e.startDesk(sl)
 	rdb, prefix := e.redisOf()
 	m := e.member(7101, "Xiomara", "es")
 	m.u.Username = "xio_quetzal"
 	words := []string{"Xiomara", "xio_quetzal", "Quetzalcoatl Ramírez", "Colectivo Zacatecas", "Tlaxcalancingo",
 		"xiomara@ejemplo.org", "Semillas de maíz nativo", "traducción al mixteco", "segundo-mensaje-oculto", "archivado-mensaje-perdido"}
 
-	m.say("/start", "Institutos BRIDGE")
-	m.press("Quiero participar", "¿Cómo te llamas?")
-	m.say("Quetzalcoatl Ramírez", "¿Cuál de estas opciones")
-	m.press("Organizador/a", "organización")
-	m.say("Colectivo Zacatecas", "ciudad o región")
-	m.say("Tlaxcalancingo", "región fronteriza")
-	m.press("No", "¿En qué temas")
-	m.toggle("Migración")
-	m.press("Listo", "correo electrónico")
-	m.say("xiomara@ejemplo.org", "teléfono")
-	m.press("Omitir", "aportar")
-	m.say("Semillas de maíz nativo", "consentimiento")
-	m.press("Estoy de acuerdo", "anuncios")
-	m.press("Sí", "revisa tus respuestas")
-	m.press("Confirmar", "Recibimos tu interés")
+	m.do(testkit.Signup{Lang: "es", Name: "Quetzalcoatl Ramírez", Role: "Organizador/a", Organization: "Colectivo Zacatecas",
+		Region: "Tlaxcalancingo", Areas: []string{"Migración"}, Email: "xiomara@ejemplo.org", Hopes: "Semillas de maíz nativo",
+		Announcements: true}.Steps()...)
 	sl.WaitMessage(t, signupsChannel, wait, func(msg slacktest.Message) bool { return strings.Contains(msg.AllText(), "Quetzalcoatl") })
 	// The subscription record (language, role, areas, border) is sealed too.
 	words = append(words, `"organizer"`, `"migration"`, `"areas"`, `"role"`)
@@ -224,26 +211,15 @@ func TestPrivacyKeyRotationAndRekey(t *testing.T) {
 	e.vars["BRIDGE_DATA_KEY"] = oldKey
 	stop := e.startReady()
 	m := e.member(7102, "Lupe", "en")
-	m.say("/start", "BRIDGE Institutes")
-	m.press("take part", "What is your name?")
-	m.say("Guadalupe Ixchel", "Which of these")
+	signup := testkit.Signup{Lang: "en", Name: "Guadalupe Ixchel", Role: "Organizer", Organization: "Red Ixchel", Region: "Mérida",
+		Areas: []string{"Workers"}}.Steps()
+	m.do(signup[:3]...) // up to the name
 	stop()
 
 	// Rotate: new current key, the old one retired.
 	e.vars["BRIDGE_DATA_KEY"], e.vars["BRIDGE_DATA_KEYS_OLD"] = newKey, oldKey
 	e.startReady()
-	m.press("Organizer", "organization") // the half-filled form, sealed under the old key, still reads
-	m.say("Red Ixchel", "city or region")
-	m.say("Mérida", "border region")
-	m.press("No", "Which issues")
-	m.toggle("Workers")
-	m.press("Done", "email")
-	m.press("Skip", "phone")
-	m.press("Skip", "hope to bring")
-	m.press("Skip", "consent")
-	m.press("I agree", "announcements")
-	m.press("No", "check your answers")
-	m.press("Confirm", "we have your details")
+	m.do(signup[3:]...) // the half-filled form, sealed under the old key, still reads
 
 	rdb, prefix := e.redisOf()
 	ctx := context.Background()
@@ -323,16 +299,6 @@ func TestKeygenPrintsAUsableKey(t *testing.T) {
 	if _, err := sealed.ParseKey(out); err != nil {
 		t.Fatalf("keygen printed %q: %v", out, err)
 	}
-}
-
-// startReady is start, then waits until the bot polls Telegram: loading
-// and checking the flows and training the FAQ matcher can take long on a
-// loaded machine, longer than a member's message should wait.
-func (e *env) startReady() (stop func()) {
-	e.t.Helper()
-	stop = e.start()
-	e.tg.WaitFor(e.t, time.Minute, func() bool { return e.tg.Calls("getUpdates") > 0 })
-	return stop
 }
 
 // /wipe deletes the staff's replies too (text and file), not only the

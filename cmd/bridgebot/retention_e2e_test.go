@@ -19,15 +19,13 @@ var foreverKeys = []string{"signup:", "signups", "subs", "desk:posts:", "desk:op
 func TestRetentionAnsweredQuestionsExpire(t *testing.T) {
 	e, sl := newDeskEnv(t)
 	e.vars["DESK_ANSWERED_RETENTION"] = "48h"
-	e.startReady()
-	sl.WaitSocketConnected(t, 1, wait)
+	e.startDesk(sl)
 	rdb, prefix := e.redisOf()
 	ctx := context.Background()
 	const chat = 918273650
 	m := e.member(chat, "Abril", "es")
 	m.say("/start", "Institutos BRIDGE")
-	m.press("Preguntarle al equipo", "Escribe tu pregunta")
-	m.say("¿Hay beca-retenida?", "Enviado al equipo")
+	m.askTeam("¿Hay beca-retenida?")
 	r := root(t, sl, "beca-retenida")
 	m.tg.SendText(m.u, "gracias-retenida")
 	inThread(t, sl, r.TS, "gracias-retenida")

@@ -140,8 +140,8 @@ func TestSentinelFailoverKeepsSignups(t *testing.T) {
 	before := e.member(6001, "Ana", "en")
 	during := e.member(6002, "Ben", "en")
 	after := e.member(6003, "Cy", "en")
-	signUpSteps(before, "Ana", 0, len(signupSteps))
-	signUpSteps(during, "Ben", 0, 5)
+	before.do(englishSignup("Ana")...)
+	during.do(englishSignup("Ben")[:5]...) // at the city or region question
 
 	// Fail over: the replica becomes the master.
 	waitUntil(t, 10*time.Second, "the replica has every write", func() bool {
@@ -171,8 +171,8 @@ func TestSentinelFailoverKeepsSignups(t *testing.T) {
 			t.Fatalf("the bot does not answer after the failover: %q", msg.PlainText)
 		}
 	}
-	signUpSteps(during, "Ben", 5, len(signupSteps))
-	signUpSteps(after, "Cy", 1, len(signupSteps))
+	during.do(englishSignup("Ben")[5:]...)
+	after.do(englishSignup("Cy")[1:]...) // after /start
 
 	// Every sign-up is on the new master, and export (through Sentinel
 	// too) lists them.
@@ -188,39 +188,5 @@ func TestSentinelFailoverKeepsSignups(t *testing.T) {
 	var rows []map[string]any
 	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 3 {
 		t.Fatalf("export after failover: %v\n%s", err, out)
-	}
-}
-
-// signupSteps is the English sign-up form, as a member fills it in.
-var signupSteps = []struct{ kind, arg, expect string }{
-	{"say", "/start", "BRIDGE Institutes"},
-	{"press", "I want to take part", "What is your name?"},
-	{"say", "NAME", "Which of these"},
-	{"press", "Organizer", "organization"},
-	{"press", "Skip", "In which city or region"},
-	{"say", "Tucson, Arizona", "border region"},
-	{"press", "No", "Which issues"},
-	{"toggle", "Workers' rights", ""},
-	{"press", "Done", "email"},
-	{"press", "Skip", "phone number"},
-	{"press", "Skip", "hope to bring"},
-	{"press", "Skip", "consent"},
-	{"press", "I agree", "announcements"},
-	{"press", "No", "check your answers"},
-	{"press", "Confirm", "we have your details"},
-}
-
-// signUp takes steps [from, to) of the form.
-func signUpSteps(m *member, name string, from, to int) {
-	m.t.Helper()
-	for _, s := range signupSteps[from:to] {
-		switch s.kind {
-		case "say":
-			m.say(strings.ReplaceAll(s.arg, "NAME", name), s.expect)
-		case "press":
-			m.press(s.arg, s.expect)
-		case "toggle":
-			m.toggle(s.arg)
-		}
 	}
 }

@@ -19,12 +19,19 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// listenHTTP has run serve health and metrics on a free local address,
+// and returns it.
+func (e *env) listenHTTP() string {
+	addr := freeAddr(e.t)
+	e.vars["HTTP_ADDR"] = addr
+	return addr
+}
+
 // webhookEnv is env in webhook mode: the fake Telegram delivers to the
 // bot's HTTP_ADDR as a TLS-terminating reverse proxy would.
 func webhookEnv(t *testing.T) *env {
 	e := newEnv(t)
-	addr := freeAddr(t)
-	e.vars["HTTP_ADDR"] = addr
+	addr := e.listenHTTP()
 	e.vars["TELEGRAM_WEBHOOK_URL"] = "https://bridge.example.org/telegram/webhook"
 	e.tg.RouteWebhook("http://" + addr)
 	return e

@@ -16,20 +16,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,10 +35,6 @@ import (
 	"bridgebot/bot/redisstore/redistest"
 	"bridgebot/bot/telegram"
 )
-
-// childEnv marks the child process that serves the fake Telegram of the
-// broadcast mode.
-const childEnv = "BRIDGELOAD_FAKE"
 
 // Result is what one run measured.
 type Result struct {
@@ -70,55 +60,30 @@ type Result struct {
 
 func runBroadcast(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (Result, error) {
 	fs := flag.NewFlagSet("bridgeload -mode broadcast", flag.ContinueOnError)
-	n := fs.Int("n", 10000, "subscribers")
 	rate := fs.Float64("rate", broadcast.DefaultRate, "send rate of free broadcasts (messages/s)")
 	paid := fs.Bool("paid", false, "a paid broadcast (allow_paid_broadcast)")
 	paidRate := fs.Float64("paid-rate", broadcast.DefaultPaidRate, "send rate of paid broadcasts (messages/s)")
 	conc := fs.Int("concurrency", broadcast.DefaultConcurrency, "messages in flight")
 	page := fs.Int("page", broadcast.DefaultPageSize, "subscribers per page")
-	limit := fs.Int("limit", 30, "the fake Telegram's global limit (messages/s)")
-	perChat := fs.Int("per-chat", 1, "the fake Telegram's per-chat limit (messages/s)")
-	paidLimit := fs.Int("paid-limit", 1000, "the fake Telegram's paid broadcast limit (messages/s)")
-	blocked := fs.Int("blocked", 0, "members who blocked the bot (403)")
+	var fake fakeOptions
+	fake.flags(fs)
 	verbose := fs.Bool("v", false, "log the worker at debug level")
 	if err := fs.Parse(args); err != nil {
 		return Result{}, err
 	}
-	res := Result{N: *n, Paid: *paid, Concurrency: *conc, Limit: *rate, TelegramLimit: *limit}
+	res := Result{N: fake.n, Paid: *paid, Concurrency: *conc, Limit: *rate, TelegramLimit: fake.limit}
 	if *paid {
-		res.Limit, res.TelegramLimit = *paidRate, *paidLimit
+		res.Limit, res.TelegramLimit = *paidRate, fake.paidLimit
 	}
 
 	// The fake Telegram (and, without REDIS_URL, a miniredis) in a child.
 	redisURL := getenv("REDIS_URL")
-	self, err := os.Executable()
+	fake.miniredis = redisURL == ""
+	hello, stopFake, err := startFake(ctx, fake)
 	if err != nil {
 		return res, err
 	}
-	child := exec.CommandContext(ctx, self, "-mode", "broadcast", "-n", strconv.Itoa(*n), "-limit", strconv.Itoa(*limit),
-		"-per-chat", strconv.Itoa(*perChat), "-paid-limit", strconv.Itoa(*paidLimit),
-		"-blocked", strconv.Itoa(*blocked), "-miniredis="+strconv.FormatBool(redisURL == ""))
-	child.Env = append(os.Environ(), childEnv+"=1")
-	child.Stderr = os.Stderr
-	childIn, err := child.StdinPipe()
-	if err != nil {
-		return res, err
-	}
-	childOut, err := child.StdoutPipe()
-	if err != nil {
-		return res, err
-	}
-	if err := child.Start(); err != nil {
-		return res, err
-	}
-	defer func() {
-		childIn.Close() // the child exits when its stdin closes
-		_ = child.Wait()
-	}()
-	var hello fakeHello
-	if err := json.NewDecoder(bufio.NewReader(childOut)).Decode(&hello); err != nil {
-		return res, fmt.Errorf("fake telegram did not start: %w", err)
-	}
+	defer stopFake()
 	if redisURL == "" {
 		redisURL = "redis://" + hello.Redis
 	}
@@ -141,7 +106,7 @@ func runBroadcast(ctx context.Context, args []string, getenv func(string) string
 	defer watch.Close()
 	store := broadcast.New(watch, broadcast.Options{Prefix: prefix, PageSize: *page})
 	seedStart := time.Now()
-	if err := seed(ctx, store, *n); err != nil {
+	if err := seed(ctx, store, fake.n); err != nil {
 		return res, err
 	}
 	res.Seeding = time.Since(seedStart)
@@ -202,7 +167,7 @@ func runBroadcast(ctx context.Context, args []string, getenv func(string) string
 		stopWorker()
 		return res, err
 	}
-	fmt.Fprintf(stdout, "broadcasting to %d subscribers at %.0f/s (paid %v, concurrency %d)...\n", *n, res.Limit, *paid, *conc)
+	fmt.Fprintf(stdout, "broadcasting to %d subscribers at %.0f/s (paid %v, concurrency %d)...\n", fake.n, res.Limit, *paid, *conc)
 	start := time.Now()
 	lastReport := start
 	for {
@@ -320,41 +285,4 @@ func deletePrefix(rdb *redis.Client, prefix string) {
 		}
 		cursor = next
 	}
-}
-
-// fakeHello is the child's first line: where to reach it.
-type fakeHello struct {
-	URL     string `json:"url"`
-	Token   string `json:"token"`
-	Control string `json:"control"`
-	Redis   string `json:"redis,omitempty"`
-}
-
-// fakeStats is what the fake Telegram saw.
-type fakeStats struct {
-	Accepted     int       `json:"accepted"`
-	RateLimited  int       `json:"rate_limited"`
-	Duplicates   int       `json:"duplicates"`
-	Missing      int       `json:"missing"`
-	MaxPerSecond int       `json:"max_per_second"`
-	First        time.Time `json:"first"`
-	Last         time.Time `json:"last"`
-}
-
-func (h fakeHello) stats(ctx context.Context) (fakeStats, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.Control+"/stats", nil)
-	if err != nil {
-		return fakeStats{}, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fakeStats{}, err
-	}
-	defer resp.Body.Close()
-	var s fakeStats
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		return s, errors.New("fake stats: " + strings.TrimSpace(string(b)))
-	}
-	return s, json.NewDecoder(resp.Body).Decode(&s)
 }

@@ -47,6 +47,7 @@ import (
 
 	"bridgebot/bot/telegram/telegramtest"
 	"bridgebot/internal/ctxtime"
+	"bridgebot/internal/testkit"
 )
 
 // SignupResult is what one sign-up run measured.
@@ -556,57 +557,21 @@ func (l *signupLoad) close() {
 // firstMember is the first simulated member's chat ID.
 const firstMember = 7_000_000_001
 
-// step is one thing a member does and the reply it waits for.
-type step struct {
-	kind   string // "say", "press" (a button on the newest keyboard), "toggle" (a multi-select button)
-	arg    string // the text, or the button's label
-	expect string // a reply containing this (toggle: the button shows ✅)
-}
-
 // scripts are the sign-up form as a member fills it in, per language; the
 // same answers as the end-to-end test.
-var scripts = map[string][]step{
-	"en": {
-		{"say", "/start", "BRIDGE Institutes"},
-		{"press", "I want to take part", "What is your name?"},
-		{"say", "Sam O'Neil", "Which of these"},
-		{"press", "Organizer", "organization"},
-		{"say", "Red Fronteriza", "In which city or region"},
-		{"say", "Tucson, Arizona", "border region"},
-		{"press", "No", "Which issues"},
-		{"toggle", "Workers' rights", ""},
-		{"press", "Done", "email"},
-		{"say", "sam@example.org", "phone number"},
-		{"press", "Skip", "hope to bring"},
-		{"say", "Stories from the border", "consent"},
-		{"press", "I agree", "announcements"},
-		{"press", "No", "check your answers"},
-		{"press", "Confirm", "we have your details"},
-	},
-	"es": {
-		{"say", "/start", "Institutos BRIDGE"},
-		{"press", "Quiero participar", "¿Cómo te llamas?"},
-		{"say", "María José Pérez", "¿Cuál de estas opciones"},
-		{"press", "Educador/a popular", "organización"},
-		{"say", "Red Fronteriza", "¿En qué ciudad o región"},
-		{"say", "Ciudad Juárez, Chihuahua", "región fronteriza"},
-		{"press", "Sí", "¿En qué temas"},
-		{"toggle", "Migración", ""},
-		{"press", "Listo", "correo electrónico"},
-		{"say", "maria@ejemplo.org", "teléfono"},
-		{"press", "Omitir", "aportar"},
-		{"say", "Historias de la frontera", "consentimiento"},
-		{"press", "Estoy de acuerdo", "anuncios"},
-		{"press", "Sí", "revisa tus respuestas"},
-		{"press", "Confirmar", "Recibimos tu interés"},
-	},
+var scripts = map[string][]testkit.Step{
+	"en": testkit.Signup{Lang: "en", Name: "Sam O'Neil", Role: "Organizer", Organization: "Red Fronteriza", Region: "Tucson, Arizona",
+		Areas: []string{"Workers' rights"}, Email: "sam@example.org", Hopes: "Stories from the border"}.Steps(),
+	"es": testkit.Signup{Lang: "es", Name: "María José Pérez", Role: "Educador/a popular", Organization: "Red Fronteriza",
+		Region: "Ciudad Juárez, Chihuahua", Border: true, Areas: []string{"Migración"}, Email: "maria@ejemplo.org",
+		Hopes: "Historias de la frontera", Announcements: true}.Steps(),
 }
 
 // member is one simulated person.
 type member struct {
 	l      *signupLoad
 	u      telegramtest.User
-	script []step
+	script []testkit.Step
 	notify chan struct{}
 	// expectedMessages is how many bot messages the steps taken so far
 	// explain; more means an update was handled twice.
@@ -626,26 +591,26 @@ func (m *member) run(ctx context.Context) {
 		before := tg.MessageCount(m.u.ID)
 		var check func() bool
 		start := time.Now()
-		switch s.kind {
+		switch s.Kind {
 		case "say":
-			tg.SendText(m.u, s.arg)
-			check = func() bool { return m.replied(before, s.expect) }
+			tg.SendText(m.u, s.Arg)
+			check = func() bool { return m.replied(before, s.Expect) }
 		case "press", "toggle":
-			msgID, data, ok := m.button(s.arg)
-			if !ok {
-				m.l.fail("chat %d step %d: no button %q on the newest keyboard", m.u.ID, i, s.arg)
+			msgID, data, err := testkit.Button(tg.Messages(m.u.ID), s.Arg)
+			if err != nil {
+				m.l.fail("chat %d step %d: %v", m.u.ID, i, err)
 				return
 			}
 			tg.PressButton(m.u, msgID, data)
-			if s.kind == "toggle" {
-				check = func() bool { return m.toggled(msgID, s.arg) }
+			if s.Kind == "toggle" {
+				check = func() bool { msg, _ := tg.Message(m.u.ID, msgID); return testkit.Toggled(msg, s.Arg) }
 			} else {
-				check = func() bool { return m.replied(before, s.expect) }
+				check = func() bool { return m.replied(before, s.Expect) }
 			}
 		}
 		if !m.wait(ctx, check) {
 			if ctx.Err() == nil {
-				m.l.fail("chat %d step %d (%s %q): no reply containing %q within %v", m.u.ID, i, s.kind, s.arg, s.expect, m.l.o.timeout)
+				m.l.fail("chat %d step %d (%s %q): no reply containing %q within %v", m.u.ID, i, s.Kind, s.Arg, s.Expect, m.l.o.timeout)
 			}
 			return
 		}
@@ -683,37 +648,6 @@ func (m *member) replied(before int, expect string) bool {
 		}
 	}
 	return false
-}
-
-func (m *member) toggled(msgID int, label string) bool {
-	msg, _ := m.l.tg.Message(m.u.ID, msgID)
-	for _, row := range msg.Buttons {
-		for _, b := range row {
-			if strings.Contains(b.Text, "✅ "+label) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// button finds a button by label on the newest message with a keyboard.
-func (m *member) button(label string) (int, string, bool) {
-	msgs := m.l.tg.Messages(m.u.ID)
-	for i := len(msgs) - 1; i >= 0; i-- {
-		if len(msgs[i].Buttons) == 0 {
-			continue
-		}
-		for _, row := range msgs[i].Buttons {
-			for _, b := range row {
-				if strings.Contains(b.Text, label) {
-					return msgs[i].MessageID, b.CallbackData, true
-				}
-			}
-		}
-		return 0, "", false
-	}
-	return 0, "", false
 }
 
 func reportSignup(w io.Writer, r SignupResult) {
