@@ -6,30 +6,7 @@ import (
 	"os"
 	"testing"
 	"time"
-
-	"bridgebot/bot/redisstore"
 )
-
-// TestMain lets the test binary play the child process, as the program
-// does.
-func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "1" {
-		_, args := splitMode(os.Args[1:])
-		if err := serveFake(args, os.Stdin, os.Stdout); err != nil {
-			os.Stderr.WriteString(err.Error() + "\n")
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	if os.Getenv(floorChildEnv) == "1" {
-		if err := runNullBot(context.Background(), os.Getenv); err != nil {
-			os.Stderr.WriteString(err.Error() + "\n")
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
 
 // A small paid run: the program works end to end (figures are measured
 // by running it, not here: -race and CI machines distort rates).
@@ -54,21 +31,7 @@ func TestSmallPaidRun(t *testing.T) {
 // program works end to end, every member's sign-up is saved once, and no
 // update is handled twice (figures are measured by running the program).
 func TestSmallSignupRunTwoReplicas(t *testing.T) {
-	redisURL := os.Getenv("REDIS_URL")
-	if redisURL == "" {
-		addr, stop, err := redisstore.StartEmbedded()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(stop)
-		redisURL = "redis://" + addr
-	}
-	getenv := func(k string) string {
-		if k == "REDIS_URL" {
-			return redisURL
-		}
-		return os.Getenv(k)
-	}
+	getenv := envWithRedis(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var out, logs bytes.Buffer

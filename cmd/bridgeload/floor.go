@@ -45,7 +45,7 @@ const floorChildEnv = "BRIDGELOAD_FLOOR_BOT"
 func floorKinds() []string {
 	kinds := make([]string, len(scripts["en"]))
 	for i, s := range scripts["en"] {
-		kinds[i] = s.kind
+		kinds[i] = s.Kind
 	}
 	return kinds
 }

@@ -3,32 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"testing"
 	"time"
-
-	"bridgebot/bot/redisstore"
 )
 
 // A small floor run: the null bot handles every member action once, with
 // one Redis script call each and the Bot API calls the real bot makes for
 // it (figures are measured by running the program, not here).
 func TestSmallFloorRun(t *testing.T) {
-	redisURL := os.Getenv("REDIS_URL")
-	if redisURL == "" {
-		addr, stop, err := redisstore.StartEmbedded()
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(stop)
-		redisURL = "redis://" + addr
-	}
-	getenv := func(k string) string {
-		if k == "REDIS_URL" {
-			return redisURL
-		}
-		return os.Getenv(k)
-	}
+	getenv := envWithRedis(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	res, err := runFloor(ctx, []string{"-members", "4", "-think", "10ms", "-ramp", "0"}, getenv, new(bytes.Buffer))
