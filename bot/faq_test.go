@@ -7,35 +7,6 @@ import (
 	"bridgebot/bot"
 )
 
-func allButtons(r bot.Response) string {
-	var s []string
-	for _, m := range r.Messages {
-		s = append(s, buttons(m))
-	}
-	return strings.Join(s, " | ")
-}
-
-func mustNotContain(t *testing.T, r bot.Response, parts ...string) {
-	t.Helper()
-	all := text(r) + "\n" + allButtons(r)
-	for _, p := range parts {
-		if strings.Contains(all, p) {
-			t.Fatalf("response has %q:\n%s", p, all)
-		}
-	}
-}
-
-// mustShow is mustContain over texts and button labels.
-func mustShow(t *testing.T, r bot.Response, parts ...string) {
-	t.Helper()
-	all := text(r) + "\n" + allButtons(r)
-	for _, p := range parts {
-		if !strings.Contains(all, p) {
-			t.Fatalf("response lacks %q:\n%s", p, all)
-		}
-	}
-}
-
 func withContact(c string) func(*bot.Config) { return func(cfg *bot.Config) { cfg.Contact = c } }
 
 // An unsure match offers up to three entries, the team and the whole list:
@@ -127,9 +98,7 @@ func TestNoMatchIsNeverADeadEnd(t *testing.T) {
 func TestQuestionsInTheMiddleOfTheForm(t *testing.T) {
 	t.Run("es: answered, step asked again, earlier answer intact", func(t *testing.T) {
 		h := newHarness(t, "es")
-		h.say("/start")
-		h.press("Quiero participar")
-		h.say("Ana")
+		h.toRole("Ana")
 		h.press("Organizador/a")
 		h.say("Cosecha")
 		h.press("Atrás") // back to the organization question, answered "Cosecha"
@@ -145,9 +114,7 @@ func TestQuestionsInTheMiddleOfTheForm(t *testing.T) {
 	})
 	t.Run("en: after a detour through /faq", func(t *testing.T) {
 		h := newHarness(t, "en")
-		h.say("/start")
-		h.press("take part")
-		h.say("Sam")
+		h.toRole("Sam")
 		h.press("Organizer")
 		h.say("/faq")
 		r := h.say("is it free?")
@@ -161,8 +128,7 @@ func TestQuestionsInTheMiddleOfTheForm(t *testing.T) {
 			{"name", "María?"}, {"organization", "Cosecha?"}, {"region", "El Paso?"},
 		} {
 			h := newHarness(t, "es")
-			h.say("/start")
-			h.press("Quiero participar")
+			h.takePart()
 			if a.step != "name" {
 				h.say("Ana")
 				h.press("Organizador/a")
@@ -179,9 +145,7 @@ func TestQuestionsInTheMiddleOfTheForm(t *testing.T) {
 	})
 	t.Run("in doubt, the member chooses", func(t *testing.T) {
 		h := newHarness(t, "es")
-		h.say("/start")
-		h.press("Quiero participar")
-		h.say("Ana")
+		h.toRole("Ana")
 		h.press("Organizador/a")
 		h.say("Cosecha")
 		r := h.say("Tucson, AZ?")
@@ -193,9 +157,7 @@ func TestQuestionsInTheMiddleOfTheForm(t *testing.T) {
 		mustShow(t, r, "fronteriza")
 
 		h2 := newHarness(t, "en")
-		h2.say("/start")
-		h2.press("take part")
-		h2.say("Sam")
+		h2.toRole("Sam")
 		h2.press("Organizer")
 		h2.say("Cosecha")
 		h2.say("Tucson, AZ?")
@@ -207,9 +169,7 @@ func TestQuestionsInTheMiddleOfTheForm(t *testing.T) {
 	})
 	t.Run("a question where buttons are offered", func(t *testing.T) {
 		h := newHarness(t, "en")
-		h.say("/start")
-		h.press("take part")
-		h.say("Sam")
+		h.toRole("Sam")
 		r := h.say("how much does it cost?")
 		mustShow(t, r, "costs", "back to the form", "Which of these best describes you?")
 	})
@@ -219,9 +179,7 @@ func TestQuestionsInTheMiddleOfTheForm(t *testing.T) {
 // languages, with the buttons as the fallback.
 func TestTypedAnswersForButtons(t *testing.T) {
 	h := newHarness(t, "es")
-	h.say("/start")
-	h.press("Quiero participar")
-	h.say("Ana")
+	h.toRole("Ana")
 	r := h.say("educadora popular")
 	mustShow(t, r, "organización")
 	h.say("Cosecha")
@@ -240,9 +198,7 @@ func TestTypedAnswersForButtons(t *testing.T) {
 	}
 
 	en := newHarness(t, "en")
-	en.say("/start")
-	en.press("take part")
-	en.say("Sam")
+	en.toRole("Sam")
 	en.say("community leader")
 	en.say("-")
 	en.say("Yuma")

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"bridgebot/bot"
-	"bridgebot/bot/redisstore"
-	"bridgebot/bot/redisstore/redistest"
 )
 
 // fakeDesk and fakeSubs stand in for the Slack desk and the announcement
@@ -336,8 +334,7 @@ func TestMessagesWithAnswersAreProtected(t *testing.T) {
 // changes nothing of the other member's session, sign-up or subscription.
 func TestForgedCallbacksCannotTouchAnotherMember(t *testing.T) {
 	subs := &fakeSubs{subs: map[int64]bot.Subscription{}}
-	client, prefix := redistest.New(t)
-	store := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	store := newTestRedis(t).store()
 	a := newHarnessWith(t, "es", store, withSubs(subs))
 	a.fillSpanish()
 	a.say("/inscribirme")

@@ -11,12 +11,6 @@ import (
 	"bridgebot/bot/redisstore/redistest"
 )
 
-func (r *recorder) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.resps)
-}
-
 // Flood control engages past the limit with one slow-down message, drops
 // the rest of the minute, and releases in the next minute; its counter key
 // does not name the member and expires on its own.

@@ -22,9 +22,7 @@ func TestFunnelSeesFormsReachStepsAndStop(t *testing.T) {
 	h = newHarness(t, "es", func(c *bot.Config) { c.Observer = fs })
 
 	h.chat = 201 // confirms, after a Back and a change on the review
-	h.say("/start")
-	h.press("Quiero participar")
-	h.say("Ana")
+	h.toRole("Ana")
 	h.press("Atrás")
 	h.say("Ana María")
 	h.press("Organizador/a")
@@ -42,21 +40,15 @@ func TestFunnelSeesFormsReachStepsAndStop(t *testing.T) {
 	h.press("Confirmar")
 
 	h.chat = 202 // cancels at the role
-	h.say("/start")
-	h.press("Quiero participar")
-	h.say("Luis")
+	h.toRole("Luis")
 	h.say("/cancelar")
 	h.press("Sí, cancelar")
 
 	h.chat = 203 // leaves at the role and never comes back
-	h.say("/start")
-	h.press("Quiero participar")
-	h.say("Rosa")
+	h.toRole("Rosa")
 
 	h.chat = 204 // deletes their data at the region
-	h.say("/start")
-	h.press("Quiero participar")
-	h.say("Eva")
+	h.toRole("Eva")
 	h.press("Organizador/a")
 	h.press("Omitir")
 	h.say("/borrar")

@@ -11,9 +11,15 @@ import (
 // toPhone walks the Spanish form up to the phone question.
 func (h *harness) toPhone() {
 	h.t.Helper()
-	h.say("/start")
-	h.press("Quiero participar")
-	h.say("Ana")
+	h.toRole("Ana")
+	h.roleToPhone()
+}
+
+// roleToPhone answers the Spanish form from the role question (an
+// organizer in Nogales, on the border, working on migration) up to the
+// phone question.
+func (h *harness) roleToPhone() {
+	h.t.Helper()
 	h.press("Organizador/a")
 	h.press("Omitir")
 	h.say("Nogales")
@@ -108,9 +114,7 @@ func TestComingBackToAFinishedSignup(t *testing.T) {
 // consent text again.
 func TestMidFormHelpAndWelcome(t *testing.T) {
 	h := newHarness(t, "es")
-	h.say("/start")
-	h.press("Quiero participar")
-	h.say("Ana")
+	h.toRole("Ana")
 
 	r := h.say("/start")
 	welcomes := 0
@@ -127,13 +131,7 @@ func TestMidFormHelpAndWelcome(t *testing.T) {
 	r = h.say("/ayuda")
 	mustContain(t, r, "Estás llenando el formulario de interés: la pregunta 2 de 11", "/cancelar", "/preguntas", "¿Cuál de estas opciones")
 
-	h.press("Organizador/a")
-	h.press("Omitir")
-	h.say("Nogales")
-	h.press("Sí")
-	h.press("Migración")
-	h.press("Listo")
-	h.press("Omitir")
+	h.roleToPhone()
 	h.press("Omitir")
 	h.press("Omitir")
 	r = h.press("No estoy de acuerdo")

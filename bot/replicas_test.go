@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"bridgebot/bot"
-	"bridgebot/bot/redisstore"
-	"bridgebot/bot/redisstore/redistest"
 )
 
 // Two bot processes on one Redis take turns on one chat, in an irregular
@@ -17,13 +15,13 @@ import (
 // its answer, in order, the sign-up is whole, and an erasure done by one
 // is seen by the other.
 func TestTwoProcessesTakingTurnsOnOneChat(t *testing.T) {
-	client, prefix := redistest.New(t)
+	db := newTestRedis(t)
 	obs := &countingObserver{}
 	observing := func(c *bot.Config) { c.Observer = obs }
-	h := newHarnessWith(t, "en", redisstore.New(client, redisstore.Options{Prefix: prefix}), observing)
+	h := newHarnessWith(t, "en", db.store(), observing)
 	// the other process: its own store (and cache), answering into the
 	// same chat
-	other := newHarnessWith(t, "en", redisstore.New(client, redisstore.Options{Prefix: prefix}), observing,
+	other := newHarnessWith(t, "en", db.store(), observing,
 		func(c *bot.Config) { c.Sender = h.rec })
 	engines := []*bot.Engine{h.e, other.e}
 	on := func(i int) *harness { h.e = engines[i]; return h }
@@ -78,21 +76,15 @@ type countingObserver struct {
 	started, answered, completed int
 }
 
-func (o *countingObserver) FormStarted(string, string) {
+func (o *countingObserver) add(n *int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.started++
+	*n++
 }
-func (o *countingObserver) FormStepAnswered(string, string, string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.answered++
-}
-func (o *countingObserver) FormCompleted(string, string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.completed++
-}
+
+func (o *countingObserver) FormStarted(string, string)                              { o.add(&o.started) }
+func (o *countingObserver) FormStepAnswered(string, string, string)                 { o.add(&o.answered) }
+func (o *countingObserver) FormCompleted(string, string)                            { o.add(&o.completed) }
 func (o *countingObserver) FormAbandoned(string, string, string)                    {}
 func (o *countingObserver) FAQ(bot.FAQOutcome, string, string)                      {}
 func (o *countingObserver) FormArrived(string, string, string, time.Time, bool)     {}
