@@ -183,7 +183,7 @@ func TestSignedUpMemberUpdatesFromReview(t *testing.T) {
 	h := newHarness(t, "es")
 	h.fillSpanish()
 	first := h.signup()
-	h.advance(time.Hour)
+	h.clock.Advance(time.Hour)
 	r := h.say("/inscribirme")
 	mustContain(t, r, "Ya nos dijiste que quieres participar", "María José Pérez")
 	h.press("Cambiar algo")
@@ -231,10 +231,10 @@ func TestDeleteForgetsEverything(t *testing.T) {
 func TestResumeAfterDaysAndExpiry(t *testing.T) {
 	h := newHarness(t, "en")
 	h.toRole("Sam")
-	h.advance(3 * 24 * time.Hour)
+	h.clock.Advance(3 * 24 * time.Hour)
 	r := h.say("/start")
 	mustContain(t, r, "continue where you left off", "Which of these best describes you?")
-	h.advance(15 * 24 * time.Hour)
+	h.clock.Advance(15 * 24 * time.Hour)
 	r = h.say("/menu")
 	mustContain(t, r, "more than 14 days old", "What would you like to do?")
 }

@@ -239,7 +239,7 @@ func TestUpdateIDsThatRestartAreNotTakenForRedeliveries(t *testing.T) {
 	h := newHarness(t, "en")
 	h.nextID = 5000
 	h.say("/start")
-	h.advance(8 * 24 * time.Hour) // Telegram may restart IDs after a quiet week
+	h.clock.Advance(8 * 24 * time.Hour) // Telegram may restart IDs after a quiet week
 	h.nextID = 10
 	r := h.say("/menu")
 	mustContain(t, r, "What would you like to do?")

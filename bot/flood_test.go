@@ -17,7 +17,7 @@ import (
 func TestFloodControlEngagesAndReleases(t *testing.T) {
 	client, prefix := redistest.New(t)
 	var h *harness
-	store := redisstore.New(client, redisstore.Options{Prefix: prefix, Now: func() time.Time { return h.clock() }})
+	store := redisstore.New(client, redisstore.Options{Prefix: prefix, Now: func() time.Time { return h.clock.Now() }})
 	h = newHarnessWith(t, "es", store, func(c *bot.Config) { c.MemberRateLimit = 3 })
 	for i := range 3 {
 		if r := h.say("/menu"); len(r.Messages) == 0 {
@@ -61,7 +61,7 @@ func TestFloodControlEngagesAndReleases(t *testing.T) {
 		t.Errorf("rate key TTL %v, want at most 61s", ttl)
 	}
 
-	h.advance(time.Minute)
+	h.clock.Advance(time.Minute)
 	if r := h.say("/menu"); len(r.Messages) == 0 || strings.Contains(r.Messages[0].Text, "muy rápido") || strings.Contains(r.Messages[0].Text, "very fast") {
 		t.Fatalf("next minute: flood control did not release: %+v", r)
 	}

@@ -18,7 +18,7 @@ func TestFunnelSeesFormsReachStepsAndStop(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	ctx := context.Background()
 	var h *harness
-	fs := funnel.New(rdb, funnel.Options{Prefix: prefix, Now: func() time.Time { return h.clock() }})
+	fs := funnel.New(rdb, funnel.Options{Prefix: prefix, Now: func() time.Time { return h.clock.Now() }})
 	h = newHarness(t, "es", func(c *bot.Config) { c.Observer = fs })
 
 	h.chat = 201 // confirms, after a Back and a change on the review
@@ -79,7 +79,7 @@ func TestFunnelSeesFormsReachStepsAndStop(t *testing.T) {
 		"review": {Reached: 1},
 		"email":  {Reached: 1},
 	})
-	h.advance(bot.DefaultFormTTL + 2*time.Hour)
+	h.clock.Advance(bot.DefaultFormTTL + 2*time.Hour)
 	check("after the form TTL", map[string]funnel.StepCounts{
 		"name": {Reached: 4},
 		"role": {Reached: 4, Cancelled: 1, Expired: 1},

@@ -64,8 +64,7 @@ type harness struct {
 	chat   int64
 	lang   string
 	nextID int64
-	now    time.Time
-	mu     sync.Mutex
+	clock  *testkit.Clock
 }
 
 func content(t testing.TB) (map[string]*flows.Flow, *locales.Catalog) { return testkit.Shipped(t) }
@@ -103,12 +102,13 @@ func (r testRedis) died(t *testing.T, st *redisstore.Store) {
 
 func newHarnessWith(t *testing.T, lang string, store *redisstore.Store, opts ...func(*bot.Config)) *harness {
 	fl, cat := content(t)
-	h := &harness{t: t, store: store, rec: &recorder{}, cat: cat, chat: 1001, lang: lang, now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	h := &harness{t: t, store: store, rec: &recorder{}, cat: cat, chat: 1001, lang: lang,
+		clock: testkit.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))}
 	fq, err := faq.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := bot.Config{Store: store, Sender: h.rec, Flows: fl, Locales: cat, BotUsername: "bridge_test_bot", Now: h.clock, FAQ: fq,
+	cfg := bot.Config{Store: store, Sender: h.rec, Flows: fl, Locales: cat, BotUsername: "bridge_test_bot", Now: h.clock.Now, FAQ: fq,
 		MemberRateLimit: -1} // the clock stands still: flood control has its own test
 	for _, opt := range opts {
 		opt(&cfg)
@@ -119,18 +119,6 @@ func newHarnessWith(t *testing.T, lang string, store *redisstore.Store, opts ...
 	}
 	h.e = e
 	return h
-}
-
-func (h *harness) clock() time.Time {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.now
-}
-
-func (h *harness) advance(d time.Duration) {
-	h.mu.Lock()
-	h.now = h.now.Add(d)
-	h.mu.Unlock()
 }
 
 func (h *harness) update() bot.Update {

@@ -89,7 +89,7 @@ func TestComingBackToAFinishedSignup(t *testing.T) {
 			h.say("/inscribirme")
 			h.press("Cambiar algo")
 			h.press("Ciudad")
-			h.advance(15 * 24 * time.Hour)
+			h.clock.Advance(15 * 24 * time.Hour)
 			return h.say("hola")
 		}, []string{"dejamos esos cambios de lado", "Tus datos siguen como estaban"}, []string{"la borramos", "borramos"}, nil},
 	} {
@@ -97,7 +97,7 @@ func TestComingBackToAFinishedSignup(t *testing.T) {
 			h := newHarness(t, "es")
 			h.fillSpanish()
 			before := h.signup()
-			h.advance(time.Hour)
+			h.clock.Advance(time.Hour)
 			r := tc.run(h)
 			mustShow(t, r, tc.want...)
 			mustNotContain(t, r, tc.lack...)
@@ -235,7 +235,7 @@ func TestConfirmWithoutChangesKeepsTheSignup(t *testing.T) {
 	h := newHarness(t, "es")
 	h.fillSpanish()
 	before := h.signup()
-	h.advance(time.Hour)
+	h.clock.Advance(time.Hour)
 	h.say("/participar")
 	h.press("Cambiar algo")
 	h.press("Atrás")
