@@ -287,18 +287,44 @@ func (h *harness) fillSpanish() bot.Response {
 	return h.press("Confirmar")
 }
 
+// mustAnswer fails the test unless the form in progress holds want, and
+// only want, as its answer to step.
+func (h *harness) mustAnswer(step, want string) {
+	h.t.Helper()
+	if got := h.session().Form.Answers[step]; len(got) != 1 || got[0] != want {
+		h.t.Fatalf("%s = %v, want %q", step, got, want)
+	}
+}
+
+// mustNotAnswer fails the test if the form in progress holds an answer to
+// step (a question taken for an answer).
+func (h *harness) mustNotAnswer(step string) {
+	h.t.Helper()
+	if got, saved := h.session().Form.Answers[step]; saved {
+		h.t.Fatalf("the question was saved as the answer to %s: %v", step, got)
+	}
+}
+
+// aboutMaria answers the Spanish form from the name up to the areas of
+// work: María José Pérez, a community defender (role "other") without an
+// organization, in Ciudad Juárez, on the border.
+func (h *harness) aboutMaria() bot.Response {
+	h.t.Helper()
+	h.say("María José Pérez")
+	h.press("Otro")
+	h.say("Defensora comunitaria")
+	h.press("Omitir")
+	h.say("Ciudad Juárez")
+	return h.press("Sí")
+}
+
 // fillSpanishToReview walks the interest form in Spanish up to its
 // review, which it returns.
 func (h *harness) fillSpanishToReview() bot.Response {
 	h.t.Helper()
 	h.say("/start campaña_radio")
 	h.press("Quiero participar")
-	h.say("María José Pérez")
-	h.press("Otro")
-	h.say("Defensora comunitaria")
-	h.press("Omitir")
-	h.say("Ciudad Juárez")
-	h.press("Sí")
+	h.aboutMaria()
 	h.press("Migración")
 	h.press("Detención")
 	h.press("Listo")

@@ -26,23 +26,44 @@ func TestTwoProcessesTakingTurnsOnOneChat(t *testing.T) {
 	engines := []*bot.Engine{h.e, other.e}
 	on := func(i int) *harness { h.e = engines[i]; return h }
 
-	mustContain(t, on(0).say("/start"), "BRIDGE Institutes")
-	mustContain(t, on(0).press("I want to take part"), "What is your name?")
-	mustContain(t, on(1).say("Sam O'Neil"), "Which of these")
-	mustContain(t, on(0).press("Organizer"), "organization")
-	mustContain(t, on(1).say("Red Fronteriza"), "In which city or region")
-	mustContain(t, on(1).say("Tucson, Arizona"), "border region")
-	mustContain(t, on(0).press("No"), "Which issues")
+	// The member's steps in order: the process that takes each, the words
+	// said or the button pressed, and what the answer must hold.
+	type step struct {
+		proc        int
+		press       bool
+		input, want string
+	}
+	walk := func(steps ...step) {
+		t.Helper()
+		for _, s := range steps {
+			if s.press {
+				mustContain(t, on(s.proc).press(s.input), s.want)
+			} else {
+				mustContain(t, on(s.proc).say(s.input), s.want)
+			}
+		}
+	}
+	walk(
+		step{0, false, "/start", "BRIDGE Institutes"},
+		step{0, true, "I want to take part", "What is your name?"},
+		step{1, false, "Sam O'Neil", "Which of these"},
+		step{0, true, "Organizer", "organization"},
+		step{1, false, "Red Fronteriza", "In which city or region"},
+		step{1, false, "Tucson, Arizona", "border region"},
+		step{0, true, "No", "Which issues"},
+	)
 	if r := on(1).press("Workers' rights"); !strings.Contains(buttons(r.Messages[0]), "✅ Workers' rights") {
 		t.Fatalf("toggle on the other process: %s", buttons(r.Messages[0]))
 	}
-	mustContain(t, on(1).press("Done"), "email")
-	mustContain(t, on(0).say("sam@example.org"), "phone number")
-	mustContain(t, on(0).press("Skip"), "hope to bring")
-	mustContain(t, on(1).say("Stories from the border"), "consent")
-	mustContain(t, on(0).press("I agree"), "announcements")
-	mustContain(t, on(1).press("No"), "check your answers")
-	mustContain(t, on(0).press("Confirm"), "we have your details")
+	walk(
+		step{1, true, "Done", "email"},
+		step{0, false, "sam@example.org", "phone number"},
+		step{0, true, "Skip", "hope to bring"},
+		step{1, false, "Stories from the border", "consent"},
+		step{0, true, "I agree", "announcements"},
+		step{1, true, "No", "check your answers"},
+		step{0, true, "Confirm", "we have your details"},
+	)
 	if n := len(h.rec.resps); n != 15 {
 		t.Fatalf("%d answers to 15 steps", n)
 	}
