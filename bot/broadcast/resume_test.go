@@ -30,7 +30,7 @@ func TestKilledReplicaIsResumedWithinTenSeconds(t *testing.T) {
 			clientA := e.client()
 			stopA := e.worker(clientA, nil, o)
 			j := e.create(broadcast.Job{})
-			e.srv.WaitFor(t, wait, func() bool { return e.srv.AcceptedTotal() >= 20 })
+			e.accepted(20)
 			clientA.Close() // kill: nothing recorded or handed back from here on
 			stopA()
 			killed, before := time.Now(), e.srv.AcceptedTotal()

@@ -336,7 +336,7 @@ func TestKillAndResume(t *testing.T) {
 	clientA := e.client()
 	stopA := e.worker(clientA, nil, o)
 	j := e.create(broadcast.Job{})
-	e.srv.WaitFor(t, wait, func() bool { return e.srv.AcceptedTotal() >= 20 })
+	e.accepted(20)
 	// Kill A: its Redis connection and its context go at once, so what
 	// it had in flight is never recorded and its leases never handed back.
 	clientA.Close()
@@ -361,7 +361,7 @@ func TestCleanShutdownHandsBackAtOnce(t *testing.T) {
 	o := broadcast.Options{Rate: 40, PageSize: 100, LeaseTime: time.Minute}
 	stopA := e.worker(e.client(), nil, o)
 	j := e.create(broadcast.Job{})
-	e.srv.WaitFor(t, wait, func() bool { return e.srv.AcceptedTotal() >= 10 })
+	e.accepted(10)
 	stopA()
 	e.worker(e.client(), nil, o)
 	e.waitStatus(j.ID, broadcast.StatusDone)
@@ -390,6 +390,32 @@ func TestTwoWorkersShareAJobWithoutDuplicates(t *testing.T) {
 	}
 }
 
+// accepted waits until Telegram has accepted n messages in all.
+func (e *env) accepted(n int) {
+	e.t.Helper()
+	e.srv.WaitFor(e.t, wait, func() bool { return e.srv.AcceptedTotal() >= n })
+}
+
+// interrupt waits until Telegram has accepted 10 messages, then stops job
+// id with stop (Cancel, Pause); it returns how many were accepted then.
+func (e *env) interrupt(id string, stop func(context.Context, string) error) int {
+	e.t.Helper()
+	e.accepted(10)
+	if err := stop(context.Background(), id); err != nil {
+		e.t.Fatal(err)
+	}
+	return e.srv.AcceptedTotal()
+}
+
+// textCountAll counts the messages containing s that the chats got.
+func (e *env) textCountAll(chats []int64, s string) int {
+	n := 0
+	for _, chat := range chats {
+		n += e.textCount(chat, s)
+	}
+	return n
+}
+
 // textCount counts the messages of a chat containing s.
 func (e *env) textCount(chat int64, s string) int {
 	n := 0
@@ -408,19 +434,12 @@ func TestCancelStopsSending(t *testing.T) {
 	const conc = 4
 	e.worker(nil, nil, broadcast.Options{Rate: 20, Concurrency: conc})
 	a := e.create(broadcast.Job{Texts: map[string]string{"en": "first"}})
-	e.srv.WaitFor(t, wait, func() bool { return e.srv.AcceptedTotal() >= 10 })
-	if err := e.store.Cancel(ctx, a.ID); err != nil {
-		t.Fatal(err)
-	}
-	atCancel := e.srv.AcceptedTotal()
+	atCancel := e.interrupt(a.ID, e.store.Cancel)
 	// The worker runs one job at a time: once a later one is done, it has
 	// left the cancelled one for good.
 	b := e.create(broadcast.Job{Texts: map[string]string{"en": "second"}, Audience: broadcast.Audience{Langs: []string{"es"}}})
 	e.waitStatus(b.ID, broadcast.StatusDone)
-	got := 0
-	for _, id := range ids {
-		got += e.textCount(id, "first")
-	}
+	got := e.textCountAll(ids, "first")
 	if got > atCancel+conc {
 		t.Errorf("%d messages of the cancelled broadcast, %d when cancelled (concurrency %d)", got, atCancel, conc)
 	}
@@ -445,20 +464,13 @@ func TestPauseAndResume(t *testing.T) {
 	const conc = 4
 	e.worker(nil, cs, broadcast.Options{Rate: 30, Concurrency: conc})
 	a := e.create(broadcast.Job{Texts: map[string]string{"en": "paused one"}, Audience: broadcast.Audience{Langs: []string{"en"}}})
-	e.srv.WaitFor(t, wait, func() bool { return e.srv.AcceptedTotal() >= 10 })
-	if err := e.store.Pause(ctx, a.ID); err != nil {
-		t.Fatal(err)
-	}
-	atPause := e.srv.AcceptedTotal()
+	atPause := e.interrupt(a.ID, e.store.Pause)
 	// A paused job does not hold up the others.
 	b := e.create(broadcast.Job{Texts: map[string]string{"es": "otro"}, Audience: broadcast.Audience{Langs: []string{"es"}}})
 	e.waitStatus(b.ID, broadcast.StatusDone)
 	e.exactlyOnce(es)
 	eventually(t, wait, "no send in flight", func() bool { return cs.inflight.Load() == 0 })
-	paused := 0
-	for _, id := range ids {
-		paused += e.textCount(id, "paused one")
-	}
+	paused := e.textCountAll(ids, "paused one")
 	if paused > atPause+conc {
 		t.Errorf("%d sent while paused, %d at pause", paused, atPause)
 	}
