@@ -8,16 +8,15 @@ import (
 
 	"bridgebot/bot"
 	"bridgebot/bot/redisstore"
-	"bridgebot/bot/redisstore/redistest"
 )
 
 // Flood control engages past the limit with one slow-down message, drops
 // the rest of the minute, and releases in the next minute; its counter key
 // does not name the member and expires on its own.
 func TestFloodControlEngagesAndReleases(t *testing.T) {
-	client, prefix := redistest.New(t)
+	db := newTestRedis(t)
 	var h *harness
-	store := redisstore.New(client, redisstore.Options{Prefix: prefix, Now: func() time.Time { return h.clock.Now() }})
+	store := db.storeWith(redisstore.Options{Now: func() time.Time { return h.clock.Now() }})
 	h = newHarnessWith(t, "es", store, func(c *bot.Config) { c.MemberRateLimit = 3 })
 	for i := range 3 {
 		if r := h.say("/menu"); len(r.Messages) == 0 {
@@ -47,17 +46,17 @@ func TestFloodControlEngagesAndReleases(t *testing.T) {
 		t.Fatalf("a button press under flood control was dropped: %+v", r)
 	}
 
-	keys, err := client.Keys(context.Background(), prefix+"rate:*").Result()
+	keys, err := db.client.Keys(context.Background(), db.prefix+"rate:*").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(keys) != 1 {
 		t.Fatalf("rate keys %v, want one", keys)
 	}
-	if strings.Contains(strings.TrimPrefix(keys[0], prefix), "1001") {
+	if strings.Contains(strings.TrimPrefix(keys[0], db.prefix), "1001") {
 		t.Errorf("rate key %q names the chat", keys[0])
 	}
-	if ttl := client.PTTL(context.Background(), keys[0]).Val(); ttl <= 0 || ttl > 61*time.Second {
+	if ttl := db.client.PTTL(context.Background(), keys[0]).Val(); ttl <= 0 || ttl > 61*time.Second {
 		t.Errorf("rate key TTL %v, want at most 61s", ttl)
 	}
 

@@ -7,7 +7,6 @@ import (
 
 	"bridgebot/bot"
 	"bridgebot/bot/funnel"
-	"bridgebot/bot/redisstore/redistest"
 )
 
 // The engine tells the durable funnel where each new form went: steps
@@ -15,10 +14,10 @@ import (
 // and one left to expire (the member never comes back) counted as stopped
 // at its step once the form TTL has passed.
 func TestFunnelSeesFormsReachStepsAndStop(t *testing.T) {
-	rdb, prefix := redistest.New(t)
+	db := newTestRedis(t)
 	ctx := context.Background()
 	var h *harness
-	fs := funnel.New(rdb, funnel.Options{Prefix: prefix, Now: func() time.Time { return h.clock.Now() }})
+	fs := funnel.New(db.client, funnel.Options{Prefix: db.prefix, Now: func() time.Time { return h.clock.Now() }})
 	h = newHarness(t, "es", func(c *bot.Config) { c.Observer = fs })
 
 	h.chat = 201 // confirms, after a Back and a change on the review

@@ -87,8 +87,12 @@ func newTestRedis(t testing.TB) testRedis {
 }
 
 // store opens a store on the test's keys, as a (re)started process would.
-func (r testRedis) store() *redisstore.Store {
-	return redisstore.New(r.client, redisstore.Options{Prefix: r.prefix})
+func (r testRedis) store() *redisstore.Store { return r.storeWith(redisstore.Options{}) }
+
+// storeWith is store with options; their prefix is the test's.
+func (r testRedis) storeWith(o redisstore.Options) *redisstore.Store {
+	o.Prefix = r.prefix
+	return redisstore.New(r.client, o)
 }
 
 // died makes the store's process dead for the others, as its liveness key
