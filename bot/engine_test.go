@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"bridgebot/bot"
-	"bridgebot/bot/redisstore"
-	"bridgebot/bot/redisstore/redistest"
 	"bridgebot/flows"
 )
 
@@ -293,8 +291,8 @@ func TestGroupChatsGetAPointerOnly(t *testing.T) {
 }
 
 func TestRedisDownTellsMemberAndRecovers(t *testing.T) {
-	m, client, prefix := redistest.NewMini(t)
-	h := newHarnessWith(t, "es", redisstore.New(client, redisstore.Options{Prefix: prefix}))
+	m, db := newMiniRedis(t)
+	h := newHarnessWith(t, "es", db.store())
 	h.toRole("Ana")
 
 	m.Close()

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
 	"bridgebot/bot"
@@ -86,13 +87,22 @@ func newTestRedis(t testing.TB) testRedis {
 	return testRedis{client: client, prefix: prefix}
 }
 
-// store opens a store on the test's keys, as a (re)started process would.
-func (r testRedis) store() *redisstore.Store { return r.storeWith(redisstore.Options{}) }
+// newMiniRedis is a testRedis on a miniredis of the test's own, which the
+// test can stop and restart.
+func newMiniRedis(t testing.TB) (*miniredis.Miniredis, testRedis) {
+	m, client, prefix := redistest.NewMini(t)
+	return m, testRedis{client: client, prefix: prefix}
+}
 
-// storeWith is store with options; their prefix is the test's.
-func (r testRedis) storeWith(o redisstore.Options) *redisstore.Store {
-	o.Prefix = r.prefix
-	return redisstore.New(r.client, o)
+// store opens a store on the test's keys, as a (re)started process would.
+func (r testRedis) store() *redisstore.Store {
+	return redisstore.New(r.client, redisstore.Options{Prefix: r.prefix})
+}
+
+// storeClocked is store with its own clock (dating rate limits, index
+// entries and turns).
+func (r testRedis) storeClocked(now func() time.Time) *redisstore.Store {
+	return redisstore.New(r.client, redisstore.Options{Prefix: r.prefix, Now: now})
 }
 
 // died makes the store's process dead for the others, as its liveness key
