@@ -304,6 +304,25 @@ func (r *runner) wait(t testing.TB) {
 	}
 }
 
+// runUntil runs o until its handler h calls stop, and returns what Run
+// returned; the test fails if Run does not return in time.
+func runUntil(t testing.TB, o *Outbox, h func(ctx context.Context, e Entry, stop func()) error) error {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	done := make(chan error, 1)
+	go func() {
+		done <- o.Run(ctx, func(ctx context.Context, e Entry) error { return h(ctx, e, stop) })
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(waitTimeout):
+		t.Fatal("Run did not stop")
+		return nil
+	}
+}
+
 // eventually waits for cond, checking it every few milliseconds, for
 // conditions on Redis state that no event announces.
 func eventually(t testing.TB, what string, cond func() bool) {
@@ -571,24 +590,15 @@ func TestRestartDeliversTheRest(t *testing.T) {
 
 	rec := newRecorder()
 	var handledA atomic.Int32
-	ctxA, stopA := context.WithCancel(context.Background())
-	doneA := make(chan error, 1)
-	go func() {
-		doneA <- a.Run(ctxA, func(ctx context.Context, e Entry) error {
-			rec.add("a", e)
-			if handledA.Add(1) == 10 {
-				stopA() // shut down mid-stream; this entry is still acknowledged
-			}
-			return nil
-		})
-	}()
-	select {
-	case err := <-doneA:
-		if err != nil {
-			t.Fatalf("Run: %v", err)
+	err := runUntil(t, a, func(ctx context.Context, e Entry, stop func()) error {
+		rec.add("a", e)
+		if handledA.Add(1) == 10 {
+			stop() // shut down mid-stream; this entry is still acknowledged
 		}
-	case <-time.After(waitTimeout):
-		t.Fatal("replica A did not stop")
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
 	}
 	if n := distinct(rec.snapshot()); n < 10 || n >= 30 {
 		t.Fatalf("replica A delivered %d entries before stopping, want 10..29", n)
@@ -859,24 +869,15 @@ func TestLeaseTakeoverAfterCrash(t *testing.T) {
 
 	rec := newRecorder()
 	var crashedAt time.Time
-	ctxA, killA := context.WithCancel(context.Background())
-	doneA := make(chan error, 1)
-	go func() {
-		doneA <- a.Run(ctxA, func(ctx context.Context, e Entry) error {
-			if string(e.Payload) == "5" {
-				crashedAt = time.Now()
-				killA()
-				return errors.New("killed mid-send")
-			}
-			rec.add("a", e)
-			return nil
-		})
-	}()
-	select {
-	case <-doneA:
-	case <-time.After(waitTimeout):
-		t.Fatal("replica A did not stop")
-	}
+	runUntil(t, a, func(ctx context.Context, e Entry, kill func()) error {
+		if string(e.Payload) == "5" {
+			crashedAt = time.Now()
+			kill()
+			return errors.New("killed mid-send")
+		}
+		rec.add("a", e)
+		return nil
+	})
 	ctx := context.Background()
 	if owner, _ := client.Get(ctx, a.leases[a.Partition(key)]).Result(); owner != "replica-a" {
 		t.Fatalf("lease owner after the crash %q, want replica-a still", owner)
