@@ -8,11 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"bridgebot/bot"
-	"bridgebot/bot/redisstore"
-	"bridgebot/bot/redisstore/redistest"
 )
 
 // crashOnce returns a crash hook that fires the first time point is
@@ -52,17 +48,6 @@ func count(s string, recs ...*recorder) int {
 	return n
 }
 
-// died makes the store's process dead for the others, as its liveness key
-// expiring (OwnerTTL after its last save or heartbeat) would.
-func died(t *testing.T, st *redisstore.Store, client interface {
-	Del(ctx context.Context, keys ...string) *redis.IntCmd
-}, prefix string) {
-	t.Helper()
-	if err := client.Del(context.Background(), prefix+"turns:alive:"+st.Owner()).Err(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -81,10 +66,10 @@ func TestCrashAtEveryStepOfATurn(t *testing.T) {
 	for _, point := range []string{"after-save", "after-effect", "after-reply"} {
 		for _, how := range []string{"redelivered", "recovered"} {
 			t.Run(point+"/"+how, func(t *testing.T) {
-				client, prefix := redistest.New(t)
+				db := newTestRedis(t)
 				desk := &fakeDesk{}
 				// the first process: its liveness lapses soon after it dies
-				firstStore := redisstore.New(client, redisstore.Options{Prefix: prefix})
+				firstStore := db.store()
 				first := newHarnessWith(t, "en", firstStore, withDesk(desk))
 				first.say("/start")
 				first.press("Ask our team")
@@ -96,14 +81,13 @@ func TestCrashAtEveryStepOfATurn(t *testing.T) {
 					t.Fatalf("no crash at %s: %v", point, err)
 				}
 				// while it may still be alive, nobody else delivers its turn
-				other := redisstore.New(client, redisstore.Options{Prefix: prefix})
-				if es, _, err := other.Claim(context.Background(), first.chat); err != nil || len(es) != 0 {
+				if es, _, err := db.store().Claim(context.Background(), first.chat); err != nil || len(es) != 0 {
 					t.Fatalf("a live process's entries were handed to another: %d, %v", len(es), err)
 				}
-				died(t, firstStore, client, prefix)
+				db.died(t, firstStore)
 
 				// the next process, on the same Redis
-				next := newHarnessWith(t, "en", redisstore.New(client, redisstore.Options{Prefix: prefix}), withDesk(desk))
+				next := newHarnessWith(t, "en", db.store(), withDesk(desk))
 				next.nextID = first.nextID
 				bot.SetRecovery(next.e, 20*time.Millisecond, 50*time.Millisecond)
 				ctx, cancel := context.WithCancel(context.Background())
@@ -151,10 +135,10 @@ func TestCrashAtEveryStepOfATurn(t *testing.T) {
 // A /delete cut off after its first effect is finished by the next process:
 // nothing of the erasure is half done.
 func TestCrashInTheMiddleOfDelete(t *testing.T) {
-	client, prefix := redistest.New(t)
+	db := newTestRedis(t)
 	desk := &fakeDesk{}
 	subs := &fakeSubs{subs: map[int64]bot.Subscription{}}
-	firstStore := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	firstStore := db.store()
 	first := newHarnessWith(t, "en", firstStore, withDesk(desk), withSubs(subs))
 	first.say("/start")
 	first.say("/subscribe")
@@ -167,8 +151,8 @@ func TestCrashInTheMiddleOfDelete(t *testing.T) {
 	if err := first.e.Handle(context.Background(), u); !errors.Is(err, bot.ErrCrashed) {
 		t.Fatalf("no crash: %v", err)
 	}
-	died(t, firstStore, client, prefix)
-	next := newHarnessWith(t, "en", redisstore.New(client, redisstore.Options{Prefix: prefix}), withDesk(desk), withSubs(subs))
+	db.died(t, firstStore)
+	next := newHarnessWith(t, "en", db.store(), withDesk(desk), withSubs(subs))
 	bot.SetRecovery(next.e, 20*time.Millisecond, 50*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -192,9 +176,8 @@ func TestCrashInTheMiddleOfDelete(t *testing.T) {
 
 // The subscription at the end of the form is retried until it holds.
 func TestSubscriptionAfterTheFormIsRetriedUntilItHolds(t *testing.T) {
-	client, prefix := redistest.New(t)
 	subs := &flakySubs{fakeSubs: fakeSubs{subs: map[int64]bot.Subscription{}}, failures: 3}
-	h := newHarnessWith(t, "es", redisstore.New(client, redisstore.Options{Prefix: prefix}), withSubs(subs))
+	h := newHarness(t, "es", withSubs(subs))
 	bot.SetRecovery(h.e, 20*time.Millisecond, 20*time.Millisecond)
 	h.say("/start")
 	h.fillSpanish()

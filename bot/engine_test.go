@@ -10,226 +10,8 @@ import (
 	"time"
 
 	"bridgebot/bot"
-	"bridgebot/bot/redisstore"
-	"bridgebot/bot/redisstore/redistest"
 	"bridgebot/flows"
-	"bridgebot/flows/faq"
-	"bridgebot/internal/testkit"
-	"bridgebot/locales"
 )
-
-// recorder is a bot.Sender that keeps what the engine sent. It stands in
-// for a transport only; end-to-end tests in cmd/bridgebot use the real
-// Telegram client against a fake Bot API server.
-type recorder struct {
-	mu    sync.Mutex
-	resps []bot.Response
-	fail  error
-}
-
-func (r *recorder) Send(_ context.Context, resp bot.Response) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.resps = append(r.resps, resp)
-	return r.fail
-}
-
-func (r *recorder) last() bot.Response {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.resps) == 0 {
-		return bot.Response{}
-	}
-	return r.resps[len(r.resps)-1]
-}
-
-type harness struct {
-	t      *testing.T
-	e      *bot.Engine
-	store  *redisstore.Store
-	rec    *recorder
-	cat    *locales.Catalog
-	chat   int64
-	lang   string
-	nextID int64
-	now    time.Time
-	mu     sync.Mutex
-}
-
-func content(t testing.TB) (map[string]*flows.Flow, *locales.Catalog) { return testkit.Shipped(t) }
-
-func newHarness(t *testing.T, lang string, opts ...func(*bot.Config)) *harness {
-	client, prefix := redistest.New(t)
-	return newHarnessWith(t, lang, redisstore.New(client, redisstore.Options{Prefix: prefix}), opts...)
-}
-
-func newHarnessWith(t *testing.T, lang string, store *redisstore.Store, opts ...func(*bot.Config)) *harness {
-	fl, cat := content(t)
-	h := &harness{t: t, store: store, rec: &recorder{}, cat: cat, chat: 1001, lang: lang, now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
-	fq, err := faq.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := bot.Config{Store: store, Sender: h.rec, Flows: fl, Locales: cat, BotUsername: "bridge_test_bot", Now: h.clock, FAQ: fq,
-		MemberRateLimit: -1} // the clock stands still: flood control has its own test
-	for _, opt := range opts {
-		opt(&cfg)
-	}
-	e, err := bot.NewEngine(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.e = e
-	return h
-}
-
-func (h *harness) clock() time.Time {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.now
-}
-
-func (h *harness) advance(d time.Duration) {
-	h.mu.Lock()
-	h.now = h.now.Add(d)
-	h.mu.Unlock()
-}
-
-func (h *harness) update() bot.Update {
-	h.nextID++
-	return bot.Update{ID: h.nextID, ChatID: h.chat, ChatType: bot.ChatPrivate, From: bot.User{ID: h.chat, FirstName: "Ana", LanguageCode: h.lang}}
-}
-
-func (h *harness) handle(u bot.Update) bot.Response {
-	h.t.Helper()
-	if err := h.e.Handle(context.Background(), u); err != nil {
-		h.t.Fatalf("handle: %v", err)
-	}
-	return h.rec.last()
-}
-
-func (h *harness) say(text string) bot.Response {
-	h.t.Helper()
-	u := h.update()
-	u.Text = text
-	if strings.HasPrefix(text, "/") {
-		head, rest, _ := strings.Cut(text[1:], " ")
-		u.Command, u.Args = head, rest
-	}
-	return h.handle(u)
-}
-
-// press finds a button whose label contains label in the most recent
-// response's messages and presses it.
-func (h *harness) press(label string) bot.Response {
-	h.t.Helper()
-	b, msg := h.find(label)
-	return h.pressData(b.Data, msg)
-}
-
-func (h *harness) pressData(data string, msgID int) bot.Response {
-	h.t.Helper()
-	u := h.update()
-	u.Callback = &bot.Callback{ID: fmt.Sprint("cb", u.ID), Data: data, MessageID: msgID}
-	return h.handle(u)
-}
-
-func (h *harness) find(label string) (bot.Button, int) {
-	h.t.Helper()
-	h.rec.mu.Lock()
-	defer h.rec.mu.Unlock()
-	for i := len(h.rec.resps) - 1; i >= 0; i-- {
-		for j, m := range h.rec.resps[i].Messages {
-			for _, row := range m.Buttons {
-				for _, b := range row {
-					if strings.Contains(b.Text, label) {
-						return b, 100*i + j + 1
-					}
-				}
-			}
-			if len(m.Buttons) > 0 {
-				h.t.Fatalf("no button %q in the latest keyboard: %s", label, buttons(m))
-			}
-		}
-	}
-	h.t.Fatalf("no button %q anywhere", label)
-	return bot.Button{}, 0
-}
-
-func buttons(m bot.Message) string {
-	var s []string
-	for _, row := range m.Buttons {
-		for _, b := range row {
-			s = append(s, b.Text)
-		}
-	}
-	return strings.Join(s, " | ")
-}
-
-func text(r bot.Response) string {
-	var s []string
-	for _, m := range r.Messages {
-		s = append(s, m.Text)
-	}
-	return strings.Join(s, "\n---\n")
-}
-
-func mustContain(t *testing.T, r bot.Response, parts ...string) {
-	t.Helper()
-	all := text(r) + "\n" + r.Notice
-	for _, p := range parts {
-		if !strings.Contains(all, p) {
-			t.Fatalf("response lacks %q:\n%s", p, all)
-		}
-	}
-}
-
-func (h *harness) signup() *bot.Signup {
-	h.t.Helper()
-	s, err := h.store.GetSignup(context.Background(), h.chat)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return s
-}
-
-func (h *harness) session() *bot.Session {
-	h.t.Helper()
-	m, err := h.store.Load(context.Background(), h.chat)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return m.Session
-}
-
-// fillSpanish walks the whole interest form in Spanish.
-func (h *harness) fillSpanish() bot.Response {
-	h.t.Helper()
-	h.fillSpanishToReview()
-	return h.press("Confirmar")
-}
-
-// fillSpanishToReview walks the interest form in Spanish up to its
-// review, which it returns.
-func (h *harness) fillSpanishToReview() bot.Response {
-	h.t.Helper()
-	h.say("/start campaña_radio")
-	h.press("Quiero participar")
-	h.say("María José Pérez")
-	h.press("Otro")
-	h.say("Defensora comunitaria")
-	h.press("Omitir")
-	h.say("Ciudad Juárez")
-	h.press("Sí")
-	h.press("Migración")
-	h.press("Detención")
-	h.press("Listo")
-	h.say("maria@ejemplo.org")
-	h.say("+52 656 123 4567")
-	h.say("Quiero aprender educación popular 🌵")
-	h.press("Estoy de acuerdo")
-	return h.press("Sí")
-}
 
 func TestSpanishMemberCompletesForm(t *testing.T) {
 	h := newHarness(t, "es-MX")
@@ -239,12 +21,7 @@ func TestSpanishMemberCompletesForm(t *testing.T) {
 		t.Fatalf("command menu not set to Spanish: %q", r.CommandsLang)
 	}
 	h.press("Quiero participar")
-	h.say("María José Pérez")
-	h.press("Otro")
-	h.say("Defensora comunitaria")
-	h.press("Omitir")
-	h.say("Ciudad Juárez")
-	h.press("Sí")
+	h.aboutMaria()
 	r = h.press("Migración")
 	if r.Messages[0].Edit == 0 || !strings.Contains(buttons(r.Messages[0]), "✅ Migración") {
 		t.Fatalf("toggle should edit the keyboard in place: %+v", r.Messages)
@@ -301,7 +78,7 @@ func TestEnglishDefaultAndLanguageSwitch(t *testing.T) {
 	if r.CommandsLang != "es" {
 		t.Fatalf("command menu: %q", r.CommandsLang)
 	}
-	r = h.say("/language")
+	h.say("/language")
 	h.press("English")
 	r = h.say("/menu")
 	mustContain(t, r, "Which of these best describes you?")
@@ -309,9 +86,7 @@ func TestEnglishDefaultAndLanguageSwitch(t *testing.T) {
 
 func TestTextWhereButtonsExpectedReasks(t *testing.T) {
 	h := newHarness(t, "en")
-	h.say("/start")
-	h.press("take part")
-	h.say("Sam")
+	h.toRole("Sam")
 	r := h.say("I do a bit of everything")
 	mustContain(t, r, "Please choose one of the buttons", "Which of these best describes you?")
 	if !strings.Contains(buttons(r.Messages[len(r.Messages)-1]), "Organizer") {
@@ -321,9 +96,7 @@ func TestTextWhereButtonsExpectedReasks(t *testing.T) {
 
 func TestStaleAndForgedButtonsChangeNothing(t *testing.T) {
 	h := newHarness(t, "en")
-	h.say("/start")
-	h.press("take part")
-	h.say("Sam")
+	h.toRole("Sam")
 	organizer, msg := h.find("Organizer")
 	h.pressData(organizer.Data, msg)
 	// The same button again (an old message, or a double tap).
@@ -346,9 +119,7 @@ func TestStaleAndForgedButtonsChangeNothing(t *testing.T) {
 
 func TestDoubleTapRaceAppliesOnce(t *testing.T) {
 	h := newHarness(t, "en")
-	h.say("/start")
-	h.press("take part")
-	h.say("Sam")
+	h.toRole("Sam")
 	organizer, msg := h.find("Organizer")
 	var wg sync.WaitGroup
 	for i := range 2 {
@@ -382,9 +153,7 @@ func TestDoubleTapRaceAppliesOnce(t *testing.T) {
 
 func TestCancelKeepsNothing(t *testing.T) {
 	h := newHarness(t, "en")
-	h.say("/start")
-	h.press("take part")
-	h.say("Sam")
+	h.toRole("Sam")
 	r := h.say("/cancel")
 	mustContain(t, r, "Cancel this form?")
 	r = h.press("No, continue")
@@ -397,7 +166,7 @@ func TestCancelKeepsNothing(t *testing.T) {
 	if strings.Contains(text(r), "Sam") {
 		t.Fatal("old answer kept after cancel")
 	}
-	r = h.say("/cancel")
+	h.say("/cancel")
 	h.press("Yes, cancel")
 	r = h.say("/cancel")
 	mustContain(t, r, "nothing to cancel")
@@ -407,7 +176,7 @@ func TestSignedUpMemberUpdatesFromReview(t *testing.T) {
 	h := newHarness(t, "es")
 	h.fillSpanish()
 	first := h.signup()
-	h.advance(time.Hour)
+	h.clock.Advance(time.Hour)
 	r := h.say("/inscribirme")
 	mustContain(t, r, "Ya nos dijiste que quieres participar", "María José Pérez")
 	h.press("Cambiar algo")
@@ -424,9 +193,7 @@ func TestSignedUpMemberUpdatesFromReview(t *testing.T) {
 
 func TestDeleteForgetsEverything(t *testing.T) {
 	h := newHarness(t, "en")
-	h.say("/start")
-	h.press("take part")
-	h.say("Sam")
+	h.toRole("Sam")
 	h.press("Organizer")
 	h.press("Skip")
 	h.say("Tucson")
@@ -456,21 +223,18 @@ func TestDeleteForgetsEverything(t *testing.T) {
 
 func TestResumeAfterDaysAndExpiry(t *testing.T) {
 	h := newHarness(t, "en")
-	h.say("/start")
-	h.press("take part")
-	h.say("Sam")
-	h.advance(3 * 24 * time.Hour)
+	h.toRole("Sam")
+	h.clock.Advance(3 * 24 * time.Hour)
 	r := h.say("/start")
 	mustContain(t, r, "continue where you left off", "Which of these best describes you?")
-	h.advance(15 * 24 * time.Hour)
+	h.clock.Advance(15 * 24 * time.Hour)
 	r = h.say("/menu")
 	mustContain(t, r, "more than 14 days old", "What would you like to do?")
 }
 
 func TestBadInput(t *testing.T) {
 	h := newHarness(t, "en")
-	h.say("/start")
-	h.press("take part")
+	h.takePart()
 
 	r := h.say("")
 	mustContain(t, r, "I didn't get an answer")
@@ -511,11 +275,6 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-func mustData(h *harness, label string) string {
-	b, _ := h.find(label)
-	return b.Data
-}
-
 func TestGroupChatsGetAPointerOnly(t *testing.T) {
 	h := newHarness(t, "es")
 	u := h.update()
@@ -532,11 +291,9 @@ func TestGroupChatsGetAPointerOnly(t *testing.T) {
 }
 
 func TestRedisDownTellsMemberAndRecovers(t *testing.T) {
-	m, client, prefix := redistest.NewMini(t)
-	h := newHarnessWith(t, "es", redisstore.New(client, redisstore.Options{Prefix: prefix}))
-	h.say("/start")
-	h.press("Quiero participar")
-	h.say("Ana")
+	m, db := newMiniRedis(t)
+	h := newHarnessWith(t, "es", db.store())
+	h.toRole("Ana")
 
 	m.Close()
 	u := h.update()
@@ -619,14 +376,11 @@ func TestFAQFromMenuAndFreeText(t *testing.T) {
 // typed form answers never get the FAQ's "Did this answer your question?".
 func TestFormAnswersWithQuestionMarksAreKept(t *testing.T) {
 	h := newHarness(t, "es")
-	h.say("/start")
-	h.press("Quiero participar")
+	h.takePart()
 	r := h.say("María?")
 	mustContain(t, r, "¿Cuál de estas opciones")
 	if strings.Contains(text(r), "¿Esto respondió") {
 		t.Fatal("form text went to the FAQ")
 	}
-	if got := h.session().Form.Answers["name"]; len(got) != 1 || got[0] != "María?" {
-		t.Fatalf("name = %v", got)
-	}
+	h.mustAnswer("name", "María?")
 }

@@ -7,35 +7,6 @@ import (
 	"bridgebot/bot"
 )
 
-func allButtons(r bot.Response) string {
-	var s []string
-	for _, m := range r.Messages {
-		s = append(s, buttons(m))
-	}
-	return strings.Join(s, " | ")
-}
-
-func mustNotContain(t *testing.T, r bot.Response, parts ...string) {
-	t.Helper()
-	all := text(r) + "\n" + allButtons(r)
-	for _, p := range parts {
-		if strings.Contains(all, p) {
-			t.Fatalf("response has %q:\n%s", p, all)
-		}
-	}
-}
-
-// mustShow is mustContain over texts and button labels.
-func mustShow(t *testing.T, r bot.Response, parts ...string) {
-	t.Helper()
-	all := text(r) + "\n" + allButtons(r)
-	for _, p := range parts {
-		if !strings.Contains(all, p) {
-			t.Fatalf("response lacks %q:\n%s", p, all)
-		}
-	}
-}
-
 func withContact(c string) func(*bot.Config) { return func(cfg *bot.Config) { cfg.Contact = c } }
 
 // An unsure match offers up to three entries, the team and the whole list:
@@ -121,48 +92,51 @@ func TestNoMatchIsNeverADeadEnd(t *testing.T) {
 	}
 }
 
+// toRegion walks the form up to the region question: an organizer with
+// Cosecha, Ana in Spanish, Sam in English.
+func (h *harness) toRegion() bot.Response {
+	h.t.Helper()
+	if strings.HasPrefix(h.lang, "es") {
+		h.toRole("Ana")
+		h.press("Organizador/a")
+	} else {
+		h.toRole("Sam")
+		h.press("Organizer")
+	}
+	return h.say("Cosecha")
+}
+
 // A question asked in the middle of the form is answered and the same step
 // asked again, its earlier answer intact; ordinary answers with "?" stay
 // answers; in doubt the member chooses.
 func TestQuestionsInTheMiddleOfTheForm(t *testing.T) {
 	t.Run("es: answered, step asked again, earlier answer intact", func(t *testing.T) {
 		h := newHarness(t, "es")
-		h.say("/start")
-		h.press("Quiero participar")
-		h.say("Ana")
-		h.press("Organizador/a")
-		h.say("Cosecha")
+		h.toRegion()
 		h.press("Atrás") // back to the organization question, answered "Cosecha"
 		r := h.say("¿es gratis?")
 		mustShow(t, r, "costos", "sigamos con el formulario", "organización, colectivo o grupo", "Cosecha")
 		mustNotContain(t, r, "¿Esto respondió")
-		if got := h.session().Form.Answers["organization"]; len(got) != 1 || got[0] != "Cosecha" {
-			t.Fatalf("organization = %v", got)
-		}
+		h.mustAnswer("organization", "Cosecha")
 		if h.session().Form.Step != "organization" {
 			t.Fatalf("step = %s", h.session().Form.Step)
 		}
 	})
 	t.Run("en: after a detour through /faq", func(t *testing.T) {
 		h := newHarness(t, "en")
-		h.say("/start")
-		h.press("take part")
-		h.say("Sam")
+		h.toRole("Sam")
 		h.press("Organizer")
 		h.say("/faq")
 		r := h.say("is it free?")
 		mustShow(t, r, "costs", "back to the form", "organization")
-		if _, saved := h.session().Form.Answers["organization"]; saved {
-			t.Fatal("the question was saved as the answer")
-		}
+		h.mustNotAnswer("organization")
 	})
 	t.Run("ordinary answers ending in ? are kept", func(t *testing.T) {
 		for _, a := range []struct{ step, text string }{
 			{"name", "María?"}, {"organization", "Cosecha?"}, {"region", "El Paso?"},
 		} {
 			h := newHarness(t, "es")
-			h.say("/start")
-			h.press("Quiero participar")
+			h.takePart()
 			if a.step != "name" {
 				h.say("Ana")
 				h.press("Organizador/a")
@@ -179,37 +153,23 @@ func TestQuestionsInTheMiddleOfTheForm(t *testing.T) {
 	})
 	t.Run("in doubt, the member chooses", func(t *testing.T) {
 		h := newHarness(t, "es")
-		h.say("/start")
-		h.press("Quiero participar")
-		h.say("Ana")
-		h.press("Organizador/a")
-		h.say("Cosecha")
+		h.toRegion()
 		r := h.say("Tucson, AZ?")
 		mustShow(t, r, "¿Esta es tu respuesta a la pregunta, o es una pregunta para nosotros?", "Tucson, AZ?")
 		r = h.press("Es mi respuesta")
-		if got := h.session().Form.Answers["region"]; len(got) != 1 || got[0] != "Tucson, AZ?" {
-			t.Fatalf("region = %v", got)
-		}
+		h.mustAnswer("region", "Tucson, AZ?")
 		mustShow(t, r, "fronteriza")
 
 		h2 := newHarness(t, "en")
-		h2.say("/start")
-		h2.press("take part")
-		h2.say("Sam")
-		h2.press("Organizer")
-		h2.say("Cosecha")
+		h2.toRegion()
 		h2.say("Tucson, AZ?")
 		r = h2.press("It's a question")
 		mustShow(t, r, "U.S.–Mexico border", "back to the form", "city or region")
-		if _, saved := h2.session().Form.Answers["region"]; saved {
-			t.Fatal("the question was saved as the answer")
-		}
+		h2.mustNotAnswer("region")
 	})
 	t.Run("a question where buttons are offered", func(t *testing.T) {
 		h := newHarness(t, "en")
-		h.say("/start")
-		h.press("take part")
-		h.say("Sam")
+		h.toRole("Sam")
 		r := h.say("how much does it cost?")
 		mustShow(t, r, "costs", "back to the form", "Which of these best describes you?")
 	})
@@ -219,16 +179,14 @@ func TestQuestionsInTheMiddleOfTheForm(t *testing.T) {
 // languages, with the buttons as the fallback.
 func TestTypedAnswersForButtons(t *testing.T) {
 	h := newHarness(t, "es")
-	h.say("/start")
-	h.press("Quiero participar")
-	h.say("Ana")
+	h.toRole("Ana")
 	r := h.say("educadora popular")
 	mustShow(t, r, "organización")
 	h.say("Cosecha")
 	h.say("Nogales")
 	r = h.say("sí")
 	mustShow(t, r, "¿En qué temas trabajas?")
-	r = h.say("migración y pobreza")
+	h.say("migración y pobreza")
 	if got := h.session().Form.Draft; strings.Join(got, ",") != "migration,poverty" {
 		t.Fatalf("draft = %v", got)
 	}
@@ -240,9 +198,7 @@ func TestTypedAnswersForButtons(t *testing.T) {
 	}
 
 	en := newHarness(t, "en")
-	en.say("/start")
-	en.press("take part")
-	en.say("Sam")
+	en.toRole("Sam")
 	en.say("community leader")
 	en.say("-")
 	en.say("Yuma")

@@ -56,7 +56,7 @@ func TestQuestionDoesNotTellStaffAnFAQAnswerSeenLongAgo(t *testing.T) {
 			h := newHarness(t, "en", withDesk(desk))
 			h.say("/start")
 			mustContain(t, h.say("how much does it cost to attend?"), "Did this answer your question?")
-			h.advance(tc.after)
+			h.clock.Advance(tc.after)
 			h.press("No, ask our team")
 			if len(desk.got) != 1 || desk.got[0].SawFAQ != tc.want || desk.got[0].FAQDidNotHelp != (tc.want != "") {
 				t.Fatalf("%s after the answer: %+v", tc.after, desk.got)

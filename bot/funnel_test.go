@@ -7,7 +7,6 @@ import (
 
 	"bridgebot/bot"
 	"bridgebot/bot/funnel"
-	"bridgebot/bot/redisstore/redistest"
 )
 
 // The engine tells the durable funnel where each new form went: steps
@@ -15,16 +14,14 @@ import (
 // and one left to expire (the member never comes back) counted as stopped
 // at its step once the form TTL has passed.
 func TestFunnelSeesFormsReachStepsAndStop(t *testing.T) {
-	rdb, prefix := redistest.New(t)
+	db := newTestRedis(t)
 	ctx := context.Background()
 	var h *harness
-	fs := funnel.New(rdb, funnel.Options{Prefix: prefix, Now: func() time.Time { return h.clock() }})
+	fs := funnel.New(db.client, funnel.Options{Prefix: db.prefix, Now: func() time.Time { return h.clock.Now() }})
 	h = newHarness(t, "es", func(c *bot.Config) { c.Observer = fs })
 
 	h.chat = 201 // confirms, after a Back and a change on the review
-	h.say("/start")
-	h.press("Quiero participar")
-	h.say("Ana")
+	h.toRole("Ana")
 	h.press("Atrás")
 	h.say("Ana María")
 	h.press("Organizador/a")
@@ -42,21 +39,15 @@ func TestFunnelSeesFormsReachStepsAndStop(t *testing.T) {
 	h.press("Confirmar")
 
 	h.chat = 202 // cancels at the role
-	h.say("/start")
-	h.press("Quiero participar")
-	h.say("Luis")
+	h.toRole("Luis")
 	h.say("/cancelar")
 	h.press("Sí, cancelar")
 
 	h.chat = 203 // leaves at the role and never comes back
-	h.say("/start")
-	h.press("Quiero participar")
-	h.say("Rosa")
+	h.toRole("Rosa")
 
 	h.chat = 204 // deletes their data at the region
-	h.say("/start")
-	h.press("Quiero participar")
-	h.say("Eva")
+	h.toRole("Eva")
 	h.press("Organizador/a")
 	h.press("Omitir")
 	h.say("/borrar")
@@ -87,7 +78,7 @@ func TestFunnelSeesFormsReachStepsAndStop(t *testing.T) {
 		"review": {Reached: 1},
 		"email":  {Reached: 1},
 	})
-	h.advance(bot.DefaultFormTTL + 2*time.Hour)
+	h.clock.Advance(bot.DefaultFormTTL + 2*time.Hour)
 	check("after the form TTL", map[string]funnel.StepCounts{
 		"name": {Reached: 4},
 		"role": {Reached: 4, Cancelled: 1, Expired: 1},

@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"bridgebot/bot"
-	"bridgebot/bot/redisstore"
-	"bridgebot/bot/redisstore/redistest"
 	"bridgebot/bot/telegram/tghtml"
 )
 
@@ -17,7 +15,7 @@ import (
 // Handling never fails or panics, and every message the bot sends is
 // Telegram HTML that parses (a member's words are escaped).
 func FuzzHandle(f *testing.F) {
-	client, prefix := redistest.New(f)
+	db := newTestRedis(f)
 	var h *harness
 	f.Add("hola", uint8(0))
 	f.Add("start radio_juarez", uint8(1))
@@ -31,7 +29,7 @@ func FuzzHandle(f *testing.F) {
 			return
 		}
 		if h == nil {
-			h = newHarnessWith(t, "es", redisstore.New(client, redisstore.Options{Prefix: prefix}), withDesk(&fakeDesk{}))
+			h = newHarnessWith(t, "es", db.store(), withDesk(&fakeDesk{}))
 		}
 		h.t = t
 		u := h.update()

@@ -11,9 +11,15 @@ import (
 // toPhone walks the Spanish form up to the phone question.
 func (h *harness) toPhone() {
 	h.t.Helper()
-	h.say("/start")
-	h.press("Quiero participar")
-	h.say("Ana")
+	h.toRole("Ana")
+	h.roleToPhone()
+}
+
+// roleToPhone answers the Spanish form from the role question (an
+// organizer in Nogales, on the border, working on migration) up to the
+// phone question.
+func (h *harness) roleToPhone() {
+	h.t.Helper()
 	h.press("Organizador/a")
 	h.press("Omitir")
 	h.say("Nogales")
@@ -83,7 +89,7 @@ func TestComingBackToAFinishedSignup(t *testing.T) {
 			h.say("/inscribirme")
 			h.press("Cambiar algo")
 			h.press("Ciudad")
-			h.advance(15 * 24 * time.Hour)
+			h.clock.Advance(15 * 24 * time.Hour)
 			return h.say("hola")
 		}, []string{"dejamos esos cambios de lado", "Tus datos siguen como estaban"}, []string{"la borramos", "borramos"}, nil},
 	} {
@@ -91,7 +97,7 @@ func TestComingBackToAFinishedSignup(t *testing.T) {
 			h := newHarness(t, "es")
 			h.fillSpanish()
 			before := h.signup()
-			h.advance(time.Hour)
+			h.clock.Advance(time.Hour)
 			r := tc.run(h)
 			mustShow(t, r, tc.want...)
 			mustNotContain(t, r, tc.lack...)
@@ -108,9 +114,7 @@ func TestComingBackToAFinishedSignup(t *testing.T) {
 // consent text again.
 func TestMidFormHelpAndWelcome(t *testing.T) {
 	h := newHarness(t, "es")
-	h.say("/start")
-	h.press("Quiero participar")
-	h.say("Ana")
+	h.toRole("Ana")
 
 	r := h.say("/start")
 	welcomes := 0
@@ -127,13 +131,7 @@ func TestMidFormHelpAndWelcome(t *testing.T) {
 	r = h.say("/ayuda")
 	mustContain(t, r, "Estás llenando el formulario de interés: la pregunta 2 de 11", "/cancelar", "/preguntas", "¿Cuál de estas opciones")
 
-	h.press("Organizador/a")
-	h.press("Omitir")
-	h.say("Nogales")
-	h.press("Sí")
-	h.press("Migración")
-	h.press("Listo")
-	h.press("Omitir")
+	h.roleToPhone()
 	h.press("Omitir")
 	h.press("Omitir")
 	r = h.press("No estoy de acuerdo")
@@ -237,7 +235,7 @@ func TestConfirmWithoutChangesKeepsTheSignup(t *testing.T) {
 	h := newHarness(t, "es")
 	h.fillSpanish()
 	before := h.signup()
-	h.advance(time.Hour)
+	h.clock.Advance(time.Hour)
 	h.say("/participar")
 	h.press("Cambiar algo")
 	h.press("Atrás")

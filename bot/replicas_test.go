@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"bridgebot/bot"
-	"bridgebot/bot/redisstore"
-	"bridgebot/bot/redisstore/redistest"
 )
 
 // Two bot processes on one Redis take turns on one chat, in an irregular
@@ -17,34 +15,55 @@ import (
 // its answer, in order, the sign-up is whole, and an erasure done by one
 // is seen by the other.
 func TestTwoProcessesTakingTurnsOnOneChat(t *testing.T) {
-	client, prefix := redistest.New(t)
+	db := newTestRedis(t)
 	obs := &countingObserver{}
 	observing := func(c *bot.Config) { c.Observer = obs }
-	h := newHarnessWith(t, "en", redisstore.New(client, redisstore.Options{Prefix: prefix}), observing)
+	h := newHarnessWith(t, "en", db.store(), observing)
 	// the other process: its own store (and cache), answering into the
 	// same chat
-	other := newHarnessWith(t, "en", redisstore.New(client, redisstore.Options{Prefix: prefix}), observing,
+	other := newHarnessWith(t, "en", db.store(), observing,
 		func(c *bot.Config) { c.Sender = h.rec })
 	engines := []*bot.Engine{h.e, other.e}
 	on := func(i int) *harness { h.e = engines[i]; return h }
 
-	mustContain(t, on(0).say("/start"), "BRIDGE Institutes")
-	mustContain(t, on(0).press("I want to take part"), "What is your name?")
-	mustContain(t, on(1).say("Sam O'Neil"), "Which of these")
-	mustContain(t, on(0).press("Organizer"), "organization")
-	mustContain(t, on(1).say("Red Fronteriza"), "In which city or region")
-	mustContain(t, on(1).say("Tucson, Arizona"), "border region")
-	mustContain(t, on(0).press("No"), "Which issues")
+	// The member's steps in order: the process that takes each, the words
+	// said or the button pressed, and what the answer must hold.
+	type step struct {
+		proc        int
+		press       bool
+		input, want string
+	}
+	walk := func(steps ...step) {
+		t.Helper()
+		for _, s := range steps {
+			if s.press {
+				mustContain(t, on(s.proc).press(s.input), s.want)
+			} else {
+				mustContain(t, on(s.proc).say(s.input), s.want)
+			}
+		}
+	}
+	walk(
+		step{0, false, "/start", "BRIDGE Institutes"},
+		step{0, true, "I want to take part", "What is your name?"},
+		step{1, false, "Sam O'Neil", "Which of these"},
+		step{0, true, "Organizer", "organization"},
+		step{1, false, "Red Fronteriza", "In which city or region"},
+		step{1, false, "Tucson, Arizona", "border region"},
+		step{0, true, "No", "Which issues"},
+	)
 	if r := on(1).press("Workers' rights"); !strings.Contains(buttons(r.Messages[0]), "✅ Workers' rights") {
 		t.Fatalf("toggle on the other process: %s", buttons(r.Messages[0]))
 	}
-	mustContain(t, on(1).press("Done"), "email")
-	mustContain(t, on(0).say("sam@example.org"), "phone number")
-	mustContain(t, on(0).press("Skip"), "hope to bring")
-	mustContain(t, on(1).say("Stories from the border"), "consent")
-	mustContain(t, on(0).press("I agree"), "announcements")
-	mustContain(t, on(1).press("No"), "check your answers")
-	mustContain(t, on(0).press("Confirm"), "we have your details")
+	walk(
+		step{1, true, "Done", "email"},
+		step{0, false, "sam@example.org", "phone number"},
+		step{0, true, "Skip", "hope to bring"},
+		step{1, false, "Stories from the border", "consent"},
+		step{0, true, "I agree", "announcements"},
+		step{1, true, "No", "check your answers"},
+		step{0, true, "Confirm", "we have your details"},
+	)
 	if n := len(h.rec.resps); n != 15 {
 		t.Fatalf("%d answers to 15 steps", n)
 	}
@@ -78,21 +97,15 @@ type countingObserver struct {
 	started, answered, completed int
 }
 
-func (o *countingObserver) FormStarted(string, string) {
+func (o *countingObserver) add(n *int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.started++
+	*n++
 }
-func (o *countingObserver) FormStepAnswered(string, string, string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.answered++
-}
-func (o *countingObserver) FormCompleted(string, string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.completed++
-}
+
+func (o *countingObserver) FormStarted(string, string)                              { o.add(&o.started) }
+func (o *countingObserver) FormStepAnswered(string, string, string)                 { o.add(&o.answered) }
+func (o *countingObserver) FormCompleted(string, string)                            { o.add(&o.completed) }
 func (o *countingObserver) FormAbandoned(string, string, string)                    {}
 func (o *countingObserver) FAQ(bot.FAQOutcome, string, string)                      {}
 func (o *countingObserver) FormArrived(string, string, string, time.Time, bool)     {}

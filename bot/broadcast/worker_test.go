@@ -3,178 +3,16 @@ package broadcast_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"bridgebot/bot"
 	"bridgebot/bot/broadcast"
-	"bridgebot/bot/redisstore/redistest"
-	"bridgebot/bot/telegram"
 	"bridgebot/bot/telegram/telegramtest"
-	"bridgebot/internal/testkit"
 )
-
-const wait = 20 * time.Second
-
-// env is a fake Telegram, a real telegram.Bot on it, and a Redis under a
-// key prefix of the test's own.
-type env struct {
-	t      *testing.T
-	srv    *telegramtest.Server
-	bot    *telegram.Bot
-	rdb    *redis.Client
-	prefix string
-	store  *broadcast.Store
-}
-
-func newEnv(t *testing.T, opts ...telegramtest.Option) *env {
-	t.Helper()
-	srv := telegramtest.New(t, opts...)
-	b, err := telegram.New(context.Background(), telegram.Config{
-		Token: srv.Token(), APIURL: srv.URL(), RequestTimeout: 10 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb, prefix := redistest.New(t)
-	return &env{t: t, srv: srv, bot: b, rdb: rdb, prefix: prefix,
-		store: broadcast.New(rdb, broadcast.Options{Prefix: prefix})}
-}
-
-// client is a separate connection pool to the same Redis, so a worker can
-// be "killed" by closing its own client.
-func (e *env) client() *redis.Client {
-	c := redis.NewClient(e.rdb.Options())
-	e.t.Cleanup(func() { c.Close() })
-	return c
-}
-
-// members subscribes n members from chat ID first on, known to Telegram.
-func (e *env) members(first int64, n int, sub bot.Subscription) []int64 {
-	e.t.Helper()
-	ids := make([]int64, n)
-	for i := range n {
-		id := first + int64(i)
-		ids[i] = id
-		e.srv.AddChat(telegramtest.User{ID: id})
-		s := sub
-		s.ChatID = id
-		if s.Lang == "" {
-			s.Lang = "en"
-		}
-		if err := e.store.Subscribe(context.Background(), s); err != nil {
-			e.t.Fatal(err)
-		}
-	}
-	return ids
-}
-
-func (e *env) create(j broadcast.Job) broadcast.Job {
-	e.t.Helper()
-	if j.Texts == nil {
-		j.Texts = map[string]string{"en": "Hello <b>members</b>", "es": "Hola <b>miembros</b>"}
-	}
-	j.CreatedBy = "test"
-	j, err := e.store.Create(context.Background(), j)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return j
-}
-
-func (e *env) opts(o broadcast.Options) broadcast.Options {
-	o.Prefix = e.prefix
-	if o.PollInterval == 0 {
-		o.PollInterval = 50 * time.Millisecond
-	}
-	if testing.Verbose() {
-		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return o
-}
-
-// worker runs a worker on client until stop is called (or the test ends).
-func (e *env) worker(client *redis.Client, sender broadcast.Announcer, o broadcast.Options) (stop func()) {
-	e.t.Helper()
-	if client == nil {
-		client = e.rdb
-	}
-	if sender == nil {
-		sender = e.bot
-	}
-	w := broadcast.NewWorker(client, sender, e.opts(o))
-	return testkit.Start(e.t, "worker", wait, w.Run)
-}
-
-// eventually polls cond (Redis state has no change notification) until it
-// holds or the timeout fails the test.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func (e *env) waitStatus(id, status string) broadcast.Job {
-	e.t.Helper()
-	var j broadcast.Job
-	eventually(e.t, wait, "broadcast "+id+" "+status, func() bool {
-		var err error
-		j, err = e.store.Get(context.Background(), id)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		return j.Status == status
-	})
-	return j
-}
-
-// sends are the accepted sendMessage requests, in order.
-func (e *env) sends() []telegramtest.Request {
-	var out []telegramtest.Request
-	for _, r := range e.srv.Requests() {
-		if r.Method == "sendMessage" && r.Status == 200 {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// exactlyOnce checks every chat got exactly one message.
-func (e *env) exactlyOnce(ids []int64) {
-	e.t.Helper()
-	for _, id := range ids {
-		if n := e.srv.Accepted(id); n != 1 {
-			e.t.Errorf("chat %d got %d messages, want 1", id, n)
-		}
-	}
-}
-
-// countingSender counts sends per worker and in flight.
-type countingSender struct {
-	next     broadcast.Announcer
-	calls    atomic.Int64
-	inflight atomic.Int64
-}
-
-func (c *countingSender) SendAnnouncement(ctx context.Context, chat int64, a broadcast.Announcement) error {
-	c.calls.Add(1)
-	c.inflight.Add(1)
-	defer c.inflight.Add(-1)
-	return c.next.SendAnnouncement(ctx, chat, a)
-}
 
 func TestDeliversAtTheConfiguredRate(t *testing.T) {
 	e := newEnv(t, telegramtest.WithRateLimit(30, 1))
@@ -336,7 +174,7 @@ func TestKillAndResume(t *testing.T) {
 	clientA := e.client()
 	stopA := e.worker(clientA, nil, o)
 	j := e.create(broadcast.Job{})
-	e.srv.WaitFor(t, wait, func() bool { return e.srv.AcceptedTotal() >= 20 })
+	e.accepted(20)
 	// Kill A: its Redis connection and its context go at once, so what
 	// it had in flight is never recorded and its leases never handed back.
 	clientA.Close()
@@ -354,6 +192,49 @@ func TestKillAndResume(t *testing.T) {
 	}
 }
 
+// A replica killed mid-broadcast (its leases left behind, as in a crash)
+// and restarted under the same name takes its own page back at once;
+// another replica takes the abandoned page over within 10 s. Default
+// lease time.
+func TestKilledReplicaIsResumedWithinTenSeconds(t *testing.T) {
+	for _, tc := range []struct {
+		name, restartAs string
+		within          time.Duration
+	}{
+		{"same replica restarted", "replica-a", 3 * time.Second},
+		{"another replica", "replica-b", 10 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			ids := e.members(1, 60, bot.Subscription{})
+			const conc = 4
+			// One page holds the whole audience: nothing is left to claim
+			// but the killed replica's page.
+			o := broadcast.Options{Rate: 40, Concurrency: conc, PageSize: 100, Consumer: "replica-a"}
+			clientA := e.client()
+			stopA := e.worker(clientA, nil, o)
+			j := e.create(broadcast.Job{})
+			e.accepted(20)
+			clientA.Close() // kill: nothing recorded or handed back from here on
+			stopA()
+			killed, before := time.Now(), e.srv.AcceptedTotal()
+
+			o.Consumer = tc.restartAs
+			e.worker(e.client(), nil, o)
+			e.srv.WaitFor(t, wait, func() bool { return e.srv.AcceptedTotal() > before })
+			resumed := time.Since(killed)
+			t.Logf("resumed %v after the kill", resumed.Round(time.Millisecond))
+			if resumed > tc.within {
+				t.Errorf("resumed %v after the kill, want within %v", resumed.Round(time.Millisecond), tc.within)
+			}
+			j = e.waitStatus(j.ID, broadcast.StatusDone)
+			if dups := e.duplicates(t, ids); dups > conc {
+				t.Errorf("%d duplicates, want ≤ %d", dups, conc)
+			}
+		})
+	}
+}
+
 func TestCleanShutdownHandsBackAtOnce(t *testing.T) {
 	e := newEnv(t)
 	ids := e.members(1, 40, bot.Subscription{})
@@ -361,7 +242,7 @@ func TestCleanShutdownHandsBackAtOnce(t *testing.T) {
 	o := broadcast.Options{Rate: 40, PageSize: 100, LeaseTime: time.Minute}
 	stopA := e.worker(e.client(), nil, o)
 	j := e.create(broadcast.Job{})
-	e.srv.WaitFor(t, wait, func() bool { return e.srv.AcceptedTotal() >= 10 })
+	e.accepted(10)
 	stopA()
 	e.worker(e.client(), nil, o)
 	e.waitStatus(j.ID, broadcast.StatusDone)
@@ -390,17 +271,6 @@ func TestTwoWorkersShareAJobWithoutDuplicates(t *testing.T) {
 	}
 }
 
-// textCount counts the messages of a chat containing s.
-func (e *env) textCount(chat int64, s string) int {
-	n := 0
-	for _, m := range e.srv.Messages(chat) {
-		if strings.Contains(m.PlainText, s) {
-			n++
-		}
-	}
-	return n
-}
-
 func TestCancelStopsSending(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -408,19 +278,12 @@ func TestCancelStopsSending(t *testing.T) {
 	const conc = 4
 	e.worker(nil, nil, broadcast.Options{Rate: 20, Concurrency: conc})
 	a := e.create(broadcast.Job{Texts: map[string]string{"en": "first"}})
-	e.srv.WaitFor(t, wait, func() bool { return e.srv.AcceptedTotal() >= 10 })
-	if err := e.store.Cancel(ctx, a.ID); err != nil {
-		t.Fatal(err)
-	}
-	atCancel := e.srv.AcceptedTotal()
+	atCancel := e.interrupt(a.ID, e.store.Cancel)
 	// The worker runs one job at a time: once a later one is done, it has
 	// left the cancelled one for good.
 	b := e.create(broadcast.Job{Texts: map[string]string{"en": "second"}, Audience: broadcast.Audience{Langs: []string{"es"}}})
 	e.waitStatus(b.ID, broadcast.StatusDone)
-	got := 0
-	for _, id := range ids {
-		got += e.textCount(id, "first")
-	}
+	got := e.textCountAll(ids, "first")
 	if got > atCancel+conc {
 		t.Errorf("%d messages of the cancelled broadcast, %d when cancelled (concurrency %d)", got, atCancel, conc)
 	}
@@ -445,20 +308,13 @@ func TestPauseAndResume(t *testing.T) {
 	const conc = 4
 	e.worker(nil, cs, broadcast.Options{Rate: 30, Concurrency: conc})
 	a := e.create(broadcast.Job{Texts: map[string]string{"en": "paused one"}, Audience: broadcast.Audience{Langs: []string{"en"}}})
-	e.srv.WaitFor(t, wait, func() bool { return e.srv.AcceptedTotal() >= 10 })
-	if err := e.store.Pause(ctx, a.ID); err != nil {
-		t.Fatal(err)
-	}
-	atPause := e.srv.AcceptedTotal()
+	atPause := e.interrupt(a.ID, e.store.Pause)
 	// A paused job does not hold up the others.
 	b := e.create(broadcast.Job{Texts: map[string]string{"es": "otro"}, Audience: broadcast.Audience{Langs: []string{"es"}}})
 	e.waitStatus(b.ID, broadcast.StatusDone)
 	e.exactlyOnce(es)
 	eventually(t, wait, "no send in flight", func() bool { return cs.inflight.Load() == 0 })
-	paused := 0
-	for _, id := range ids {
-		paused += e.textCount(id, "paused one")
-	}
+	paused := e.textCountAll(ids, "paused one")
 	if paused > atPause+conc {
 		t.Errorf("%d sent while paused, %d at pause", paused, atPause)
 	}
@@ -674,20 +530,4 @@ func TestAuditList(t *testing.T) {
 	if err := e.store.Pause(ctx, j.ID); err == nil || !strings.Contains(err.Error(), "is done") {
 		t.Errorf("pausing a done job: %v", err)
 	}
-}
-
-// duplicates is how many messages the chats got beyond one each; a chat
-// that got none fails the test.
-func (e *env) duplicates(t *testing.T, ids []int64) int {
-	t.Helper()
-	dups := 0
-	for _, id := range ids {
-		switch n := e.srv.Accepted(id); {
-		case n == 0:
-			t.Errorf("chat %d missed", id)
-		case n > 1:
-			dups += n - 1
-		}
-	}
-	return dups
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"image/png"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,19 +11,8 @@ import (
 	"bridgebot/bot/funnel"
 	"bridgebot/bot/redisstore/redistest"
 	"bridgebot/flows"
+	"bridgebot/internal/testkit"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 const ttl = 14 * 24 * time.Hour
 
@@ -33,11 +21,11 @@ const ttl = 14 * 24 * time.Hour
 func TestFunnelIsSharedAndCountsExpiredForms(t *testing.T) {
 	rdb, prefix := redistest.New(t)
 	ctx := context.Background()
-	c := &clock{t: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
-	a := funnel.New(rdb, funnel.Options{Prefix: prefix, FormTTL: ttl, Now: c.now})
-	b := funnel.New(rdb, funnel.Options{Prefix: prefix, FormTTL: ttl, Now: c.now})
+	c := testkit.NewClock(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
+	a := funnel.New(rdb, funnel.Options{Prefix: prefix, FormTTL: ttl, Now: c.Now})
+	b := funnel.New(rdb, funnel.Options{Prefix: prefix, FormTTL: ttl, Now: c.Now})
 
-	t0 := c.now()
+	t0 := c.Now()
 	// Replica a: three forms start; one goes on to "role" and confirms.
 	for range 3 {
 		a.FormArrived("signup", "name", "es", t0, true)
@@ -86,12 +74,12 @@ func TestFunnelIsSharedAndCountsExpiredForms(t *testing.T) {
 	// Forms count as expired within the hour after their TTL (their hour
 	// of arrival is folded whole): the Spanish one has, the English one,
 	// touched two hours later, is still open.
-	c.advance(ttl + 70*time.Minute)
+	c.Advance(ttl + 70*time.Minute)
 	check("within the TTL", map[string]map[string]funnel.StepCounts{
 		"es": {"name": {Reached: 3, Cancelled: 1, Expired: 1}},
 		"en": {"name": {Reached: 1, Open: 1}},
 	}, 1)
-	c.advance(2 * time.Hour)
+	c.Advance(2 * time.Hour)
 	check("past the TTL", map[string]map[string]funnel.StepCounts{
 		"es": {"name": {Reached: 3, Cancelled: 1, Expired: 1}},
 		"en": {"name": {Reached: 1, Expired: 1}},

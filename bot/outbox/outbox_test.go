@@ -40,6 +40,16 @@ func testOptions(prefix, name, consumer string, log *slog.Logger) Options {
 	}
 }
 
+// newTestOutbox is an outbox "slack" of the test's own in Redis, with
+// testOptions for consumer c1, logging to log (nowhere if nil).
+func newTestOutbox(t testing.TB, log *slog.Logger) (*Outbox, *redis.Client) {
+	client, prefix := redistest.New(t)
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return New(client, testOptions(prefix, "slack", "c1", log)), client
+}
+
 // logSink is a slog.Handler keeping every record as one line, so tests
 // can wait for a log event and check what was (not) logged.
 type logSink struct {
@@ -188,6 +198,19 @@ func (r *recorder) waitDistinct(t testing.TB, n int) {
 	r.waitFor(t, fmt.Sprintf("%d distinct deliveries", n), func(ds []delivery) bool { return distinct(ds) >= n })
 }
 
+// deliveredOnce waits until perKey entries of each key were delivered,
+// checks they came in order and with no duplicate, and returns the
+// deliveries.
+func (r *recorder) deliveredOnce(t *testing.T, keys []string, perKey int) []delivery {
+	t.Helper()
+	r.waitDistinct(t, len(keys)*perKey)
+	ds := r.snapshot()
+	if dups := checkOrder(t, ds, keys, perKey); dups != 0 {
+		t.Errorf("%d duplicate deliveries", dups)
+	}
+	return ds
+}
+
 // checkOrder checks that each key's entries 1..perKey were delivered, in
 // order, and returns the number of duplicate deliveries (a redelivered
 // entry must directly repeat the previous one of its key).
@@ -281,6 +304,25 @@ func (r *runner) wait(t testing.TB) {
 	}
 }
 
+// runUntil runs o until its handler h calls stop, and returns what Run
+// returned; the test fails if Run does not return in time.
+func runUntil(t testing.TB, o *Outbox, h func(ctx context.Context, e Entry, stop func()) error) error {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	done := make(chan error, 1)
+	go func() {
+		done <- o.Run(ctx, func(ctx context.Context, e Entry) error { return h(ctx, e, stop) })
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(waitTimeout):
+		t.Fatal("Run did not stop")
+		return nil
+	}
+}
+
 // eventually waits for cond, checking it every few milliseconds, for
 // conditions on Redis state that no event announces.
 func eventually(t testing.TB, what string, cond func() bool) {
@@ -333,11 +375,7 @@ func TestOrderWithinKeyUnderRetries(t *testing.T) {
 		rec.add("c1", e)
 		return nil
 	})
-	rec.waitDistinct(t, 10)
-	ds := rec.snapshot()
-	if dups := checkOrder(t, ds, keys, 10); dups != 0 {
-		t.Errorf("%d duplicate deliveries", dups)
-	}
+	ds := rec.deliveredOnce(t, keys, 10)
 	if v := bad.Load(); v != nil {
 		t.Errorf("handler got wrong %v", v)
 	}
@@ -376,8 +414,7 @@ func stopAndCheckEmpty(t *testing.T, ctx context.Context, client redis.Universal
 
 func TestKeysInOtherPartitionsProceed(t *testing.T) {
 	t.Parallel()
-	client, prefix := redistest.New(t)
-	o := New(client, testOptions(prefix, "slack", "c1", slog.New(slog.DiscardHandler)))
+	o, _ := newTestOutbox(t, nil)
 	stuck, free := keysInDifferentPartitions(o)
 	ctx := context.Background()
 	for seq := 1; seq <= 2; seq++ {
@@ -482,9 +519,8 @@ func TestRetryAfterWaitsTheGivenDelay(t *testing.T) {
 
 func TestPermanentGoesToDeadLetters(t *testing.T) {
 	t.Parallel()
-	client, prefix := redistest.New(t)
 	sink, log := newLogSink()
-	o := New(client, testOptions(prefix, "slack", "c1", log))
+	o, client := newTestOutbox(t, log)
 	ctx := context.Background()
 	const secret = "my phone number is 555-0199"
 	key := "chat:42"
@@ -554,24 +590,15 @@ func TestRestartDeliversTheRest(t *testing.T) {
 
 	rec := newRecorder()
 	var handledA atomic.Int32
-	ctxA, stopA := context.WithCancel(context.Background())
-	doneA := make(chan error, 1)
-	go func() {
-		doneA <- a.Run(ctxA, func(ctx context.Context, e Entry) error {
-			rec.add("a", e)
-			if handledA.Add(1) == 10 {
-				stopA() // shut down mid-stream; this entry is still acknowledged
-			}
-			return nil
-		})
-	}()
-	select {
-	case err := <-doneA:
-		if err != nil {
-			t.Fatalf("Run: %v", err)
+	err := runUntil(t, a, func(ctx context.Context, e Entry, stop func()) error {
+		rec.add("a", e)
+		if handledA.Add(1) == 10 {
+			stop() // shut down mid-stream; this entry is still acknowledged
 		}
-	case <-time.After(waitTimeout):
-		t.Fatal("replica A did not stop")
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
 	}
 	if n := distinct(rec.snapshot()); n < 10 || n >= 30 {
 		t.Fatalf("replica A delivered %d entries before stopping, want 10..29", n)
@@ -636,8 +663,7 @@ func TestAttemptsSurviveRestart(t *testing.T) {
 
 func TestDownForAWhile(t *testing.T) {
 	t.Parallel()
-	client, prefix := redistest.New(t)
-	o := New(client, testOptions(prefix, "slack", "c1", slog.New(slog.DiscardHandler)))
+	o, _ := newTestOutbox(t, nil)
 	keys := keyList(5)
 	enqueue(t, o, keys, 10)
 	const outage = 300 * time.Millisecond
@@ -656,11 +682,7 @@ func TestDownForAWhile(t *testing.T) {
 		rec.add("c1", e)
 		return nil
 	})
-	rec.waitDistinct(t, 50)
-	ds := rec.snapshot()
-	if dups := checkOrder(t, ds, keys, 10); dups != 0 {
-		t.Errorf("%d duplicates", dups)
-	}
+	ds := rec.deliveredOnce(t, keys, 10)
 	if len(ds) != 50 {
 		t.Errorf("%d deliveries, want 50", len(ds))
 	}
@@ -754,11 +776,7 @@ func TestTwoReplicasShare(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rec.waitDistinct(t, 220)
-	ds = rec.snapshot()
-	if dups := checkOrder(t, ds, keys, 11); dups != 0 {
-		t.Errorf("%d duplicates after B left", dups)
-	}
+	ds = rec.deliveredOnce(t, keys, 11)
 	for _, d := range ds[200:] {
 		if d.consumer != "a" {
 			t.Errorf("entry %s delivered by %s after B stopped", d.id, d.consumer)
@@ -851,24 +869,15 @@ func TestLeaseTakeoverAfterCrash(t *testing.T) {
 
 	rec := newRecorder()
 	var crashedAt time.Time
-	ctxA, killA := context.WithCancel(context.Background())
-	doneA := make(chan error, 1)
-	go func() {
-		doneA <- a.Run(ctxA, func(ctx context.Context, e Entry) error {
-			if string(e.Payload) == "5" {
-				crashedAt = time.Now()
-				killA()
-				return errors.New("killed mid-send")
-			}
-			rec.add("a", e)
-			return nil
-		})
-	}()
-	select {
-	case <-doneA:
-	case <-time.After(waitTimeout):
-		t.Fatal("replica A did not stop")
-	}
+	runUntil(t, a, func(ctx context.Context, e Entry, kill func()) error {
+		if string(e.Payload) == "5" {
+			crashedAt = time.Now()
+			kill()
+			return errors.New("killed mid-send")
+		}
+		rec.add("a", e)
+		return nil
+	})
 	ctx := context.Background()
 	if owner, _ := client.Get(ctx, a.leases[a.Partition(key)]).Result(); owner != "replica-a" {
 		t.Fatalf("lease owner after the crash %q, want replica-a still", owner)
@@ -881,11 +890,7 @@ func TestLeaseTakeoverAfterCrash(t *testing.T) {
 		rec.add("b", e)
 		return nil
 	})
-	rec.waitDistinct(t, 10)
-	ds := rec.snapshot()
-	if dups := checkOrder(t, ds, keys, 10); dups != 0 {
-		t.Errorf("%d duplicates", dups)
-	}
+	ds := rec.deliveredOnce(t, keys, 10)
 	for _, d := range ds {
 		if want := map[bool]string{true: "a", false: "b"}[d.seq < 5]; d.consumer != want {
 			t.Errorf("entry %d delivered by %s, want %s", d.seq, d.consumer, want)
@@ -903,8 +908,7 @@ func TestLeaseTakeoverAfterCrash(t *testing.T) {
 
 func TestStats(t *testing.T) {
 	t.Parallel()
-	client, prefix := redistest.New(t)
-	o := New(client, testOptions(prefix, "slack", "c1", slog.New(slog.DiscardHandler)))
+	o, _ := newTestOutbox(t, nil)
 	ctx := context.Background()
 	st, err := o.Stats(ctx)
 	if err != nil || st.Pending != 0 || st.Dead != 0 || !st.Oldest.IsZero() || len(st.Partitions) != 4 {
@@ -927,8 +931,7 @@ func TestStats(t *testing.T) {
 }
 
 func TestRunArguments(t *testing.T) {
-	client, prefix := redistest.New(t)
-	o := New(client, testOptions(prefix, "slack", "c1", slog.New(slog.DiscardHandler)))
+	o, _ := newTestOutbox(t, nil)
 	if err := o.Run(context.Background(), nil); err == nil {
 		t.Error("Run accepted a nil handler")
 	}
@@ -965,8 +968,7 @@ func TestErrorHelpers(t *testing.T) {
 
 func TestHandlerPanicIsRetried(t *testing.T) {
 	t.Parallel()
-	client, prefix := redistest.New(t)
-	o := New(client, testOptions(prefix, "slack", "c1", slog.New(slog.DiscardHandler)))
+	o, _ := newTestOutbox(t, nil)
 	enqueue(t, o, []string{"chat:1"}, 2)
 	var panicked atomic.Bool
 	rec := newRecorder()

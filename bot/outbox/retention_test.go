@@ -75,9 +75,7 @@ func TestDeadLettersAreTrimmedByAgeAndLength(t *testing.T) {
 // erasure's second pass — and keeps later ones and other keys'.
 func TestPurgeDeadUpToATime(t *testing.T) {
 	t.Parallel()
-	client, prefix := redistest.New(t)
-	_, log := newLogSink()
-	o := New(client, testOptions(prefix, "slack", "c1", log))
+	o, client := newTestOutbox(t, nil)
 	ctx := context.Background()
 	for _, d := range []struct{ key, enq string }{{"chat:1", "1000"}, {"chat:1", "2000"}, {"chat:1", "3000"}, {"chat:2", "1000"}} {
 		if err := client.XAdd(ctx, &redis.XAddArgs{Stream: o.dead, Values: []any{"key", d.key, "kind", "q", "payload", "p", "enq", d.enq}}).Err(); err != nil {

@@ -17,8 +17,7 @@ import (
 // its session cache holds the chat.
 func savedChat(t *testing.T, chat int64, ch bot.Change) (*redis.Client, string, *redisstore.Store) {
 	t.Helper()
-	client, prefix := redistest.New(t)
-	st := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	st, client, prefix := newStore(t, redisstore.Options{})
 	mustSave(t, st, mustLoad(t, st, chat).Session, ch)
 	return client, prefix, st
 }
@@ -109,10 +108,9 @@ func TestCachedSessionCountsMessagesInTheSave(t *testing.T) {
 // one is refused once the other saved, and the retry's Load has the
 // other's state without another round trip.
 func TestCachedSessionRefusedAfterAnotherProcessSaved(t *testing.T) {
-	client, prefix := redistest.New(t)
+	a, client, prefix := newStore(t, redisstore.Options{})
 	rt := new(redistest.Counter)
 	client.AddHook(rt)
-	a := redisstore.New(client, redisstore.Options{Prefix: prefix})
 	b := redisstore.New(client, redisstore.Options{Prefix: prefix})
 	ctx := context.Background()
 

@@ -9,17 +9,14 @@ import (
 
 	"bridgebot/bot"
 	"bridgebot/bot/redisstore"
-	"bridgebot/bot/redisstore/redistest"
 	"bridgebot/internal/testkit"
 )
 
 // Redis restarting without persistence loses every key: the store says so
 // clearly in the log and goes on working.
 func TestDataLossIsReportedAndTheStoreGoesOn(t *testing.T) {
-	client, prefix := redistest.New(t)
 	var logs testkit.Buffer
-	st := redisstore.New(client, redisstore.Options{Prefix: prefix, OwnerTTL: 150 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	st, client, prefix := newStore(t, redisstore.Options{OwnerTTL: 150 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go st.Run(ctx)

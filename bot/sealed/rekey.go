@@ -121,16 +121,7 @@ func (rep *RekeyReport) one(ctx context.Context, ring *Keyring, v string, legacy
 		if !legacy || v == "" {
 			return nil
 		}
-		n, err := cas(string(ring.Seal(b)))
-		if err != nil {
-			return err
-		}
-		if n == 1 {
-			rep.Sealed++
-		} else {
-			rep.Changed++
-		}
-		return nil
+		return rep.swap(cas, string(ring.Seal(b)), &rep.Sealed)
 	}
 	nv, changed, err := ring.Reseal(b)
 	var missing *MissingKeyError
@@ -148,12 +139,19 @@ func (rep *RekeyReport) one(ctx context.Context, ring *Keyring, v string, legacy
 		rep.Current++
 		return nil
 	}
-	n, err := cas(string(nv))
+	return rep.swap(cas, string(nv), &rep.Resealed)
+}
+
+// swap writes v in place of the value read, through cas, and counts it in
+// done, or as Changed if the value was modified meanwhile (cas wrote
+// nothing).
+func (rep *RekeyReport) swap(cas func(string) (int, error), v string, done *int) error {
+	n, err := cas(v)
 	if err != nil {
 		return err
 	}
 	if n == 1 {
-		rep.Resealed++
+		*done++
 	} else {
 		rep.Changed++
 	}

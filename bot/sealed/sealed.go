@@ -33,6 +33,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -258,6 +259,16 @@ func (r *Keyring) MACs(msg string) []string {
 		}
 	}
 	return out
+}
+
+// ChatNames are the names a chat's value under base may have: base and
+// the MAC of the chat ID, under every key in the ring, current first.
+func (r *Keyring) ChatNames(base string, chat int64) []string {
+	names := r.MACs(strconv.FormatInt(chat, 10))
+	for i, m := range names {
+		names[i] = base + m
+	}
+	return names
 }
 
 func macWith(raw []byte, msg string) string {

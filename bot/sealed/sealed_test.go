@@ -108,6 +108,9 @@ func TestMAC(t *testing.T) {
 	if macs := r2.MACs("123"); len(macs) != 2 || macs[1] != r1.MAC("123") {
 		t.Fatalf("MACs = %v, want the retired key's MAC too", macs)
 	}
+	if names := r2.ChatNames("p:sent:", 123); len(names) != 2 || names[0] != "p:sent:"+r2.MAC("123") || names[1] != "p:sent:"+r1.MAC("123") {
+		t.Fatalf("ChatNames = %v, want the current key's name, then the retired one's", names)
+	}
 }
 
 func FuzzOpen(f *testing.F) {

@@ -68,14 +68,7 @@ func New(rdb redis.UniversalClient, prefix string, ring *sealed.Keyring) *Log {
 	return &Log{rdb: rdb, prefix: prefix, ring: ring, now: time.Now, kick: make(chan struct{}, 1)}
 }
 
-func (l *Log) keys(chat int64) []string {
-	macs := l.ring.MACs(strconv.FormatInt(chat, 10))
-	out := make([]string, len(macs))
-	for i, m := range macs {
-		out[i] = l.prefix + "sent:" + m
-	}
-	return out
-}
+func (l *Log) keys(chat int64) []string { return l.ring.ChatNames(l.prefix+"sent:", chat) }
 
 // Add records that the bot sent message id to chat: queued for Run's next
 // batch while Run runs, else written at once (one round trip).

@@ -6,16 +6,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"bridgebot/bot/redisstore/redistest"
 	"bridgebot/bot/sealed"
 	"bridgebot/bot/sentlog"
+	"bridgebot/internal/testkit"
 )
 
 // IDs are recorded at once without Run, and in batches while it runs
 // (written before Run returns).
 func TestAddAtOnceOrBatched(t *testing.T) {
-	client, prefix := redistest.New(t)
-	l := sentlog.New(client, prefix, sealed.Throwaway())
+	l, _, _ := newLog(t)
 	ctx := context.Background()
 	if err := l.Add(ctx, 5, 100); err != nil {
 		t.Fatal(err)
@@ -23,9 +25,7 @@ func TestAddAtOnceOrBatched(t *testing.T) {
 	if ids, err := l.Recent(ctx, 5); err != nil || len(ids) != 1 {
 		t.Fatalf("without Run: %v, %v", ids, err)
 	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error)
-	go func() { done <- l.Run(runCtx, slog.New(slog.DiscardHandler)) }()
+	stop := start(t, l)
 	for i := 1; i <= 20; i++ {
 		if err := l.Add(ctx, 5, 100+i); err != nil {
 			t.Fatal(err)
@@ -34,9 +34,6 @@ func TestAddAtOnceOrBatched(t *testing.T) {
 	waitRecent(t, l, 5, 21)
 	l.Add(ctx, 5, 200) // queued as Run stops: written by its last flush
 	stop()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
 	if ids, _ := l.Recent(ctx, 5); len(ids) != 22 {
 		t.Fatalf("%d IDs after Run stopped, want 22", len(ids))
 	}
@@ -46,16 +43,9 @@ func TestAddAtOnceOrBatched(t *testing.T) {
 // it brings back a key for the erased chat, whichever way the flush and
 // the erasure interleave.
 func TestEraseDropsQueuedIDs(t *testing.T) {
-	client, prefix := redistest.New(t)
-	l := sentlog.New(client, prefix, sealed.Throwaway())
+	l, client, prefix := newLog(t)
 	ctx := context.Background()
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error)
-	go func() { done <- l.Run(runCtx, slog.New(slog.DiscardHandler)) }()
-	defer func() {
-		stop()
-		<-done
-	}()
+	start(t, l)
 	for i := 1; i <= 10; i++ {
 		if err := l.Add(ctx, 5, i); err != nil {
 			t.Fatal(err)
@@ -76,6 +66,21 @@ func TestEraseDropsQueuedIDs(t *testing.T) {
 	if keys := client.Keys(ctx, prefix+"sent:*").Val(); len(keys) != 1 {
 		t.Errorf("sent-message keys %v: want only the other chat's", keys)
 	}
+}
+
+// newLog is a log on the test's own keys in Redis, with its client and
+// key prefix.
+func newLog(t *testing.T) (*sentlog.Log, *redis.Client, string) {
+	client, prefix := redistest.New(t)
+	return sentlog.New(client, prefix, sealed.Throwaway()), client, prefix
+}
+
+// start runs the log's batch writer until the returned stop is called or
+// the test ends; Run must return no error.
+func start(t *testing.T, l *sentlog.Log) (stop func()) {
+	return testkit.Start(t, "sentlog.Run", 5*time.Second, func(ctx context.Context) error {
+		return l.Run(ctx, slog.New(slog.DiscardHandler))
+	})
 }
 
 // waitRecent waits until chat has n recorded IDs (batches are written

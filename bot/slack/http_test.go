@@ -96,6 +96,33 @@ func newFixtureWith(t *testing.T, o fixtureOptions) *fixture {
 	return f
 }
 
+// postEvent posts an Events API body to the app, signed as Slack signs it.
+func (f *fixture) postEvent(t *testing.T, ev []byte) *http.Response {
+	t.Helper()
+	return slacktest.PostSigned(t, f.url+"/slack/events", ev, secret)
+}
+
+// staffReply posts the event of a staff member's reply under root.
+func (f *fixture) staffReply(t *testing.T, root, text string) {
+	t.Helper()
+	ev, _ := f.sl.StaffReply(channel, root, staff, text)
+	f.postEvent(t, ev)
+}
+
+// replyReaches posts a staff reply under root and waits until the member
+// (chat) gets it.
+func (f *fixture) replyReaches(t *testing.T, chat int64, root, text string) {
+	t.Helper()
+	f.staffReply(t, root, text)
+	f.waitRelayed(t, chat, wait, text)
+}
+
+// waitRelayed waits up to within for a message to the member that holds s.
+func (f *fixture) waitRelayed(t *testing.T, chat int64, within time.Duration, s string) telegramtest.Message {
+	t.Helper()
+	return f.tg.WaitMessage(t, chat, within, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, s) })
+}
+
 // ask makes member chat ask a question and returns the thread root's ts.
 // It also sends a follow-up and waits for it in the thread: the member's
 // messages are delivered in order, so once the follow-up is there the
@@ -145,18 +172,17 @@ func TestHTTPEventsAreVerifiedAndActedOnOnce(t *testing.T) {
 		t.Fatalf("url_verification: %d %q", resp.StatusCode, slacktest.BodyString(resp))
 	}
 
-	if resp := slacktest.PostSigned(t, f.url+"/slack/events", ev, secret); resp.StatusCode != 200 {
+	if resp := f.postEvent(t, ev); resp.StatusCode != 200 {
 		t.Fatalf("signed event: %d", resp.StatusCode)
 	}
 	retry := slacktest.RetryHeader(slacktest.Signer{Secret: secret}.Sign(ev, time.Now()), 1, "http_timeout")
 	if resp := slacktest.PostWithSignature(t, f.url+"/slack/events", ev, retry); resp.StatusCode != 200 {
 		t.Fatalf("retried event: %d", resp.StatusCode)
 	}
-	f.tg.WaitMessage(t, 42, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "Sí, hay becas.") })
+	f.waitRelayed(t, 42, wait, "Sí, hay becas.")
 	// A later message proves the retry was not queued behind it.
-	ev2, _ := f.sl.StaffReply(channel, root, staff, "Escríbenos si necesitas más.")
-	slacktest.PostSigned(t, f.url+"/slack/events", ev2, secret)
-	f.tg.WaitMessage(t, 42, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "Escríbenos") })
+	f.staffReply(t, root, "Escríbenos si necesitas más.")
+	f.waitRelayed(t, 42, wait, "Escríbenos")
 	if n := len(f.tg.Messages(42)); n != 2 {
 		t.Fatalf("want 2 relayed messages, got %d", n)
 	}
@@ -181,7 +207,7 @@ func TestHTTPEventsAreVerifiedAndActedOnOnce(t *testing.T) {
 		t.Fatalf("garbage: %d", resp.StatusCode)
 	}
 	huge := make([]byte, 2<<20)
-	resp = slacktest.PostSigned(t, f.url+"/slack/events", huge, secret)
+	resp = f.postEvent(t, huge)
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("huge body: %d", resp.StatusCode)
 	}
@@ -192,15 +218,12 @@ func TestOtherThreadsAndBotsAreIgnored(t *testing.T) {
 	root := f.ask(t, 43, "¿Dónde será?")
 	// A thread the bot did not create.
 	_, otherRoot := f.sl.StaffReply(channel, "", staff, "unrelated discussion")
-	ev, _ := f.sl.StaffReply(channel, otherRoot, staff, "reply elsewhere")
-	slacktest.PostSigned(t, f.url+"/slack/events", ev, secret)
+	f.staffReply(t, otherRoot, "reply elsewhere")
 	// Another app posting in our thread.
 	bev, _ := f.sl.BotMessage(channel, root, "B0OTHER", "an integration says hi")
-	slacktest.PostSigned(t, f.url+"/slack/events", bev, secret)
+	f.postEvent(t, bev)
 	// Then a real staff reply, which must be the only thing relayed.
-	ok, _ := f.sl.StaffReply(channel, root, staff, "En la frontera.")
-	slacktest.PostSigned(t, f.url+"/slack/events", ok, secret)
-	f.tg.WaitMessage(t, 43, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "En la frontera.") })
+	f.replyReaches(t, 43, root, "En la frontera.")
 	if msgs := f.tg.Messages(43); len(msgs) != 1 {
 		t.Fatalf("relayed %d messages, want 1: %+v", len(msgs), msgs)
 	}
@@ -209,8 +232,7 @@ func TestOtherThreadsAndBotsAreIgnored(t *testing.T) {
 func TestMrkdwnBecomesTelegramHTML(t *testing.T) {
 	f := newFixture(t)
 	root := f.ask(t, 44, "links?")
-	ev, _ := f.sl.StaffReply(channel, root, staff, "See <https://example.org/a?b=1&amp;c=2|our page> and *this* _too_ — 3 &lt; 5 <@U0ALMA>")
-	slacktest.PostSigned(t, f.url+"/slack/events", ev, secret)
+	f.staffReply(t, root, "See <https://example.org/a?b=1&amp;c=2|our page> and *this* _too_ — 3 &lt; 5 <@U0ALMA>")
 	m := f.tg.WaitMessage(t, 44, wait, nil)
 	want := `See <a href="https://example.org/a?b=1&amp;c=2">our page</a> and <b>this</b> <i>too</i> — 3 &lt; 5`
 	if !strings.Contains(m.Text, want) {
@@ -253,14 +275,11 @@ func TestDeleteCutsOldThreadsAndOldRootsKeepTheirOwnStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, root := range []string{first, second} {
-		ev, _ := f.sl.StaffReply(channel, root, staff, "¿sigues ahí?")
-		slacktest.PostSigned(t, f.url+"/slack/events", ev, secret)
+		f.staffReply(t, root, "¿sigues ahí?")
 	}
 	// A marker in another member's thread proves the events were handled.
 	other := f.ask(t, 47, "otra persona")
-	ev, _ := f.sl.StaffReply(channel, other, staff, "marker")
-	slacktest.PostSigned(t, f.url+"/slack/events", ev, secret)
-	f.tg.WaitMessage(t, 47, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "marker") })
+	f.replyReaches(t, 47, other, "marker")
 	if n := len(f.tg.Messages(46)); n != 0 {
 		t.Fatalf("a member who deleted their data still got %d messages", n)
 	}
@@ -270,14 +289,14 @@ func TestFilesGoBothWays(t *testing.T) {
 	f := newFixture(t)
 	root := f.ask(t, 48, "¿Me mandan el programa?")
 	ev, _ := f.sl.StaffFileShare(channel, root, staff, "Aquí está", "programa.pdf", []byte("%PDF-1.4 programa"))
-	if resp := slacktest.PostSigned(t, f.url+"/slack/events", ev, secret); resp.StatusCode != 200 {
+	if resp := f.postEvent(t, ev); resp.StatusCode != 200 {
 		t.Fatalf("file share: %d", resp.StatusCode)
 	}
 	doc := f.tg.WaitMessage(t, 48, wait, func(m telegramtest.Message) bool { return m.Media == "document" })
 	if string(doc.FileData) != "%PDF-1.4 programa" || doc.FileName != "programa.pdf" {
 		t.Fatalf("document: %q %q", doc.FileName, doc.FileData)
 	}
-	f.tg.WaitMessage(t, 48, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "Aquí está") })
+	f.waitRelayed(t, 48, wait, "Aquí está")
 
 	// A member's voice note lands in the thread.
 	u := telegramtest.User{ID: 48, FirstName: "Rosa", LanguageCode: "es"}

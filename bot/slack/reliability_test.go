@@ -132,7 +132,7 @@ func TestEventRetryAfterRedisFaultWhileQueueingDeliversOnce(t *testing.T) {
 	ev, _ := f.sl.StaffReply(channel, root, staff, "Empieza en enero, marker-51.")
 
 	out.arm("marker-51")
-	resp := slacktest.PostSigned(t, f.url+"/slack/events", ev, secret)
+	resp := f.postEvent(t, ev)
 	select {
 	case <-out.tripped:
 	default:
@@ -150,11 +150,9 @@ func TestEventRetryAfterRedisFaultWhileQueueingDeliversOnce(t *testing.T) {
 			t.Fatalf("retry %d: status %d", n, resp.StatusCode)
 		}
 	}
-	f.tg.WaitMessage(t, 51, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "marker-51") })
+	f.waitRelayed(t, 51, wait, "marker-51")
 	// A later reply proves nothing else is queued before it.
-	ev2, _ := f.sl.StaffReply(channel, root, staff, "¿Algo más?")
-	slacktest.PostSigned(t, f.url+"/slack/events", ev2, secret)
-	f.tg.WaitMessage(t, 51, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "¿Algo más?") })
+	f.replyReaches(t, 51, root, "¿Algo más?")
 	if n := len(f.tg.Messages(51)); n != 2 {
 		t.Fatalf("member got %d messages, want 2 (the reply once, then the next)", n)
 	}
@@ -183,9 +181,8 @@ func TestRootIsPostedOnceWhenSlacksAnswerIsLost(t *testing.T) {
 	if !lost {
 		t.Fatal("no chat.postMessage answer was lost; the fault was not exercised")
 	}
-	ev, _ := f.sl.StaffReply(channel, root, staff, "Sí, desde la estación.")
-	slacktest.PostSigned(t, f.url+"/slack/events", ev, secret)
-	f.tg.WaitMessage(t, 52, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "desde la estación") })
+	f.staffReply(t, root, "Sí, desde la estación.")
+	f.waitRelayed(t, 52, wait, "desde la estación")
 }
 
 // A staff file that can never be delivered (too large, deleted) is given
@@ -209,11 +206,10 @@ func TestPoisonFileIsGivenUpAndLaterRepliesArrive(t *testing.T) {
 				m, _ := f.sl.Message(channel, fileTS)
 				f.sl.DeleteFile(m.Files[0].ID)
 			}
-			slacktest.PostSigned(t, f.url+"/slack/events", ev, secret)
-			ev2, _ := f.sl.StaffReply(channel, root, staff, "¿Lo recibiste?")
-			slacktest.PostSigned(t, f.url+"/slack/events", ev2, secret)
+			f.postEvent(t, ev)
+			f.staffReply(t, root, "¿Lo recibiste?")
 
-			f.tg.WaitMessage(t, chat, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "¿Lo recibiste?") })
+			f.waitRelayed(t, chat, wait, "¿Lo recibiste?")
 			note := f.sl.WaitMessage(t, channel, wait, func(m slacktest.Message) bool {
 				return m.FromBot && m.ThreadTS == root && strings.Contains(m.Text, "could not be delivered")
 			})
@@ -250,23 +246,15 @@ func TestLongReplyIsNotResentWhenRecordingItFails(t *testing.T) {
 		key, _ := args[min(1, len(args)-1)].(string)
 		return c.Name() == "set" && strings.HasPrefix(key, relayed)
 	})
-	slacktest.PostSigned(t, f.url+"/slack/events", ev, secret)
+	f.postEvent(t, ev)
 	select {
 	case <-out.tripped:
 	case <-time.After(wait):
 		t.Fatal("the fault was not exercised")
 	}
 	// A later reply proves nothing else is on its way before it.
-	ev2, _ := f.sl.StaffReply(channel, root, staff, "¿Queda claro?")
-	slacktest.PostSigned(t, f.url+"/slack/events", ev2, secret)
-	f.tg.WaitMessage(t, 56, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "¿Queda claro?") })
-	var texts []string
-	for _, m := range f.tg.Messages(56) {
-		texts = append(texts, m.PlainText[:min(20, len(m.PlainText))])
-	}
-	if len(texts) != 3 {
-		t.Fatalf("member got %d messages %q, want the two parts once, then the next reply", len(texts), texts)
-	}
+	f.replyReaches(t, 56, root, "¿Queda claro?")
+	f.mustGetPartsOnceThenNext(t, 56)
 }
 
 // Part two of a long reply fails (Telegram keeps answering 429 until the
@@ -277,23 +265,15 @@ func TestLongReplyFailingOnPartTwoDoesNotResendPartOne(t *testing.T) {
 	f := newFixtureWith(t, fixtureOptions{tg: []telegramtest.Option{telegramtest.WithRateLimit(0, 1)}})
 	root := f.ask(t, 57, "¿Me cuentan todo?")
 	long := strings.Repeat("uno ", 750) + "\n" + strings.Repeat("dos ", 750)
-	ev, _ := f.sl.StaffReply(channel, root, staff, long)
-	slacktest.PostSigned(t, f.url+"/slack/events", ev, secret)
-	f.tg.WaitMessage(t, 57, wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "uno uno") })
+	f.staffReply(t, root, long)
+	f.waitRelayed(t, 57, wait, "uno uno")
 	// Six: every try the client makes for part two (one may already have
 	// met the rate limit).
 	f.tg.FailNext("sendMessage", 6, 429, "Too Many Requests: retry after 1", 1)
-	f.tg.WaitMessage(t, 57, 3*wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "dos dos") })
-	ev2, _ := f.sl.StaffReply(channel, root, staff, "¿Queda claro?")
-	slacktest.PostSigned(t, f.url+"/slack/events", ev2, secret)
-	f.tg.WaitMessage(t, 57, 3*wait, func(m telegramtest.Message) bool { return strings.Contains(m.PlainText, "¿Queda claro?") })
-	var texts []string
-	for _, m := range f.tg.Messages(57) {
-		texts = append(texts, m.PlainText[:min(20, len(m.PlainText))])
-	}
-	if len(texts) != 3 {
-		t.Fatalf("member got %d messages %q, want the two parts once, then the next reply", len(texts), texts)
-	}
+	f.waitRelayed(t, 57, 3*wait, "dos dos")
+	f.staffReply(t, root, "¿Queda claro?")
+	f.waitRelayed(t, 57, 3*wait, "¿Queda claro?")
+	f.mustGetPartsOnceThenNext(t, 57)
 }
 
 // A member's turn delivered again after a crash relays its question once:
@@ -326,5 +306,18 @@ func TestRelayDeliveredTwiceWithOneKeyIsQueuedOnce(t *testing.T) {
 	}
 	if roots != 1 {
 		t.Fatalf("%d roots for one question", roots)
+	}
+}
+
+// mustGetPartsOnceThenNext checks that the member got a long reply's two
+// parts once each, then the next reply: three messages.
+func (f *fixture) mustGetPartsOnceThenNext(t *testing.T, chat int64) {
+	t.Helper()
+	var texts []string
+	for _, m := range f.tg.Messages(chat) {
+		texts = append(texts, m.PlainText[:min(20, len(m.PlainText))])
+	}
+	if len(texts) != 3 {
+		t.Fatalf("member got %d messages %q, want the two parts once, then the next reply", len(texts), texts)
 	}
 }

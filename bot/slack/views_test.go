@@ -139,7 +139,7 @@ func TestUndeliveredReplyIsToldInTheThreadForEveryone(t *testing.T) {
 	root := f.ask(t, 75, "¿Hay becas?")
 	f.tg.BlockChat(75)
 	ev, replyTS := f.sl.StaffReply(channel, root, staff, "Sí, escríbenos.")
-	slacktest.PostSigned(t, f.url+"/slack/events", ev, secret)
+	f.postEvent(t, ev)
 	note := f.sl.WaitMessage(t, channel, wait, func(m slacktest.Message) bool {
 		return m.FromBot && m.ThreadTS == root && strings.HasPrefix(m.Text, "⚠️ Not delivered:")
 	})

@@ -54,14 +54,7 @@ func New(rdb redis.UniversalClient, prefix string, ring *sealed.Keyring, ttl tim
 }
 
 // keys are the tombstone's possible names, under every key of the ring.
-func (b *Book) keys(chat int64) []string {
-	macs := b.ring.MACs(strconv.FormatInt(chat, 10))
-	out := make([]string, len(macs))
-	for i, m := range macs {
-		out[i] = b.prefix + "erased:" + m
-	}
-	return out
-}
+func (b *Book) keys(chat int64) []string { return b.ring.ChatNames(b.prefix+"erased:", chat) }
 
 // Mark records that the member erased their data at at.
 func (b *Book) Mark(ctx context.Context, chat int64, at time.Time) error {

@@ -1,7 +1,8 @@
 // Package testkit is what tests across the module share, so each does not
 // grow its own copy: a buffer that one goroutine writes (a logger, a
-// command's output) while the test reads it, running a long-lived part (a
-// worker, a bot) until the test ends, and the shipped flows and texts.
+// command's output) while the test reads it, a clock that moves only when
+// told, running a long-lived part (a worker, a bot) until the test ends,
+// and the shipped flows and texts.
 package testkit
 
 import (
@@ -39,6 +40,30 @@ func (b *Buffer) Reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.b.Reset()
+}
+
+// Clock is a clock that stands still until advanced, safe for concurrent
+// use: its Now method is what the code under test is given as its clock.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock is a clock that reads start.
+func NewClock(start time.Time) *Clock { return &Clock{now: start} }
+
+// Now is the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock on by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 // Go runs run in a goroutine until the test ends; then its context is

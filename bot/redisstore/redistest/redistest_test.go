@@ -17,29 +17,32 @@ func TestCounter(t *testing.T) {
 	// Connecting costs round trips too (HELLO, CLIENT SETINFO): warm up.
 	client.Ping(ctx)
 	client.Pipelined(ctx, func(p redis.Pipeliner) error { p.Ping(ctx); return nil })
-	c.Reset()
 
-	client.Set(ctx, prefix+"a", "1", 0)
-	if n := c.Count(); n != 1 {
-		t.Errorf("one command counted %d", n)
-	}
-	c.Reset()
-	client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Get(ctx, prefix+"a")
-		p.Get(ctx, prefix+"b")
-		return nil
-	})
-	if n := c.Count(); n != 1 {
-		t.Errorf("one pipeline counted %d", n)
-	}
-	c.Reset()
-	client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Incr(ctx, prefix+"a")
-		p.Incr(ctx, prefix+"a")
-		return nil
-	})
-	if n := c.Count(); n != 1 {
-		t.Errorf("one transaction counted %d", n)
+	for _, step := range []struct {
+		what string
+		run  func()
+	}{
+		{"one command", func() { client.Set(ctx, prefix+"a", "1", 0) }},
+		{"one pipeline", func() {
+			client.Pipelined(ctx, func(p redis.Pipeliner) error {
+				p.Get(ctx, prefix+"a")
+				p.Get(ctx, prefix+"b")
+				return nil
+			})
+		}},
+		{"one transaction", func() {
+			client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Incr(ctx, prefix+"a")
+				p.Incr(ctx, prefix+"a")
+				return nil
+			})
+		}},
+	} {
+		c.Reset()
+		step.run()
+		if n := c.Count(); n != 1 {
+			t.Errorf("%s counted %d", step.what, n)
+		}
 	}
 }
 

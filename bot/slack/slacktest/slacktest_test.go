@@ -18,6 +18,8 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
+
+	"bridgebot/internal/testkit"
 )
 
 const (
@@ -446,24 +448,6 @@ func TestEventBuilders(t *testing.T) {
 	}
 }
 
-// fakeClock is a settable clock for trigger expiry.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func interaction(t *testing.T, form url.Values) slack.InteractionCallback {
 	t.Helper()
 	var cb slack.InteractionCallback
@@ -486,7 +470,7 @@ func modal(callbackID string) slack.ModalViewRequest {
 }
 
 func TestBlockActionAndViews(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1700000000, 0)}
+	clock := testkit.NewClock(time.Unix(1700000000, 0)) // for trigger expiry
 	srv, api := newFake(t, WithClock(clock.Now))
 	_, root, err := api.PostMessage(staffChan, slack.MsgOptionText("q", false), slack.MsgOptionBlocks(questionBlocks("q-42")...))
 	if err != nil {
@@ -521,7 +505,7 @@ func TestBlockActionAndViews(t *testing.T) {
 		t.Errorf("unknown trigger: %v", err)
 	}
 	late := interaction(t, srv.BlockAction(staffChan, root, agent, "resolve", "q-42", ""))
-	clock.Add(3100 * time.Millisecond)
+	clock.Advance(3100 * time.Millisecond)
 	if _, err := api.OpenView(late.TriggerID, modal("close_q")); slackErrorCode(err) != "expired_trigger_id" {
 		t.Errorf("late trigger: %v", err)
 	}

@@ -19,6 +19,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"bridgebot/bot/telegram/telegramtest"
+	"bridgebot/internal/testkit"
 )
 
 const wait = 10 * time.Second
@@ -43,15 +44,6 @@ func newBotWithAlice(t *testing.T) (*telegramtest.Server, *tgbotapi.BotAPI) {
 	srv, bot := newBot(t)
 	srv.AddChat(alice)
 	return srv, bot
-}
-
-// testClock is a clock for WithClock that stands still until advanced.
-func testClock() (clock func() time.Time, advance func(time.Duration)) {
-	now := time.Unix(1_700_000_000, 0)
-	var mu sync.Mutex
-	clock = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance = func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	return clock, advance
 }
 
 // apiError asserts err is a Telegram error with that code and description.
@@ -514,8 +506,8 @@ func TestSecondPollSupersedesFirst(t *testing.T) {
 
 func TestCallbackQuery(t *testing.T) {
 	t.Parallel()
-	clock, advance := testClock()
-	srv, bot := newBot(t, telegramtest.WithClock(clock))
+	clock := testkit.NewClock(time.Unix(1_700_000_000, 0))
+	srv, bot := newBot(t, telegramtest.WithClock(clock.Now))
 
 	srv.SendText(alice, "/start")
 	msg := tgbotapi.NewMessage(alice.ID, "Choose")
@@ -557,7 +549,7 @@ func TestCallbackQuery(t *testing.T) {
 	apiError(t, err, 400, tooOld)
 
 	late := srv.PressButton(alice, sent.MessageID, "pick:a")
-	advance(16 * time.Second)
+	clock.Advance(16 * time.Second)
 	_, err = bot.Request(tgbotapi.NewCallback(late, ""))
 	apiError(t, err, 400, tooOld)
 	if _, ok := srv.CallbackAnswer(late); ok {
@@ -638,8 +630,8 @@ func TestSetMyCommands(t *testing.T) {
 
 func TestPerChatRateLimit(t *testing.T) {
 	t.Parallel()
-	clock, advance := testClock()
-	srv, bot := newBot(t, telegramtest.WithRateLimit(0, 1), telegramtest.WithClock(clock))
+	clock := testkit.NewClock(time.Unix(1_700_000_000, 0))
+	srv, bot := newBot(t, telegramtest.WithRateLimit(0, 1), telegramtest.WithClock(clock.Now))
 	srv.AddChat(alice)
 	srv.AddChat(bob)
 
@@ -654,7 +646,7 @@ func TestPerChatRateLimit(t *testing.T) {
 	if _, err := bot.Send(tgbotapi.NewMessage(bob.ID, "other chat")); err != nil {
 		t.Fatalf("limit is per chat: %v", err)
 	}
-	advance(time.Second)
+	clock.Advance(time.Second)
 	if _, err := bot.Send(tgbotapi.NewMessage(alice.ID, "2")); err != nil {
 		t.Fatalf("after a second: %v", err)
 	}
