@@ -107,7 +107,6 @@ package outbox
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -333,9 +332,7 @@ func defaultConsumer() string {
 	if err != nil || host == "" {
 		host = "host"
 	}
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), rand.Text())
 }
 
 // Consumer returns this outbox's consumer name.

@@ -3,7 +3,6 @@ package redisstore
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,11 +61,9 @@ func (s *Store) alivePrefix() string { return s.prefix + "turns:alive:" }
 // Owner is this store's identity as a deliverer of turns (one per process).
 func (s *Store) Owner() string { return s.owner }
 
-func newOwner() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
+// newOwner returns a random owner ID (26 base32 characters: no "|", the
+// separator of turn entries).
+func newOwner() string { return rand.Text() }
 
 var _ bot.TurnLog = (*Store)(nil)
 

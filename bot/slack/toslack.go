@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -205,9 +204,7 @@ func (d *Desk) postRoot(ctx context.Context, m memberMsg, root ticket) (channel,
 // It returns errErased, recording nothing, when the member erased their
 // data since writing m.
 func (d *Desk) rootIntent(ctx context.Context, m memberMsg, key, chat, channel string) (ch, token string, since time.Time, err error) {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	token = hex.EncodeToString(b[:])
+	token = rand.Text()
 	var set *redis.BoolCmd
 	var get *redis.StringCmd
 	_, gone, err := d.guard(ctx, m.Chat, m.At, func(pipe redis.Pipeliner) {
