@@ -3,7 +3,6 @@ package slack
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -271,9 +270,7 @@ func (c *Composer) postPreview(ctx context.Context, job broadcast.Job, channel, 
 		fail(err)
 		return
 	}
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	id := hex.EncodeToString(b[:])
+	id := rand.Text()
 	raw, _ := json.Marshal(draft{Job: job, Channel: channel})
 	if err := c.rdb.Set(ctx, c.draftKey(id), raw, 48*time.Hour).Err(); err != nil {
 		fail(err)
