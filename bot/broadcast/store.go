@@ -154,6 +154,23 @@ type Store struct {
 	*Heartbeats  // the workers that are running
 }
 
+// Control is what the organizers' tools (the Slack composer, `bridgebot
+// broadcast`) do with broadcasts: the jobs and their progress. A *Store
+// has it.
+type Control interface {
+	Choices() Choices
+	Preview(ctx context.Context, j Job) (Preview, error)
+	Create(ctx context.Context, j Job) (Job, error)
+	Get(ctx context.Context, id string) (Job, error)
+	List(ctx context.Context, limit int) ([]Job, error)
+	Pause(ctx context.Context, id string) error
+	Resume(ctx context.Context, id string) error
+	Cancel(ctx context.Context, id string) error
+	Progress(ctx context.Context, id string) (Progress, error)
+}
+
+var _ Control = (*Store)(nil)
+
 // New returns a Store on client (not closed by the Store).
 func New(client redis.UniversalClient, opts Options) *Store {
 	opts = opts.withDefaults()

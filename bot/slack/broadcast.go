@@ -28,7 +28,7 @@ type Composer struct {
 	api        composerAPI
 	rdb        redis.Cmdable
 	key        func(parts ...string) string
-	store      Broadcasts
+	store      broadcast.Control
 	choices    broadcast.Choices // what the modal offers: the loaded sign-up flow's
 	organizers map[string]bool
 	log        *slog.Logger
@@ -48,22 +48,8 @@ type composerAPI interface {
 	UpdateMessageContext(ctx context.Context, channelID, timestamp string, options ...slackapi.MsgOption) (string, string, string, error)
 }
 
-// Broadcasts is what the Composer does with broadcast jobs (a
-// *broadcast.Store's jobs and progress).
-type Broadcasts interface {
-	Choices() broadcast.Choices
-	Preview(ctx context.Context, j broadcast.Job) (broadcast.Preview, error)
-	Create(ctx context.Context, j broadcast.Job) (broadcast.Job, error)
-	Get(ctx context.Context, id string) (broadcast.Job, error)
-	List(ctx context.Context, limit int) ([]broadcast.Job, error)
-	Pause(ctx context.Context, id string) error
-	Resume(ctx context.Context, id string) error
-	Cancel(ctx context.Context, id string) error
-	Progress(ctx context.Context, id string) (broadcast.Progress, error)
-}
-
 // NewComposer adds broadcasting to the desk for these Slack user IDs.
-func NewComposer(d Host, store Broadcasts, organizers []string) *Composer {
+func NewComposer(d Host, store broadcast.Control, organizers []string) *Composer {
 	c := &Composer{api: d.SlackClient(), rdb: d.RedisClient(), key: d.Key, store: store, choices: store.Choices(),
 		organizers: map[string]bool{}, log: d.Logger(), every: 2 * time.Second, rendered: map[string]string{}}
 	for _, o := range organizers {

@@ -173,15 +173,7 @@ func runBroadcast(ctx context.Context, c config, args []string, s streams) error
 // broadcastJobs is what the broadcast commands use of a *broadcast.Store:
 // the jobs, their progress and the workers' heartbeats.
 type broadcastJobs interface {
-	Choices() broadcast.Choices
-	Preview(ctx context.Context, j broadcast.Job) (broadcast.Preview, error)
-	Create(ctx context.Context, j broadcast.Job) (broadcast.Job, error)
-	Get(ctx context.Context, id string) (broadcast.Job, error)
-	List(ctx context.Context, limit int) ([]broadcast.Job, error)
-	Pause(ctx context.Context, id string) error
-	Resume(ctx context.Context, id string) error
-	Cancel(ctx context.Context, id string) error
-	Progress(ctx context.Context, id string) (broadcast.Progress, error)
+	broadcast.Control
 	Workers(ctx context.Context) ([]broadcast.WorkerInfo, error)
 }
 
