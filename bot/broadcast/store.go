@@ -1,6 +1,7 @@
 package broadcast
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -90,18 +91,10 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.Prefix == "" {
-		o.Prefix = DefaultPrefix
-	}
-	if o.Rate <= 0 {
-		o.Rate = DefaultRate
-	}
-	if o.PaidRate <= 0 {
-		o.PaidRate = DefaultPaidRate
-	}
-	if o.Concurrency <= 0 {
-		o.Concurrency = DefaultConcurrency
-	}
+	o.Prefix = cmp.Or(o.Prefix, DefaultPrefix)
+	o.Rate = positiveOr(o.Rate, DefaultRate)
+	o.PaidRate = positiveOr(o.PaidRate, DefaultPaidRate)
+	o.Concurrency = positiveOr(o.Concurrency, DefaultConcurrency)
 	if o.Consumer == "" {
 		host, _ := os.Hostname()
 		o.Consumer = host + ":" + strconv.Itoa(os.Getpid()) + ":" + randomHex(2)
@@ -115,23 +108,20 @@ func (o Options) withDefaults() Options {
 	if o.Keyring == nil {
 		o.Keyring = sealed.Process()
 	}
-	if o.PageSize <= 0 {
-		o.PageSize = DefaultPageSize
-	}
-	o.PageSize = min(o.PageSize, 1000)
-	if o.LeaseTime <= 0 {
-		o.LeaseTime = DefaultLeaseTime
-	}
-	if o.PollInterval <= 0 {
-		o.PollInterval = DefaultPollInterval
-	}
-	if o.MaxAttempts <= 0 {
-		o.MaxAttempts = DefaultMaxAttempts
-	}
-	if o.RetryBackoff <= 0 {
-		o.RetryBackoff = time.Second
-	}
+	o.PageSize = min(positiveOr(o.PageSize, DefaultPageSize), 1000)
+	o.LeaseTime = positiveOr(o.LeaseTime, DefaultLeaseTime)
+	o.PollInterval = positiveOr(o.PollInterval, DefaultPollInterval)
+	o.MaxAttempts = positiveOr(o.MaxAttempts, DefaultMaxAttempts)
+	o.RetryBackoff = positiveOr(o.RetryBackoff, time.Second)
 	return o
+}
+
+// positiveOr is v, or def when v is not positive (unset or nonsense).
+func positiveOr[T int | float64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // rateFor is the send rate of a job.
