@@ -332,7 +332,7 @@ func (p *parser) langLists(key, n *yaml.Node, what string, required bool) map[st
 	}
 	p.eachKey(n, what, func(k, v *yaml.Node) {
 		lang := k.Value
-		if !isLanguage(lang) {
+		if !locales.Supported(lang) {
 			p.addf(k.Line, "%s: unknown language %q (want %s)", what, lang, strings.Join(Languages, ", "))
 			return
 		}
@@ -359,15 +359,6 @@ func (p *parser) langLists(key, n *yaml.Node, what string, required bool) map[st
 		}
 	}
 	return out
-}
-
-func isLanguage(s string) bool {
-	for _, l := range Languages {
-		if s == l {
-			return true
-		}
-	}
-	return false
 }
 
 func (p *parser) entry(n *yaml.Node) *Entry {
