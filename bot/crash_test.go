@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"bridgebot/bot"
+	"bridgebot/internal/testkit"
 )
 
 // crashOnce returns a crash hook that fires the first time point is
@@ -46,17 +47,6 @@ func count(s string, recs ...*recorder) int {
 		r.mu.Unlock()
 	}
 	return n
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // Kill the bot between each pair of steps of a turn that has effects and a
@@ -105,7 +95,7 @@ func TestCrashAtEveryStepOfATurn(t *testing.T) {
 						time.Sleep(50 * time.Millisecond)
 					}
 				}()
-				waitFor(t, "the reply from the next process", func() bool { return count("Sent to the team", next.rec) > 0 })
+				testkit.Eventually(t, 10*time.Second, "the reply from the next process", func() bool { return count("Sent to the team", next.rec) > 0 })
 				// one update of a chat at a time, as the dispatcher ensures
 				cancel()
 				<-stopped
@@ -157,7 +147,7 @@ func TestCrashInTheMiddleOfDelete(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go next.e.Recover(ctx)
-	waitFor(t, "the erasure's reply", func() bool { return count("deleted", next.rec) > 0 })
+	testkit.Eventually(t, 10*time.Second, "the erasure's reply", func() bool { return count("deleted", next.rec) > 0 })
 	desk.mu.Lock()
 	forgot := desk.forgot
 	desk.mu.Unlock()
@@ -184,7 +174,7 @@ func TestSubscriptionAfterTheFormIsRetriedUntilItHolds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go h.e.Recover(ctx)
-	waitFor(t, "the subscription", func() bool { ok, _ := subs.IsSubscribed(ctx, h.chat); return ok })
+	testkit.Eventually(t, 10*time.Second, "the subscription", func() bool { ok, _ := subs.IsSubscribed(ctx, h.chat); return ok })
 }
 
 type flakySubs struct {

@@ -113,23 +113,10 @@ func (e *env) worker(client *redis.Client, sender broadcast.Announcer, o broadca
 	return testkit.Start(e.t, "worker", wait, w.Run)
 }
 
-// eventually polls cond (Redis state has no change notification) until it
-// holds or the timeout fails the test.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func (e *env) waitStatus(id, status string) broadcast.Job {
 	e.t.Helper()
 	var j broadcast.Job
-	eventually(e.t, wait, "broadcast "+id+" "+status, func() bool {
+	testkit.Eventually(e.t, wait, "broadcast "+id+" "+status, func() bool {
 		var err error
 		j, err = e.store.Get(context.Background(), id)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"bridgebot/bot"
 	"bridgebot/bot/broadcast"
 	"bridgebot/bot/telegram/telegramtest"
+	"bridgebot/internal/testkit"
 )
 
 func TestDeliversAtTheConfiguredRate(t *testing.T) {
@@ -313,7 +314,7 @@ func TestPauseAndResume(t *testing.T) {
 	b := e.create(broadcast.Job{Texts: map[string]string{"es": "otro"}, Audience: broadcast.Audience{Langs: []string{"es"}}})
 	e.waitStatus(b.ID, broadcast.StatusDone)
 	e.exactlyOnce(es)
-	eventually(t, wait, "no send in flight", func() bool { return cs.inflight.Load() == 0 })
+	testkit.Eventually(t, wait, "no send in flight", func() bool { return cs.inflight.Load() == 0 })
 	paused := e.textCountAll(ids, "paused one")
 	if paused > atPause+conc {
 		t.Errorf("%d sent while paused, %d at pause", paused, atPause)
@@ -356,7 +357,7 @@ func TestScheduledDueBeforeTheWorkerStarts(t *testing.T) {
 	ids := e.members(1, 3, bot.Subscription{})
 	at := time.Now().Add(300 * time.Millisecond)
 	j := e.create(broadcast.Job{At: at})
-	eventually(t, wait, "the send time to pass", func() bool { return time.Now().After(at.Add(100 * time.Millisecond)) })
+	testkit.Eventually(t, wait, "the send time to pass", func() bool { return time.Now().After(at.Add(100 * time.Millisecond)) })
 	if got, _ := e.store.Get(context.Background(), j.ID); got.Status != broadcast.StatusScheduled {
 		t.Fatalf("status %s before any worker, want scheduled", got.Status)
 	}
@@ -447,7 +448,7 @@ func TestLateSubscribersWaitForTheNextBroadcast(t *testing.T) {
 	early := e.members(1, 3, bot.Subscription{})
 	j := e.create(broadcast.Job{})
 	// Since has millisecond precision: subscribe in a later millisecond.
-	eventually(t, wait, "the next millisecond", func() bool { return time.Since(j.Created) > 2*time.Millisecond })
+	testkit.Eventually(t, wait, "the next millisecond", func() bool { return time.Since(j.Created) > 2*time.Millisecond })
 	late := e.members(100, 2, bot.Subscription{})
 	e.worker(nil, nil, broadcast.Options{})
 	j = e.waitStatus(j.ID, broadcast.StatusDone)
@@ -470,13 +471,13 @@ func TestProgressAndWorkers(t *testing.T) {
 		t.Fatalf("workers before start: %v, %v", ws, err)
 	}
 	stop := e.worker(nil, nil, broadcast.Options{Rate: 20, Consumer: "test-worker"})
-	eventually(t, wait, "a heartbeat", func() bool {
+	testkit.Eventually(t, wait, "a heartbeat", func() bool {
 		ws, err := e.store.Workers(ctx)
 		return err == nil && len(ws) == 1 && ws[0].Consumer == "test-worker" && ws[0].Rate == 20
 	})
 	j := e.create(broadcast.Job{})
 	var p broadcast.Progress
-	eventually(t, wait, "a measured rate", func() bool {
+	testkit.Eventually(t, wait, "a measured rate", func() bool {
 		var err error
 		p, err = e.store.Progress(ctx, j.ID)
 		if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"bridgebot/bot/redisstore/redistest"
 	"bridgebot/bot/sealed"
+	"bridgebot/internal/testkit"
 )
 
 // waitTimeout bounds every wait for an event in these tests.
@@ -323,21 +324,6 @@ func runUntil(t testing.TB, o *Outbox, h func(ctx context.Context, e Entry, stop
 	}
 }
 
-// eventually waits for cond, checking it every few milliseconds, for
-// conditions on Redis state that no event announces.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
-}
-
 // keysInDifferentPartitions returns two keys that hash to different
 // partitions of o.
 func keysInDifferentPartitions(o *Outbox) (string, string) {
@@ -400,12 +386,12 @@ func TestOrderWithinKeyUnderRetries(t *testing.T) {
 // call).
 func stopAndCheckEmpty(t *testing.T, ctx context.Context, client redis.UniversalClient, o *Outbox) {
 	t.Helper()
-	eventually(t, "empty outbox", func() bool {
+	testkit.Eventually(t, waitTimeout, "empty outbox", func() bool {
 		st, err := o.Stats(ctx)
 		return err == nil && st.Pending == 0
 	})
 	for p := range o.opts.Partitions {
-		eventually(t, "no attempt counters", func() bool {
+		testkit.Eventually(t, waitTimeout, "no attempt counters", func() bool {
 			n, err := client.Exists(ctx, o.attempts[p]).Result()
 			return err == nil && n == 0
 		})
@@ -630,7 +616,7 @@ func TestAttemptsSurviveRestart(t *testing.T) {
 		return errors.New("slack: 500")
 	})
 	// Wait until a few tries were counted in Redis, then stop.
-	eventually(t, "two tries", func() bool {
+	testkit.Eventually(t, waitTimeout, "two tries", func() bool {
 		vals, err := client.HGetAll(context.Background(), a.attempts[a.Partition("chat:9")]).Result()
 		if err != nil {
 			return false
@@ -723,7 +709,7 @@ func TestTwoReplicasShare(t *testing.T) {
 
 	// The replicas split the partitions between them.
 	ctx := context.Background()
-	eventually(t, "both replicas owning partitions", func() bool {
+	testkit.Eventually(t, waitTimeout, "both replicas owning partitions", func() bool {
 		st, err := a.Stats(ctx)
 		if err != nil {
 			return false
@@ -802,7 +788,7 @@ func TestRedisDownAndBack(t *testing.T) {
 	rec.waitDistinct(t, 3)
 	// Let the last acknowledgement land: an entry handled but not yet
 	// acknowledged when Redis goes away is (rightly) handled again.
-	eventually(t, "acknowledgements", func() bool {
+	testkit.Eventually(t, waitTimeout, "acknowledgements", func() bool {
 		st, err := o.Stats(ctx)
 		return err == nil && st.Pending == 0
 	})
@@ -827,7 +813,7 @@ func TestRedisDownAndBack(t *testing.T) {
 	}
 	restarted := time.Now()
 	// go-redis keeps failing fast for about a second after dial errors.
-	eventually(t, "Enqueue to work again", func() bool {
+	testkit.Eventually(t, waitTimeout, "Enqueue to work again", func() bool {
 		_, err := o.Enqueue(ctx, keys[0], "msg", []byte("4"))
 		return err == nil
 	})
@@ -936,7 +922,7 @@ func TestRunArguments(t *testing.T) {
 		t.Error("Run accepted a nil handler")
 	}
 	r := start(t, o, func(context.Context, Entry) error { return nil })
-	eventually(t, "Run to start", o.running.Load)
+	testkit.Eventually(t, waitTimeout, "Run to start", o.running.Load)
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	if err := o.Run(ctx, func(context.Context, Entry) error { return nil }); err == nil {

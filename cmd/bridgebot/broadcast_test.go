@@ -94,7 +94,7 @@ func (e *bcEnv) startWorker(rate float64) {
 	opts.Keyring = e.ring
 	w := broadcast.NewWorker(e.rdb, tg, opts)
 	testkit.Go(e.t, func(ctx context.Context) { _ = w.Run(ctx) })
-	e.eventually("the worker's heartbeat", func() bool {
+	testkit.Eventually(e.t, wait, "the worker's heartbeat", func() bool {
 		ws, err := e.store.Workers(context.Background())
 		return err == nil && len(ws) > 0
 	})
@@ -121,17 +121,6 @@ func (e *bcEnv) file(name, text string) string {
 		e.t.Fatal(err)
 	}
 	return p
-}
-
-func (e *bcEnv) eventually(what string, cond func() bool) {
-	e.t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // bc runs `bridgebot broadcast args...` with stdin.
@@ -285,7 +274,7 @@ func TestBroadcastWithoutBotSaysSo(t *testing.T) {
 	}
 	// The bot starts later and delivers it.
 	e.startWorker(25)
-	e.eventually("the broadcast to be done", func() bool {
+	testkit.Eventually(e.t, wait, "the broadcast to be done", func() bool {
 		j, _ := e.store.Get(context.Background(), id)
 		return j.Status == broadcast.StatusDone && j.Counts.Sent == 3
 	})
@@ -344,7 +333,7 @@ func TestBroadcastCtrlCStopsFollowingOnly(t *testing.T) {
 	var out, errOut testkit.Buffer
 	done := make(chan error, 1)
 	go func() { done <- e.bcTo(ctx, "", &out, &errOut, "send", "--en", f, "--yes") }()
-	e.eventually("a progress line", func() bool { return strings.Contains(out.String(), "msg/s") })
+	testkit.Eventually(e.t, wait, "a progress line", func() bool { return strings.Contains(out.String(), "msg/s") })
 	cancel() // Ctrl-C
 	select {
 	case err := <-done:
@@ -358,7 +347,7 @@ func TestBroadcastCtrlCStopsFollowingOnly(t *testing.T) {
 	if !strings.Contains(out.String(), "Stopped following. Broadcast "+id+" goes on in the bot") {
 		t.Errorf("output:\n%s", out.String())
 	}
-	e.eventually("the broadcast to finish without the CLI", func() bool {
+	testkit.Eventually(e.t, wait, "the broadcast to finish without the CLI", func() bool {
 		j, _ := e.store.Get(context.Background(), id)
 		return j.Status == broadcast.StatusDone && j.Counts.Sent == 12
 	})

@@ -2,7 +2,7 @@
 // grow its own copy: a buffer that one goroutine writes (a logger, a
 // command's output) while the test reads it, a clock that moves only when
 // told, running a long-lived part (a worker, a bot) until the test ends,
-// and the shipped flows and texts.
+// waiting for a condition, and the shipped flows and texts.
 package testkit
 
 import (
@@ -108,6 +108,20 @@ func Start(t testing.TB, what string, wait time.Duration, run func(ctx context.C
 	}
 	t.Cleanup(stop)
 	return stop
+}
+
+// Eventually polls cond every 10 ms until it holds, failing the test if
+// it does not within timeout (what names the wait): for state that no
+// event announces, such as what is in Redis.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // Shipped is the flows and texts the bot ships with (flows/default,
