@@ -448,12 +448,16 @@ const (
 	kindEdit       = "edit"        // to Telegram: a staff edit
 )
 
+// memberQueue is the outbox key of a member's entries (in both outboxes),
+// which keeps them in order; erasure purges it.
+func memberQueue(chat int64) string { return "chat:" + strconv.FormatInt(chat, 10) }
+
 func (d *Desk) enqueue(ctx context.Context, box *outbox.Outbox, chat int64, kind string, v any) error {
 	payload, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("slack: encode %s: %w", kind, err)
 	}
-	if _, err := box.Enqueue(ctx, "chat:"+strconv.FormatInt(chat, 10), kind, payload); err != nil {
+	if _, err := box.Enqueue(ctx, memberQueue(chat), kind, payload); err != nil {
 		return fmt.Errorf("slack: queue %s for %d: %w", kind, chat, err)
 	}
 	return nil
@@ -470,7 +474,7 @@ func (d *Desk) enqueueOnce(ctx context.Context, box *outbox.Outbox, once string,
 	if err != nil {
 		return fmt.Errorf("slack: encode %s: %w", kind, err)
 	}
-	if _, _, err := box.EnqueueOnce(ctx, once, eventTTL, "chat:"+strconv.FormatInt(chat, 10), kind, payload); err != nil {
+	if _, _, err := box.EnqueueOnce(ctx, once, eventTTL, memberQueue(chat), kind, payload); err != nil {
 		return fmt.Errorf("slack: queue %s for %d: %w", kind, chat, err)
 	}
 	return nil

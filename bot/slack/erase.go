@@ -52,7 +52,7 @@ const kindRedact = "redact"
 const kindPurgeDead = "purge-dead"
 
 type purgeDeadMsg struct {
-	Key string    `json:"key"` // the member's queue, "chat:{id}"
+	Key string    `json:"key"` // the member's queue (memberQueue)
 	At  time.Time `json:"at"`  // the erasure: later dead letters are a returning member's
 }
 
@@ -97,7 +97,7 @@ func (d *Desk) Forget(ctx context.Context, chatID int64) error {
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("slack: forget %d: %w", chatID, err)
 	}
-	queue := "chat:" + chat
+	queue := memberQueue(chatID)
 	var purged, dead int
 	job := redactMsg{Refs: postsCmd.Val(), At: at}
 	for _, box := range []*outbox.Outbox{d.toSlack, d.toMember} {
