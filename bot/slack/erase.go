@@ -58,18 +58,16 @@ type purgeDeadMsg struct {
 
 // purgeDead is the kindPurgeDead handler of box.
 func (d *Desk) purgeDead(ctx context.Context, box *outbox.Outbox, e outbox.Entry) error {
-	var m purgeDeadMsg
-	if err := json.Unmarshal(e.Payload, &m); err != nil {
-		return outbox.Permanent(fmt.Errorf("decode dead-letter purge: %w", err))
-	}
-	n, err := box.PurgeDead(ctx, m.Key, m.At)
-	if err != nil {
-		return err
-	}
-	if n > 0 {
-		d.log.Info("erased member's dead letters left by work in flight were dropped", slog.Int("dead_letters_dropped", n))
-	}
-	return nil
+	return handle(e, "dead-letter purge", func(m purgeDeadMsg) error {
+		n, err := box.PurgeDead(ctx, m.Key, m.At)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			d.log.Info("erased member's dead letters left by work in flight were dropped", slog.Int("dead_letters_dropped", n))
+		}
+		return nil
+	})
 }
 
 type redactMsg struct {
