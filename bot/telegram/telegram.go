@@ -323,13 +323,14 @@ type decoded struct {
 }
 
 // decodeBatch decodes getUpdates' result in one pass; only when that
-// fails (an update the library cannot decode) is each update decoded
+// fails (an update that cannot be decoded) is each update decoded
 // alone, so one bad update is skipped instead of stalling polling.
 func (b *Bot) decodeBatch(result json.RawMessage) ([]decoded, error) {
-	var all []tgbotapi.Update
+	var all []wireUpdate
 	if err := json.Unmarshal(result, &all); err == nil {
 		out := make([]decoded, len(all))
-		for i, u := range all {
+		for i := range all {
+			u := all[i].update()
 			cu, ok := Convert(u, b.username)
 			out[i] = decoded{id: u.UpdateID, u: cu, ok: ok}
 		}
@@ -351,8 +352,8 @@ func (b *Bot) decodeBatch(result json.RawMessage) ([]decoded, error) {
 // each is decoded alone and at worst skipped, its ID still confirmed. The
 // warning says what is wrong without quoting the update.
 func (b *Bot) decode(raw []byte) (int, bot.Update, bool) {
-	var u tgbotapi.Update
-	if err := json.Unmarshal(raw, &u); err != nil {
+	var w wireUpdate
+	if err := json.Unmarshal(raw, &w); err != nil {
 		var head struct {
 			UpdateID int `json:"update_id"`
 		}
@@ -363,8 +364,8 @@ func (b *Bot) decode(raw []byte) (int, bot.Update, bool) {
 		}
 		return head.UpdateID, bot.Update{}, false
 	}
-	out, ok := Convert(u, b.username)
-	return u.UpdateID, out, ok
+	out, ok := Convert(w.update(), b.username)
+	return w.UpdateID, out, ok
 }
 
 // backoff is exponential from 500 ms to 30 s with jitter, so many
