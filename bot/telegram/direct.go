@@ -51,12 +51,14 @@ type directTransport struct {
 
 // directConn is one connection with its buffers.
 type directConn struct {
-	key  string
-	conn net.Conn
-	raw  syscall.RawConn // of the TCP connection under TLS, for the liveness check
-	br   *bufio.Reader
-	bw   *bufio.Writer
-	used time.Time // when it went idle
+	key    string
+	conn   net.Conn
+	raw    syscall.RawConn       // of the TCP connection under TLS, for the liveness check
+	peek   func(fd uintptr) bool // pc.peekIdle
+	peekOK bool
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	used   time.Time // when it went idle
 }
 
 func newDirectTransport(fallback *http.Transport) *directTransport {
@@ -260,14 +262,18 @@ func (pc *directConn) alive() bool {
 	if pc.raw == nil {
 		return true
 	}
-	ok := false
-	err := pc.raw.Read(func(fd uintptr) bool {
-		var b [1]byte
-		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		ok = err == syscall.EAGAIN || err == syscall.EWOULDBLOCK
-		return true // never wait
-	})
-	return err == nil && ok
+	pc.peekOK = false
+	err := pc.raw.Read(pc.peek)
+	return err == nil && pc.peekOK
+}
+
+// peekIdle is alive's non-blocking peek, bound to its connection once
+// (pc.peek) so that checking costs no allocation.
+func (pc *directConn) peekIdle(fd uintptr) bool {
+	var b [1]byte
+	_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	pc.peekOK = err == syscall.EAGAIN || err == syscall.EWOULDBLOCK
+	return true // never wait
 }
 
 func (t *directTransport) dial(ctx context.Context, key string, u *url.URL) (*directConn, error) {
@@ -277,6 +283,7 @@ func (t *directTransport) dial(ctx context.Context, key string, u *url.URL) (*di
 		return nil, err
 	}
 	pc := &directConn{key: key, conn: c}
+	pc.peek = pc.peekIdle
 	if sc, ok := c.(syscall.Conn); ok {
 		pc.raw, _ = sc.SyscallConn()
 	}

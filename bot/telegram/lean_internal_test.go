@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -318,5 +319,13 @@ func TestLeanDeadlineAndCancel(t *testing.T) {
 	err = b.request(ctx, "sendMessage", newForm())
 	if !errors.Is(err, context.Canceled) || time.Since(start) > time.Second {
 		t.Fatalf("after %v: %v, want cancelled at once", time.Since(start), err)
+	}
+}
+
+func TestUTF16LenCountsAsUTF16Encode(t *testing.T) {
+	for _, s := range append(awkward, "😀😀 a", "\xed\xa0\x80 surrogate", "\U0010FFFF", strings.Repeat("é😀", 1000)) {
+		if got, want := utf16Len(s), len(utf16.Encode([]rune(s))); got != want {
+			t.Fatalf("%q: %d UTF-16 units, utf16.Encode: %d", s, got, want)
+		}
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf16"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -255,8 +254,19 @@ var tagRE = regexp.MustCompile(`<[^>]*>`)
 // plain strips Telegram HTML to what a member would read.
 func plain(s string) string { return html.UnescapeString(tagRE.ReplaceAllString(s, "")) }
 
-// utf16Len counts like Telegram does.
-func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }
+// utf16Len counts like Telegram does: a character outside the Basic
+// Multilingual Plane is two UTF-16 units (invalid UTF-8 counts as the one
+// U+FFFD it becomes).
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r >= 0x10000 {
+			n++
+		}
+	}
+	return n
+}
 
 // split cuts text into parts Telegram accepts, at line breaks where it can.
 func split(text string, limit int) []string {
@@ -275,7 +285,7 @@ func split(text string, limit int) []string {
 	}
 	for _, line := range strings.SplitAfter(text, "\n") {
 		for _, r := range line {
-			w := len(utf16.Encode([]rune{r}))
+			w := utf16Len(string(r))
 			if n+w > limit {
 				flush()
 			}
