@@ -412,7 +412,7 @@ func (pc *directConn) roundTrip(host, path string, body, buf []byte) (status int
 	}
 	h, err := readHead(pc.br)
 	if err != nil {
-		return h.status, buf, false, err
+		return 0, buf, false, err // no answer, as net/http reports a malformed head
 	}
 	out, err = readBody(pc.br, h, buf[:0])
 	return h.status, out, err == nil && h.keep, err

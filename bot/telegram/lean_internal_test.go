@@ -244,6 +244,8 @@ func TestLeanFraming(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			u, conns := rawServer(t, c.answer)
 			b := leanBot(t, u)
+			obs := &statuses{}
+			b.cfg.Observer = obs
 			for i := range 3 {
 				f := newForm()
 				f.str("text", "hola")
@@ -263,6 +265,15 @@ func TestLeanFraming(t *testing.T) {
 			if n := conns.Load(); n != int64(c.conns) {
 				t.Fatalf("%d connections for three calls, want %d", n, c.conns)
 			}
+			want := "sendMessage:200"
+			if strings.Contains(c.err, "malformed") || strings.Contains(c.err, "unsupported") {
+				want = "sendMessage:0" // no answer could be read, as net/http reports it
+			}
+			for _, got := range obs.got {
+				if got != want {
+					t.Fatalf("observed %v, want %s each time", obs.got, want)
+				}
+			}
 		})
 	}
 }
@@ -274,6 +285,8 @@ func TestLeanErrorAnswers(t *testing.T) {
 		"HTTP/1.1 429 Too Many Requests\r\nContent-Length: "+strconv.Itoa(len(flood))+"\r\n\r\n"+flood,
 		"HTTP/1.1 502 Bad Gateway\r\nContent-Length: "+strconv.Itoa(len(page))+"\r\n\r\n"+page)
 	b := leanBot(t, u)
+	obs := &statuses{}
+	b.cfg.Observer = obs
 	err := b.request(context.Background(), "answerCallbackQuery", newForm())
 	var te *tgbotapi.Error
 	if !errors.As(err, &te) || te.Code != 429 || te.RetryAfter != 3 {
@@ -286,7 +299,18 @@ func TestLeanErrorAnswers(t *testing.T) {
 	if err == nil || apiError(err) != nil {
 		t.Fatalf("a proxy's error page came back as %v, want an error that is no API answer", err)
 	}
+	if got := strings.Join(obs.got, " "); got != "answerCallbackQuery:429 answerCallbackQuery:502" {
+		t.Fatalf("observed %s", got)
+	}
 }
+
+type statuses struct{ got []string }
+
+func (s *statuses) APICall(method string, status int) {
+	s.got = append(s.got, method+":"+strconv.Itoa(status))
+}
+
+func (s *statuses) UndecodableUpdate() {}
 
 func TestLeanDeadlineAndCancel(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
