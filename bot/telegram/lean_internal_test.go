@@ -3,6 +3,8 @@ package telegram
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"io"
@@ -351,5 +353,31 @@ func TestUTF16LenCountsAsUTF16Encode(t *testing.T) {
 		if got, want := utf16Len(s), len(utf16.Encode([]rune(s))); got != want {
 			t.Fatalf("%q: %d UTF-16 units, utf16.Encode: %d", s, got, want)
 		}
+	}
+}
+
+func TestLeanOverTLS(t *testing.T) {
+	srv, conns := countingServer(t, true, func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil || r.PostForm.Get("text") != "hola" || r.URL.Path != "/bot123:SECRET/sendMessage" {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"ok":true,"result":{"message_id":9,"chat":{"id":7}}}`)
+	})
+	b := leanBot(t, srv.URL)
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	b.lean.t.tlsConfig = &tls.Config{RootCAs: pool}
+	for i := range 3 {
+		f := newForm()
+		f.str("text", "hola")
+		var a answer[sentID]
+		if err := call(b, context.Background(), time.Second, "sendMessage", f, &a); err != nil || a.Result.MessageID != 9 {
+			t.Fatalf("call %d over TLS: %+v, %v", i, a, err)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("opened %d TLS connections, want 1", n)
 	}
 }
