@@ -2,9 +2,7 @@ package telegram
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strconv"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -26,25 +24,18 @@ const noLinkPreview = `{"is_disabled":true}`
 // bot.ErrChatNotFound and any other 400 as bot.ErrRejected; anything else
 // (5xx, network) is returned as is, which the worker treats as transient.
 func (b *Bot) SendAnnouncement(ctx context.Context, chatID int64, a broadcast.Announcement) error {
-	params := tgbotapi.Params{
-		"chat_id":              strconv.FormatInt(chatID, 10),
-		"text":                 a.HTML,
-		"parse_mode":           tgbotapi.ModeHTML,
-		"link_preview_options": noLinkPreview,
-	}
+	f := newForm()
+	defer f.free()
+	f.int64("chat_id", chatID)
+	f.str("text", a.HTML)
+	f.str("parse_mode", tgbotapi.ModeHTML)
+	f.str("link_preview_options", noLinkPreview)
 	if a.ButtonURL != "" && a.ButtonLabel != "" {
-		markup, err := json.Marshal(tgbotapi.NewInlineKeyboardMarkup(
-			tgbotapi.NewInlineKeyboardRow(tgbotapi.NewInlineKeyboardButtonURL(a.ButtonLabel, a.ButtonURL))))
-		if err != nil {
-			return fmt.Errorf("telegram: announcement button: %w", err)
-		}
-		params["reply_markup"] = string(markup)
+		markup, _ := appendKeyboard(nil, [][]bot.Button{{{Text: a.ButtonLabel, URL: a.ButtonURL}}})
+		f.json("reply_markup", markup)
 	}
-	if a.Paid {
-		params["allow_paid_broadcast"] = "true"
-	}
-	_, err := b.withoutResults(ctx, b.cfg.RequestTimeout).MakeRequest("sendMessage", params)
-	return announceError(err)
+	f.flag("allow_paid_broadcast", a.Paid)
+	return announceError(b.request(ctx, "sendMessage", f))
 }
 
 // announceError is apiError for the broadcast worker, which paces and

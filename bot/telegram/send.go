@@ -2,15 +2,14 @@ package telegram
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
-	"unicode/utf16"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -30,25 +29,31 @@ const maxCallbackNotice = 200
 // Rate limits are waited out and transient errors retried; a member who
 // blocked the bot yields bot.ErrBlocked.
 func (b *Bot) Send(ctx context.Context, r bot.Response) error {
-	api := b.withoutResults(ctx, b.cfg.RequestTimeout)
 	if r.CallbackID != "" && !answerInWebhook(ctx, r.CallbackID, truncate(r.Notice, maxCallbackNotice)) {
-		cb := tgbotapi.NewCallback(r.CallbackID, truncate(r.Notice, maxCallbackNotice))
-		err := b.retry(ctx, "answerCallbackQuery", func() error { _, err := api.Request(cb); return err })
+		f := newForm()
+		f.str("callback_query_id", r.CallbackID)
+		f.nonEmpty("text", truncate(r.Notice, maxCallbackNotice))
+		err := b.retry(ctx, "answerCallbackQuery", func() error { return b.request(ctx, "answerCallbackQuery", f) })
+		f.free()
 		if err != nil && !isBadRequest(err) && !isFlood(err) {
 			return fmt.Errorf("telegram: answer callback: %w", err)
 		}
 		// A query too old to answer is harmless: the member sees the reply.
 	}
 	if r.ClearButtons != 0 {
-		edit := tgbotapi.NewEditMessageReplyMarkup(r.ChatID, r.ClearButtons, tgbotapi.InlineKeyboardMarkup{InlineKeyboard: [][]tgbotapi.InlineKeyboardButton{}})
-		err := b.retry(ctx, "editMessageReplyMarkup", func() error { _, err := api.Request(edit); return err })
+		f := newForm()
+		f.int64("chat_id", r.ChatID)
+		f.int64("message_id", int64(r.ClearButtons))
+		f.json("reply_markup", []byte(`{"inline_keyboard":[]}`))
+		err := b.retry(ctx, "editMessageReplyMarkup", func() error { return b.request(ctx, "editMessageReplyMarkup", f) })
+		f.free()
 		if err != nil && !isBadRequest(err) && !isFlood(err) {
 			return fmt.Errorf("telegram: clear keyboard: %w", err)
 		}
 		// Under flood control an old keyboard stays: its buttons are stale.
 	}
 	for i, m := range r.Messages {
-		if err := b.sendMessage(ctx, api, r.ChatID, m); err != nil {
+		if err := b.sendMessage(ctx, r.ChatID, m); err != nil {
 			var fe *bot.FloodError
 			if errors.As(err, &fe) {
 				fe.Sent = i
@@ -66,13 +71,31 @@ func (b *Bot) Send(ctx context.Context, r bot.Response) error {
 	return nil
 }
 
-func (b *Bot) sendMessage(ctx context.Context, api *tgbotapi.BotAPI, chatID int64, m bot.Message) error {
-	markup := keyboard(m.Buttons)
+// request makes a call whose result is not read (lean.go).
+func (b *Bot) request(ctx context.Context, method string, f *form) error {
+	var a answer[ignored]
+	return call(b, ctx, b.cfg.RequestTimeout, method, f, &a)
+}
+
+// markupPool holds keyboards being encoded.
+var markupPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+func (b *Bot) sendMessage(ctx context.Context, chatID int64, m bot.Message) error {
+	mp := markupPool.Get().(*[]byte)
+	defer markupPool.Put(mp)
+	markup, hasMarkup := appendKeyboard((*mp)[:0], m.Buttons)
+	*mp = markup[:0]
 	if m.Edit != 0 {
-		edit := tgbotapi.NewEditMessageText(chatID, m.Edit, m.Text)
-		edit.ParseMode = tgbotapi.ModeHTML
-		edit.ReplyMarkup = markup
-		err := b.retry(ctx, "editMessageText", func() error { _, err := api.Request(edit); return err })
+		f := newForm()
+		f.int64("chat_id", chatID)
+		f.int64("message_id", int64(m.Edit))
+		if hasMarkup {
+			f.json("reply_markup", markup)
+		}
+		f.str("text", m.Text)
+		f.str("parse_mode", tgbotapi.ModeHTML)
+		err := b.retry(ctx, "editMessageText", func() error { return b.request(ctx, "editMessageText", f) })
+		f.free()
 		switch {
 		case err == nil, isNotModified(err):
 			return nil
@@ -83,26 +106,36 @@ func (b *Bot) sendMessage(ctx context.Context, api *tgbotapi.BotAPI, chatID int6
 	}
 	parts := split(m.Text, MaxText)
 	for i, part := range parts {
-		msg := tgbotapi.NewMessage(chatID, part)
-		msg.ParseMode = tgbotapi.ModeHTML
-		msg.DisableWebPagePreview = true
-		if i == len(parts)-1 && markup != nil {
-			msg.ReplyMarkup = *markup
-		}
+		last := i == len(parts)-1
 		var sent int
-		send := func() error {
-			id, err := b.send(api, msg, m.Protect)
-			sent = id
-			return err
+		send := func(text, parseMode string) error {
+			f := newForm()
+			defer f.free()
+			f.int64("chat_id", chatID)
+			if last && hasMarkup {
+				f.json("reply_markup", markup)
+			}
+			if m.Protect {
+				f.str("text", text) // as the library's MakeRequest path sent it
+			} else {
+				f.nonEmpty("text", text)
+			}
+			f.flag("disable_web_page_preview", true)
+			f.nonEmpty("parse_mode", parseMode)
+			f.flag("protect_content", m.Protect)
+			return b.retry(ctx, "sendMessage", func() error {
+				var a answer[sentID]
+				err := call(b, ctx, b.cfg.RequestTimeout, "sendMessage", f, &a)
+				sent = a.Result.MessageID
+				return err
+			})
 		}
-		err := b.retry(ctx, "sendMessage", send)
+		err := send(part, tgbotapi.ModeHTML)
 		if err != nil && isEntityError(err) {
 			// Our HTML was rejected (a deployment's text with a stray "<"):
 			// better plain text than no message at all.
 			b.log.Warn("HTML rejected by Telegram, sending plain text", slog.Int64("chat", chatID), slog.Any("err", err))
-			msg.ParseMode = ""
-			msg.Text = plain(part)
-			err = b.retry(ctx, "sendMessage", send)
+			err = send(plain(part), "")
 		}
 		if err != nil {
 			return fmt.Errorf("telegram: send message: %w", err)
@@ -116,44 +149,18 @@ func (b *Bot) sendMessage(ctx context.Context, api *tgbotapi.BotAPI, chatID int6
 	return nil
 }
 
-// send sends one message and returns its ID. tgbotapi v5.5.1 has no
-// protect_content, so a protected message goes through MakeRequest.
-func (b *Bot) send(api *tgbotapi.BotAPI, msg tgbotapi.MessageConfig, protect bool) (int, error) {
-	if !protect {
-		m, err := api.Send(msg)
-		return m.MessageID, err
-	}
-	p := tgbotapi.Params{}
-	p.AddNonZero64("chat_id", msg.ChatID)
-	p["text"] = msg.Text
-	p.AddNonEmpty("parse_mode", msg.ParseMode)
-	p.AddBool("disable_web_page_preview", msg.DisableWebPagePreview)
-	p.AddBool("protect_content", true)
-	if msg.ReplyMarkup != nil {
-		if err := p.AddInterface("reply_markup", msg.ReplyMarkup); err != nil {
-			return 0, err
-		}
-	}
-	resp, err := api.MakeRequest("sendMessage", p)
-	if err != nil {
-		return 0, err
-	}
-	var m tgbotapi.Message
-	if err := json.Unmarshal(resp.Result, &m); err != nil {
-		return 0, fmt.Errorf("decode sent message: %w", err)
-	}
-	return m.MessageID, nil
-}
-
 // DeleteMessages deletes the bot's messages in a chat (/wipe) and reports
 // how many went. Telegram refuses messages older than 48 hours or already
 // deleted (400): those are skipped; a member who blocked the bot ends it.
 func (b *Bot) DeleteMessages(ctx context.Context, chatID int64, ids []int) (int, error) {
-	api := b.with(ctx, b.cfg.RequestTimeout)
 	n := 0
+	f := newForm()
+	defer f.free()
 	for _, id := range ids {
-		del := tgbotapi.NewDeleteMessage(chatID, id)
-		err := b.retry(ctx, "deleteMessage", func() error { _, err := api.Request(del); return err })
+		f.b = f.b[:0]
+		f.int64("chat_id", chatID)
+		f.int64("message_id", int64(id))
+		err := b.retry(ctx, "deleteMessage", func() error { return b.request(ctx, "deleteMessage", f) })
 		switch {
 		case err == nil:
 			n++
@@ -163,27 +170,6 @@ func (b *Bot) DeleteMessages(ctx context.Context, chatID int64, ids []int) (int,
 		}
 	}
 	return n, nil
-}
-
-func keyboard(rows [][]bot.Button) *tgbotapi.InlineKeyboardMarkup {
-	if len(rows) == 0 {
-		return nil
-	}
-	kb := make([][]tgbotapi.InlineKeyboardButton, 0, len(rows))
-	for _, row := range rows {
-		var r []tgbotapi.InlineKeyboardButton
-		for _, btn := range row {
-			if btn.URL != "" {
-				r = append(r, tgbotapi.NewInlineKeyboardButtonURL(btn.Text, btn.URL))
-				continue
-			}
-			r = append(r, tgbotapi.NewInlineKeyboardButtonData(btn.Text, btn.Data))
-		}
-		if len(r) > 0 {
-			kb = append(kb, r)
-		}
-	}
-	return &tgbotapi.InlineKeyboardMarkup{InlineKeyboard: kb}
 }
 
 // retry runs call until it succeeds, fails permanently, or ctx ends.
@@ -268,8 +254,19 @@ var tagRE = regexp.MustCompile(`<[^>]*>`)
 // plain strips Telegram HTML to what a member would read.
 func plain(s string) string { return html.UnescapeString(tagRE.ReplaceAllString(s, "")) }
 
-// utf16Len counts like Telegram does.
-func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }
+// utf16Len counts like Telegram does: a character outside the Basic
+// Multilingual Plane is two UTF-16 units (invalid UTF-8 counts as the one
+// U+FFFD it becomes).
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r >= 0x10000 {
+			n++
+		}
+	}
+	return n
+}
 
 // split cuts text into parts Telegram accepts, at line breaks where it can.
 func split(text string, limit int) []string {
@@ -288,7 +285,7 @@ func split(text string, limit int) []string {
 	}
 	for _, line := range strings.SplitAfter(text, "\n") {
 		for _, r := range line {
-			w := len(utf16.Encode([]rune{r}))
+			w := utf16Len(string(r))
 			if n+w > limit {
 				flush()
 			}

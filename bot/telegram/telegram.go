@@ -9,7 +9,6 @@
 package telegram
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,6 +60,7 @@ type Bot struct {
 	cfg      Config
 	log      *slog.Logger
 	base     http.RoundTripper
+	lean     *leanAPI // nil: the hot calls go through net/http too
 	username string
 }
 
@@ -89,7 +89,9 @@ func New(ctx context.Context, cfg Config) (*Bot, error) {
 		// run 8 in flight): the default of 2 per host means reconnecting.
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 32
-		b.base = newDirectTransport(t)
+		dt := newDirectTransport(t)
+		b.base = dt
+		b.lean = newLeanAPI(dt, cfg.APIURL, cfg.Token)
 	}
 	if cfg.Observer != nil {
 		b.base = observing{base: b.base, obs: cfg.Observer}
@@ -160,70 +162,15 @@ func (b *Bot) httpClient(ctx context.Context, timeout time.Duration) *http.Clien
 type redacting struct {
 	c     *http.Client
 	token string
-	// noResult: the caller ignores the result of a successful call, so
-	// the library need not decode it (see dropResult).
-	noResult bool
 }
 
 func (r redacting) Do(req *http.Request) (*http.Response, error) {
 	resp, err := r.c.Do(req)
-	if err != nil && r.token != "" && strings.Contains(err.Error(), r.token) {
-		err = redactedError{msg: strings.ReplaceAll(err.Error(), r.token, "<token>"), err: err}
-	}
-	if err == nil && r.noResult {
-		err = dropResult(resp)
-	}
-	return resp, err
+	return resp, redact(err, r.token)
 }
 
-// okPrefix starts every successful Bot API answer.
-var okPrefix = []byte(`{"ok":true`)
-
-// okNoResult is what the library decodes instead of a successful answer
-// whose result nobody reads.
-const okNoResult = `{"ok":true,"result":true}`
-
-// dropResult spares the library decoding a result nobody reads (a sent
-// message comes back whole: chat, sender, entities, keyboard), which was
-// the largest CPU cost of a reply. A successful answer's body is replaced
-// by a minimal one; anything else (an error, a proxy's HTML page) is
-// passed on unchanged, to be decoded and handled as before.
-func dropResult(resp *http.Response) error {
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	resp.Body.Close()
-	if err != nil {
-		return fmt.Errorf("telegram: read answer: %w", err)
-	}
-	if bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), okPrefix) {
-		// keep a sent message's ID (the first in the result: /wipe records
-		// it); everything else of it is dropped
-		if id := sentMessageID(body); id != "" {
-			resp.Body = io.NopCloser(strings.NewReader(`{"ok":true,"result":{"message_id":` + id + `}}`))
-			return nil
-		}
-		resp.Body = io.NopCloser(strings.NewReader(okNoResult))
-		return nil
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	return nil
-}
-
-// sentMessageID is the message_id of the result object of a successful
-// answer, "" when it has none.
-func sentMessageID(body []byte) string {
-	i := bytes.Index(body, []byte(`"result":{"message_id":`))
-	if i < 0 {
-		return ""
-	}
-	rest := body[i+len(`"result":{"message_id":`):]
-	n := 0
-	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
-		n++
-	}
-	return string(rest[:n])
-}
-
-// maxAnswer bounds an answer read whole; a sent message's is a few KiB.
+// maxAnswer bounds an answer read whole; a sent message's is a few KiB,
+// a full batch of updates some hundreds.
 const maxAnswer = 4 << 20
 
 type redactedError struct {
@@ -244,14 +191,6 @@ func (e redactedError) Timeout() bool {
 func (b *Bot) with(ctx context.Context, timeout time.Duration) *tgbotapi.BotAPI {
 	c := *b.api
 	c.Client = b.client(ctx, timeout)
-	return &c
-}
-
-// withoutResults is with for calls whose successful results are not
-// read (use Request, not Send): they are not decoded.
-func (b *Bot) withoutResults(ctx context.Context, timeout time.Duration) *tgbotapi.BotAPI {
-	c := *b.api
-	c.Client = redacting{c: b.httpClient(ctx, timeout), token: b.cfg.Token, noResult: true}
 	return &c
 }
 
@@ -308,9 +247,8 @@ func (b *Bot) setCommands(ctx context.Context, scope tgbotapi.BotCommandScope, l
 func (b *Bot) Poll(ctx context.Context, handle func(context.Context, []bot.Update)) error {
 	offset := 0
 	failures := 0
-	api := b.with(ctx, b.cfg.PollTimeout+15*time.Second)
 	for ctx.Err() == nil {
-		result, err := b.getUpdates(api, offset, int(b.cfg.PollTimeout/time.Second))
+		result, err := b.getUpdates(ctx, b.cfg.PollTimeout+15*time.Second, offset, int(b.cfg.PollTimeout/time.Second))
 		var ds []decoded
 		if err == nil {
 			ds, err = b.decodeBatch(result)
@@ -357,24 +295,23 @@ func (b *Bot) confirm(offset int) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	if _, err := b.getUpdates(b.with(ctx, 3*time.Second), offset, 0); err != nil {
+	if _, err := b.getUpdates(ctx, 3*time.Second, offset, 0); err != nil {
 		b.log.Debug("could not confirm last offset", slog.Any("err", err))
 	}
 }
 
-func (b *Bot) getUpdates(api *tgbotapi.BotAPI, offset, timeout int) (json.RawMessage, error) {
-	params := tgbotapi.Params{
-		"timeout":         strconv.Itoa(timeout),
-		"allowed_updates": allowedUpdates,
-	}
-	if offset > 0 {
-		params["offset"] = strconv.Itoa(offset)
-	}
-	resp, err := api.MakeRequest("getUpdates", params)
-	if err != nil {
+func (b *Bot) getUpdates(ctx context.Context, within time.Duration, offset, timeout int) (json.RawMessage, error) {
+	f := newForm()
+	defer f.free()
+	f.str("allowed_updates", allowedUpdates)
+	f.int64("offset", int64(max(offset, 0)))
+	f.key("timeout")
+	f.b = strconv.AppendInt(f.b, int64(timeout), 10)
+	var a answer[json.RawMessage]
+	if err := call(b, ctx, within, "getUpdates", f, &a); err != nil {
 		return nil, err
 	}
-	return resp.Result, nil
+	return a.Result, nil
 }
 
 // decoded is one update of a batch: its id, and the update when it could
@@ -386,13 +323,14 @@ type decoded struct {
 }
 
 // decodeBatch decodes getUpdates' result in one pass; only when that
-// fails (an update the library cannot decode) is each update decoded
+// fails (an update that cannot be decoded) is each update decoded
 // alone, so one bad update is skipped instead of stalling polling.
 func (b *Bot) decodeBatch(result json.RawMessage) ([]decoded, error) {
-	var all []tgbotapi.Update
+	var all []wireUpdate
 	if err := json.Unmarshal(result, &all); err == nil {
 		out := make([]decoded, len(all))
-		for i, u := range all {
+		for i := range all {
+			u := all[i].update()
 			cu, ok := Convert(u, b.username)
 			out[i] = decoded{id: u.UpdateID, u: cu, ok: ok}
 		}
@@ -414,8 +352,8 @@ func (b *Bot) decodeBatch(result json.RawMessage) ([]decoded, error) {
 // each is decoded alone and at worst skipped, its ID still confirmed. The
 // warning says what is wrong without quoting the update.
 func (b *Bot) decode(raw []byte) (int, bot.Update, bool) {
-	var u tgbotapi.Update
-	if err := json.Unmarshal(raw, &u); err != nil {
+	var w wireUpdate
+	if err := json.Unmarshal(raw, &w); err != nil {
 		var head struct {
 			UpdateID int `json:"update_id"`
 		}
@@ -426,8 +364,8 @@ func (b *Bot) decode(raw []byte) (int, bot.Update, bool) {
 		}
 		return head.UpdateID, bot.Update{}, false
 	}
-	out, ok := Convert(u, b.username)
-	return u.UpdateID, out, ok
+	out, ok := Convert(w.update(), b.username)
+	return w.UpdateID, out, ok
 }
 
 // backoff is exponential from 500 ms to 30 s with jitter, so many

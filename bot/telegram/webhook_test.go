@@ -158,7 +158,7 @@ func newReplica(t *testing.T, srv *telegramtest.Server, client *redis.Client, pr
 	}
 	d := bot.NewDispatcher(e, 4, 10*time.Second, slog.New(slog.DiscardHandler))
 	mux := http.NewServeMux()
-	mux.Handle("POST "+telegram.WebhookPath, b.Webhook(secret, d.Dispatch))
+	mux.Handle("POST "+telegram.WebhookPath, b.Webhook(secret, d.DispatchHere))
 	hs := httptest.NewServer(mux)
 	t.Cleanup(func() { hs.Close(); d.Close() })
 	return &replica{url: hs.URL + telegram.WebhookPath, e: e, b: b}

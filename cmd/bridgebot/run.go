@@ -235,7 +235,7 @@ func (m *Main) openUpdates(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	hook := m.tg.Webhook(secret, m.disp.Dispatch)
+	hook := m.tg.Webhook(secret, m.disp.DispatchHere)
 	m.http.drain = hook.Drain
 	m.http.webhook.set(hook)
 	if err := m.tg.SetupWebhook(ctx, telegram.WebhookConfig{URL: c.Webhook.URL, Secret: secret, MaxConnections: c.Webhook.MaxConnections}); err != nil {

@@ -312,15 +312,25 @@ func or(v, def string) string {
 // answered, wakes the member whose chat got a message or an edit.
 func (l *signupLoad) recordAPI(w http.ResponseWriter, r *http.Request, proxy *httputil.ReverseProxy) {
 	method := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
+	// The body is read whole before the call is forwarded. net/http's
+	// server closes a request's body once the answer has begun, and the
+	// proxy's transport reads the body once more after copying it (to
+	// check its length): when the fake answered first (getUpdates with
+	// updates waiting), that read failed, the transport dropped its
+	// connection to the fake mid-answer ("use of closed network
+	// connection"), and the bot got the answer cut short ("getUpdates
+	// failed: unexpected EOF"; golang/go#40747).
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, "incomplete request", http.StatusBadRequest)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	var chatID int64
 	if strings.HasPrefix(method, "sendMessage") || strings.HasPrefix(method, "editMessage") {
-		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err == nil {
-			if v, err := url.ParseQuery(string(body)); err == nil {
-				chatID, _ = strconv.ParseInt(v.Get("chat_id"), 10, 64)
-			}
+		if v, err := url.ParseQuery(string(body)); err == nil {
+			chatID, _ = strconv.ParseInt(v.Get("chat_id"), 10, 64)
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	proxy.ServeHTTP(sw, r)
