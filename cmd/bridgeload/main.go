@@ -1,15 +1,18 @@
 // Command bridgeload puts the bot under load and prints what it measured.
 //
-// Two modes:
+// Three modes:
 //
 //	go run ./cmd/bridgeload -members 1000              # sign-up load (the default mode)
 //	go run ./cmd/bridgeload -mode broadcast -n 10000   # broadcast delivery
+//	go run ./cmd/bridgeload -mode floor -members 1000  # the least an update's exchanges cost here
 //
 // The sign-up mode (signup.go) starts the real bot — `bridgebot run`, as
 // child processes — against the in-repo fake Telegram and real Redis
 // (REDIS_URL), and drives simulated members through the sign-up form. The
 // broadcast mode (broadcast.go) runs the broadcast worker against a fake
-// Telegram that enforces the flood limits.
+// Telegram that enforces the flood limits. The floor mode (floor.go) puts a
+// null bot (nullbot.go) that only makes each update's network exchanges in
+// the bot's place, so the bot's CPU per update can be read against it.
 package main
 
 import (
