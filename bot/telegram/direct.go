@@ -443,11 +443,11 @@ func readHead(br *bufio.Reader) (head, error) {
 		}
 		// HTTP/1.x SSS reason
 		if len(line) < 12 || string(line[:7]) != "HTTP/1." || line[8] != ' ' || (len(line) > 12 && line[12] != ' ') {
-			return h, fmt.Errorf("telegram: malformed HTTP status line %q", truncateBytes(line, 40))
+			return h, fmt.Errorf("telegram: malformed HTTP status line %q", statusExcerpt(line))
 		}
 		for _, c := range line[9:12] {
 			if c < '0' || c > '9' {
-				return h, fmt.Errorf("telegram: malformed HTTP status line %q", truncateBytes(line, 40))
+				return h, fmt.Errorf("telegram: malformed HTTP status line %q", statusExcerpt(line))
 			}
 			h.status = h.status*10 + int(c-'0')
 		}
@@ -628,6 +628,21 @@ func asciiEqualFold(b []byte, s string) bool {
 		}
 	}
 	return true
+}
+
+// statusExcerpt is the start of a malformed status line for an error: at
+// most 40 bytes, and nothing from its first '/' on (past a leading
+// "HTTP/"). Something that echoes the request back answers with the
+// request line, whose path holds the token.
+func statusExcerpt(line []byte) string {
+	n := 0
+	if bytes.HasPrefix(line, []byte("HTTP/")) {
+		n = len("HTTP/")
+	}
+	if i := bytes.IndexByte(line[n:], '/'); i >= 0 {
+		line = line[:n+i]
+	}
+	return truncateBytes(line, 40)
 }
 
 func truncateBytes(b []byte, n int) string {

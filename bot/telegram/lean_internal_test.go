@@ -420,3 +420,40 @@ func TestLeanHandshakeBoundedByTheCallsTimeout(t *testing.T) {
 		t.Fatal("a getUpdates with a 1s timeout still waits for a TLS handshake after 5s")
 	}
 }
+
+// A server (or anything listening on the API's port) that echoes the
+// request back: the malformed status line it answers with is the
+// request line, the token in its path, and must not reach the error.
+func TestLeanEchoedRequestLineKeepsTheToken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				line, _ := bufio.NewReader(c).ReadString('\n')
+				_, _ = io.WriteString(c, line+"\r\n")
+			}()
+		}
+	}()
+	const token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw" // BotFather's shape
+	b := leanBot(t, "http://"+ln.Addr().String())
+	b.cfg.Token = token
+	b.lean = newLeanAPI(b.lean.t, b.cfg.APIURL, token)
+	err = b.request(context.Background(), "sendMessage", newForm())
+	if err == nil {
+		t.Fatal("an echo was taken for an answer")
+	}
+	for _, part := range []string{token, token[:20], "AAHdqTcv"} {
+		if strings.Contains(err.Error(), part) {
+			t.Fatalf("the token (%q) leaked into %v", part, err)
+		}
+	}
+}
