@@ -405,7 +405,7 @@ func TestLeanHandshakeBoundedByTheCallsTimeout(t *testing.T) {
 	errc := make(chan error, 1)
 	start := time.Now()
 	go func() {
-		_, err := b.getUpdates(context.Background(), time.Second, 0, 0)
+		_, err := b.getUpdates(context.Background(), time.Second, 0, 0, 0)
 		errc <- err
 	}()
 	select {
