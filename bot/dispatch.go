@@ -108,11 +108,14 @@ func (d *Dispatcher) DispatchHere(ctx context.Context, u Update, done func()) {
 		return
 	}
 	// Nothing queued or running: updates dispatched from now on wait
-	// for this one (the worker takes running after it).
+	// for this one (the worker takes running after it). Released even
+	// if the handler panics: on this goroutine the panic may be recovered
+	// (net/http does for a webhook delivery), and the worker, which
+	// serves other chats too, must not wait for it forever.
 	w.running.Lock()
+	defer w.pending.Add(-1)
+	defer w.running.Unlock()
 	d.handle(job{ctx: ctx, u: u, done: done})
-	w.running.Unlock()
-	w.pending.Add(-1)
 }
 
 func (d *Dispatcher) queue(u Update) int { return int(uint64(u.ChatID) % uint64(len(d.queues))) }

@@ -169,3 +169,49 @@ func TestHandleBatchKeepsEachChatInOrder(t *testing.T) {
 		}
 	}
 }
+
+// panicky panics on the updates it is told to, and records the others.
+type panicky struct {
+	mu      sync.Mutex
+	handled []int64
+}
+
+func (p *panicky) Handle(_ context.Context, u bot.Update) error {
+	if u.ID < 0 {
+		panic("handler bug")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.handled = append(p.handled, u.ID)
+	return nil
+}
+
+// A handler that panics on the caller's goroutine (a webhook delivery,
+// whose panic net/http recovers, or a test's recover) must leave the
+// chat's worker free: the queue it shares with other chats must not wait
+// forever for an update that is no longer running.
+func TestDispatchHerePanicLeavesTheQueueUsable(t *testing.T) {
+	h := &panicky{}
+	// not closed when the test fails: its worker would never finish
+	d := bot.NewDispatcher(h, 1, time.Second, slog.New(slog.DiscardHandler))
+	ctx := context.Background()
+	func() {
+		defer func() { _ = recover() }() // as net/http does for a handler
+		d.DispatchHere(ctx, bot.Update{ID: -1, ChatID: 7}, func() {})
+	}()
+	done := make(chan struct{})
+	go d.Dispatch(ctx, bot.Update{ID: 2, ChatID: 8}, func() { close(done) })
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("an update queued after a panic on the caller was not handled within 2s")
+	}
+	here := make(chan struct{})
+	go d.DispatchHere(ctx, bot.Update{ID: 3, ChatID: 7}, func() { close(here) })
+	select {
+	case <-here:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the panicking chat's next update was not handled within 2s")
+	}
+	d.Close()
+}

@@ -82,7 +82,7 @@ func (t *directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	key := req.URL.Scheme + "://" + canonicalHost(req.URL)
-	pc, err := t.conn(ctx, key, req.URL)
+	pc, err := t.conn(ctx, time.Time{}, key, req.URL) // ctx carries the client's deadline
 	if err != nil {
 		closeBody(req)
 		return nil, err
@@ -221,8 +221,9 @@ func (b *directBody) finish(complete bool) {
 	b.pc.conn.Close()
 }
 
-// conn returns an idle connection to key that is still open, or dials.
-func (t *directTransport) conn(ctx context.Context, key string, u *url.URL) (*directConn, error) {
+// conn returns an idle connection to key that is still open, or dials;
+// deadline (zero: none) bounds dialing and the TLS handshake, besides ctx.
+func (t *directTransport) conn(ctx context.Context, deadline time.Time, key string, u *url.URL) (*directConn, error) {
 	now := time.Now()
 	t.mu.Lock()
 	for list := t.idle[key]; len(list) > 0; list = t.idle[key] {
@@ -236,7 +237,7 @@ func (t *directTransport) conn(ctx context.Context, key string, u *url.URL) (*di
 		t.mu.Lock()
 	}
 	t.mu.Unlock()
-	return t.dial(ctx, key, u)
+	return t.dial(ctx, deadline, key, u)
 }
 
 func (t *directTransport) put(pc *directConn) {
@@ -276,7 +277,12 @@ func (pc *directConn) peekIdle(fd uintptr) bool {
 	return true // never wait
 }
 
-func (t *directTransport) dial(ctx context.Context, key string, u *url.URL) (*directConn, error) {
+func (t *directTransport) dial(ctx context.Context, deadline time.Time, key string, u *url.URL) (*directConn, error) {
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
 	addr := canonicalHost(u)
 	c, err := t.dialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -359,7 +365,7 @@ func (t *directTransport) post(ctx context.Context, deadline time.Time, key stri
 	if err := ctx.Err(); err != nil {
 		return 0, buf, err
 	}
-	pc, err := t.conn(ctx, key, u)
+	pc, err := t.conn(ctx, deadline, key, u)
 	if err != nil {
 		return 0, buf, err
 	}
@@ -437,11 +443,11 @@ func readHead(br *bufio.Reader) (head, error) {
 		}
 		// HTTP/1.x SSS reason
 		if len(line) < 12 || string(line[:7]) != "HTTP/1." || line[8] != ' ' || (len(line) > 12 && line[12] != ' ') {
-			return h, fmt.Errorf("telegram: malformed HTTP status line %q", truncateBytes(line, 40))
+			return h, fmt.Errorf("telegram: malformed HTTP status line %q", statusExcerpt(line))
 		}
 		for _, c := range line[9:12] {
 			if c < '0' || c > '9' {
-				return h, fmt.Errorf("telegram: malformed HTTP status line %q", truncateBytes(line, 40))
+				return h, fmt.Errorf("telegram: malformed HTTP status line %q", statusExcerpt(line))
 			}
 			h.status = h.status*10 + int(c-'0')
 		}
@@ -622,6 +628,21 @@ func asciiEqualFold(b []byte, s string) bool {
 		}
 	}
 	return true
+}
+
+// statusExcerpt is the start of a malformed status line for an error: at
+// most 40 bytes, and nothing from its first '/' on (past a leading
+// "HTTP/"). Something that echoes the request back answers with the
+// request line, whose path holds the token.
+func statusExcerpt(line []byte) string {
+	n := 0
+	if bytes.HasPrefix(line, []byte("HTTP/")) {
+		n = len("HTTP/")
+	}
+	if i := bytes.IndexByte(line[n:], '/'); i >= 0 {
+		line = line[:n+i]
+	}
+	return truncateBytes(line, 40)
 }
 
 func truncateBytes(b []byte, n int) string {

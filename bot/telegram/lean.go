@@ -336,7 +336,7 @@ func (b *Bot) postLean(ctx context.Context, timeout time.Duration, method string
 	}
 	if err != nil {
 		// as net/http reports it, without the token
-		return out, &url.Error{Op: "Post", URL: b.redactedURL(method), Err: err}
+		return out, &url.Error{Op: "Post", URL: b.redactedURL(method), Err: redact(err, b.cfg.Token)}
 	}
 	return out, nil
 }

@@ -381,3 +381,79 @@ func TestLeanOverTLS(t *testing.T) {
 		t.Fatalf("opened %d TLS connections, want 1", n)
 	}
 }
+
+// A server that accepts a connection and never answers the TLS
+// handshake must not hold a call past its own timeout, even when the
+// caller's context has no deadline (the polling loop's): net/http's
+// client timeout bounded the dial and handshake too.
+func TestLeanHandshakeBoundedByTheCallsTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // accepts and never speaks TLS
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	b := leanBot(t, "https://"+ln.Addr().String())
+	errc := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		_, err := b.getUpdates(context.Background(), time.Second, 0, 0, 0)
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		if err == nil || time.Since(start) > 3*time.Second {
+			t.Fatalf("after %v: %v, want a timeout after 1s", time.Since(start), err)
+		}
+		if strings.Contains(err.Error(), "SECRET") {
+			t.Fatalf("the token leaked into %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a getUpdates with a 1s timeout still waits for a TLS handshake after 5s")
+	}
+}
+
+// A server (or anything listening on the API's port) that echoes the
+// request back: the malformed status line it answers with is the
+// request line, the token in its path, and must not reach the error.
+func TestLeanEchoedRequestLineKeepsTheToken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				line, _ := bufio.NewReader(c).ReadString('\n')
+				_, _ = io.WriteString(c, line+"\r\n")
+			}()
+		}
+	}()
+	const token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw" // BotFather's shape
+	b := leanBot(t, "http://"+ln.Addr().String())
+	b.cfg.Token = token
+	b.lean = newLeanAPI(b.lean.t, b.cfg.APIURL, token)
+	err = b.request(context.Background(), "sendMessage", newForm())
+	if err == nil {
+		t.Fatal("an echo was taken for an answer")
+	}
+	for _, part := range []string{token, token[:20], "AAHdqTcv"} {
+		if strings.Contains(err.Error(), part) {
+			t.Fatalf("the token (%q) leaked into %v", part, err)
+		}
+	}
+}

@@ -9,6 +9,7 @@
 package telegram
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -247,8 +248,9 @@ func (b *Bot) setCommands(ctx context.Context, scope tgbotapi.BotCommandScope, l
 func (b *Bot) Poll(ctx context.Context, handle func(context.Context, []bot.Update)) error {
 	offset := 0
 	failures := 0
+	limit := 0 // of updates per batch; 0: Telegram's (100)
 	for ctx.Err() == nil {
-		result, err := b.getUpdates(ctx, b.cfg.PollTimeout+15*time.Second, offset, int(b.cfg.PollTimeout/time.Second))
+		result, err := b.getUpdates(ctx, b.cfg.PollTimeout+15*time.Second, offset, limit, int(b.cfg.PollTimeout/time.Second))
 		var ds []decoded
 		if err == nil {
 			ds, err = b.decodeBatch(result)
@@ -256,6 +258,15 @@ func (b *Bot) Poll(ctx context.Context, handle func(context.Context, []bot.Updat
 		if err != nil {
 			if ctx.Err() != nil {
 				break
+			}
+			if errors.Is(err, errAnswerTooLarge) && limit != 1 {
+				// A batch of long messages larger than an answer may
+				// be: asking again for the same batch would fail
+				// forever, so ask for fewer updates at a time until
+				// these are through (one always fits).
+				limit = max(cmp.Or(limit, 100)/4, 1)
+				b.log.Warn("getUpdates answer too large, asking for fewer updates", slog.Int("limit", limit))
+				continue
 			}
 			failures++
 			wait := backoff(failures)
@@ -269,6 +280,7 @@ func (b *Bot) Poll(ctx context.Context, handle func(context.Context, []bot.Updat
 			continue
 		}
 		failures = 0
+		limit = 0
 		var batch []bot.Update
 		for _, d := range ds {
 			if d.id >= offset {
@@ -295,16 +307,19 @@ func (b *Bot) confirm(offset int) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	if _, err := b.getUpdates(ctx, 3*time.Second, offset, 0); err != nil {
+	if _, err := b.getUpdates(ctx, 3*time.Second, offset, 0, 0); err != nil {
 		b.log.Debug("could not confirm last offset", slog.Any("err", err))
 	}
 }
 
-func (b *Bot) getUpdates(ctx context.Context, within time.Duration, offset, timeout int) (json.RawMessage, error) {
+// getUpdates asks for the updates from offset, at most limit (0:
+// Telegram's default, 100), waiting up to timeout seconds for one.
+func (b *Bot) getUpdates(ctx context.Context, within time.Duration, offset, limit, timeout int) (json.RawMessage, error) {
 	f := newForm()
 	defer f.free()
 	f.str("allowed_updates", allowedUpdates)
 	f.int64("offset", int64(max(offset, 0)))
+	f.int64("limit", int64(max(limit, 0)))
 	f.key("timeout")
 	f.b = strconv.AppendInt(f.b, int64(timeout), 10)
 	var a answer[json.RawMessage]
