@@ -103,7 +103,15 @@ func (d *Dispatcher) Dispatch(ctx context.Context, u Update, done func()) {
 func (d *Dispatcher) DispatchHere(ctx context.Context, u Update, done func()) {
 	i := d.queue(u)
 	w := &d.workers[i]
+	// running is taken before the chat is claimed: claiming first would
+	// leave an instant in which an update dispatched after this one could
+	// reach the worker, take running and be handled first.
+	if !w.running.TryLock() {
+		d.Dispatch(ctx, u, done)
+		return
+	}
 	if !w.pending.CompareAndSwap(0, 1) {
+		w.running.Unlock()
 		d.Dispatch(ctx, u, done)
 		return
 	}
@@ -112,7 +120,6 @@ func (d *Dispatcher) DispatchHere(ctx context.Context, u Update, done func()) {
 	// if the handler panics: on this goroutine the panic may be recovered
 	// (net/http does for a webhook delivery), and the worker, which
 	// serves other chats too, must not wait for it forever.
-	w.running.Lock()
 	defer w.pending.Add(-1)
 	defer w.running.Unlock()
 	d.handle(job{ctx: ctx, u: u, done: done})
