@@ -91,7 +91,7 @@ func (f *form) flag(k string, set bool) {
 // json adds key=the JSON in raw, escaped.
 func (f *form) json(k string, raw []byte) {
 	f.key(k)
-	f.b = appendQueryEscapeBytes(f.b, raw)
+	f.b = appendQueryEscape(f.b, raw)
 }
 
 const (
@@ -114,23 +114,11 @@ var queryUnreserved = func() (t [256]bool) {
 	return t
 }()
 
-func appendQueryEscape(b []byte, s string) []byte {
+// appendQueryEscape appends s form-encoded (url.QueryEscape's bytes)
+// without building a string first; s is a string or bytes.
+func appendQueryEscape[S ~string | ~[]byte](b []byte, s S) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case queryUnreserved[c]:
-			b = append(b, c)
-		case c == ' ':
-			b = append(b, '+')
-		default:
-			b = append(b, '%', upperhex[c>>4], upperhex[c&15])
-		}
-	}
-	return b
-}
-
-func appendQueryEscapeBytes(b, s []byte) []byte {
-	for _, c := range s {
 		switch {
 		case queryUnreserved[c]:
 			b = append(b, c)
