@@ -126,20 +126,10 @@ func (t *directTransport) exchange(ctx context.Context, pc *directConn, req *htt
 		return nil, err
 	}
 	// A cancelled context interrupts a blocked read or write at once.
-	cancelled := false
-	var cmu sync.Mutex
-	stop := context.AfterFunc(ctx, func() {
-		cmu.Lock()
-		cancelled = true
-		cmu.Unlock()
-		_ = pc.conn.SetDeadline(time.Unix(1, 0))
-	})
+	stop := context.AfterFunc(ctx, func() { _ = pc.conn.SetDeadline(time.Unix(1, 0)) })
 	fail := func(err error) (*http.Response, error) {
-		stop()
-		cmu.Lock()
-		c := cancelled
-		cmu.Unlock()
-		if c && ctx.Err() != nil {
+		// stop is false when the cancellation fired (ctx is done).
+		if !stop() {
 			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
 		}
 		return nil, err
