@@ -131,6 +131,7 @@ func (a *analyzer) normalize(text string) {
 	}
 	start := -1
 	prev, run := rune(-1), 0
+	afterDollar := false // the last character read was "$"
 	flush := func() {
 		if start < 0 {
 			return
@@ -149,6 +150,9 @@ func (a *analyzer) normalize(text string) {
 			r, size = utf8.DecodeRuneInString(text[i:])
 		}
 		i += size
+		if r != '$' {
+			afterDollar = false
+		}
 		switch {
 		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
 		case r >= 'A' && r <= 'Z':
@@ -158,6 +162,15 @@ func (a *analyzer) normalize(text string) {
 		case r < utf8.RuneSelf:
 			flush()
 			switch r {
+			case '$':
+				// "$$?", "is it $50": a dollar sign means money, in any
+				// language; a run of them is one word
+				if dollar := len(a.buf); !afterDollar && len(a.toks) < maxTokens {
+					a.buf = append(a.buf, "money"...)
+					a.toks = append(a.toks, span{dollar, len(a.buf)})
+				}
+				afterDollar = true
+				continue
 			case '?':
 				a.sentAsks = true
 				a.endSentence()
@@ -204,13 +217,43 @@ func (a *analyzer) normalize(text string) {
 	a.endSentence()
 }
 
-// endSentence marks the tokens of the sentence that ends here.
+// endSentence marks the tokens of the sentence that ends here. A long
+// sentence without question marks (dictated by voice, typed in one breath:
+// "soy de oaxaca trabajo en la pisca y no puedo faltar mucho cuantos dias va
+// a ser") asks from its last question word on: what comes before is the
+// story around the question.
 func (a *analyzer) endSentence() {
-	for len(a.asking) < len(a.toks) {
-		a.asking = append(a.asking, a.sentAsks)
+	asksFrom := len(a.toks)
+	if a.sentAsks {
+		asksFrom = a.sentStart
+	} else if len(a.toks)-a.sentStart >= dictatedMinTokens {
+		for i := len(a.toks) - 1; i >= a.sentStart+dictatedMinStory; i-- {
+			if tailQuestionWords[string(a.tok(i))] {
+				asksFrom = i
+				break
+			}
+		}
+	}
+	for i := len(a.asking); i < len(a.toks); i++ {
+		a.asking = append(a.asking, i >= asksFrom)
 	}
 	a.sentStart, a.sentAsks = len(a.toks), false
 }
+
+// A sentence of dictatedMinTokens words or more without a question mark is
+// read as a story followed by its question when a question word stands
+// after its first dictatedMinStory words.
+const (
+	dictatedMinTokens = 8
+	dictatedMinStory  = 4
+)
+
+// tailQuestionWords start the question at the end of a dictated sentence.
+// Words that are as often relative pronouns or conjunctions as questions
+// ("que", "como", "porque", "why") are left out.
+var tailQuestionWords = map[string]bool{"where": true, "when": true, "who": true, "how": true, "which": true,
+	"what": true, "whats": true, "donde": true, "cuando": true, "quien": true, "quienes": true, "cual": true,
+	"cuales": true, "cuanto": true, "cuantos": true, "cuanta": true, "cuantas": true}
 
 func (a *analyzer) tok(i int) []byte { s := a.toks[i]; return a.buf[s.start:s.end] }
 

@@ -1,6 +1,9 @@
 package faq
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestNormalize(t *testing.T) {
 	tests := []struct{ in, want string }{
@@ -22,6 +25,9 @@ func TestNormalize(t *testing.T) {
 		{"مرحبا كيف", "مرحبا كيف"}, // other scripts are kept
 		{"ЧТО это", "что это"},
 		{"room 101, 2023", "room 101 2023"},
+		{"$$?", "money"},
+		{"is it $50 or $ 60", "is it money 50 or money 60"},
+		{"costo$$$ $", "costo money money"},
 	}
 	for _, tt := range tests {
 		if got := Normalize(tt.in); got != tt.want {
@@ -76,6 +82,37 @@ func TestStem(t *testing.T) {
 	for _, w := range []string{"", "a", "si", "que", "ñu"} {
 		if got := Stem(w); got != w {
 			t.Errorf("Stem(%q) = %q, short words stay", w, got)
+		}
+	}
+}
+
+// TestDictatedSentenceAsksFromItsLastQuestionWord: a long sentence with no
+// question mark is a story and then its question; a short one, or one whose
+// only question word opens it, asks as a whole only when punctuated so.
+func TestDictatedSentenceAsksFromItsLastQuestionWord(t *testing.T) {
+	tests := []struct{ in, asks string }{
+		{"soy de oaxaca trabajo en la pisca y no puedo faltar mucho cuantos dias va a ser", "cuantos dias va a ser"},
+		{"i volunteer with day laborers every saturday and i want to know when it starts", "when it starts"},
+		// the question word opens the sentence: nothing is told apart
+		{"when i got here ten years ago i started organizing my neighbors", ""},
+		// short: as before
+		{"y cuando empieza", ""},
+		// a question mark decides
+		{"soy promotora en nogales. cuando empieza?", "cuando empieza"},
+		// "como", "que", "porque" are as often not questions
+		{"no puedo faltar mucho porque me corren del trabajo en el campo", ""},
+	}
+	for _, tt := range tests {
+		var a analyzer
+		a.normalize(tt.in)
+		var asks []string
+		for i := range a.toks {
+			if a.asking[i] {
+				asks = append(asks, string(a.tok(i)))
+			}
+		}
+		if got := strings.Join(asks, " "); got != tt.asks {
+			t.Errorf("%q asks %q, want %q", tt.in, got, tt.asks)
 		}
 	}
 }
