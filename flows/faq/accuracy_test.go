@@ -11,7 +11,7 @@ import (
 
 // How the matcher is measured
 //
-// Four labelled sets live in testdata (format in each file's header):
+// Six labelled sets live in testdata (format in each file's header):
 //
 //   - heldout.yaml: 300 questions (240 in scope, 60 out-of-scope near
 //     misses) written by people who never saw faq.yaml or the matcher, from
@@ -21,6 +21,13 @@ import (
 //     and the other half of a writer shared with the held-out set). Misses
 //     here may be studied and the FAQ examples and constants tuned on it,
 //     so its figures are reported, not gated.
+//   - heldout2.yaml and dev2.yaml: 214 and 206 more, written in session 5
+//     by two new writers in voices the earlier sets lacked (Indigenous
+//     migrants writing Spanish as a second language, Caribbean Spanish,
+//     non-native English of refugees, border code-switching, hurried
+//     fragments), every other question of each writer, entry and language
+//     to each half. The matcher of that day scored 94.7% top-1 and 79.1%
+//     rejection on heldout2 before anything was changed.
 //   - project.yaml and project-heldout.yaml: the project's first labelled
 //     sets, written next to the first matcher. Reported, with a low gate
 //     against regressions.
@@ -189,38 +196,58 @@ const (
 	targetPerLang   = 85.0
 )
 
+// heldOutSets are the sets nobody tuned on, each with the least it must
+// hold to be worth a gate: heldout.yaml from session 3's writers and
+// heldout2.yaml from session 5's, whose voices the matcher had never met.
+var heldOutSets = []struct {
+	path              string
+	inScope, outScope int
+}{
+	{"testdata/heldout.yaml", 240, 60},
+	{"testdata/heldout2.yaml", 160, 40},
+}
+
+// devSets may be studied while tuning: their figures are reported, not
+// gated.
+var devSets = []string{"testdata/dev.yaml", "testdata/dev2.yaml"}
+
 // TestHeldOut gates on questions nobody tuned on. Its misses are not
 // printed unless FAQ_SHOW_HELDOUT=1, so that reading the test output does
 // not turn the set into a development set.
 func TestHeldOut(t *testing.T) {
 	m := defaultMatcher(t)
-	qs := loadLabelled(t, "testdata/heldout.yaml")
-	a := measure(t, m, qs)
-	a.report(t, "held-out set (testdata/heldout.yaml)", len(qs), os.Getenv("FAQ_SHOW_HELDOUT") != "")
-	if a.top1.n < 240 || a.rejection.n < 60 {
-		t.Errorf("held-out set too small: %d in scope, %d out of scope (want ≥ 240, ≥ 60)", a.top1.n, a.rejection.n)
-	}
-	gate := func(what string, got, want float64) {
-		if got < want {
-			t.Errorf("%s %.1f%% < %.0f%%", what, got, want)
+	for _, set := range heldOutSets {
+		qs := loadLabelled(t, set.path)
+		a := measure(t, m, qs)
+		a.report(t, "held-out set ("+set.path+")", len(qs), os.Getenv("FAQ_SHOW_HELDOUT") != "")
+		if a.top1.n < set.inScope || a.rejection.n < set.outScope {
+			t.Errorf("%s too small: %d in scope, %d out of scope (want ≥ %d, ≥ %d)",
+				set.path, a.top1.n, a.rejection.n, set.inScope, set.outScope)
 		}
+		gate := func(what string, got, want float64) {
+			if got < want {
+				t.Errorf("%s: %s %.1f%% < %.0f%%", set.path, what, got, want)
+			}
+		}
+		gate("top-1 in scope", a.top1.pct(), targetTop1)
+		gate("top-3 in scope", a.top3.pct(), targetTop3)
+		gate("out-of-scope rejection", a.rejection.pct(), targetRejection)
+		gate("top-1 in scope, English", a.top1Lang["en"].pct(), targetPerLang)
+		gate("top-1 in scope, Spanish", a.top1Lang["es"].pct(), targetPerLang)
 	}
-	gate("top-1 in scope", a.top1.pct(), targetTop1)
-	gate("top-3 in scope", a.top3.pct(), targetTop3)
-	gate("out-of-scope rejection", a.rejection.pct(), targetRejection)
-	gate("top-1 in scope, English", a.top1Lang["en"].pct(), targetPerLang)
-	gate("top-1 in scope, Spanish", a.top1Lang["es"].pct(), targetPerLang)
 }
 
-// TestDev reports the development set with its misses (it is the one to
-// study). It only fails far below the targets.
+// TestDev reports the development sets with their misses (they are the
+// ones to study). It only fails far below the targets.
 func TestDev(t *testing.T) {
 	m := defaultMatcher(t)
-	qs := loadLabelled(t, "testdata/dev.yaml")
-	a := measure(t, m, qs)
-	a.report(t, "development set (testdata/dev.yaml)", len(qs), testing.Verbose())
-	if a.top1.pct() < 85 || a.rejection.pct() < 85 {
-		t.Errorf("development set far below the targets")
+	for _, path := range devSets {
+		qs := loadLabelled(t, path)
+		a := measure(t, m, qs)
+		a.report(t, "development set ("+path+")", len(qs), testing.Verbose())
+		if a.top1.pct() < 85 || a.rejection.pct() < 85 {
+			t.Errorf("%s far below the targets", path)
+		}
 	}
 }
 
