@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -434,5 +435,36 @@ func TestFAQMatchPrintsOnlyJSON(t *testing.T) {
 	out, _, err = e.cli("faq", "list")
 	if err != nil || !strings.Contains(out, "how-to-apply") || !strings.Contains(out, "privacy") {
 		t.Fatalf("list: %v %s", err, out)
+	}
+}
+
+// An organizer who files a travel question under "what is BRIDGE" sees it
+// in `faq crossval`, answered as cost by a matcher trained without it.
+func TestFAQCrossvalShowsAMisfiledExample(t *testing.T) {
+	flowsDir := t.TempDir()
+	for _, name := range []string{"signup.yaml", "faq.yaml"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "flows", "default", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "faq.yaml" {
+			const anchor = "  - id: what-is-bridge\n    examples:\n      en:\n"
+			if !strings.Contains(string(data), anchor) {
+				t.Fatal("the shipped faq.yaml changed shape: update this test")
+			}
+			data = []byte(strings.Replace(string(data), anchor, anchor+"        - \"will you pay my bus ticket and my hotel room if I come\"\n", 1))
+		}
+		if err := os.WriteFile(filepath.Join(flowsDir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := &env{t: t, vars: map[string]string{"FLOWS_DIR": flowsDir}}
+	out, errOut, err := e.cli("faq", "crossval", "--min", "0.3")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	want := regexp.MustCompile(`(?m)^what-is-bridge +en +cost +[01]\.\d\d  "will you pay my bus ticket and my hotel room if I come"$`)
+	if !want.MatchString(out) {
+		t.Fatalf("crossval does not show the misfiled example:\n%s", out)
 	}
 }
