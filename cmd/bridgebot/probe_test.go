@@ -835,3 +835,180 @@ func TestProbeErasureReachesFollowUpWhoseAnswerWasLost(t *testing.T) {
 	}
 
 }
+
+// A broadcast is under way (slowly) when one member sends /baja and
+// another erases their data: neither gets the announcement after being
+// told so (README: /stop opts out at once; erasure removes every copy),
+// and nothing of the erased member stays in the job's records.
+func TestProbeStopAndEraseDuringBroadcast(t *testing.T) {
+	// PROBE FAIL, observed (BROADCAST_RATE=2, 10 subscribers):
+	//   probe_test.go: chat 918270711 got the announcement after opting out / erasing
+	//   probe_test.go: chat 918270712 got the announcement after opting out / erasing
+	//   probe_test.go: the member's chat ID is still in Redis: "…broadcast:job:01M964… (hash) → map[… cursor:918270712 …]"
+	// The worker reads pages of up to 100 chats ahead and never re-checks the
+	// subscription or the erasure tombstone before sending (members() and
+	// deliver() in bot/broadcast/worker.go:346-410); Store.Erase
+	// (bot/broadcast/erase.go:13-30) leaves the job's cursor, a chat ID.
+	t.Skip("PROBE FAIL: /baja and /borrar during a broadcast still get the announcement; the erased chat ID stays as the job's cursor")
+	e := newEnv(t)
+	e.vars["BROADCAST_RATE"] = "2"
+	e.startReady()
+	rdb, prefix := e.redisOf()
+	const stopper, eraser = 918270711, 918270712
+	var ids []int64
+	for i := range 8 {
+		ids = append(ids, int64(918270700+i))
+	}
+	ids = append(ids, stopper, eraser)
+	for _, id := range ids {
+		m := e.member(id, "S", "es")
+		m.say("/start", "")
+		m.say("/suscribir", "anuncios")
+	}
+	dir := t.TempDir()
+	es := dir + "/es.html"
+	if err := os.WriteFile(es, []byte("Anuncio-lento-probe\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan string, 1)
+	go func() {
+		out, errOut, err := e.cli("broadcast", "send", "--es", es, "--en", es, "--yes")
+		done <- fmt.Sprint(out, errOut, err)
+	}()
+	// once the first member has it, the others act
+	e.tg.WaitFor(t, wait, func() bool {
+		for _, msg := range e.tg.Messages(ids[0]) {
+			if strings.Contains(msg.PlainText, "Anuncio-lento-probe") {
+				return true
+			}
+		}
+		return false
+	})
+	ms := e.member(stopper, "S", "es")
+	stopAt := ms.say("/baja", "ya no recibirás anuncios").MessageID
+	me := e.member(eraser, "E", "es")
+	me.erase()
+	eraseAt := e.tg.Messages(eraser)[e.tg.MessageCount(eraser)-1].MessageID
+	var report string
+	select {
+	case report = <-done:
+	case <-time.After(3 * wait):
+		t.Fatal("the broadcast did not finish")
+	}
+	for chat, after := range map[int64]int{stopper: stopAt, eraser: eraseAt} {
+		for _, msg := range e.tg.Messages(chat) {
+			if msg.MessageID > after && strings.Contains(msg.PlainText, "Anuncio-lento-probe") {
+				t.Errorf("chat %d got the announcement after opting out / erasing", chat)
+			}
+		}
+	}
+	testkit.Eventually(t, wait, "turn log drained", func() bool {
+		return rdb.Exists(context.Background(), prefix+"turns:index").Val() == 0
+	})
+	assertErased(t, e, eraser)
+	if t.Failed() {
+		t.Logf("broadcast report:\n%s", report)
+	}
+}
+
+// Telegram delivers the same webhook update twice (the bot handled it but
+// its answer was lost on the way back, so Telegram retries): the member's
+// conversation moves once and they get one reply.
+func TestProbeWebhookDuplicateDeliveryOnce(t *testing.T) {
+	e := newEnv(t)
+	addr := e.listenHTTP()
+	e.vars["TELEGRAM_WEBHOOK_URL"] = "https://bridge.example.org/telegram/webhook"
+	var lose atomic.Bool
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: addr})
+	lb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if lose.CompareAndSwap(true, false) {
+			rec := httptest.NewRecorder()
+			proxy.ServeHTTP(rec, r)                             // the bot handles it…
+			http.Error(w, "bad gateway", http.StatusBadGateway) // …and its answer is lost
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(lb.Close)
+	e.tg.RouteWebhook(lb.URL)
+	e.start()
+	m := e.member(8701, "Dup", "en")
+	m.say("/start", "BRIDGE Institutes")
+	m.press("take part", "What is your name?")
+	lose.Store(true)
+	id := m.tg.SendText(m.u, "Dup Licado")
+	m.expect(0, "Which of these")
+	e.tg.WaitAcknowledged(t, id, wait)
+	attempts := 0
+	for _, d := range e.tg.Deliveries() {
+		if d.UpdateID == id {
+			attempts++
+		}
+	}
+	if attempts < 2 {
+		t.Fatalf("the update was delivered %d times; the probe needs a redelivery", attempts)
+	}
+	m.press("Organizer", "organization")
+	got := 0
+	for _, msg := range e.tg.Messages(m.u.ID) {
+		if strings.Contains(msg.PlainText, "Which of these") {
+			got++
+		}
+	}
+	if got != 1 {
+		t.Errorf("the name was taken %d times", got)
+	}
+}
+
+// A staff answer longer than Telegram's 4,096 characters, with <, & and
+// text that looks like HTML, reaches the member whole and as typed.
+func TestProbeLongStaffAnswerWithSpecialCharacters(t *testing.T) {
+	e, sl, m, r := askedInThread(t, 8702, "Lía", "¿Hay mapa-probe?", "mapa-probe", "gracias")
+	// Slack sends what staff typed with &, < and > escaped.
+	typed := "Paso 1 < 2 & 3 > 2 <b>no negrita</b> &amp; אבג 👩🏽‍🌾. "
+	wire := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(typed)
+	answer := "inicio-probe " + strings.Repeat(wire, 110) + " fin-probe"
+	n := e.tg.MessageCount(m.u.ID)
+	ev, _ := sl.StaffReply(questionsChannel, r.TS, staffUser, answer)
+	sl.WaitAck(t, sl.SocketEvent(ev), wait)
+	m.expect(n, "fin-probe")
+	var all string
+	for _, msg := range e.tg.Messages(m.u.ID)[n:] {
+		all += msg.PlainText
+	}
+	want := strings.TrimSpace(typed)
+	if !strings.Contains(all, "inicio-probe") || strings.Count(all, want) != 110 {
+		t.Errorf("the answer did not arrive whole and as typed: %d runes, %d paragraphs; starts %q", len([]rune(all)), strings.Count(all, want), string([]rune(all)[:200]))
+	}
+}
+
+// A subscribed member who got an announcement erases their data: nothing
+// of them is left in Redis (the finished job's records included).
+func TestProbeErasureAfterBroadcast(t *testing.T) {
+	// PROBE FAIL, observed:
+	//   probe_test.go: the member's chat ID is still in Redis: "…broadcast:job:01M964P3… (hash) → map[… cursor:918270801 … status:done …]"
+	// Store.Erase (bot/broadcast/erase.go:13-30) removes the subscription and
+	// the active jobs' done marks but not a job's cursor, which is the last
+	// chat ID claimed; jobs are kept forever for the record.
+	t.Skip("PROBE FAIL: after /borrar the erased member's chat ID stays in Redis as a finished broadcast job's cursor")
+	e := newEnv(t)
+	e.startReady()
+	rdb, prefix := e.redisOf()
+	const chat = 918270801
+	m := e.member(chat, "Sol", "es")
+	m.say("/start", "Institutos BRIDGE")
+	m.say("/suscribir", "anuncios")
+	dir := t.TempDir()
+	es := dir + "/es.html"
+	if err := os.WriteFile(es, []byte("Anuncio-borrable\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, err := e.cli("broadcast", "send", "--es", es, "--en", es, "--yes"); err != nil || !strings.Contains(out, "1 sent") {
+		t.Fatalf("broadcast: %v\n%s%s", err, out, errOut)
+	}
+	m.erase()
+	testkit.Eventually(t, wait, "turn log drained", func() bool {
+		return rdb.Exists(context.Background(), prefix+"turns:index").Val() == 0
+	})
+	assertErased(t, e, chat, "Sol")
+}
