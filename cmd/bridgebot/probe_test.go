@@ -1012,3 +1012,174 @@ func TestProbeErasureAfterBroadcast(t *testing.T) {
 	})
 	assertErased(t, e, chat, "Sol")
 }
+
+// Webhook mode, Redis down for a few seconds while a member answers: they
+// are told once to try again (not once per Telegram retry), and their
+// answer is not taken twice when they do as told after Redis is back.
+func TestProbeWebhookRedisOutageApologizesOnceAndTakesAnswerOnce(t *testing.T) {
+	e := webhookEnv(t)
+	mr := e.withMiniredis()
+	e.start()
+	m := e.member(8801, "Rita", "en")
+	m.do(englishSignup("Rita Outage")[:4]...) // up to the organization
+	mr.Close()
+	n := e.tg.MessageCount(m.u.ID)
+	id := e.tg.SendText(m.u, "Red Outage")
+	m.expect(n, "technical problem")
+	// Whether the bot refuses the delivery (Telegram retries) or takes it,
+	// let a few seconds of the outage pass.
+	e.tg.WaitFor(t, wait, func() bool {
+		c := 0
+		for _, d := range e.tg.Deliveries() {
+			if d.UpdateID == id {
+				c++
+			}
+		}
+		return c >= 4 || e.tg.Acknowledged(id)
+	})
+	if err := mr.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	e.tg.WaitAcknowledged(t, id, 3*wait)
+	// The member does as told: tries again.
+	m.tg.SendText(m.u, "Red Outage")
+	m.expect(n, "In which city or region")
+	rdb, prefix := e.redisOf()
+	testkit.Eventually(t, wait, "turns delivered", func() bool {
+		return rdb.Exists(context.Background(), prefix+"turns:index").Val() == 0
+	})
+	apologies, regions := 0, 0
+	for _, msg := range e.tg.Messages(m.u.ID)[n:] {
+		if strings.Contains(msg.PlainText, "technical problem") {
+			apologies++
+		}
+		if strings.Contains(msg.PlainText, "In which city or region") {
+			regions++
+		}
+	}
+	if apologies > 1 {
+		t.Errorf("the member was told %d times to try again", apologies)
+	}
+	if regions != 1 {
+		t.Errorf("the region question was asked %d times", regions)
+	}
+	for _, msg := range e.tg.Messages(m.u.ID)[n:] {
+		if strings.Contains(msg.PlainText, "border region") {
+			t.Errorf("the retyped organization was taken as the region: %q", msg.PlainText)
+		}
+	}
+}
+
+// /metrics never carries a chat ID, a name or anything a member wrote
+// (README: labelled only with kinds, methods, codes and outcomes).
+func TestProbeMetricsCarryNothingAboutMembers(t *testing.T) {
+	e, sl := newDeskEnv(t)
+	addr := e.listenHTTP()
+	e.startDesk(sl)
+	m := e.member(918270901, "Metrica", "es")
+	m.u.Username = "metrica_probe"
+	m.say("/start", "Institutos BRIDGE")
+	m.askTeam("¿Pregunta-metrica-probe?")
+	r := root(t, sl, "Pregunta-metrica-probe")
+	m.say("texto-metrica-probe", "Lo agregué")
+	inThread(t, sl, r.TS, "texto-metrica-probe") // the thread is recorded
+	n := e.tg.MessageCount(m.u.ID)
+	ev, _ := sl.StaffReply(questionsChannel, r.TS, staffUser, "respuesta-metrica")
+	sl.WaitAck(t, sl.SocketEvent(ev), wait)
+	m.expect(n, "respuesta-metrica")
+	body := metricsShow(t, addr)
+	for _, w := range []string{"918270901", "Metrica", "metrica_probe", "metrica-probe", "respuesta-metrica", r.TS} {
+		if strings.Contains(body, w) {
+			for _, line := range strings.Split(body, "\n") {
+				if strings.Contains(line, w) {
+					t.Errorf("/metrics shows %q: %s", w, line)
+					break
+				}
+			}
+		}
+	}
+}
+
+// After /borrar, a button from before the erasure (a form step) changes
+// nothing and brings back none of the erased answers.
+func TestProbeStaleButtonAfterErasure(t *testing.T) {
+	e := newEnv(t)
+	e.startReady()
+	const chat = 918270902
+	m := e.member(chat, "Viejo", "es")
+	m.say("/start", "Institutos BRIDGE")
+	m.press("Quiero participar", "¿Cómo te llamas?")
+	m.say("Viejo Botón", "¿Cuál de estas opciones")
+	msgID, data := m.button("Organizador/a")
+	m.erase()
+	n := e.tg.MessageCount(chat)
+	id := e.tg.PressButton(m.u, msgID, data)
+	ans := e.tg.WaitCallbackAnswer(t, id, wait)
+	t.Logf("answer to the stale press: %q", ans.Text)
+	for _, msg := range e.tg.Messages(chat)[n:] {
+		if strings.Contains(msg.PlainText, "organización") || strings.Contains(msg.PlainText, "Viejo Botón") {
+			t.Errorf("a button from before the erasure moved a form: %q", msg.PlainText)
+		}
+	}
+	if ans.Text == "" && e.tg.MessageCount(chat) == n {
+		t.Error("the stale press got no word at all")
+	}
+	rdb, prefix := e.redisOf()
+	testkit.Eventually(t, wait, "turn log drained", func() bool {
+		return rdb.Exists(context.Background(), prefix+"turns:index").Val() == 0
+	})
+	assertNoneOf(t, snapshotOpened(t, rdb, prefix, e.ring()), "Viejo Botón", `"organizer"`)
+}
+
+// The Socket Mode connection drops (Slack restarts its edge, a network
+// blip); a staff reply sent during the drop is redelivered and reaches the
+// member once.
+func TestProbeSocketDropRedeliveredOnce(t *testing.T) {
+	e, sl, m, r := askedInThread(t, 8903, "Sock", "¿Pregunta-socket-probe?", "socket-probe", "seguimiento")
+	n := e.tg.MessageCount(m.u.ID)
+	sl.SocketDrop()
+	ev, _ := sl.StaffReply(questionsChannel, r.TS, staffUser, "respuesta-tras-caida")
+	sl.SocketEvent(ev)
+	sl.WaitSocketConnected(t, 2, wait)
+	sl.SocketRetryUnacked()
+	m.expect(n, "respuesta-tras-caida")
+	rdb, prefix := e.redisOf()
+	waitDrained(t, sl, rdb, prefix)
+	got := 0
+	for _, msg := range e.tg.Messages(m.u.ID) {
+		if strings.Contains(msg.PlainText, "respuesta-tras-caida") {
+			got++
+		}
+	}
+	if got != 1 {
+		t.Errorf("the reply reached the member %d times", got)
+	}
+}
+
+// A member blocks the bot, a staff reply fails (staff are told), the
+// member unblocks it and writes again: they are answered as before.
+func TestProbeUnblockAfterFailedStaffReply(t *testing.T) {
+	e, sl, m, r := askedInThread(t, 8904, "Vuelve", "¿Pregunta-bloqueo-probe?", "bloqueo-probe", "seguimiento")
+	e.tg.SetMemberStatus(m.u, "kicked")
+	ev, _ := sl.StaffReply(questionsChannel, r.TS, staffUser, "respuesta-bloqueada")
+	sl.WaitAck(t, sl.SocketEvent(ev), wait)
+	sl.WaitMessage(t, questionsChannel, wait, func(msg slacktest.Message) bool {
+		return msg.FromBot && msg.ThreadTS == r.TS && strings.Contains(msg.Text, "blocked the bot")
+	})
+	e.tg.SetMemberStatus(m.u, "member")
+	m.say("ya te desbloqueé", "Lo agregué")
+	inThread(t, sl, r.TS, "ya te desbloqueé")
+}
+
+// The same with a 403 that came without any my_chat_member update (the
+// fake's one-off refusal): the member's next message is still answered.
+func TestProbeMemberAnsweredAfterOneOff403(t *testing.T) {
+	e, sl, m, r := askedInThread(t, 8905, "Uno", "¿Pregunta-403-probe?", "403-probe", "seguimiento")
+	e.tg.FailNext("sendMessage", 1, 403, "Forbidden: bot was blocked by the user", 0)
+	ev, _ := sl.StaffReply(questionsChannel, r.TS, staffUser, "respuesta-403")
+	sl.WaitAck(t, sl.SocketEvent(ev), wait)
+	sl.WaitMessage(t, questionsChannel, wait, func(msg slacktest.Message) bool {
+		return msg.FromBot && msg.ThreadTS == r.TS && strings.Contains(msg.Text, "blocked the bot")
+	})
+	m.say("sigo aquí", "Lo agregué")
+}
