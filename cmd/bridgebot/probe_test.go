@@ -1183,3 +1183,66 @@ func TestProbeMemberAnsweredAfterOneOff403(t *testing.T) {
 	})
 	m.say("sigo aquí", "Lo agregué")
 }
+
+// Redis down while staff answer in Slack: the reply is not lost; once
+// Redis is back (and Slack redelivers what was not acknowledged), the
+// member gets it once, and the staff reply is marked delivered.
+func TestProbeStaffReplyDuringRedisOutage(t *testing.T) {
+	e, sl := newDeskEnv(t)
+	mr := e.withMiniredis()
+	addr := e.listenHTTP()
+	e.startDesk(sl)
+	m := e.member(8906, "Red", "es")
+	m.say("/start", "Institutos BRIDGE")
+	m.askTeam("¿Pregunta-redis-caida?")
+	r := root(t, sl, "Pregunta-redis-caida")
+	m.say("seguimiento-redis", "Lo agregué")
+	inThread(t, sl, r.TS, "seguimiento-redis")
+	n := e.tg.MessageCount(m.u.ID)
+	mr.Close()
+	ev, replyTS := sl.StaffReply(questionsChannel, r.TS, staffUser, "respuesta-durante-caida")
+	env := sl.SocketEvent(ev)
+	// the bot fails on it while Redis is away (it must not acknowledge it)
+	testkit.Eventually(t, 2*wait, "the bot met Redis down", func() bool {
+		_, body := get(t, "GET", "http://"+addr+"/metrics", nil)
+		for _, line := range strings.Split(body, "\n") {
+			if strings.HasPrefix(line, "bridgebot_redis_errors_total ") && line != "bridgebot_redis_errors_total 0" {
+				return true
+			}
+		}
+		return false
+	})
+	for _, a := range sl.Acks() {
+		if a.EnvelopeID == env {
+			t.Errorf("the staff reply was acknowledged while Redis was down")
+		}
+	}
+	if err := mr.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	// The bot is back to work (a member is answered)…
+	testkit.Eventually(t, 3*wait, "the bot answers members again", func() bool {
+		c := e.tg.MessageCount(m.u.ID)
+		e.tg.SendText(m.u, "/ayuda")
+		msg := e.tg.WaitMessageAfter(t, m.u.ID, c, wait, func(telegramtest.Message) bool { return true })
+		return !strings.Contains(msg.PlainText, "problema técnico") && !strings.Contains(msg.PlainText, "algo falló")
+	})
+	// …and Slack redelivers the event it was not acknowledged.
+	for _, id := range sl.SocketRetryUnacked() {
+		sl.WaitAck(t, id, wait)
+	}
+	m.expect(n, "respuesta-durante-caida")
+	sl.WaitFor(t, wait, func() bool {
+		msg, _ := sl.Message(questionsChannel, replyTS)
+		return msg.HasReaction("incoming_envelope")
+	})
+	got := 0
+	for _, msg := range e.tg.Messages(m.u.ID) {
+		if strings.Contains(msg.PlainText, "respuesta-durante-caida") {
+			got++
+		}
+	}
+	if got != 1 {
+		t.Errorf("the reply reached the member %d times", got)
+	}
+}
