@@ -1246,3 +1246,79 @@ func TestProbeStaffReplyDuringRedisOutage(t *testing.T) {
 		t.Errorf("the reply reached the member %d times", got)
 	}
 }
+
+// The sign-up post is stored by Slack but its answer is lost (a gateway
+// timeout): the sign-up is posted once, and after /borrar no copy of it
+// keeps the member's answers.
+func TestProbeSignupPostAnswerLostOnceAndErased(t *testing.T) {
+	// PROBE FAIL, observed:
+	//   probe_test.go: the sign-up was posted 2 times
+	//   probe_test.go: 1 posts with the member's answers still in Slack after the erasure
+	// Desk.postSignup (bot/slack/toslack.go:448-455) posts with a plain
+	// chat.postMessage, no intent/lookup as postRoot has, and records the
+	// post for erasure (landed) only when Slack's answer arrives.
+	t.Skip("PROBE FAIL: a sign-up post whose Slack answer was lost is posted twice, and the orphan copy survives /borrar")
+	const chat = 918271001
+	e, sl, m := deskMember(t, chat, "Perla")
+	rdb, prefix := e.redisOf()
+	signUp(m, "Perla Perdida", "Red Perdida", "Ensenada", "perla@perdida.org", "Sembrar")
+	sl.FailAfterNext("chat.postMessage", 1, 504)
+	m.press("Confirmar", "Recibimos tu interés")
+	sl.WaitMessage(t, signupsChannel, wait, func(msg slacktest.Message) bool { return strings.Contains(msg.AllText(), "Perla Perdida") })
+	waitDrained(t, sl, rdb, prefix)
+	posts := func() (n int) {
+		for _, msg := range sl.Messages(signupsChannel) {
+			if strings.Contains(msg.AllText(), "Perla Perdida") {
+				n++
+			}
+		}
+		return n
+	}
+	if n := posts(); n != 1 {
+		t.Errorf("the sign-up was posted %d times", n)
+	}
+	m.erase()
+	waitDrained(t, sl, rdb, prefix)
+	for deadline := time.After(wait); posts() > 0; {
+		select {
+		case <-sl.Changed():
+		case <-deadline:
+			t.Errorf("%d posts with the member's answers still in Slack after the erasure", posts())
+			return
+		}
+	}
+}
+
+// Member-controlled text (first name, username-free question, form
+// answers) with Slack control sequences never pings the channel or makes
+// a link in Slack.
+func TestProbeSlackControlSequencesFromMembersAreInert(t *testing.T) {
+	e, sl := newDeskEnv(t)
+	e.startDesk(sl)
+	m := e.member(8907, "<!channel> Ana", "es")
+	m.say("/start", "Institutos BRIDGE")
+	signUp(m, "<!here> Nombre", "<https://evil.example|Org>", "<@U0STAFF> Lugar", "", "<!everyone> espero")
+	m.press("Confirmar", "Recibimos tu interés")
+	m.askTeam("Hola <!channel> mira <https://evil.example|aquí> y <@U0STAFF> *negrita*")
+	r := root(t, sl, "mira")
+	m.say("seguimiento <!here>", "Lo agregué")
+	inThread(t, sl, r.TS, "seguimiento")
+	post := sl.WaitMessage(t, signupsChannel, wait, func(msg slacktest.Message) bool { return strings.Contains(msg.AllText(), "Nombre") })
+	var all []slacktest.Message
+	all = append(all, post)
+	all = append(all, sl.Thread(questionsChannel, r.TS)...)
+	for _, msg := range all {
+		if !msg.FromBot {
+			continue
+		}
+		raw := msg.Text
+		for _, b := range msg.Blocks {
+			raw += fmt.Sprint(b)
+		}
+		for _, bad := range []string{"<!channel>", "<!here>", "<!everyone>", "<https://evil", "<@U0STAFF>"} {
+			if strings.Contains(raw, bad) {
+				t.Errorf("a bot post carries %q live: %.300s", bad, raw)
+			}
+		}
+	}
+}
