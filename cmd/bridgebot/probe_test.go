@@ -1356,3 +1356,89 @@ func TestProbeChosenLanguageOutlivesIdleSession(t *testing.T) {
 		t.Errorf("after the quiet spell the bot wrote: %.200q", got.PlainText)
 	}
 }
+
+// Double taps: Confirm on the review, "Send it to the team" and "Yes,
+// delete everything" pressed twice before the bot answers the first do
+// their work once, and the second press is answered.
+func TestProbeDoubleTaps(t *testing.T) {
+	e, sl := newDeskEnv(t)
+	e.startDesk(sl)
+	rdb, prefix := e.redisOf()
+	m := e.member(918271101, "Doble", "es")
+	m.say("/start", "Institutos BRIDGE")
+	signUp(m, "Doble Toque", "Red Doble", "Mexicali", "doble@toque.org", "Dos veces")
+	double := func(label string) {
+		t.Helper()
+		msgID, data := m.button(label)
+		a := e.tg.PressButton(m.u, msgID, data)
+		b := e.tg.PressButton(m.u, msgID, data)
+		e.tg.WaitCallbackAnswer(t, a, wait)
+		e.tg.WaitCallbackAnswer(t, b, wait)
+	}
+	count := func(text string) (n int) {
+		for _, msg := range e.tg.Messages(m.u.ID) {
+			if strings.Contains(msg.PlainText, text) {
+				n++
+			}
+		}
+		return n
+	}
+	double("Confirmar")
+	m.expect(0, "Recibimos tu interés")
+	sl.WaitMessage(t, signupsChannel, wait, func(msg slacktest.Message) bool { return strings.Contains(msg.AllText(), "Doble Toque") })
+	m.say("¿Hay estacionamiento-doble para bicicletas en la sede?", "equipo")
+	double("equipo")
+	m.expect(0, "Enviado al equipo")
+	m.say("/borrar", "¿Borrar todo")
+	double("Sí, borrar todo")
+	m.expect(0, "Borramos todo")
+	waitDrained(t, sl, rdb, prefix)
+	if n := count("Recibimos tu interés"); n != 1 {
+		t.Errorf("confirmed %d times", n)
+	}
+	if n := count("Borramos todo"); n != 1 {
+		t.Errorf("erased %d times", n)
+	}
+	posts := 0
+	for _, msg := range sl.Messages(signupsChannel) {
+		if strings.Contains(msg.AllText(), "New sign-up") || strings.Contains(msg.AllText(), "erased their data") {
+			posts++
+		}
+	}
+	if posts != 1 {
+		t.Errorf("%d sign-up posts", posts)
+	}
+	roots := 0
+	for _, msg := range sl.Messages(questionsChannel) {
+		if msg.FromBot && !msg.IsReply() {
+			roots++
+		}
+	}
+	if roots != 1 {
+		t.Errorf("%d question roots", roots)
+	}
+}
+
+// /cancelar mid-form: "nothing of that form is kept" holds in Redis too,
+// looking inside sealed values.
+func TestProbeCancelMidFormKeepsNothing(t *testing.T) {
+	e := newEnv(t)
+	e.startReady()
+	rdb, prefix := e.redisOf()
+	m := e.member(8909, "Cande", "es")
+	m.say("/start", "Institutos BRIDGE")
+	m.press("Quiero participar", "¿Cómo te llamas?")
+	m.say("Candelaria Cancelada", "¿Cuál de estas opciones")
+	m.press("Organizador/a", "organización")
+	m.say("Colectivo Cancelado", "ciudad o región")
+	m.say("/cancelar", "¿Cancelar este formulario?")
+	m.press("Sí, cancelar", "No se guardó nada")
+	testkit.Eventually(t, wait, "turn log drained", func() bool {
+		return rdb.Exists(context.Background(), prefix+"turns:index").Val() == 0
+	})
+	snap := snapshotOpened(t, rdb, prefix, e.ring())
+	assertNoneOf(t, snap, "Candelaria Cancelada", "Colectivo Cancelado")
+	if t.Failed() {
+		t.Logf("snapshot:\n%s", strings.Join(snap, "\n"))
+	}
+}
