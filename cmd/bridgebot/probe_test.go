@@ -1478,3 +1478,37 @@ func TestProbeStaffReplyAfterRetentionIsNotSilent(t *testing.T) {
 		return msg.HasReaction("warning") || msg.HasReaction("incoming_envelope")
 	})
 }
+
+// Telegram refuses the edit that clears the pressed keyboard (the member
+// deleted that message, or it is too old to edit): the form still moves
+// on and the next question arrives.
+func TestProbeFailedKeyboardEditDoesNotBlockTheForm(t *testing.T) {
+	e := newEnv(t)
+	e.startReady()
+	m := e.member(8911, "Edi", "en")
+	m.say("/start", "BRIDGE Institutes")
+	m.press("take part", "What is your name?")
+	m.say("Edi Ted", "Which of these")
+	e.tg.FailNext("editMessageReplyMarkup", 1, 400, "Bad Request: message to edit not found", 0)
+	e.tg.FailNext("editMessageText", 1, 400, "Bad Request: message to edit not found", 0)
+	m.press("Organizer", "organization")
+	m.say("Red Edit", "In which city or region")
+}
+
+// Telegram refuses one reply for good (400): the refused reply is given
+// up (not retried forever, not holding the member's later replies), and
+// the member's next message is answered.
+func TestProbeRefusedReplyDoesNotStickTheChat(t *testing.T) {
+	e := newEnv(t)
+	e.startReady()
+	rdb, prefix := e.redisOf()
+	m := e.member(8912, "Rech", "en")
+	m.say("/start", "BRIDGE Institutes")
+	e.tg.FailNext("sendMessage", 1, 400, "Bad Request: PEER_ID_INVALID", 0)
+	e.tg.SendText(m.u, "/help")
+	e.tg.WaitFor(t, wait, func() bool { return e.tg.Calls("sendMessage") >= 2 })
+	m.say("/menu", "What would you like to do?")
+	testkit.Eventually(t, wait, "turn log drained", func() bool {
+		return rdb.Exists(context.Background(), prefix+"turns:index").Val() == 0
+	})
+}
