@@ -1564,3 +1564,53 @@ func TestProbeErasureReachesExportFileInSlack(t *testing.T) {
 		}
 	}
 }
+
+// A member asked twice, far enough apart that the second question started
+// a new thread (DESK_QUIET_TIME); their erasure redacts both threads'
+// posts, the older one included.
+func TestProbeErasureReachesOlderThreads(t *testing.T) {
+	e, sl := newDeskEnv(t)
+	e.vars["DESK_QUIET_TIME"] = "1s"
+	e.startDesk(sl)
+	rdb, prefix := e.redisOf()
+	const chat = 918271301
+	m := e.member(chat, "Dosveces", "es")
+	m.say("/start", "Institutos BRIDGE")
+	m.askTeam("¿Primera-pregunta-borrable?")
+	r1 := root(t, sl, "Primera-pregunta-borrable")
+	m.say("primer-seguimiento-borrable", "Lo agregué")
+	f1 := inThread(t, sl, r1.TS, "primer-seguimiento-borrable")
+	// Once the quiet time has passed, a new question starts a new thread.
+	var r2 slacktest.Message
+	try := 0
+	testkit.Eventually(t, 3*wait, "a second thread", func() bool {
+		try++
+		q := fmt.Sprintf("¿Segunda-pregunta-borrable %d?", try)
+		m.say("/menu", "¿Qué te gustaría hacer?")
+		m.askTeam(q)
+		sl.WaitFor(t, wait, func() bool {
+			for _, msg := range sl.Messages(questionsChannel) {
+				if msg.FromBot && strings.Contains(msg.AllText(), q) {
+					return true
+				}
+			}
+			return false
+		})
+		for _, msg := range sl.Messages(questionsChannel) {
+			if msg.FromBot && !msg.IsReply() && strings.Contains(msg.AllText(), q) {
+				r2 = msg
+				return true
+			}
+		}
+		return false
+	})
+	m.erase()
+	waitDrained(t, sl, rdb, prefix)
+	for _, msg := range []slacktest.Message{r1, f1, r2} {
+		sl.WaitFor(t, wait, func() bool {
+			got, _ := sl.Message(msg.Channel, msg.TS)
+			return !strings.Contains(got.AllText(), "borrable") && !strings.Contains(got.AllText(), "Dosveces")
+		})
+	}
+	assertErased(t, e, chat, "Dosveces", "pregunta-borrable", "seguimiento-borrable")
+}
