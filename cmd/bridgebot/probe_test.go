@@ -746,6 +746,21 @@ func TestProbeLongestEmojiAnswersReviewAndConfirm(t *testing.T) {
 // fills in the whole form, each delivery going to the other replica, and
 // gets each reply once; the sign-up is saved once.
 func TestProbeTwoReplicasRoundRobin(t *testing.T) {
+	// PROBE FAIL (intermittent: passes on an idle machine; under CPU load,
+	// e.g. the whole package's tests or two busy loops, it fails in most runs
+	// of -count=10), observed:
+	//   probe_test.go: 2 times: "👋 Hello, Dos! I'm the assistant for the BRIDGE Institutes …"
+	//   probe_test.go: 2 times: "Question 2 of 11"
+	//   replica A: level=INFO msg="delivering recorded turns" chat=8501 entries=2
+	//   (every webhook delivery attempt 1, status 200: no update redelivered)
+	// and in another run the border question (Question 5) re-sent after the
+	// areas question, so the newest keyboard was an old step:
+	//   probe_test.go: no button "Workers" on the newest keyboard: #16 "Question 5 of 11 …"
+	// A replica re-delivers turns it had already delivered: Handle's
+	// recoverChat (bot/engine.go:200-209) claims the chat's recorded turns
+	// (bot/redisstore/turns.go:164, openTurn's unacked filter at :96) while
+	// their batched removal (Store.Run, turns.go:245-280) has not removed them.
+	t.Skip("PROBE FAIL: with two replicas behind round-robin, under load, already delivered replies are sent again (old questions re-appear)")
 	e := newEnv(t)
 	a, b := freeAddr(t), freeAddr(t)
 	var n atomic.Int64
@@ -760,12 +775,25 @@ func TestProbeTwoReplicasRoundRobin(t *testing.T) {
 	e.vars["TELEGRAM_WEBHOOK_URL"] = "https://bridge.example.org/telegram/webhook"
 	e.vars["HTTP_ADDR"] = a
 	e.tg.RouteWebhook(lb.URL)
-	e.start()
+	e.vars["LOG_LEVEL"] = "info"
+	logsA, _ := e.startLogged()
 	e.tg.WaitFor(t, time.Minute, func() bool { return e.tg.Webhook().URL != "" })
 	e2 := &env{t: t, tg: e.tg, vars: maps.Clone(e.vars)}
 	e2.vars["HTTP_ADDR"] = b
 	before := e.tg.Calls("setWebhook")
-	e2.start()
+	logsB, _ := e2.startLogged()
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for name, logs := range map[string]string{"A": logsA.String(), "B": logsB.String()} {
+			for _, line := range strings.Split(logs, "\n") {
+				if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") || strings.Contains(line, "turns") {
+					t.Logf("replica %s: %.300s", name, line)
+				}
+			}
+		}
+	})
 	e.tg.WaitFor(t, time.Minute, func() bool { return e.tg.Calls("setWebhook") > before })
 
 	m := e.member(8501, "Dos", "en")
@@ -782,6 +810,11 @@ func TestProbeTwoReplicasRoundRobin(t *testing.T) {
 	for text, c := range counts {
 		if c > 1 {
 			t.Errorf("%d times: %q", c, text)
+		}
+	}
+	if t.Failed() {
+		for _, d := range e.tg.Deliveries() {
+			t.Logf("delivery: update %d attempt %d status %d err %q at %s", d.UpdateID, d.Attempt, d.Status, d.Err, d.Time.Format("15:04:05.000"))
 		}
 	}
 	out, errOut, err := e.cli("export", "signups", "--format", "csv")
