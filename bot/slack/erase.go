@@ -37,7 +37,11 @@ import (
 //     replaced by "🗑 This member erased their data on DATE", and the files
 //     the bot uploaded for them are deleted, by a job queued behind the
 //     member's in-flight messages. Staff's own replies stay, under Slack's
-//     retention.
+//     retention;
+//   - each of the member's threads keeps a marker with no chat ID, so a
+//     later staff reply there gets ⚠️ and a note (stray.go);
+//   - the sign-up exports the bot posted before the erasure, which hold
+//     every member's answers, are deleted from Slack (shared.go).
 //
 // desk:posts:{chat} (set) records those posts as "channel ts" and files
 // as "file:ID", written together with the check of the tombstone (Guard).
@@ -150,6 +154,9 @@ func (d *Desk) Forget(ctx context.Context, chatID int64) error {
 		}
 	}
 	tx := d.rdb.TxPipeline()
+	// Staff replies in their threads from now on get ⚠️ and a note
+	// (stray.go): the threads' addresses and the time, no chat ID.
+	threads := d.markErasedThreads(ctx, tx, keysCmd.Val(), at)
 	tx.Del(ctx, d.ticketKey(chatID), d.key("keys", chat), d.postsKey(chatID))
 	if keys := keysCmd.Val(); len(keys) > 0 {
 		tx.Del(ctx, keys...)
@@ -159,7 +166,11 @@ func (d *Desk) Forget(ctx context.Context, chatID int64) error {
 	if _, err := tx.Exec(ctx); err != nil {
 		return fmt.Errorf("slack: forget %d: %w", chatID, err)
 	}
-	d.log.Info("member erased their data", slog.Int("keys", len(keysCmd.Val())+3), slog.Int("posts", len(postsCmd.Val())),
+	// Exports (shared.go) hold every member's answers: deleted from Slack.
+	if err := d.forgetShared(ctx, at); err != nil {
+		return fmt.Errorf("slack: forget %d: %w", chatID, err)
+	}
+	d.log.Info("member erased their data", slog.Int("keys", len(keysCmd.Val())+3), slog.Int("posts", len(postsCmd.Val())), slog.Int("threads_marked", threads),
 		slog.Int("queued_dropped", purged), slog.Int("dead_letters_dropped", dead))
 	return nil
 }

@@ -86,8 +86,14 @@ func (d *Desk) onMessage(ctx context.Context, ev *slackevents.MessageEvent, once
 			return nil
 		}
 		chat, ours, err := d.threadChat(ctx, ev.Channel, msg.ThreadTimestamp)
-		if err != nil || !ours {
+		if err != nil {
 			return err
+		}
+		if !ours {
+			if isNote(msg.Text) {
+				return nil
+			}
+			return d.onStrayReply(ctx, ev.Channel, ev, once) // see stray.go
 		}
 		if isNote(msg.Text) {
 			d.react(ctx, ev.Channel, msg.Timestamp, reactionNote)

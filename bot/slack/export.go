@@ -22,7 +22,8 @@ type WriteSignups func(ctx context.Context, w io.Writer) (rows int64, err error)
 // direct message to the organizer who asked — never to a channel, where
 // everyone in it would get members' answers. Only SLACK_ORGANIZERS may;
 // anyone else is refused and the attempt is recorded in the audit log, as
-// is every export.
+// is every export. Each uploaded file is recorded (Host.RecordSharedFile)
+// and deleted from Slack when any member erases their data.
 type Exporter struct {
 	api        exporterAPI
 	log        *slog.Logger
@@ -30,17 +31,21 @@ type Exporter struct {
 	audit      *audit.Log
 	organizers map[string]bool
 	now        func() time.Time
+	// shared records an uploaded export (Host.RecordSharedFile), so an
+	// erasure deletes it.
+	shared func(ctx context.Context, channel, fileID string, made time.Time) error
 }
 
 // exporterAPI is the Slack Web API calls the Exporter makes.
 type exporterAPI interface {
 	OpenConversationContext(ctx context.Context, params *slackapi.OpenConversationParameters) (*slackapi.Channel, bool, bool, error)
 	UploadFileContext(ctx context.Context, params slackapi.UploadFileParameters) (*slackapi.FileSummary, error)
+	DeleteFileContext(ctx context.Context, fileID string) error
 }
 
 // NewExporter registers /bridge export on the desk.
 func NewExporter(d Host, write WriteSignups, log *audit.Log, organizers []string) *Exporter {
-	x := &Exporter{api: d.SlackClient(), log: d.Logger(), write: write, audit: log, organizers: map[string]bool{}, now: time.Now}
+	x := &Exporter{api: d.SlackClient(), log: d.Logger(), write: write, audit: log, organizers: map[string]bool{}, now: time.Now, shared: d.RecordSharedFile}
 	for _, o := range organizers {
 		if o = strings.TrimSpace(o); o != "" {
 			x.organizers[o] = true
@@ -86,6 +91,7 @@ func (x *Exporter) sendErr(ctx context.Context, user string) error {
 		return fmt.Errorf("conversations.open gave %s, not a direct message: not sending", ch.ID)
 	}
 	var buf bytes.Buffer
+	made := x.now()
 	rows, err := x.write(ctx, &buf)
 	if err != nil {
 		return fmt.Errorf("write the sign-ups: %w", err)
@@ -94,11 +100,19 @@ func (x *Exporter) sendErr(ctx context.Context, user string) error {
 	if buf.Len() == 0 {
 		buf.WriteString("\n") // Slack refuses empty files
 	}
-	if _, err := x.api.UploadFileContext(ctx, slackapi.UploadFileParameters{
+	file, err := x.api.UploadFileContext(ctx, slackapi.UploadFileParameters{
 		Channel: ch.ID, Filename: name, Title: name, FileSize: buf.Len(), Reader: &buf,
-		InitialComment: fmt.Sprintf("The sign-ups, %d rows. Members' personal data: keep this file private and delete it when you are done.", rows),
-	}); err != nil {
+		InitialComment: fmt.Sprintf("The sign-ups, %d rows. Members' personal data: keep this file private and delete it when you are done. If a member erases their data, the bot deletes this file (run /bridge export again for a current copy).", rows),
+	})
+	if err != nil {
 		return fmt.Errorf("upload the sign-ups: %w", err)
+	}
+	if err := x.shared(ctx, ch.ID, file.ID, made); err != nil {
+		// Unrecorded, a later erasure could not reach it: not kept.
+		if derr := x.api.DeleteFileContext(ctx, file.ID); derr != nil {
+			x.log.Error("an export that could not be recorded could not be deleted either", slog.String("file", file.ID), slog.Any("err", derr))
+		}
+		return fmt.Errorf("record the export for erasures (the file was withdrawn): %w", err)
 	}
 	if err := x.audit.Record(ctx, audit.Entry{Action: audit.ActionExport, Actor: "slack:" + user, Count: rows, Detail: "signups csv (slack direct message)"}); err != nil {
 		return fmt.Errorf("record the export: %w", err)

@@ -1,6 +1,9 @@
 package slack
 
 import (
+	"context"
+	"time"
+
 	"log/slog"
 
 	"github.com/redis/go-redis/v9"
@@ -17,6 +20,10 @@ type Host interface {
 	RedisClient() redis.Cmdable
 	Key(parts ...string) string
 	Logger() *slog.Logger
+	// RecordSharedFile records a file the extension posted that holds
+	// many members' data, read at made: it is deleted from Slack when any
+	// member erases their data (see shared.go).
+	RecordSharedFile(ctx context.Context, channel, fileID string, made time.Time) error
 }
 
 var _ Host = (*Desk)(nil)

@@ -34,6 +34,10 @@ func (d *Desk) deliverToSlack(ctx context.Context, e outbox.Entry) error {
 		err = handle(e, "redaction", func(r redactMsg) error { return d.redactPosts(ctx, r) })
 	case kindPurgeDead:
 		err = d.purgeDead(ctx, d.toSlack, e)
+	case kindStray:
+		err = handle(e, "stray reply", func(r strayReply) error { return d.deliverStray(ctx, r) })
+	case kindPurgeExports:
+		err = handle(e, "export purge", func(p purgeExportsMsg) error { return d.purgeExports(ctx, p) })
 	default:
 		return outbox.Permanent(fmt.Errorf("unknown slack outbox kind %q", e.Kind))
 	}

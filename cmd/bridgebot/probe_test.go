@@ -87,11 +87,6 @@ func TestProbeApologyInChosenLanguage(t *testing.T) {
 // marked as not delivered (README: every reply is marked 📨 when
 // delivered, or ⚠️ with a short note when it could not be).
 func TestProbeStaffReplyAfterErasureIsFlagged(t *testing.T) {
-	// PROBE FAIL, observed:
-	//   probe_test.go: timed out after 10s waiting for the reply to an erased member is marked ⚠️ or 📨
-	// The thread mapping is erased, so Desk.onMessage (bot/slack/events.go:88-91)
-	// finds the thread "not ours" and returns nil: no reaction, no note.
-	t.Skip("PROBE FAIL: a staff reply in an erased member's thread gets neither a warning reaction nor a note")
 	const chat = 8102
 	_, sl, m, r := askedInThread(t, chat, "Tlali", "¿Hay cupo-probe?", "cupo-probe", "gracias-probe")
 	m.erase()
@@ -1480,12 +1475,6 @@ func TestProbeCancelMidFormKeepsNothing(t *testing.T) {
 // DESK_ANSWERED_RETENTION: the reply reaches the member or is marked as
 // not delivered (README: every reply gets 📨 or ⚠️ with a note).
 func TestProbeStaffReplyAfterRetentionIsNotSilent(t *testing.T) {
-	// PROBE FAIL, observed (DESK_ANSWERED_RETENTION=2s standing in for 90 days):
-	//   probe_test.go: timed out after 10s waiting for the late reply delivered or flagged
-	// Same cause as TestProbeStaffReplyAfterErasureIsFlagged: once the
-	// thread mapping is gone, Desk.onMessage (bot/slack/events.go:88-91)
-	// drops the reply without a reaction or a note.
-	t.Skip("PROBE FAIL: a staff reply in the thread of a question answered longer ago than the retention vanishes silently")
 	e, sl := newDeskEnv(t)
 	e.vars["DESK_ANSWERED_RETENTION"] = "2s"
 	e.startDesk(sl)
@@ -1552,13 +1541,6 @@ func TestProbeRefusedReplyDoesNotStickTheChat(t *testing.T) {
 // you are replaced with a note"), so the export file the bot posted,
 // which holds their answers, must not keep them.
 func TestProbeErasureReachesExportFileInSlack(t *testing.T) {
-	// PROBE FAIL, observed:
-	//   probe_test.go: the export file F000000005 (in DU0STAFF) still holds the erased member's answers
-	// The export (bot/slack/export.go:97) uploads the CSV without recording
-	// it among the member's posts, so erasure neither deletes nor replaces
-	// it; the delete confirmation promises the bot's Slack posts about the
-	// member are replaced with a note.
-	t.Skip("PROBE FAIL: after /borrar the /bridge export CSV the bot posted in Slack still holds the member's answers")
 	e, sl := newDeskEnv(t)
 	e.vars["SLACK_ORGANIZERS"] = staffUser
 	e.startDesk(sl)
