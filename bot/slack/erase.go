@@ -281,7 +281,10 @@ func goneAlready(err error, codes ...string) bool {
 // replyErased tells staff, in the thread, that a reply was not delivered
 // because the member erased their data.
 func (d *Desk) replyErased(ctx context.Context, r staffReply, at time.Time) error {
-	text := fmt.Sprintf("🗑 Not delivered: this member erased their data on %s, so the bot no longer knows them.", at.UTC().Format("2 January 2006"))
+	text := fmt.Sprintf("🗑 Not delivered: this member erased their data on %s, so the bot no longer knows them and replies in this thread no longer reach them.", at.UTC().Format("2 January 2006"))
+	if r.User != "" {
+		text += " (reply by <@" + r.User + ">)"
+	}
 	if _, _, err := d.api.PostMessageContext(ctx, r.Channel, slackapi.MsgOptionText(text, false), slackapi.MsgOptionTS(r.ThreadTS)); err != nil {
 		return fmt.Errorf("tell staff the member erased their data: %w", err)
 	}

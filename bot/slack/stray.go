@@ -153,7 +153,7 @@ func (d *Desk) inspectRoot(ctx context.Context, channel, threadTS string) (stray
 // the thread, for everyone who follows it.
 func (d *Desk) deliverStray(ctx context.Context, r strayReply) error {
 	if !r.ErasedAt.IsZero() {
-		return d.replyErased(ctx, staffReply{Channel: r.Channel, ThreadTS: r.ThreadTS, TS: r.TS}, r.ErasedAt)
+		return d.replyErased(ctx, staffReply{Channel: r.Channel, ThreadTS: r.ThreadTS, TS: r.TS, User: r.User}, r.ErasedAt)
 	}
 	kind, err := d.inspectRoot(ctx, r.Channel, r.ThreadTS)
 	if err != nil {

@@ -82,8 +82,8 @@ func TestStaffReplyInErasedThreadIsFlagged(t *testing.T) {
 	ev, ts := f.sl.StaffReply(channel, root, staff, "Sí, hay cupo")
 	f.postEvent(t, ev)
 	notes := f.waitFlagged(t, root, ts, "erased their data on "+time.Now().UTC().Format("2 January 2006"))
-	if len(notes) != 1 {
-		t.Fatalf("%d notes, want 1: %v", len(notes), notes)
+	if len(notes) != 1 || !strings.Contains(notes[0].Text, "no longer reach them") || !strings.Contains(notes[0].Text, "<@"+staff+">") {
+		t.Fatalf("notes %v, want one saying replies no longer reach the member, naming the staff member", notes)
 	}
 	if n := f.sl.Calls("conversations.replies"); n != calls {
 		t.Errorf("the marker was there, yet the root was read from Slack (%d calls)", n-calls)
