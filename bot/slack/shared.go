@@ -23,7 +23,7 @@ import (
 //
 // desk:shared (sorted set) holds "channel fileID" scored by the Unix time
 // the file's data was read; nothing about any member. An entry lives until
-// its file is deleted (by an erasure, or found already gone): the file
+// an erasure deletes its file (or finds it already gone): the file
 // stays in Slack until then, so the record must too.
 // desk:last-erasure is the time of the latest erasure (no chat ID), which
 // a file still being made when an erasure happened checks once it is

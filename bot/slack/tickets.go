@@ -118,10 +118,7 @@ func (tk *tickets) genThread(ctx context.Context, chat, gen int64) (channel, ts 
 // words (desk:posts:{chat}) is kept without expiry: it is what lets a
 // later /delete redact those posts, which Slack keeps. The open and
 // answered sets are pruned of members whose ticket has expired whenever
-// /bridge stats counts them. A staff reply in a thread whose mapping has
-// expired is still flagged, from the thread's root in Slack (stray.go);
-// an erased member's threads keep a marker with no chat ID for
-// AnsweredRetention (desk:erased-thread:{channel}:{ts}).
+// /bridge stats counts them.
 
 // expireAnswered sets the member's desk keys to expire AnsweredRetention
 // from now (in pipe, which the caller executes).
