@@ -78,6 +78,7 @@ type Engine struct {
 	crash   func(point string) bool // tests: stop the turn here, as a crash would
 	busy    sync.Map                // chat IDs being handled by this process
 	held    sync.Map                // chat ID → time its flood control ends
+	langs   langMemo                // recent chats' languages, for apologies
 
 	recoverEvery, recoverAge time.Duration
 	obs                      Observer
@@ -237,6 +238,11 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 			e.apologize(ctx, u, "error.unavailable")
 			return fmt.Errorf("bot: save chat %d: %w", u.ChatID, err)
 		}
+		if t.change.Forget {
+			e.langs.forget(u.ChatID)
+		} else {
+			e.langs.put(u.ChatID, s.Lang)
+		}
 		t.seen.report(e.obs)
 		t.observeForm()
 		if e.crashed("after-save") {
@@ -266,11 +272,17 @@ func (e *Engine) sendIfAny(ctx context.Context, r Response) error {
 	return nil
 }
 
-// apologize tells the member, in the language their app reports, that
-// something failed and their answers are safe. Best effort: if even this
-// fails there is nothing more to do than the caller's log line.
+// apologize tells the member that something failed and their answers are
+// safe, in the language of their session when this process handled the
+// chat lately (the session itself may be out of reach), else the one their
+// app reports. Best effort: if even this fails there is nothing more to do
+// than the caller's log line.
 func (e *Engine) apologize(ctx context.Context, u Update, id string) {
-	tr := e.cat.For(locales.Match(u.From.LanguageCode))
+	lang, ok := e.langs.get(u.ChatID)
+	if !ok {
+		lang = locales.Match(u.From.LanguageCode)
+	}
+	tr := e.cat.For(lang)
 	r := Response{ChatID: u.ChatID, Messages: []Message{{Text: tr.T(id, nil)}}}
 	if u.Callback != nil {
 		r.CallbackID = u.Callback.ID
@@ -319,9 +331,14 @@ func (e *Engine) newTurn(ctx context.Context, s *Session, signup *Signup, u Upda
 	t := &turn{ctx: ctx, e: e, s: s, signup: signup, u: u, resp: Response{ChatID: u.ChatID}}
 	t.isNew = s.Version == 0 && signup == nil
 	if !locales.Supported(s.Lang) {
+		// No session (a new member, or one silent longer than FORM_TTL):
+		// the language they chose lives on in their sign-up or their
+		// subscription; else their app's.
 		s.Lang = locales.Match(u.From.LanguageCode)
 		if signup != nil && locales.Supported(signup.Lang) {
 			s.Lang = signup.Lang
+		} else if sub := e.subs.lang(t); locales.Supported(sub) {
+			s.Lang = sub
 		}
 	}
 	s.ChatID = u.ChatID

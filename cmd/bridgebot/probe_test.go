@@ -60,7 +60,6 @@ func TestProbeApologyInChosenLanguage(t *testing.T) {
 	//   problem and can't continue right now. Your answers so far are safe. Please try again in a few minutes."
 	// Engine.apologize (bot/engine.go:273) picks the language from the
 	// app's language_code, not the session's chosen language.
-	t.Skip("PROBE FAIL: the Redis-down apology comes in the app language (en), not the language the member chose (es)")
 	e := newEnv(t)
 	mr := e.withMiniredis()
 	e.startReady()
@@ -1367,7 +1366,6 @@ func TestProbeChosenLanguageOutlivesIdleSession(t *testing.T) {
 	// cmd/bridgebot/app.go:89); newTurn (bot/engine.go:321-326) then falls
 	// back to the app's language_code and the sign-up's language, never the
 	// subscription's (which still sends announcements in Spanish).
-	t.Skip("PROBE FAIL: a member who chose Spanish (app in English) is answered in English after FORM_TTL of silence")
 	e := newEnv(t)
 	e.vars["FORM_TTL"] = "2s"
 	e.startReady()
