@@ -374,9 +374,7 @@ func (t *turn) run() {
 	case t.u.Callback != nil:
 		t.callback(t.u.Callback)
 	case t.u.Edited:
-		if t.s.Form != nil {
-			t.say("input.edited", nil)
-		}
+		t.edited(t.u.Text)
 	case t.u.Command != "":
 		t.command(t.u.Command, t.u.Args)
 	case t.u.Attachment != nil:
@@ -532,13 +530,13 @@ func MessageIDs() []string {
 		"menu.faq", "menu.ask", "menu.subscribe", "menu.unsubscribe", "sub.on", "sub.off",
 		"ask.prompt", "ask.sent", "ask.offer", "ask.send", "ask.nothanks", "ask.cancel", "ask.failed", "ask.none_of_these",
 		"faq.open", "faq.feedback.sorry", "faq.feedback.no_desk", "faq.legal", "faq.all",
-		"ask.added", "contact.configured", "contact.none", "form.back", "form.answer_or_question",
+		"ask.added", "ask.edit_added", "contact.configured", "contact.none", "form.back", "form.answer_or_question",
 		"form.button.its_answer", "form.button.its_question", "form.button.continue", "form.resume", "form.expired", "form.expired_edit", "menu.change",
 		"form.help.step", "form.help.edit", "form.help.review", "cancel.confirm_edit",
 		"cancel.confirm", "cancel.yes", "cancel.no", "cancel.done", "cancel.unchanged", "cancel.nothing", "cancel.kept",
 		"delete.confirm", "delete.yes", "delete.no", "delete.done", "delete.kept", "delete.failed",
 		"notice.stale", "error.unavailable", "error.internal",
-		"input.media_in_form", "input.media", "input.edited", "input.unknown_command", "input.unknown_text",
+		"input.media_in_form", "input.media", "input.edited", "input.edited_free", "input.unknown_command", "input.unknown_text",
 		"group.private", "signup.intro", "signup.existing", "signup.updated",
 		"flood.slow_down", "relay.clipped", "relay.file_too_big", "cmd.wipe", "wipe.done", "wipe.console", "wipe.failed",
 	}

@@ -136,6 +136,30 @@ func TestAskOurTeam(t *testing.T) {
 	}
 }
 
+// An edited message is never dropped in silence: with a question open for
+// the team its new text joins the question, marked ✏️; without one the
+// member is asked to send it again.
+func TestEditedMessageIsNotDroppedInSilence(t *testing.T) {
+	desk := &fakeDesk{}
+	h := newHarness(t, "es", withDesk(desk))
+	h.say("/start")
+	edit := func(text string) bot.Response {
+		u := h.update()
+		u.Text, u.Edited = text, true
+		return h.handle(u)
+	}
+	mustContain(t, edit("me equivoqué"), "Vi que editaste un mensaje", "envíalo de nuevo")
+	if len(desk.got) != 0 {
+		t.Fatalf("an edit with no open question went to the team: %+v", desk.got)
+	}
+	h.press("Preguntarle al equipo")
+	h.say("¿Hay transporte desde Tijuana?")
+	mustContain(t, edit("¿Hay transporte desde Mexicali?"), "le pasé al equipo tu mensaje corregido")
+	if len(desk.got) != 2 || desk.got[1].New || desk.got[1].Text != "✏️ ¿Hay transporte desde Mexicali?" {
+		t.Fatalf("relayed: %+v", desk.got)
+	}
+}
+
 func TestUnmatchedQuestionIsOfferedToTheTeam(t *testing.T) {
 	desk := &fakeDesk{}
 	h := newHarness(t, "en", withDesk(desk))
