@@ -67,6 +67,9 @@ type staffDesk interface {
 	// takeFollowUp adds free text to the member's active question; false
 	// when no question is active.
 	takeFollowUp(t *turn, text string, r faq.Result) bool
+	// takeEdit adds an edited message's new text to the member's active
+	// question, marked as an edit; false when no question is active.
+	takeEdit(t *turn, text string) bool
 	// relayKept sends the question kept from an unmatched message.
 	relayKept(t *turn)
 	// offer offers the team after lead; false if it cannot.
@@ -234,6 +237,19 @@ func (d *deskFeature) takeFollowUp(t *turn, text string, r faq.Result) bool {
 	return true
 }
 
+// editMark starts the text of an edited message relayed to staff: the
+// same pencil Telegram shows, in no language.
+const editMark = "✏️ "
+
+func (d *deskFeature) takeEdit(t *turn, text string) bool {
+	if !d.active(t) {
+		return false
+	}
+	d.relay(t, editMark+text, nil, false)
+	t.say("ask.edit_added", nil)
+	return true
+}
+
 // feedbackNo is the "No" of "Did this answer your question?": ask the
 // team.
 func (d *deskFeature) feedbackNo(t *turn) Button {
@@ -279,6 +295,7 @@ type noDesk struct{}
 func (noDesk) takeQuestion(*turn, string, *Attachment) bool   { return false }
 func (noDesk) takeAttachment(*turn, *Attachment, string) bool { return false }
 func (noDesk) takeFollowUp(*turn, string, faq.Result) bool    { return false }
+func (noDesk) takeEdit(*turn, string) bool                    { return false }
 func (noDesk) offer(*turn, string, string) bool               { return false }
 func (noDesk) keepQuestion(t *turn, _ string)                 { t.s.Question = "" }
 func (noDesk) noneOfThese(*turn) [][]Button                   { return nil }

@@ -78,6 +78,7 @@ type Engine struct {
 	crash   func(point string) bool // tests: stop the turn here, as a crash would
 	busy    sync.Map                // chat IDs being handled by this process
 	held    sync.Map                // chat ID → time its flood control ends
+	langs   langMemo                // recent chats' languages, for apologies
 
 	recoverEvery, recoverAge time.Duration
 	obs                      Observer
@@ -237,6 +238,11 @@ func (e *Engine) Handle(ctx context.Context, u Update) (err error) {
 			e.apologize(ctx, u, "error.unavailable")
 			return fmt.Errorf("bot: save chat %d: %w", u.ChatID, err)
 		}
+		if t.change.Forget {
+			e.langs.forget(u.ChatID)
+		} else {
+			e.langs.put(u.ChatID, s.Lang)
+		}
 		t.seen.report(e.obs)
 		t.observeForm()
 		if e.crashed("after-save") {
@@ -266,11 +272,17 @@ func (e *Engine) sendIfAny(ctx context.Context, r Response) error {
 	return nil
 }
 
-// apologize tells the member, in the language their app reports, that
-// something failed and their answers are safe. Best effort: if even this
-// fails there is nothing more to do than the caller's log line.
+// apologize tells the member that something failed and their answers are
+// safe, in the language of their session when this process handled the
+// chat lately (the session itself may be out of reach), else the one their
+// app reports. Best effort: if even this fails there is nothing more to do
+// than the caller's log line.
 func (e *Engine) apologize(ctx context.Context, u Update, id string) {
-	tr := e.cat.For(locales.Match(u.From.LanguageCode))
+	lang, ok := e.langs.get(u.ChatID)
+	if !ok {
+		lang = locales.Match(u.From.LanguageCode)
+	}
+	tr := e.cat.For(lang)
 	r := Response{ChatID: u.ChatID, Messages: []Message{{Text: tr.T(id, nil)}}}
 	if u.Callback != nil {
 		r.CallbackID = u.Callback.ID
@@ -319,9 +331,14 @@ func (e *Engine) newTurn(ctx context.Context, s *Session, signup *Signup, u Upda
 	t := &turn{ctx: ctx, e: e, s: s, signup: signup, u: u, resp: Response{ChatID: u.ChatID}}
 	t.isNew = s.Version == 0 && signup == nil
 	if !locales.Supported(s.Lang) {
+		// No session (a new member, or one silent longer than FORM_TTL):
+		// the language they chose lives on in their sign-up or their
+		// subscription; else their app's.
 		s.Lang = locales.Match(u.From.LanguageCode)
 		if signup != nil && locales.Supported(signup.Lang) {
 			s.Lang = signup.Lang
+		} else if sub := e.subs.lang(t); locales.Supported(sub) {
+			s.Lang = sub
 		}
 	}
 	s.ChatID = u.ChatID
@@ -357,9 +374,7 @@ func (t *turn) run() {
 	case t.u.Callback != nil:
 		t.callback(t.u.Callback)
 	case t.u.Edited:
-		if t.s.Form != nil {
-			t.say("input.edited", nil)
-		}
+		t.edited(t.u.Text)
 	case t.u.Command != "":
 		t.command(t.u.Command, t.u.Args)
 	case t.u.Attachment != nil:
@@ -515,13 +530,13 @@ func MessageIDs() []string {
 		"menu.faq", "menu.ask", "menu.subscribe", "menu.unsubscribe", "sub.on", "sub.off",
 		"ask.prompt", "ask.sent", "ask.offer", "ask.send", "ask.nothanks", "ask.cancel", "ask.failed", "ask.none_of_these",
 		"faq.open", "faq.feedback.sorry", "faq.feedback.no_desk", "faq.legal", "faq.all",
-		"ask.added", "contact.configured", "contact.none", "form.back", "form.answer_or_question",
+		"ask.added", "ask.edit_added", "contact.configured", "contact.none", "form.back", "form.answer_or_question",
 		"form.button.its_answer", "form.button.its_question", "form.button.continue", "form.resume", "form.expired", "form.expired_edit", "menu.change",
 		"form.help.step", "form.help.edit", "form.help.review", "cancel.confirm_edit",
 		"cancel.confirm", "cancel.yes", "cancel.no", "cancel.done", "cancel.unchanged", "cancel.nothing", "cancel.kept",
 		"delete.confirm", "delete.yes", "delete.no", "delete.done", "delete.kept", "delete.failed",
 		"notice.stale", "error.unavailable", "error.internal",
-		"input.media_in_form", "input.media", "input.edited", "input.unknown_command", "input.unknown_text",
+		"input.media_in_form", "input.media", "input.edited", "input.edited_free", "input.unknown_command", "input.unknown_text",
 		"group.private", "signup.intro", "signup.existing", "signup.updated",
 		"flood.slow_down", "relay.clipped", "relay.file_too_big", "cmd.wipe", "wipe.done", "wipe.console", "wipe.failed",
 	}

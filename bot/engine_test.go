@@ -311,6 +311,31 @@ func TestRedisDownTellsMemberAndRecovers(t *testing.T) {
 	mustContain(t, r, "¿Cuál de estas opciones te describe mejor?")
 }
 
+// A member whose app is in English chose Spanish: with Redis down their
+// session cannot be read, and the apology still comes in Spanish.
+func TestRedisDownApologizesInTheChosenLanguage(t *testing.T) {
+	m, db := newMiniRedis(t)
+	h := newHarnessWith(t, "en", db.store())
+	h.say("/language")
+	mustContain(t, h.press("Español"), "desde ahora te escribo en español")
+
+	m.Close()
+	u := h.update()
+	u.Text = "hola, ¿sigues ahí?"
+	if err := h.e.Handle(context.Background(), u); err == nil {
+		t.Fatal("want an error for the log")
+	}
+	mustContain(t, h.rec.last(), "Tus respuestas están a salvo")
+
+	// A chat this process never handled gets its app's language.
+	u = h.update()
+	u.ChatID, u.From.LanguageCode, u.Text = u.ChatID+1, "en", "hello?"
+	if err := h.e.Handle(context.Background(), u); err == nil {
+		t.Fatal("want an error for the log")
+	}
+	mustContain(t, h.rec.last(), "Your answers so far are safe")
+}
+
 func TestSenderFailureIsReported(t *testing.T) {
 	h := newHarness(t, "en")
 	h.rec.fail = bot.ErrBlocked

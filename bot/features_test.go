@@ -80,6 +80,13 @@ func (s *fakeSubs) Unsubscribe(_ context.Context, chat int64, reason string) (bo
 	return was, nil
 }
 
+func (s *fakeSubs) Subscription(_ context.Context, chat int64) (bot.Subscription, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sub, ok := s.subs[chat]
+	return sub, ok, nil
+}
+
 func (s *fakeSubs) IsSubscribed(_ context.Context, chat int64) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -126,6 +133,30 @@ func TestAskOurTeam(t *testing.T) {
 	h.handle(u)
 	if len(desk.got) != 4 || desk.got[3].Attachment == nil || desk.got[3].Text != "mi foto" {
 		t.Fatalf("photo: %+v", desk.got)
+	}
+}
+
+// An edited message is never dropped in silence: with a question open for
+// the team its new text joins the question, marked ✏️; without one the
+// member is asked to send it again.
+func TestEditedMessageIsNotDroppedInSilence(t *testing.T) {
+	desk := &fakeDesk{}
+	h := newHarness(t, "es", withDesk(desk))
+	h.say("/start")
+	edit := func(text string) bot.Response {
+		u := h.update()
+		u.Text, u.Edited = text, true
+		return h.handle(u)
+	}
+	mustContain(t, edit("me equivoqué"), "Vi que editaste un mensaje", "envíalo de nuevo")
+	if len(desk.got) != 0 {
+		t.Fatalf("an edit with no open question went to the team: %+v", desk.got)
+	}
+	h.press("Preguntarle al equipo")
+	h.say("¿Hay transporte desde Tijuana?")
+	mustContain(t, edit("¿Hay transporte desde Mexicali?"), "le pasé al equipo tu mensaje corregido")
+	if len(desk.got) != 2 || desk.got[1].New || desk.got[1].Text != "✏️ ¿Hay transporte desde Mexicali?" {
+		t.Fatalf("relayed: %+v", desk.got)
 	}
 }
 
@@ -259,6 +290,36 @@ func TestEveryEffectRunsAndTheMemberHearsTheTruth(t *testing.T) {
 		t.Fatalf("desk threads forgotten %d times, want 1", desk.forgot)
 	}
 	mustContain(t, r, "part of it may still be stored", "/delete again")
+}
+
+// A subscriber whose app is in English chose Spanish, then said nothing for
+// longer than the session lives: the bot still writes to them in Spanish
+// (their subscription keeps the choice); a member with no subscription
+// gets their app's language again.
+func TestChosenLanguageOutlivesTheSession(t *testing.T) {
+	db := newTestRedis(t)
+	subs := &fakeSubs{subs: map[int64]bot.Subscription{}}
+	h := newHarnessWith(t, "en", db.store(), withSubs(subs))
+	h.say("/language")
+	h.press("Español")
+	h.say("/suscribir")
+	if sub := subs.subs[h.chat]; sub.Lang != "es" {
+		t.Fatalf("subscription %+v", sub)
+	}
+	// the session's key expires (FORM_TTL of silence); another process
+	// (no cache) takes the next message
+	if err := db.client.Del(context.Background(), db.prefix+"session:1001").Err(); err != nil {
+		t.Fatal(err)
+	}
+	next := newHarnessWith(t, "en", db.store(), withSubs(subs))
+	mustContain(t, next.say("/menu"), "¿Qué te gustaría hacer?")
+
+	delete(subs.subs, h.chat)
+	if err := db.client.Del(context.Background(), db.prefix+"session:1001").Err(); err != nil {
+		t.Fatal(err)
+	}
+	again := newHarnessWith(t, "en", db.store(), withSubs(subs))
+	mustContain(t, again.say("/menu"), "What would you like to do?")
 }
 
 // /baja changes what the sign-up shows, and confirming an unchanged

@@ -52,6 +52,9 @@ func (e *Engine) flooding(ctx context.Context, u Update, m Member) bool {
 		slog.Int64("chat", u.ChatID), slog.Int64("limit", e.rate))
 	lang := m.Session.Lang
 	if !locales.Supported(lang) {
+		lang, _ = e.langs.get(u.ChatID)
+	}
+	if !locales.Supported(lang) {
 		lang = locales.Match(u.From.LanguageCode)
 		if m.Signup != nil && locales.Supported(m.Signup.Lang) {
 			lang = m.Signup.Lang

@@ -140,6 +140,21 @@ func (t *turn) text(text string) {
 	t.freeText(text)
 }
 
+// edited answers a member who edited a message they sent earlier: the bot
+// reads each message once, so the edit changes nothing by itself. During
+// the form they are told how to change an answer; with a question open for
+// the team the corrected text joins it, marked ✏️; otherwise they are asked
+// to send it again. Never a silent drop.
+func (t *turn) edited(text string) {
+	switch {
+	case t.s.Form != nil:
+		t.say("input.edited", nil)
+	case strings.TrimSpace(text) != "" && t.e.desk.takeEdit(t, text):
+	default:
+		t.say("input.edited_free", nil)
+	}
+}
+
 // attachment handles a photo, voice note, document or sticker: staff can
 // receive it in a question thread; a form step or the FAQ cannot read it.
 func (t *turn) attachment(a *Attachment, caption string) {

@@ -11,6 +11,9 @@ type Subscriptions interface {
 	Subscribe(ctx context.Context, s Subscription) error
 	Unsubscribe(ctx context.Context, chatID int64, reason string) (bool, error)
 	IsSubscribed(ctx context.Context, chatID int64) (bool, error)
+	// Subscription reads the member's subscription; ok is false when
+	// they have none.
+	Subscription(ctx context.Context, chatID int64) (s Subscription, ok bool, err error)
 }
 
 // Subscription is a member who opted in to announcements, with what an
@@ -59,6 +62,9 @@ type subsState interface {
 	isSubscribed(t *turn) bool
 	// blocked stops announcements to a member who blocked the bot.
 	blocked(ctx context.Context, chatID int64) error
+	// lang is the language of the member's subscription, "" when they
+	// have none: a subscriber's choice outlives their idle session.
+	lang(t *turn) string
 }
 
 // subsFeature is announcements: /subscribe, /stop, the menu toggle, the
@@ -190,6 +196,19 @@ func (f *subsFeature) isSubscribed(t *turn) bool {
 	return ok
 }
 
+func (f *subsFeature) lang(t *turn) string {
+	sub, ok, err := f.s.Subscription(t.ctx, t.u.ChatID)
+	if err != nil {
+		t.e.log.Warn("could not read subscription", slog.Int64("chat", t.u.ChatID), slog.Any("err", err))
+		return ""
+	}
+	t.subscribed = &ok
+	if !ok {
+		return ""
+	}
+	return sub.Lang
+}
+
 // subscription builds the announcement profile from the sign-up, if any.
 func (t *turn) subscription() Subscription {
 	s := Subscription{ChatID: t.u.ChatID, Lang: t.s.Lang}
@@ -216,6 +235,7 @@ type noSubs struct{}
 
 func (noSubs) isSubscribed(*turn) bool              { return false }
 func (noSubs) blocked(context.Context, int64) error { return nil }
+func (noSubs) lang(*turn) string                    { return "" }
 
 // notifyFeature tells staff about confirmed sign-ups.
 type notifyFeature struct{ n SignupNotifier }

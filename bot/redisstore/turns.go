@@ -93,8 +93,8 @@ func (s *Store) openTurn(chatID int64, raw []string) []bot.TurnEntry {
 	for _, r := range raw {
 		_, rest, _ := strings.Cut(r, "|")
 		id, sealedJSON, _ := strings.Cut(rest, "|")
-		if _, done := s.unacked[unackedKey(chatID, id)]; done {
-			continue // delivered by this process; its removal is on its way
+		if s.delivered(unackedKey(chatID, id)) {
+			continue // delivered by this process; its removal is on its way, or just written
 		}
 		js, err := s.ring.OpenLegacy([]byte(sealedJSON))
 		var e bot.TurnEntry
@@ -223,7 +223,66 @@ func (s *Store) Delivered(ctx context.Context, chatID int64, entries []bot.TurnE
 		return nil
 	}
 	s.ackMu.Unlock()
-	return s.writeAcks(ctx, []ack{{chatID, entries}})
+	batch := []ack{{chatID, entries}}
+	if err := s.writeAcks(ctx, batch); err != nil {
+		return err
+	}
+	s.ackMu.Lock()
+	s.removedLately(batch)
+	s.ackMu.Unlock()
+	return nil
+}
+
+// acked ends the pending removal of batch, written (err nil) or not: the
+// entries are known as removed for a while, or delivered again later.
+func (s *Store) acked(batch []ack, err error) {
+	s.ackMu.Lock()
+	defer s.ackMu.Unlock()
+	if err == nil {
+		s.removedLately(batch)
+	}
+	for _, a := range batch {
+		for _, e := range a.entries {
+			delete(s.unacked, unackedKey(a.chatID, e.ID))
+		}
+		if s.unackedChats[a.chatID]--; s.unackedChats[a.chatID] <= 0 {
+			delete(s.unackedChats, a.chatID)
+		}
+	}
+}
+
+// removedMemory is how long entries whose removal was written stay known
+// as delivered. A Load or a Claim that listed the chat's entries just
+// before the removal was written decodes them after it: without this
+// memory it would deliver them a second time (two replicas taking turns
+// with one chat showed it: old questions sent again).
+const removedMemory = 10 * time.Second
+
+// removedLately remembers the entries of batch as removed (ackMu held).
+// Two generations of at most removedMemory each bound what is kept.
+func (s *Store) removedLately(batch []ack) {
+	now := time.Now() // real time, whatever clock dates the data
+	if s.removed == nil || now.Sub(s.removedSince) > removedMemory {
+		s.removedPrev, s.removed, s.removedSince = s.removed, map[string]struct{}{}, now
+	}
+	for _, a := range batch {
+		for _, e := range a.entries {
+			s.removed[unackedKey(a.chatID, e.ID)] = struct{}{}
+		}
+	}
+}
+
+// delivered reports whether this process delivered the entry and its
+// removal is pending or was written lately (ackMu held).
+func (s *Store) delivered(key string) bool {
+	if _, ok := s.unacked[key]; ok {
+		return true
+	}
+	if _, ok := s.removed[key]; ok {
+		return true
+	}
+	_, ok := s.removedPrev[key]
+	return ok
 }
 
 func (s *Store) writeAcks(ctx context.Context, acks []ack) error {
@@ -267,16 +326,7 @@ func (s *Store) Run(ctx context.Context) error {
 			// effects' idempotency keys absorb
 			s.log.Warn("could not remove delivered turns", slog.Int("chats", len(batch)), slog.Any("err", err))
 		}
-		s.ackMu.Lock()
-		for _, a := range batch {
-			for _, e := range a.entries {
-				delete(s.unacked, unackedKey(a.chatID, e.ID))
-			}
-			if s.unackedChats[a.chatID]--; s.unackedChats[a.chatID] <= 0 {
-				delete(s.unackedChats, a.chatID)
-			}
-		}
-		s.ackMu.Unlock()
+		s.acked(batch, err)
 	}
 	s.rdb.Set(ctx, alive, "1", s.ownerTTL)
 	epoch := s.checkEpoch(ctx, "")
@@ -383,6 +433,11 @@ type turnState struct {
 	// unacked are entries delivered whose removal is not written yet
 	// ("{chat}:{id}"): not to be delivered again meanwhile.
 	unacked map[string]struct{}
+	// removed and removedPrev are entries whose removal this process
+	// wrote lately, since removedSince and the window before (see
+	// removedMemory).
+	removed, removedPrev map[string]struct{}
+	removedSince         time.Time
 	// unackedChats counts, per chat, the batches of unacked entries: its
 	// recorded turns are not empty yet, so a cached session would be
 	// refused (cache.go).

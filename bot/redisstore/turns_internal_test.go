@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"bridgebot/bot"
 	"bridgebot/bot/redisstore/redistest"
 )
 
@@ -49,5 +50,54 @@ func TestShutdownWaitsForSavesRefreshingLiveness(t *testing.T) {
 	}
 	if ttl, _ := s.liveness(); ttl != 0 {
 		t.Fatal("a save after the shutdown still claims liveness")
+	}
+}
+
+// A read of the chat's recorded turns that listed them just before their
+// removal was written, and decodes them just after, must not hand them
+// out again: with two replicas taking turns with one member it sent old
+// questions a second time. Both ways a removal is written are covered:
+// the batch that Run writes and the immediate one without Run.
+func TestEntriesListedBeforeTheirRemovalAreNotDeliveredAgain(t *testing.T) {
+	for _, batched := range []bool{true, false} {
+		client, prefix := redistest.New(t)
+		s := New(client, Options{Prefix: prefix})
+		bg := context.Background()
+		const chat = 4242
+		m, err := s.Load(bg, chat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess := m.Session
+		sess.Lang = "en"
+		turn := []bot.TurnEntry{{ID: "7:0", Update: 7, Reply: &bot.Response{ChatID: chat, Messages: []bot.Message{{Text: "Question 2"}}}}}
+		if err := s.Save(bg, sess, bot.Change{Turn: turn}); err != nil {
+			t.Fatal(err)
+		}
+		listed := client.LRange(bg, s.turnsKey(chat), 0, -1).Val() // the other read, before the removal
+		if len(listed) != 1 {
+			t.Fatalf("recorded: %v", listed)
+		}
+		if batched {
+			s.ackMu.Lock()
+			s.acking = true
+			s.ackMu.Unlock()
+		}
+		if err := s.Delivered(bg, chat, turn); err != nil {
+			t.Fatal(err)
+		}
+		if batched {
+			s.ackMu.Lock()
+			batch := s.acks
+			s.acks = nil
+			s.ackMu.Unlock()
+			s.acked(batch, s.writeAcks(bg, batch)) // as Run's flush does
+		}
+		if n := client.LLen(bg, s.turnsKey(chat)).Val(); n != 0 {
+			t.Fatalf("batched=%v: %d entries left in Redis", batched, n)
+		}
+		if got := s.openTurn(chat, listed); len(got) != 0 {
+			t.Fatalf("batched=%v: entries listed before their removal handed out again: %+v", batched, got)
+		}
 	}
 }

@@ -60,7 +60,6 @@ func TestProbeApologyInChosenLanguage(t *testing.T) {
 	//   problem and can't continue right now. Your answers so far are safe. Please try again in a few minutes."
 	// Engine.apologize (bot/engine.go:273) picks the language from the
 	// app's language_code, not the session's chosen language.
-	t.Skip("PROBE FAIL: the Redis-down apology comes in the app language (en), not the language the member chose (es)")
 	e := newEnv(t)
 	mr := e.withMiniredis()
 	e.startReady()
@@ -118,7 +117,6 @@ func TestProbeEditOfQuestionIsNotSilentlyDropped(t *testing.T) {
 	//   probe_test.go: timed out after 10s waiting for the edit reaches staff or the member hears back
 	// turn.run (bot/engine.go:359-362) answers an edit only mid-form; an
 	// edit of a message sent to the team is dropped silently.
-	t.Skip("PROBE FAIL: editing a message already relayed to staff is silently dropped (staff never see it, member not told)")
 	const chat = 8103
 	e, sl, m, r := askedInThread(t, chat, "Ximena", "¿Hay transporte-probe?", "transporte-probe", "primer-detalle-probe")
 	// A second follow-up, answered "added to your question": the member's
@@ -755,7 +753,6 @@ func TestProbeTwoReplicasRoundRobin(t *testing.T) {
 	// recoverChat (bot/engine.go:200-209) claims the chat's recorded turns
 	// (bot/redisstore/turns.go:164, openTurn's unacked filter at :96) while
 	// their batched removal (Store.Run, turns.go:245-280) has not removed them.
-	t.Skip("PROBE FAIL: with two replicas behind round-robin, under load, already delivered replies are sent again (old questions re-appear)")
 	e := newEnv(t)
 	a, b := freeAddr(t), freeAddr(t)
 	var n atomic.Int64
@@ -1362,7 +1359,6 @@ func TestProbeChosenLanguageOutlivesIdleSession(t *testing.T) {
 	// cmd/bridgebot/app.go:89); newTurn (bot/engine.go:321-326) then falls
 	// back to the app's language_code and the sign-up's language, never the
 	// subscription's (which still sends announcements in Spanish).
-	t.Skip("PROBE FAIL: a member who chose Spanish (app in English) is answered in English after FORM_TTL of silence")
 	e := newEnv(t)
 	e.vars["FORM_TTL"] = "2s"
 	e.startReady()
