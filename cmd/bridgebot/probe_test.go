@@ -416,12 +416,6 @@ func TestProbeRedisOutageMidFormResumes(t *testing.T) {
 // timeout) is not posted twice in the thread (README: side effects are
 // never done twice).
 func TestProbeSlackFollowUpAnswerLostNotDuplicated(t *testing.T) {
-	// PROBE FAIL, observed:
-	//   probe_test.go: the follow-up is 2 times in the thread
-	// Desk.postMember posts follow-ups with a plain chat.postMessage
-	// (bot/slack/toslack.go:149) and no intent/lookup as postRoot has; the
-	// outbox retry after a lost answer posts it again.
-	t.Skip("PROBE FAIL: a follow-up whose Slack answer was lost (504 after storing) is posted twice in the thread")
 	e, sl, m, r := askedInThread(t, 8301, "Quetzal", "¿Hay beca-probe?", "beca-probe", "primero-probe")
 	rdb, prefix := e.redisOf()
 	sl.FailAfterNext("chat.postMessage", 1, 504)
@@ -830,11 +824,6 @@ func TestProbeTwoReplicasRoundRobin(t *testing.T) {
 // erases their data: no copy of their words is left in Slack (README:
 // the bot's Slack posts that carried their words are redacted).
 func TestProbeErasureReachesFollowUpWhoseAnswerWasLost(t *testing.T) {
-	// PROBE FAIL, observed:
-	//   probe_test.go: 1 copies of the follow-up still in Slack after the erasure
-	// The copy whose answer was lost is never recorded (landed() only runs
-	// on success, bot/slack/toslack.go:149-155), so erasure cannot redact it.
-	t.Skip("PROBE FAIL: after /borrar the orphan copy of a follow-up (answer lost) keeps the member's words in Slack")
 	e, sl, m, r := askedInThread(t, 918270601, "Anayeli", "¿Hay guardería-probe?", "guardería-probe", "primero-borrable-probe")
 	rdb, prefix := e.redisOf()
 	sl.FailAfterNext("chat.postMessage", 1, 504)
@@ -1281,13 +1270,6 @@ func TestProbeStaffReplyDuringRedisOutage(t *testing.T) {
 // timeout): the sign-up is posted once, and after /borrar no copy of it
 // keeps the member's answers.
 func TestProbeSignupPostAnswerLostOnceAndErased(t *testing.T) {
-	// PROBE FAIL, observed:
-	//   probe_test.go: the sign-up was posted 2 times
-	//   probe_test.go: 1 posts with the member's answers still in Slack after the erasure
-	// Desk.postSignup (bot/slack/toslack.go:448-455) posts with a plain
-	// chat.postMessage, no intent/lookup as postRoot has, and records the
-	// post for erasure (landed) only when Slack's answer arrives.
-	t.Skip("PROBE FAIL: a sign-up post whose Slack answer was lost is posted twice, and the orphan copy survives /borrar")
 	const chat = 918271001
 	e, sl, m := deskMember(t, chat, "Perla")
 	rdb, prefix := e.redisOf()
