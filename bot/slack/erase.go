@@ -43,7 +43,8 @@ import (
 // as "file:ID", written together with the check of the tombstone (Guard).
 // A post is recorded only once Slack's answer arrives; the intents
 // recorded before posting (desk:root, desk:post) let the erasure find a
-// post whose answer was lost, by the token in its metadata.
+// post whose answer was lost, by the token in its metadata. A member's
+// file is recorded by its ID before it is shared (desk:upload).
 
 // kindRedact is a "slack" outbox entry: redact an erased member's posts.
 const kindRedact = "redact"

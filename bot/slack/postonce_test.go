@@ -3,18 +3,20 @@ package slack_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"bridgebot/bot"
 	"bridgebot/bot/slack/slacktest"
+	"bridgebot/bot/telegram/telegramtest"
 )
 
 // count is how many of the channel's messages (deleted ones aside) hold s.
 func count(sl *slacktest.Server, ch, s string) (n int) {
 	for _, m := range sl.Messages(ch) {
-		if strings.Contains(m.AllText(), s) {
+		if !m.Deleted && strings.Contains(m.AllText(), s) {
 			n++
 		}
 	}
@@ -141,4 +143,81 @@ func TestSignupPostIsPostedOnceWhenSlacksAnswerIsLostAndErased(t *testing.T) {
 	}
 	waitGone(t, f.sl, signupsChannel, "Ensenada-62")
 	waitGone(t, f.sl, signupsChannel, "Rosarito-62")
+}
+
+// relayVoice has member chat send a voice note with text to the desk.
+func relayVoice(t *testing.T, f *fixture, chat int64, text string) {
+	t.Helper()
+	f.tg.SendVoice(telegramtest.User{ID: chat, FirstName: "Rosa", LanguageCode: "es"}, 3)
+	fileID := ""
+	for _, file := range f.tg.Files() {
+		if !file.FromBot && file.Kind == "voice" {
+			fileID = file.FileID
+		}
+	}
+	if err := f.desk.Relay(context.Background(), bot.DeskMessage{ChatID: chat, Lang: "es", FirstName: "Rosa", Text: text,
+		Attachment: &bot.Attachment{Kind: "voice", FileID: fileID}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// shared lists the completed uploads into thread whose comment holds s.
+func shared(sl *slacktest.Server, thread, s string) (out []slacktest.Upload) {
+	for _, up := range sl.Uploads() {
+		if up.Completed && up.ThreadTS == thread && strings.Contains(up.InitialComment, s) {
+			out = append(out, up)
+		}
+	}
+	return out
+}
+
+// Slack shares a member's file but the answer of the last upload step is
+// lost: the retry finds the file in the thread instead of uploading it
+// again, and the erasure deletes it.
+func TestMemberFileIsUploadedOnceWhenSlacksAnswerIsLost(t *testing.T) {
+	f := newFixture(t)
+	root := f.ask(t, 63, "¿Les mando el audio?")
+	f.sl.FailAfterNext("files.completeUploadExternal", 1, http.StatusGatewayTimeout)
+	relayVoice(t, f, 63, "audio-63")
+	relay(t, f, 63, "después-63")
+	f.sl.WaitMessage(t, channel, wait, func(m slacktest.Message) bool { return m.ThreadTS == root && strings.Contains(m.Text, "después-63") })
+	lostAnswer := false
+	for _, r := range f.sl.Requests() {
+		lostAnswer = lostAnswer || r.Method == "files.completeUploadExternal" && r.Status == http.StatusGatewayTimeout
+	}
+	if !lostAnswer {
+		t.Fatal("no files.completeUploadExternal answer was lost; the fault was not exercised")
+	}
+	ups := shared(f.sl, root, "audio-63")
+	if len(ups) != 1 {
+		t.Fatalf("the file was shared %d times, want 1", len(ups))
+	}
+	if err := f.desk.Forget(context.Background(), 63); err != nil {
+		t.Fatal(err)
+	}
+	f.sl.WaitFor(t, wait, func() bool { return slices.Contains(f.sl.DeletedFiles(), ups[0].ID) })
+	waitGone(t, f.sl, channel, "audio-63")
+}
+
+// The answer of the last upload step is lost and the member erases their
+// data before a retry could find the file: the erasure deletes it anyway.
+func TestErasureDeletesAFileSharedButNeverRecorded(t *testing.T) {
+	f := newFixture(t)
+	root := f.ask(t, 64, "¿Les mando el audio?")
+	f.sl.FailAfterNext("files.completeUploadExternal", 1, http.StatusGatewayTimeout)
+	f.sl.FailFor("conversations.replies", time.Hour, http.StatusInternalServerError, 0)
+	relayVoice(t, f, 64, "audio-64")
+	f.sl.WaitFor(t, wait, func() bool {
+		return len(shared(f.sl, root, "audio-64")) == 1 && f.sl.Calls("conversations.replies") > 0
+	})
+	id := shared(f.sl, root, "audio-64")[0].ID
+	if err := f.desk.Forget(context.Background(), 64); err != nil {
+		t.Fatal(err)
+	}
+	f.sl.ClearFaults()
+	f.sl.WaitFor(t, wait, func() bool { return slices.Contains(f.sl.DeletedFiles(), id) })
+	waitGone(t, f.sl, channel, "audio-64")
+	if n := f.sl.Calls("files.completeUploadExternal"); n != 1 {
+		t.Fatalf("the file was shared %d times", n)
+	}
 }

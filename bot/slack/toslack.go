@@ -446,17 +446,90 @@ func (d *Desk) uploadMember(ctx context.Context, id, channel, ts string, m membe
 	if strings.TrimSpace(m.Text) != "" {
 		comment += ": " + slackEscape(m.Text)
 	}
-	up, err := d.api.UploadFileContext(ctx, slackapi.UploadFileParameters{
-		Reader: bytes.NewReader(f.Data), FileSize: len(f.Data), Filename: name, Title: name,
-		Channel: channel, ThreadTimestamp: ts, InitialComment: comment,
-	})
+	return d.uploadOnce(ctx, m.Chat, m.At, id, channel, ts, name, comment, f.Data)
+}
+
+// uploadOnce uploads a member's file into thread at most once for outbox
+// entry id, and records it for erasure. It runs Slack's three steps itself
+// so that the file's ID, which Slack gives first, is recorded
+// (desk:upload:{chat}:{id}, and "file:ID" in desk:posts) before the upload
+// is shared: an erasure deletes the file even if the answer of the last
+// step was lost. A retry that finds an upload begun looks for the file in
+// the thread first, and uploads again only if it is not there.
+func (d *Desk) uploadOnce(ctx context.Context, chat int64, origin time.Time, id, channel, thread, name, comment string, data []byte) error {
+	chatKey := strconv.FormatInt(chat, 10)
+	key := d.key("upload", chatKey, id)
+	prev, err := d.rdb.Get(ctx, key).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("read upload intent: %w", err)
+	}
+	fileID, done := strings.CutSuffix(prev, " done")
+	if done {
+		return nil // an earlier try uploaded and recorded it
+	}
+	if fileID != "" {
+		found, err := d.threadHasFile(ctx, channel, thread, fileID)
+		if err != nil {
+			return err
+		}
+		if found {
+			d.log.Info("member's file was already uploaded; not uploading it again", slog.String("channel", channel), slog.String("file", fileID))
+			_, err := d.landed(ctx, chat, origin, "file:"+fileID, func(p redis.Pipeliner) { p.Set(ctx, key, fileID+" done", redis.KeepTTL) })
+			return err
+		}
+	}
+	u, err := d.api.GetUploadURLExternalContext(ctx, slackapi.GetUploadURLExternalParameters{FileName: name, FileSize: len(data)})
 	if err != nil {
 		return fmt.Errorf("upload member file: %w", err)
 	}
-	if up != nil && up.ID != "" {
-		_, err = d.landed(ctx, m.Chat, m.At, "file:"+up.ID, nil)
+	_, gone, err := d.guard(ctx, chat, origin, func(p redis.Pipeliner) {
+		p.Set(ctx, key, u.FileID, d.cfg.Tickets.AnsweredRetention)
+		p.SAdd(ctx, d.key("keys", chatKey), key)
+		p.SAdd(ctx, d.postsKey(chat), "file:"+u.FileID)
+	})
+	if err != nil {
+		return fmt.Errorf("record upload intent: %w", err)
 	}
+	if gone {
+		d.log.Info("member's file dropped: member deleted their data")
+		return nil
+	}
+	if err := d.api.UploadToURL(ctx, slackapi.UploadToURLParameters{UploadURL: u.UploadURL, Reader: bytes.NewReader(data), Filename: name}); err != nil {
+		return fmt.Errorf("upload member file: %w", err)
+	}
+	if _, err := d.api.CompleteUploadExternalContext(ctx, slackapi.CompleteUploadExternalParameters{
+		Files: []slackapi.FileSummary{{ID: u.FileID, Title: name}}, Channel: channel, ThreadTimestamp: thread, InitialComment: comment,
+	}); err != nil {
+		return fmt.Errorf("upload member file: %w", err)
+	}
+	_, err = d.landed(ctx, chat, origin, "file:"+u.FileID, func(p redis.Pipeliner) { p.Set(ctx, key, u.FileID+" done", redis.KeepTTL) })
 	return err
+}
+
+// threadHasFile reports whether a message in thread shares file id.
+func (d *Desk) threadHasFile(ctx context.Context, channel, thread, id string) (bool, error) {
+	p := &slackapi.GetConversationRepliesParameters{ChannelID: channel, Timestamp: thread, Limit: 200}
+	for range 20 {
+		msgs, more, cursor, err := d.api.GetConversationRepliesContext(ctx, p)
+		if goneAlready(err, "thread_not_found", "channel_not_found") {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("look for an earlier upload in a thread: %w", err)
+		}
+		for _, msg := range msgs {
+			for _, f := range msg.Files {
+				if f.ID == id {
+					return true, nil
+				}
+			}
+		}
+		if !more || cursor == "" {
+			return false, nil
+		}
+		p.Cursor = cursor
+	}
+	return false, nil
 }
 
 func extFor(mime, kind string) string {
