@@ -221,3 +221,26 @@ func TestErasureDeletesAFileSharedButNeverRecorded(t *testing.T) {
 		t.Fatalf("the file was shared %d times", n)
 	}
 }
+
+// The intents of follow-ups expire on their own: marking the question
+// answered and reopening it keeps the thread's mappings, not them.
+func TestPostIntentsExpireAfterReopen(t *testing.T) {
+	f := newFixture(t)
+	root := f.ask(t, 65, "¿Hay cupo?")
+	for _, action := range []string{"bridgebot_answered", "bridgebot_reopen"} {
+		slacktest.PostSigned(t, f.url+"/slack/interactivity", f.sl.BlockAction(channel, root, staff, action, "65", ""), secret)
+	}
+	f.sl.WaitMessage(t, channel, wait, func(m slacktest.Message) bool {
+		return m.TS == root && m.Updates >= 2 && strings.Contains(m.AllText(), "Open")
+	})
+	ctx := context.Background()
+	keys, err := f.rdb.Keys(ctx, f.prefix+"desk:post:65:*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("no follow-up intents: %v %v", keys, err)
+	}
+	for _, k := range keys {
+		if ttl := f.rdb.PTTL(ctx, k).Val(); ttl <= 0 {
+			t.Errorf("%s has no expiry after reopening (%v)", k, ttl)
+		}
+	}
+}
