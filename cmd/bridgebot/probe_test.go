@@ -421,7 +421,7 @@ func TestProbeSlackFollowUpAnswerLostNotDuplicated(t *testing.T) {
 	sl.FailAfterNext("chat.postMessage", 1, 504)
 	m.tg.SendText(m.u, "seguimiento-una-vez")
 	inThread(t, sl, r.TS, "seguimiento-una-vez")
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 	count := 0
 	for _, msg := range sl.Thread(questionsChannel, r.TS) {
 		if strings.Contains(msg.AllText(), "seguimiento-una-vez") {
@@ -545,7 +545,7 @@ func TestProbeTelegramOutageDeliversOnce(t *testing.T) {
 	e.tg.SetDown(false)
 	m.expect(0, "Sí-hay-comida-vegetariana")
 	rdb, prefix := e.redisOf()
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 	menus, answers := 0, 0
 	for _, msg := range e.tg.Messages(m.u.ID) {
 		if strings.Contains(msg.PlainText, "Sí-hay-comida-vegetariana") {
@@ -612,7 +612,7 @@ func TestProbeSlackHTTPForgedRequests(t *testing.T) {
 	}
 	m.expect(n, "verdadero-probe")
 	rdb, prefix := e.redisOf()
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 	count := 0
 	for _, msg := range e.tg.Messages(m.u.ID)[n:] {
 		if strings.Contains(msg.PlainText, "falso") {
@@ -829,13 +829,13 @@ func TestProbeErasureReachesFollowUpWhoseAnswerWasLost(t *testing.T) {
 	sl.FailAfterNext("chat.postMessage", 1, 504)
 	m.tg.SendText(m.u, "respuesta-perdida-borrable")
 	inThread(t, sl, r.TS, "respuesta-perdida-borrable")
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 	m.erase()
 	sl.WaitFor(t, wait, func() bool {
 		got, _ := sl.Message(questionsChannel, r.TS)
 		return strings.Contains(got.AllText(), erasedNote)
 	})
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 	left := func() (n int) {
 		for _, msg := range sl.Messages(questionsChannel) {
 			if strings.Contains(msg.AllText(), "respuesta-perdida-borrable") {
@@ -1163,7 +1163,7 @@ func TestProbeSocketDropRedeliveredOnce(t *testing.T) {
 	sl.SocketRetryUnacked()
 	m.expect(n, "respuesta-tras-caida")
 	rdb, prefix := e.redisOf()
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 	got := 0
 	for _, msg := range e.tg.Messages(m.u.ID) {
 		if strings.Contains(msg.PlainText, "respuesta-tras-caida") {
@@ -1277,7 +1277,7 @@ func TestProbeSignupPostAnswerLostOnceAndErased(t *testing.T) {
 	sl.FailAfterNext("chat.postMessage", 1, 504)
 	m.press("Confirmar", "Recibimos tu interés")
 	sl.WaitMessage(t, signupsChannel, wait, func(msg slacktest.Message) bool { return strings.Contains(msg.AllText(), "Perla Perdida") })
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 	posts := func() (n int) {
 		for _, msg := range sl.Messages(signupsChannel) {
 			if strings.Contains(msg.AllText(), "Perla Perdida") {
@@ -1290,7 +1290,7 @@ func TestProbeSignupPostAnswerLostOnceAndErased(t *testing.T) {
 		t.Errorf("the sign-up was posted %d times", n)
 	}
 	m.erase()
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 	for deadline := time.After(wait); posts() > 0; {
 		select {
 		case <-sl.Changed():
@@ -1403,7 +1403,7 @@ func TestProbeDoubleTaps(t *testing.T) {
 	m.say("/borrar", "¿Borrar todo")
 	double("Sí, borrar todo")
 	m.expect(0, "Borramos todo")
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 	if n := count("Recibimos tu interés"); n != 1 {
 		t.Errorf("confirmed %d times", n)
 	}
@@ -1558,7 +1558,7 @@ func TestProbeErasureReachesExportFileInSlack(t *testing.T) {
 	})
 	m.erase()
 	rdb, prefix := e.redisOf()
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 	for deadline := time.After(wait); ; {
 		deleted := false
 		for _, id := range sl.DeletedFiles() {
@@ -1616,7 +1616,7 @@ func TestProbeErasureReachesOlderThreads(t *testing.T) {
 		return false
 	})
 	m.erase()
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 	for _, msg := range []slacktest.Message{r1, f1, r2} {
 		sl.WaitFor(t, wait, func() bool {
 			got, _ := sl.Message(msg.Channel, msg.TS)
