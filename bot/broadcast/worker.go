@@ -239,6 +239,9 @@ const (
 	outBlocked = "blocked"
 	outFailed  = "failed"
 	outSkipped = "skipped"
+	// outGone: not sent, not counted: the member left or erased their
+	// data before their turn came (checkScript).
+	outGone = "gone"
 )
 
 func (w *Worker) runJob(ctx context.Context, job *Job) (time.Duration, error) {
@@ -294,7 +297,7 @@ func (r *jobRun) produce(ctx context.Context, items chan<- item) (time.Duration,
 		tok := w.token + ":" + strconv.FormatInt(w.seq.Add(1), 10)
 		res, err := claimScript.Run(ctx, w.rdb, []string{
 			w.k.job(r.job.ID), w.k.subs(), w.k.subsData(), w.k.leases(r.job.ID), w.k.owners(r.job.ID),
-			w.k.done(r.job.ID), w.k.active(), w.k.rate(r.job.ID),
+			w.k.done(r.job.ID), w.k.active(), w.k.rate(r.job.ID), w.k.bounds(r.job.ID),
 		}, tok, w.opts.PageSize, w.opts.LeaseTime.Milliseconds(), r.job.ID).Slice()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -408,6 +411,16 @@ func (r *jobRun) deliver(ctx context.Context, it item) (outcome string, ok bool)
 		if w.gate.wait(ctx, it.chat) != nil || r.lim.wait(ctx) != nil || r.isLost(it.pg) {
 			return "", false
 		}
+		switch r.check(ctx, it) {
+		case checkSend:
+		case outGone:
+			return outGone, true
+		case checkLost:
+			return "", false
+		default: // the job stopped (paused, cancelled, done), or the worker
+			r.halt()
+			return "", false
+		}
 		w.gate.mark(it.chat)
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
 		err := w.send.SendAnnouncement(sctx, it.chat, ann)
@@ -441,6 +454,37 @@ func (r *jobRun) deliver(ctx context.Context, it item) (outcome string, ok bool)
 			if !ctxtime.Sleep(ctx, wait) {
 				return "", false
 			}
+		}
+	}
+}
+
+// check's answers besides outGone and a job status.
+const (
+	checkSend = "send"
+	checkLost = "lost"
+)
+
+// check runs checkScript just before a send: one round trip, retried
+// while Redis does not answer (nothing is sent unchecked). It returns
+// checkSend, outGone, checkLost, or the job's status when it is not
+// running ("" when the worker is stopping).
+func (r *jobRun) check(ctx context.Context, it item) string {
+	w := r.w
+	id := strconv.FormatInt(it.chat, 10)
+	keys := append([]string{w.k.job(r.job.ID), w.k.subs(), w.k.subsData(), w.k.owners(r.job.ID), w.k.done(r.job.ID)},
+		w.opts.Keyring.ChatNames(w.k.tombstone(), it.chat)...)
+	for attempt := 1; ; attempt++ {
+		got, err := checkScript.Run(ctx, w.rdb, keys, id, it.pg.rng, it.pg.tok).Text()
+		if err == nil {
+			return got
+		}
+		if ctx.Err() != nil {
+			return ""
+		}
+		wait := backoff(attempt, 100*time.Millisecond, 5*time.Second)
+		w.log.Warn("broadcast: cannot check a member before sending, will retry", slog.Any("err", err), slog.Duration("in", wait))
+		if !ctxtime.Sleep(ctx, wait) {
+			return ""
 		}
 	}
 }
@@ -562,7 +606,7 @@ func (r *jobRun) record(batch []rec) (string, error) {
 	defer cancel()
 	res, err := recordScript.Run(ctx, w.rdb, []string{
 		w.k.job(r.job.ID), w.k.leases(r.job.ID), w.k.owners(r.job.ID), w.k.done(r.job.ID), w.k.rate(r.job.ID),
-		w.k.subs(), w.k.subsData(), w.k.subsStats(), w.k.active(),
+		w.k.subs(), w.k.subsData(), w.k.subsStats(), w.k.active(), w.k.bounds(r.job.ID),
 	}, args...).Slice()
 	if err != nil {
 		return "", err
