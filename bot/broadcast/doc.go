@@ -47,19 +47,21 @@
 // apart. 403 unsubscribes the member (reason "blocked") and counts
 // Blocked; 400 chat not found and other rejections count Failed.
 //
-// Round trips: one claim per page, one reservation per ~100 ms, one check
-// per message (below) and one record per message answered
-// (group-committed: outcomes that finish together share a round trip).
-// Recording each outcome before the sender moves on is what bounds the
+// Round trips: one claim per page, one reservation per ~100 ms, and one
+// record per message (group-committed: what several senders bring
+// together shares a round trip). A sender records its outcome in the
+// round trip that checks its next member (below), after that member's
+// send slot came up, or at once when no member is queued; recording each
+// outcome before the sender's next message leaves is what bounds the
 // duplicates after a crash.
 //
 // # Opting out and erasure during a broadcast
 //
 // Pages are read ahead of sending, so right before each message leaves
-// (its send slot came up) one script (checkScript) checks that the job
-// still runs, the page is still this worker's, and the member is still
-// subscribed, not already done, and has no erasure tombstone
-// (bot/tombstone, {p}erased:{mac}) newer than their subscription. A member
+// (its send slot came up) recordScript checks that the job still runs,
+// the page is still this worker's, and the member is still subscribed,
+// not already done, and has no erasure tombstone (bot/tombstone,
+// {p}erased:{mac}) newer than their subscription. A member
 // who fails it is dropped from the page, sent nothing and counted
 // nowhere. So /stop and /delete hold from the moment they are recorded
 // (the engine runs them before it answers the member); only a message

@@ -99,11 +99,23 @@ return {'ok', rng, ids, recs, redis.call('ZRANGEBYSCORE', KEYS[6], bounds(lo), h
 // the job's status: the group commit of a worker.
 //
 //	KEYS[1] job, [2] leases, [3] owners, [4] done, [5] rate, [6] subs,
-//	[7] subs:data, [8] subs:stats, [9] active, [10] bounds
+//	[7] subs:data, [8] subs:stats, [9] active, [10] bounds, then the
+//	possible tombstone names of the chats to check
 //	ARGV[1] lease ms, [2] job ID, [3] number of pages, then per page:
 //	page, token, complete ("1"/"0"), n, then n × (chat, outcome) where
-//	outcome is sent, blocked, failed, skipped, or gone (not sent: the
-//	member left or erased their data before their turn; not counted).
+//	outcome is sent, blocked, failed, skipped, gone (not sent: the member
+//	left or erased their data before their turn; not counted), or
+//	"?{i}:{n}": not an outcome but a check of a member about to be sent
+//	to, whose tombstone names are KEYS[i] to KEYS[i+n-1].
+//
+// A check is the last look before a message leaves, right after its send
+// slot came up (a sender records its previous outcome and checks its next
+// member in one round trip): the job still runs, the page is still the
+// caller's, and the member is still subscribed, not already done, and did
+// not erase their data since subscribing (a tombstone of bot/tombstone
+// newer than their subscription). Its answer is "send", "gone" (left,
+// erased or already done), "lost" (the page is another worker's) or the
+// job's status when it is not running.
 //
 // A chat is counted once (ZADD NX on done). Only a member still
 // subscribed gets a done mark: one who left meanwhile is never claimed
@@ -113,13 +125,26 @@ return {'ok', rng, ids, recs, redis.call('ZRANGEBYSCORE', KEYS[6], bounds(lo), h
 // another token are reported lost. When the cursor is exhausted and no
 // lease is left, the job is done.
 //
-// Reply: {status, {lost pages}, {unsubscribed chats}}.
+// Reply: {status, {lost pages}, {unsubscribed chats}, {check answers}}.
 var recordScript = redis.NewScript(luaCommon + `
 local st = redis.call('HGET', KEYS[1], 'status')
 local live = st == 'running' or st == 'paused'
 local now = now_ms()
 local lease = tonumber(ARGV[1])
-local lost, unsub = {}, {}
+local lost, unsub, checks = {}, {}, {}
+local function check(chat, owned, spec)
+	if st ~= 'running' then return st or 'missing' end
+	if not owned then return 'lost' end
+	if not redis.call('ZSCORE', KEYS[6], chat) then return 'gone' end
+	if redis.call('ZSCORE', KEYS[4], chat) then return 'gone' end
+	local since = tonumber(redis.call('HGET', KEYS[7], chat .. ':since') or '') or 0
+	local first, cnt = string.match(spec, '^%?(%d+):(%d+)$')
+	for k = tonumber(first), tonumber(first) + tonumber(cnt) - 1 do
+		local at = tonumber(redis.call('GET', KEYS[k]) or '')
+		if at and at >= since then return 'gone' end
+	end
+	return 'send'
+end
 local n = 0
 local i = 4
 for _ = 1, tonumber(ARGV[3]) do
@@ -133,23 +158,26 @@ for _ = 1, tonumber(ARGV[3]) do
 	for _ = 1, cnt do
 		local chat, outcome = ARGV[i], ARGV[i + 1]
 		i = i + 2
-		local new = st == 'cancelled'
-		if live then
-			if redis.call('ZSCORE', KEYS[6], chat) then
-				new = redis.call('ZADD', KEYS[4], 'NX', chat, chat) == 1
-			else
-				new = not redis.call('ZSCORE', KEYS[4], chat)
+		if string.sub(outcome, 1, 1) == '?' then
+			checks[#checks + 1] = check(chat, owned, outcome)
+		elseif outcome ~= 'gone' then
+			local new = st == 'cancelled'
+			if live then
+				if redis.call('ZSCORE', KEYS[6], chat) then
+					new = redis.call('ZADD', KEYS[4], 'NX', chat, chat) == 1
+				else
+					new = not redis.call('ZSCORE', KEYS[4], chat)
+				end
 			end
-		end
-		if outcome == 'gone' then new = false end
-		if new then
-			redis.call('HINCRBY', KEYS[1], outcome, 1)
-			n = n + 1
-		end
-		if outcome == 'blocked' and redis.call('ZREM', KEYS[6], chat) == 1 then
-			redis.call('HDEL', KEYS[7], chat, chat .. ':since')
-			redis.call('HINCRBY', KEYS[8], 'blocked', 1)
-			unsub[#unsub + 1] = chat
+			if new then
+				redis.call('HINCRBY', KEYS[1], outcome, 1)
+				n = n + 1
+			end
+			if outcome == 'blocked' and redis.call('ZREM', KEYS[6], chat) == 1 then
+				redis.call('HDEL', KEYS[7], chat, chat .. ':since')
+				redis.call('HINCRBY', KEYS[8], 'blocked', 1)
+				unsub[#unsub + 1] = chat
+			end
 		end
 	end
 	if owned then
@@ -176,7 +204,7 @@ if st == 'running' and redis.call('HGET', KEYS[1], 'exhausted') == '1' and redis
 	finish(now, KEYS[9], ARGV[2], {KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[10]})
 	st = 'done'
 end
-return {st or 'missing', lost, unsub}
+return {st or 'missing', lost, unsub, checks}
 `)
 
 // releaseScript hands ranges back at once (lease expired), when a worker
@@ -255,34 +283,6 @@ for i = 1, #live, 2 do
 	out[#out + 1] = live[i + 1]
 end
 return out
-`)
-
-// checkScript is the last look before a message leaves, right after its
-// send slot came up: the job still runs, the page is still the caller's,
-// and the member is still subscribed, not already done, and did not erase
-// their data since subscribing (a tombstone of bot/tombstone newer than
-// their subscription). So /stop and /delete hold from the moment they are
-// recorded, not from the next page.
-//
-//	KEYS[1] job, [2] subs, [3] subs:data, [4] owners, [5] done, then the
-//	member's possible tombstone names
-//	ARGV[1] chat, [2] page, [3] token
-//
-// Reply: "send", "gone" (left, erased or already done: record nothing
-// but the page's progress), "lost" (the page is another worker's) or the
-// job's status when it is not running.
-var checkScript = redis.NewScript(`
-local st = redis.call('HGET', KEYS[1], 'status')
-if st ~= 'running' then return st or 'missing' end
-if redis.call('HGET', KEYS[4], ARGV[2]) ~= ARGV[3] then return 'lost' end
-if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 'gone' end
-if redis.call('ZSCORE', KEYS[5], ARGV[1]) then return 'gone' end
-local since = tonumber(redis.call('HGET', KEYS[3], ARGV[1] .. ':since') or '') or 0
-for i = 6, #KEYS do
-	local at = tonumber(redis.call('GET', KEYS[i]) or '')
-	if at and at >= since then return 'gone' end
-end
-return 'send'
 `)
 
 // eraseScript removes a member from the subscriptions and from every
