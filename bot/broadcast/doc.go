@@ -22,10 +22,10 @@
 // The audience is walked in pages of chat IDs, in ascending order. A
 // worker claims a page atomically (a Lua script advances the job's cursor,
 // names the page "p{n}", records its ID range and a lease on it), sends,
-// and marks every chat
-// done as soon as its message is answered; it waits for that mark before
-// sending its next message, so at most Concurrency messages per worker are
-// ever sent-but-unrecorded. A worker that dies leaves a lease that expires
+// and marks every chat done once its message is answered, at the latest
+// in the round trip just before the same sender's next message leaves
+// (each of a worker's Concurrency senders waits for that mark), so at
+// most Concurrency messages per worker are ever sent-but-unrecorded. A worker that dies leaves a lease that expires
 // after LeaseTime (8 s by default, renewed every third of it), or at once
 // when the replica starts again under the same Consumer (its earlier
 // run's claims are recognised by their token); the next claim re-takes
