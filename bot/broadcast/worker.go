@@ -441,6 +441,9 @@ func (r *jobRun) deliver(ctx context.Context, it item, prev *[]rec) (outcome str
 	ann := withFooter(r.anns[it.lang], w.opts.Footer, it.member, it.lang)
 	attempts, limited := 0, 0
 	for {
+		if len(*prev) > 0 && r.lim.pausedUntil.Load() > time.Now().UnixNano() {
+			*prev = r.commit(*prev) // a 429 pause: do not leave it unrecorded that long
+		}
 		if w.gate.wait(ctx, it.chat) != nil || r.lim.wait(ctx) != nil || r.isLost(it.pg) {
 			return "", false
 		}
