@@ -20,11 +20,12 @@
 // # Delivery guarantees
 //
 // The audience is walked in pages of chat IDs, in ascending order. A
-// worker claims a page atomically (a Lua script advances the job's cursor
-// and records a lease on the page's ID range), sends, and marks every chat
-// done as soon as its message is answered; it waits for that mark before
-// sending its next message, so at most Concurrency messages per worker are
-// ever sent-but-unrecorded. A worker that dies leaves a lease that expires
+// worker claims a page atomically (a Lua script advances the job's cursor,
+// names the page "p{n}", records its ID range and a lease on it), sends,
+// and marks every chat done once its message is answered, at the latest
+// in the round trip just before the same sender's next message leaves
+// (each of a worker's Concurrency senders waits for that mark), so at
+// most Concurrency messages per worker are ever sent-but-unrecorded. A worker that dies leaves a lease that expires
 // after LeaseTime (8 s by default, renewed every third of it), or at once
 // when the replica starts again under the same Consumer (its earlier
 // run's claims are recognised by their token); the next claim re-takes
@@ -47,9 +48,33 @@
 // Blocked; 400 chat not found and other rejections count Failed.
 //
 // Round trips: one claim per page, one reservation per ~100 ms, and one
-// record per message answered (group-committed: outcomes that finish
-// together share a round trip). Recording each outcome before the sender
-// moves on is what bounds the duplicates after a crash.
+// record per message (group-committed: what several senders bring
+// together shares a round trip). A sender records its outcome in the
+// round trip that checks its next member (below), after that member's
+// send slot came up, or at once when no member is queued; recording each
+// outcome before the sender's next message leaves is what bounds the
+// duplicates after a crash.
+//
+// # Opting out and erasure during a broadcast
+//
+// Pages are read ahead of sending, so right before each message leaves
+// (its send slot came up) recordScript checks that the job still runs,
+// the page is still this worker's, and the member is still subscribed,
+// not already done, and has no erasure tombstone (bot/tombstone,
+// {p}erased:{mac}) newer than their subscription. A member
+// who fails it is dropped from the page, sent nothing and counted
+// nowhere. So /stop and /delete hold from the moment they are recorded
+// (the engine runs them before it answers the member); only a message
+// already handed to Telegram in that instant can still arrive. A member
+// who leaves between the send and its record gets no done mark (they are
+// never claimed again).
+//
+// Store.Erase keeps no trace of a member in any job (eraseScript): done
+// marks go, and a cursor or page bound equal to their chat ID moves down
+// to the next chat ID below it that the job knows (a subscriber or a done
+// mark), or -inf; with the member gone no subscriber lies between the two,
+// so every page covers the same members as before. A job that ends
+// (done or cancelled) drops its cursor, keeping only counts.
 //
 // Jobs run one at a time, oldest first (a scheduled job by its send
 // time): all replicas work on the same job, which keeps the per-chat limit
@@ -63,9 +88,8 @@
 // when the job is done it becomes the number of members processed
 // (Sent+Blocked+Failed+Skipped), which is lower if members left meanwhile.
 // Skipped counts members whose language version is missing (without
-// Fallback). Pages are read a little ahead of sending (at most two pages
-// per worker), so a member who opts out in those few seconds may still
-// get the message already queued for them.
+// Fallback). A member who opts out or erases their data before their
+// turn is not counted at all.
 //
 // Paid broadcasts (Job.Paid, sent with allow_paid_broadcast when the
 // worker has AllowPaid) use their own bucket at PaidRate, 950/s by
@@ -96,11 +120,16 @@
 //	                             fallback, paid, status, started, finished,
 //	                             total, sent, blocked, failed, skipped,
 //	                             preview_ref; delivery state: cursor (last
-//	                             chat ID claimed), exhausted ("1" when the
-//	                             cursor reached the end).
-//	{p}broadcast:job:{id}:leases ZSET claimed ranges "lo:hi" (chat IDs in
-//	                             (lo, hi]) by lease expiry.
-//	{p}broadcast:job:{id}:owners HASH range = claim token of its holder,
+//	                             chat ID claimed, or below it after an
+//	                             erasure; gone once the job ends),
+//	                             exhausted ("1" when the cursor reached the
+//	                             end), pages (pages named so far).
+//	{p}broadcast:job:{id}:bounds HASH page "p{n}" = its range "lo:hi" (chat
+//	                             IDs in (lo, hi]).
+//	{p}broadcast:job:{id}:leases ZSET claimed pages by lease expiry (a page
+//	                             claimed before pages were named is named
+//	                             by its range "lo:hi", with no bounds).
+//	{p}broadcast:job:{id}:owners HASH page = claim token of its holder,
 //	                             "{consumer}/{run}:{n}" ({run}: random per
 //	                             worker run).
 //	{p}broadcast:job:{id}:done   ZSET chats of leased ranges already
@@ -123,8 +152,8 @@
 // data cannot take an earlier job's ID (and an old Slack button or CLI
 // command cannot act on it).
 //
-// The leases, owners and done keys of a job are deleted when it is done or
-// cancelled; the job hash stays. All times used for leases, slots and
+// The leases, owners, bounds and done keys of a job, and its cursor, are
+// deleted when it is done or cancelled; the job hash stays, with counts. All times used for leases, slots and
 // schedules come from the Redis server (TIME), so replicas' clocks need
 // not agree.
 //

@@ -6,25 +6,44 @@ import (
 	"strconv"
 )
 
-// Erase removes a member from every record of a broadcast still in
-// progress (the per-member delivery marks, {p}broadcast:job:{id}:done) and
-// from the subscriptions: their /delete. Finished jobs keep only counts.
-// Unsubscriptions counted by reason are not touched (they hold no IDs).
+// Erase removes a member from the subscriptions and from every record of
+// every broadcast (eraseScript): the per-member delivery marks
+// ({p}broadcast:job:{id}:done) and any cursor or page bound that is their
+// chat ID. Finished jobs keep only counts. Unsubscriptions counted by
+// reason are not touched (they hold no IDs). Idempotent.
 func (s *Store) Erase(ctx context.Context, chatID int64) error {
-	rdb, k := s.Jobs.rdb, s.Jobs.k // one transaction over both pieces' keys
+	rdb, k := s.Jobs.rdb, s.Jobs.k
 	id := strconv.FormatInt(chatID, 10)
-	jobs, err := rdb.ZRange(ctx, k.active(), 0, -1).Result()
+	// The member leaves the subscriptions first, so no job can claim them
+	// after the jobs are listed.
+	if err := eraseScript.Run(ctx, rdb, []string{k.subs(), k.subsData()}, id).Err(); err != nil {
+		return fmt.Errorf("broadcast: erase %d: %w", chatID, err)
+	}
+	jobs, err := rdb.ZRange(ctx, k.jobs(), 0, -1).Result()
 	if err != nil {
 		return fmt.Errorf("broadcast: erase %d: %w", chatID, err)
 	}
-	pipe := rdb.TxPipeline()
-	pipe.ZRem(ctx, k.subs(), id)
-	pipe.HDel(ctx, k.subsData(), id, id+":since")
-	for _, j := range jobs {
-		pipe.ZRem(ctx, k.done(j), id)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	active, err := rdb.ZRange(ctx, k.active(), 0, -1).Result()
+	if err != nil {
 		return fmt.Errorf("broadcast: erase %d: %w", chatID, err)
+	}
+	seen := map[string]bool{}
+	keys := []string{k.subs(), k.subsData()}
+	for _, j := range append(active, jobs...) {
+		if seen[j] {
+			continue
+		}
+		seen[j] = true
+		keys = append(keys, k.job(j), k.bounds(j), k.done(j), k.leases(j), k.owners(j))
+	}
+	// In batches, so one script never holds Redis long (jobs are kept
+	// forever); each batch removes the subscription again, harmlessly.
+	const perRun = 5 * 200
+	for lo := 2; lo < len(keys); lo += perRun {
+		batch := append([]string{k.subs(), k.subsData()}, keys[lo:min(lo+perRun, len(keys))]...)
+		if err := eraseScript.Run(ctx, rdb, batch, id).Err(); err != nil {
+			return fmt.Errorf("broadcast: erase %d: %w", chatID, err)
+		}
 	}
 	return nil
 }

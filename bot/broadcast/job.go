@@ -340,7 +340,7 @@ func (s *Jobs) List(ctx context.Context, limit int) ([]Job, error) {
 
 // transitionScript changes a job's status.
 //
-//	KEYS[1] job, [2] active, [3] leases, [4] owners, [5] done
+//	KEYS[1] job, [2] active, [3] leases, [4] owners, [5] done, [6] bounds
 //	ARGV[1] action: pause, resume, cancel; ARGV[2] job ID
 //
 // It returns {"ok", new status} or {"no", current status} ("missing" when
@@ -362,7 +362,8 @@ elseif act == 'cancel' and (st == 'running' or st == 'scheduled' or st == 'pause
 	local t = redis.call('TIME')
 	redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finished', t[1] * 1000 + math.floor(t[2] / 1000))
 	redis.call('ZREM', KEYS[2], ARGV[2])
-	redis.call('DEL', KEYS[3], KEYS[4], KEYS[5])
+	redis.call('HDEL', KEYS[1], 'cursor')
+	redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 	return {'ok', 'cancelled'}
 end
 return {'no', st}
@@ -371,7 +372,7 @@ return {'no', st}
 func (s *Jobs) transition(ctx context.Context, id, action string) error {
 	id = normID(id)
 	res, err := transitionScript.Run(ctx, s.rdb,
-		[]string{s.k.job(id), s.k.active(), s.k.leases(id), s.k.owners(id), s.k.done(id)}, action, id).StringSlice()
+		[]string{s.k.job(id), s.k.active(), s.k.leases(id), s.k.owners(id), s.k.done(id), s.k.bounds(id)}, action, id).StringSlice()
 	if err != nil {
 		return fmt.Errorf("broadcast: %s %s: %w", action, id, err)
 	}

@@ -185,10 +185,15 @@ func (k keys) job(id string) string    { return k.p + "broadcast:job:" + id }
 func (k keys) leases(id string) string { return k.job(id) + ":leases" }
 func (k keys) owners(id string) string { return k.job(id) + ":owners" }
 func (k keys) done(id string) string   { return k.job(id) + ":done" }
+func (k keys) bounds(id string) string { return k.job(id) + ":bounds" }
 func (k keys) rate(id string) string   { return k.job(id) + ":rate" }
 func (k keys) pause() string           { return k.p + "broadcast:pause" }
 func (k keys) workers() string         { return k.p + "broadcast:workers" }
 func (k keys) workersInfo() string     { return k.p + "broadcast:workers:info" }
+
+// tombstone is where bot/tombstone keeps erasures ({prefix}erased:{mac}),
+// which the worker checks before each send.
+func (k keys) tombstone() string { return k.p + "erased:" }
 
 func (k keys) limit(paid bool) string {
 	if paid {

@@ -225,11 +225,14 @@ type item struct {
 	pg     *page
 }
 
-// rec is one outcome to record; ack, if set, gets the job status after.
+// rec is one outcome to record, or, with check set, a member to check
+// before sending (recordScript); ack, if set, gets the job status after,
+// or the check's answer.
 type rec struct {
 	chat    int64
 	outcome string
 	pg      *page
+	check   bool
 	ack     chan string
 }
 
@@ -239,6 +242,9 @@ const (
 	outBlocked = "blocked"
 	outFailed  = "failed"
 	outSkipped = "skipped"
+	// outGone: not sent, not counted: the member left or erased their
+	// data before their turn came (the check in recordScript).
+	outGone = "gone"
 )
 
 func (w *Worker) runJob(ctx context.Context, job *Job) (time.Duration, error) {
@@ -294,7 +300,7 @@ func (r *jobRun) produce(ctx context.Context, items chan<- item) (time.Duration,
 		tok := w.token + ":" + strconv.FormatInt(w.seq.Add(1), 10)
 		res, err := claimScript.Run(ctx, w.rdb, []string{
 			w.k.job(r.job.ID), w.k.subs(), w.k.subsData(), w.k.leases(r.job.ID), w.k.owners(r.job.ID),
-			w.k.done(r.job.ID), w.k.active(), w.k.rate(r.job.ID),
+			w.k.done(r.job.ID), w.k.active(), w.k.rate(r.job.ID), w.k.bounds(r.job.ID),
 		}, tok, w.opts.PageSize, w.opts.LeaseTime.Milliseconds(), r.job.ID).Slice()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -380,32 +386,75 @@ func (r *jobRun) isLost(pg *page) bool {
 	return pg.lost
 }
 
-// sendLoop sends queued members one at a time, waiting for each outcome
-// to be recorded before the next: a worker never has more than
-// Concurrency messages sent but not recorded.
+// sendLoop sends queued members one at a time. Each outcome is recorded
+// before the next message leaves, in the same round trip as the check of
+// that next member (deliver), or at once when no member is queued: a
+// worker never has more than Concurrency messages sent but not recorded.
 func (r *jobRun) sendLoop(ctx context.Context, items <-chan item) {
-	for it := range items {
+	var prev []rec // the last outcome, not yet recorded
+	for {
+		var it item
+		var ok bool
+		select {
+		case it, ok = <-items:
+		default:
+			prev = r.commit(prev) // nothing queued: record now
+			it, ok = <-items
+		}
+		if !ok {
+			break
+		}
 		if ctx.Err() != nil || r.isLost(it.pg) {
 			continue // drain: the page goes back to the pool unfinished
 		}
-		outcome, ok := r.deliver(ctx, it)
-		if !ok {
-			continue
+		outcome, sent := r.deliver(ctx, it, &prev)
+		if sent {
+			prev = r.commit(prev) // when the check could not take it
+			prev = []rec{{chat: it.chat, outcome: outcome, pg: it.pg}}
 		}
-		ack := make(chan string, 1)
-		r.flushIn <- []rec{{chat: it.chat, outcome: outcome, pg: it.pg, ack: ack}}
+	}
+	r.commit(prev)
+}
+
+// commit records recs (if any) and waits until they are; it returns nil.
+func (r *jobRun) commit(recs []rec) []rec {
+	if len(recs) == 0 {
+		return nil
+	}
+	ack := make(chan string, len(recs))
+	for i := range recs {
+		recs[i].ack = ack
+	}
+	r.flushIn <- recs
+	for range recs {
 		<-ack
 	}
+	return nil
 }
 
 // deliver sends to one member, with retries; ok is false when it stopped
-// without an outcome (job halted or worker stopping before a send).
-func (r *jobRun) deliver(ctx context.Context, it item) (outcome string, ok bool) {
+// without an outcome (job halted, page lost or worker stopping before a
+// send). Right before each attempt it checks the member (check), which
+// also records *prev.
+func (r *jobRun) deliver(ctx context.Context, it item, prev *[]rec) (outcome string, ok bool) {
 	w := r.w
 	ann := withFooter(r.anns[it.lang], w.opts.Footer, it.member, it.lang)
 	attempts, limited := 0, 0
 	for {
+		if len(*prev) > 0 && r.lim.pausedUntil.Load() > time.Now().UnixNano() {
+			*prev = r.commit(*prev) // a 429 pause: do not leave it unrecorded that long
+		}
 		if w.gate.wait(ctx, it.chat) != nil || r.lim.wait(ctx) != nil || r.isLost(it.pg) {
+			return "", false
+		}
+		switch r.check(it, prev) {
+		case checkSend:
+		case outGone:
+			return outGone, true
+		case checkLost:
+			return "", false
+		default: // the job stopped (paused, cancelled, done), or the worker
+			r.halt()
 			return "", false
 		}
 		w.gate.mark(it.chat)
@@ -443,6 +492,30 @@ func (r *jobRun) deliver(ctx context.Context, it item) (outcome string, ok bool)
 			}
 		}
 	}
+}
+
+// check's answers besides outGone and a job status.
+const (
+	checkSend = "send"
+	checkLost = "lost"
+)
+
+// check asks recordScript whether the member may still be sent to, in the
+// round trip that records *prev (then cleared), after the send slot came
+// up. It returns checkSend, outGone, checkLost, or the job's status when
+// it is not running ("" when the worker is stopping).
+func (r *jobRun) check(it item, prev *[]rec) string {
+	ack, answer := make(chan string, len(*prev)), make(chan string, 1)
+	batch := *prev
+	for i := range batch {
+		batch[i].ack = ack
+	}
+	*prev = nil
+	r.flushIn <- append(batch, rec{chat: it.chat, pg: it.pg, check: true, ack: answer})
+	for range batch {
+		<-ack
+	}
+	return <-answer
 }
 
 // flushLoop is the group commit: it records outcomes in batches (one
@@ -485,18 +558,18 @@ func (r *jobRun) flushLoop(ctx context.Context) {
 func (r *jobRun) flush(ctx context.Context, batch []rec) {
 	w := r.w
 	for attempt := 1; ; attempt++ {
-		st, err := r.record(batch)
+		st, answers, err := r.record(batch)
 		if err == nil {
 			if st != StatusRunning {
 				r.halt()
 			}
-			ack(batch, st)
+			ack(batch, st, answers)
 			return
 		}
 		if ctx.Err() != nil && attempt >= 3 {
 			w.log.Warn("broadcast: could not record outcomes while stopping", slog.Int("messages", len(batch)), slog.Any("err", err))
 			r.halt()
-			ack(batch, "")
+			ack(batch, "", nil)
 			return
 		}
 		wait := backoff(attempt, 100*time.Millisecond, 5*time.Second)
@@ -505,21 +578,51 @@ func (r *jobRun) flush(ctx context.Context, batch []rec) {
 	}
 }
 
-func ack(batch []rec, status string) {
-	for _, x := range batch {
-		if x.ack != nil {
+// ack answers a recorded batch: the job status, or a check's answer
+// ("" when there is none).
+func ack(batch []rec, status string, answers map[int]string) {
+	for i, x := range batch {
+		switch {
+		case x.ack == nil:
+		case x.check:
+			x.ack <- answers[i]
+		default:
 			x.ack <- status
 		}
 	}
 }
 
 // record runs recordScript for a batch plus every page of ours that needs
-// renewing or completing.
-func (r *jobRun) record(batch []rec) (string, error) {
+// renewing or completing. It returns the job status and the answers of
+// the batch's checks by their index in batch.
+func (r *jobRun) record(batch []rec) (string, map[int]string, error) {
 	w := r.w
-	byPage := map[*page][]rec{}
-	for _, x := range batch {
-		byPage[x.pg] = append(byPage[x.pg], x)
+	byPage := map[*page][]int{}
+	outcomes := map[*page]int{}
+	for i, x := range batch {
+		byPage[x.pg] = append(byPage[x.pg], i)
+		if !x.check {
+			outcomes[x.pg]++
+		}
+	}
+	keys := []string{
+		w.k.job(r.job.ID), w.k.leases(r.job.ID), w.k.owners(r.job.ID), w.k.done(r.job.ID), w.k.rate(r.job.ID),
+		w.k.subs(), w.k.subsData(), w.k.subsStats(), w.k.active(), w.k.bounds(r.job.ID),
+	}
+	var checks []int // batch indices of the checks, in the script's order
+	entries := func(args []any, idx []int) []any {
+		for _, i := range idx {
+			x := batch[i]
+			outcome := x.outcome
+			if x.check {
+				names := w.opts.Keyring.ChatNames(w.k.tombstone(), x.chat)
+				outcome = fmt.Sprintf("?%d:%d", len(keys)+1, len(names))
+				keys = append(keys, names...)
+				checks = append(checks, i)
+			}
+			args = append(args, x.chat, outcome)
+		}
+		return args
 	}
 	r.mu.Lock()
 	var order []*page
@@ -530,44 +633,43 @@ func (r *jobRun) record(batch []rec) (string, error) {
 	complete := map[*page]bool{}
 	n := 0
 	for _, pg := range order {
-		recs := byPage[pg]
+		idx := byPage[pg]
 		if pg.lost {
 			continue
 		}
-		done := pg.pending-len(recs) == 0
+		done := pg.pending-outcomes[pg] == 0
 		complete[pg] = done
-		args = append(args, pg.rng, pg.tok, flag(done), len(recs))
-		for _, x := range recs {
-			args = append(args, x.chat, x.outcome)
-		}
+		args = append(args, pg.rng, pg.tok, flag(done), len(idx))
+		args = entries(args, idx)
 		n++
 	}
 	// Outcomes of pages no longer ours (lost) are still recorded.
-	for pg, recs := range byPage {
+	for pg, idx := range byPage {
 		if _, ours := r.pages[pg]; ours && !pg.lost {
 			continue
 		}
-		args = append(args, pg.rng, pg.tok, "0", len(recs))
-		for _, x := range recs {
-			args = append(args, x.chat, x.outcome)
-		}
+		args = append(args, pg.rng, pg.tok, "0", len(idx))
+		args = entries(args, idx)
 		n++
 	}
 	r.mu.Unlock()
 	if n == 0 {
-		return StatusRunning, nil
+		return StatusRunning, nil, nil
 	}
 	args[2] = n
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	res, err := recordScript.Run(ctx, w.rdb, []string{
-		w.k.job(r.job.ID), w.k.leases(r.job.ID), w.k.owners(r.job.ID), w.k.done(r.job.ID), w.k.rate(r.job.ID),
-		w.k.subs(), w.k.subsData(), w.k.subsStats(), w.k.active(),
-	}, args...).Slice()
+	res, err := recordScript.Run(ctx, w.rdb, keys, args...).Slice()
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	st, _ := res[0].(string)
+	answers := map[int]string{}
+	for j, a := range asSlice(res, 3) {
+		if j < len(checks) {
+			answers[checks[j]], _ = a.(string)
+		}
+	}
 	lost := map[string]bool{}
 	for _, x := range asSlice(res, 1) {
 		if s, ok := x.(string); ok {
@@ -575,8 +677,8 @@ func (r *jobRun) record(batch []rec) (string, error) {
 		}
 	}
 	r.mu.Lock()
-	for pg, recs := range byPage {
-		pg.pending -= len(recs)
+	for pg, k := range outcomes {
+		pg.pending -= k
 	}
 	for _, pg := range order {
 		switch {
@@ -600,7 +702,7 @@ func (r *jobRun) record(batch []rec) (string, error) {
 			w.opts.OnUnsubscribe(chat)
 		}
 	}
-	return st, nil
+	return st, answers, nil
 }
 
 // release hands back the pages this worker claimed but did not finish

@@ -19,6 +19,12 @@
 //	desk:gen:{chat}:{gen}       string: "channel ts" of each question's root
 //	desk:root:{chat}:{gen}      string: "channel token ms": a root about to be posted,
 //	                            until it is recorded in desk:gen (see postRoot)
+//	desk:post:{chat}:{entry}    string: "channel thread token ms [ts]": a follow-up, file
+//	                            note or sign-up post of outbox entry {entry} ("-" for
+//	                            no thread), ts once posted and recorded (see postOnce)
+//	desk:upload:{chat}:{entry}  string: "fileID [done]": the file of a member's message
+//	                            being uploaded (its ID also in desk:posts), "done" once
+//	                            shared and recorded (see uploadOnce)
 //	desk:relayed:{channel}:{ts} string: "chat:message_id" of a staff reply on Telegram
 //	                            (its first part), once all of its text was sent
 //	desk:relayed:{channel}:{ts}:part:{n}  string: message ID of part n of a long

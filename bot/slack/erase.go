@@ -30,7 +30,7 @@ import (
 //     flight (kindPurgeDead), which may end as a dead letter after the
 //     first pass;
 //   - every desk key of the member is deleted: the ticket, thread and
-//     generation mappings, root intents, relayed markers, the posts record,
+//     generation mappings, root and post intents, relayed markers, the posts record,
 //     and their place in the open/answered sets;
 //   - the bot's own Slack posts that carried the member's words (sign-up
 //     posts, question roots, follow-ups, notes about their files) are
@@ -45,6 +45,10 @@ import (
 //
 // desk:posts:{chat} (set) records those posts as "channel ts" and files
 // as "file:ID", written together with the check of the tombstone (Guard).
+// A post is recorded only once Slack's answer arrives; the intents
+// recorded before posting (desk:root, desk:post) let the erasure find a
+// post whose answer was lost, by the token in its metadata. A member's
+// file is recorded by its ID before it is shared (desk:upload).
 
 // kindRedact is a "slack" outbox entry: redact an erased member's posts.
 const kindRedact = "redact"
@@ -75,9 +79,10 @@ func (d *Desk) purgeDead(ctx context.Context, box *outbox.Outbox, e outbox.Entry
 }
 
 type redactMsg struct {
-	// Refs are "channel ts" (a post), "file:ID" (an upload), or "root
+	// Refs are "channel ts" (a post), "file:ID" (an upload), "root
 	// channel token ms" (a root that may have been posted without being
-	// recorded, found by its intent token; see postRoot).
+	// recorded, found by its intent token; see postRoot), or "post channel
+	// thread token ms" (likewise another post; see postOnce).
 	Refs []string `json:"refs"`
 	// Notices are "channel thread_ts ts" of staff replies that were still
 	// queued: staff are told in the thread that they were not delivered.
@@ -115,10 +120,11 @@ func (d *Desk) Forget(ctx context.Context, chatID int64) error {
 			}
 		}
 	}
-	// Roots whose posting was begun: one may be in Slack unrecorded.
+	// Roots and other posts whose posting was begun and not recorded: one
+	// may be in Slack (Slack stored it, its answer was lost).
 	var intents []string
 	for _, k := range keysCmd.Val() {
-		if strings.HasPrefix(k, d.key("root")+":") {
+		if strings.HasPrefix(k, d.key("root")+":") || strings.HasPrefix(k, d.key("post")+":") {
 			intents = append(intents, k)
 		}
 	}
@@ -127,9 +133,15 @@ func (d *Desk) Forget(ctx context.Context, chatID int64) error {
 		if err != nil {
 			return fmt.Errorf("slack: forget %d: %w", chatID, err)
 		}
-		for _, v := range vals {
-			if s, ok := v.(string); ok {
+		for i, v := range vals {
+			s, ok := v.(string)
+			if !ok {
+				continue
+			}
+			if strings.HasPrefix(intents[i], d.key("root")+":") {
 				job.Refs = append(job.Refs, "root "+s)
+			} else if in, ok := parsePostIntent(s); ok && in.ts == "" {
+				job.Refs = append(job.Refs, in.ref()) // a recorded one is in desk:posts
 			}
 		}
 	}
@@ -248,6 +260,16 @@ func (d *Desk) redact(ctx context.Context, ref string, at time.Time) error {
 			return err
 		}
 		ref = postRef(f[0], ts)
+	} else if intent, ok := strings.CutPrefix(ref, "post "); ok {
+		in, ok := parsePostIntent(intent)
+		if !ok {
+			return nil
+		}
+		ts, err := d.findTagged(ctx, in.channel, in.thread, postEvent, in.token, in.since)
+		if err != nil || ts == "" {
+			return err
+		}
+		ref = postRef(in.channel, ts)
 	}
 	channel, ts, ok := strings.Cut(ref, " ")
 	if !ok {

@@ -113,12 +113,12 @@ func (tk *tickets) genThread(ctx context.Context, chat, gen int64) (channel, ts 
 // the question, the thread and generation mappings, relayed markers, the
 // member's key list) expire TicketTimes.AnsweredRetention after the question
 // was answered; reopening it, or the member writing again, keeps them
-// again. Relayed-reply markers and root intents always expire after
-// AnsweredRetention. The record of the bot's own posts with the member's
-// words (desk:posts:{chat}) is kept without expiry: it is what lets a
-// later /delete redact those posts, which Slack keeps. The open and
-// answered sets are pruned of members whose ticket has expired whenever
-// /bridge stats counts them.
+// again. Relayed-reply markers and root, post and upload intents always
+// expire after AnsweredRetention. The record of the bot's own posts with
+// the member's words (desk:posts:{chat}) is kept without expiry: it is
+// what lets a later /delete redact those posts, which Slack keeps. The
+// open and answered sets are pruned of members whose ticket has expired
+// whenever /bridge stats counts them.
 
 // expireAnswered sets the member's desk keys to expire AnsweredRetention
 // from now (in pipe, which the caller executes).
@@ -158,7 +158,12 @@ func (tk *tickets) keep(ctx context.Context, pipe redis.Pipeliner, chat int64, n
 
 // expiresAnyway tells the keys that always have their own expiry.
 func (tk *tickets) expiresAnyway(key string) bool {
-	return strings.HasPrefix(key, tk.key("relayed")+":") || strings.HasPrefix(key, tk.key("root")+":")
+	for _, kind := range []string{"relayed", "root", "post", "upload"} {
+		if strings.HasPrefix(key, tk.key(kind)+":") {
+			return true
+		}
+	}
+	return false
 }
 
 // pruneStats drops from the open and answered sets the members whose

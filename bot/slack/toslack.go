@@ -25,11 +25,11 @@ func (d *Desk) deliverToSlack(ctx context.Context, e outbox.Entry) error {
 	var err error
 	switch e.Kind {
 	case kindMember:
-		err = handle(e, "member message", func(m memberMsg) error { return d.postMember(ctx, m) })
+		err = handle(e, "member message", func(m memberMsg) error { return d.postMember(ctx, e.ID, m) })
 	case kindRootUpdate:
 		err = handle(e, "root update", func(r rootUpdate) error { return d.updateRoot(ctx, r.Chat) })
 	case kindSignup:
-		err = handle(e, "signup", func(s signupMsg) error { return d.postSignup(ctx, s) })
+		err = handle(e, "signup", func(s signupMsg) error { return d.postSignup(ctx, e.ID, s) })
 	case kindRedact:
 		err = handle(e, "redaction", func(r redactMsg) error { return d.redactPosts(ctx, r) })
 	case kindPurgeDead:
@@ -86,9 +86,9 @@ func classifySlack(err error) error {
 	return err
 }
 
-// postMember posts a member's message: a new thread root, or a reply in
-// their thread (with the file, if any).
-func (d *Desk) postMember(ctx context.Context, m memberMsg) error {
+// postMember posts a member's message (outbox entry id): a new thread
+// root, or a reply in their thread (with the file, if any).
+func (d *Desk) postMember(ctx context.Context, id string, m memberMsg) error {
 	t, err := d.loadTicket(ctx, m.Chat)
 	if err != nil {
 		return err
@@ -140,22 +140,22 @@ func (d *Desk) postMember(ctx context.Context, m memberMsg) error {
 			return nil
 		}
 		if m.Attachment != nil {
-			return d.uploadMember(ctx, channel, ts, m)
+			return d.uploadMember(ctx, id, channel, ts, m)
 		}
 		return nil
 	}
 	if m.Attachment != nil {
-		if err := d.uploadMember(ctx, channel, ts, m); err != nil {
+		if err := d.uploadMember(ctx, id, channel, ts, m); err != nil {
 			return err
 		}
 	} else {
 		text := fmt.Sprintf("💬 *%s:* %s", slackEscape(nameOr(m.Name)), slackEscape(m.Text))
-		_, postTS, err := d.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(text, false), slackapi.MsgOptionTS(ts))
+		_, gone, err := d.postOnce(ctx, m.Chat, m.At, id, channel, ts, slackapi.MsgOptionText(text, false))
 		if err != nil {
 			return fmt.Errorf("post member reply: %w", err)
 		}
-		if gone, err := d.landed(ctx, m.Chat, m.At, postRef(channel, postTS), nil); err != nil || gone {
-			return err
+		if gone {
+			return nil
 		}
 	}
 	if m.Reopen && m.Gen == t.Gen {
@@ -239,27 +239,174 @@ func (d *Desk) rootIntent(ctx context.Context, m memberMsg, key, chat, channel s
 // findRoot looks for the root carrying token among channel's messages
 // since (less rootLookback); "" if there is none.
 func (d *Desk) findRoot(ctx context.Context, channel, token string, since time.Time) (string, error) {
-	p := &slackapi.GetConversationHistoryParameters{
-		ChannelID: channel, Limit: 200, IncludeAllMetadata: true, Inclusive: true,
-		Oldest: strconv.FormatInt(since.Add(-rootLookback).Unix(), 10) + ".000000",
-	}
-	for range 20 {
-		h, err := d.api.GetConversationHistoryContext(ctx, p)
-		if err != nil {
-			return "", fmt.Errorf("look for an earlier question root: %w", err)
-		}
-		for _, msg := range h.Messages {
-			if msg.Metadata.EventType == rootEvent && msg.Metadata.EventPayload["token"] == token {
-				d.log.Info("question root was already posted; not posting it again", slog.String("channel", channel), slog.String("ts", msg.Timestamp))
-				return msg.Timestamp, nil
+	return d.findTagged(ctx, channel, "", rootEvent, token, since)
+}
+
+// findTagged looks for the bot's post whose metadata is event with token,
+// among channel's messages (thread == "") or thread's replies, since (less
+// rootLookback); "" if there is none. A thread that is gone holds none.
+func (d *Desk) findTagged(ctx context.Context, channel, thread, event, token string, since time.Time) (string, error) {
+	oldest := strconv.FormatInt(since.Add(-rootLookback).Unix(), 10) + ".000000"
+	match := func(msgs []slackapi.Message) string {
+		for _, msg := range msgs {
+			if msg.Metadata.EventType == event && msg.Metadata.EventPayload["token"] == token {
+				d.log.Info("post was already made; not posting it again", slog.String("event", event),
+					slog.String("channel", channel), slog.String("ts", msg.Timestamp))
+				return msg.Timestamp
 			}
 		}
-		if !h.HasMore || h.ResponseMetaData.NextCursor == "" {
+		return ""
+	}
+	if thread == "" {
+		p := &slackapi.GetConversationHistoryParameters{ChannelID: channel, Limit: 200, IncludeAllMetadata: true, Inclusive: true, Oldest: oldest}
+		for range 20 {
+			h, err := d.api.GetConversationHistoryContext(ctx, p)
+			if err != nil {
+				return "", fmt.Errorf("look for an earlier post: %w", err)
+			}
+			if ts := match(h.Messages); ts != "" {
+				return ts, nil
+			}
+			if !h.HasMore || h.ResponseMetaData.NextCursor == "" {
+				return "", nil
+			}
+			p.Cursor = h.ResponseMetaData.NextCursor
+		}
+		return "", nil
+	}
+	p := &slackapi.GetConversationRepliesParameters{ChannelID: channel, Timestamp: thread, Limit: 200, IncludeAllMetadata: true, Inclusive: true, Oldest: oldest}
+	for range 20 {
+		msgs, more, cursor, err := d.api.GetConversationRepliesContext(ctx, p)
+		if goneAlready(err, "thread_not_found", "channel_not_found") {
 			return "", nil
 		}
-		p.Cursor = h.ResponseMetaData.NextCursor
+		if err != nil {
+			return "", fmt.Errorf("look for an earlier post in a thread: %w", err)
+		}
+		if ts := match(msgs); ts != "" {
+			return ts, nil
+		}
+		if !more || cursor == "" {
+			return "", nil
+		}
+		p.Cursor = cursor
 	}
 	return "", nil
+}
+
+// postEvent is the metadata event type of the bot's posts made by
+// postOnce; its payload's "token" is the post's intent token.
+const postEvent = "bridgebot_post"
+
+// postIntent is a post about to be made (or made) by postOnce, as stored
+// in desk:post:{chat}:{entry}: "channel thread token ms" ("-" for no
+// thread), with " ts" appended once the post is recorded.
+type postIntent struct {
+	channel, thread, token string
+	since                  time.Time // when the intent was recorded
+	ts                     string    // the post, once recorded
+}
+
+func (p postIntent) String() string {
+	thread := p.thread
+	if thread == "" {
+		thread = "-"
+	}
+	return fmt.Sprintf("%s %s %s %d", p.channel, thread, p.token, p.since.UnixMilli())
+}
+
+// ref is the intent as a redaction reference (see redactMsg): the post
+// is looked up by its token.
+func (p postIntent) ref() string { return "post " + p.String() }
+
+func parsePostIntent(s string) (postIntent, bool) {
+	f := strings.Fields(s)
+	if len(f) != 4 && len(f) != 5 {
+		return postIntent{}, false
+	}
+	ms, err := strconv.ParseInt(f[3], 10, 64)
+	if err != nil {
+		return postIntent{}, false
+	}
+	p := postIntent{channel: f[0], thread: f[1], token: f[2], since: time.UnixMilli(ms)}
+	if p.thread == "-" {
+		p.thread = ""
+	}
+	if len(f) == 5 {
+		p.ts = f[4]
+	}
+	return p, true
+}
+
+// postOnce posts a message carrying the member's words in channel (in
+// thread, if not "") at most once for outbox entry id, however often the
+// entry is tried, and records it for erasure. Before posting it records
+// the intent (desk:post:{chat}:{id}, in desk:keys, so an erasure finds it
+// and looks the post up even if it was never recorded) and the post
+// carries the intent's token in its metadata.
+// When an earlier try left an intent, that try may have posted without
+// learning it (Slack stored the post but its answer was lost, or the
+// process stopped): the thread (or channel) is searched for the token
+// first, and the message posted only if it is not there. It returns the
+// post's ts; gone reports that the member erased their data (nothing
+// posted, or the post redacted at once).
+func (d *Desk) postOnce(ctx context.Context, chat int64, origin time.Time, id, channel, thread string, opts ...slackapi.MsgOption) (ts string, gone bool, err error) {
+	key := d.key("post", strconv.FormatInt(chat, 10), id)
+	in, fresh, gone, err := d.postIntent(ctx, chat, origin, key, postIntent{channel: channel, thread: thread, token: rand.Text(), since: d.now()})
+	if err != nil || gone {
+		return "", gone, err
+	}
+	if in.ts != "" {
+		return in.ts, false, nil // an earlier try posted and recorded it
+	}
+	if !fresh {
+		if ts, err = d.findTagged(ctx, in.channel, in.thread, postEvent, in.token, in.since); err != nil {
+			return "", false, err
+		}
+	}
+	if ts == "" {
+		opts = append(opts, slackapi.MsgOptionMetadata(slackapi.SlackMetadata{EventType: postEvent, EventPayload: map[string]any{"token": in.token}}))
+		if in.thread != "" {
+			opts = append(opts, slackapi.MsgOptionTS(in.thread))
+		}
+		if _, ts, err = d.api.PostMessageContext(ctx, in.channel, opts...); err != nil {
+			return "", false, err
+		}
+	}
+	gone, err = d.landed(ctx, chat, origin, postRef(in.channel, ts), func(p redis.Pipeliner) {
+		p.Set(ctx, key, in.String()+" "+ts, redis.KeepTTL)
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("record post: %w", err)
+	}
+	return ts, gone, nil
+}
+
+// postIntent records want as the intent of key, or returns the one an
+// earlier try recorded (fresh is false then). It records nothing and
+// reports gone when the member erased their data since origin.
+func (d *Desk) postIntent(ctx context.Context, chat int64, origin time.Time, key string, want postIntent) (in postIntent, fresh, gone bool, err error) {
+	var set *redis.BoolCmd
+	var get *redis.StringCmd
+	_, gone, err = d.guard(ctx, chat, origin, func(pipe redis.Pipeliner) {
+		set = pipe.SetNX(ctx, key, want.String(), d.cfg.Tickets.AnsweredRetention)
+		get = pipe.Get(ctx, key)
+		pipe.SAdd(ctx, d.key("keys", strconv.FormatInt(chat, 10)), key)
+	})
+	if err != nil {
+		return postIntent{}, false, false, fmt.Errorf("record post intent: %w", err)
+	}
+	if gone {
+		return postIntent{}, false, true, nil
+	}
+	if set.Val() {
+		return want, true, false, nil
+	}
+	in, ok := parsePostIntent(get.Val())
+	if !ok {
+		return postIntent{}, false, false, outbox.Permanent(fmt.Errorf("corrupt post intent %q", key))
+	}
+	return in, false, false, nil
 }
 
 // fallbackText is the notification text; escaped like the blocks, so a
@@ -278,7 +425,7 @@ func nameOr(n string) string {
 // uploadMember fetches the member's file from Telegram and uploads it into
 // the thread. A file Telegram will not hand over (over 20 MB) is replaced
 // by a note, so staff know something was sent.
-func (d *Desk) uploadMember(ctx context.Context, channel, ts string, m memberMsg) error {
+func (d *Desk) uploadMember(ctx context.Context, id, channel, ts string, m memberMsg) error {
 	f, err := d.cfg.Member.Messenger.Fetch(ctx, m.Attachment.FileID)
 	if errors.Is(err, bot.ErrRejected) {
 		note := fmt.Sprintf("📎 *%s* sent a %s that is too large to forward (bots can download files up to 20 MB). Ask them to send it another way.",
@@ -286,12 +433,11 @@ func (d *Desk) uploadMember(ctx context.Context, channel, ts string, m memberMsg
 		if strings.TrimSpace(m.Text) != "" {
 			note += "\n> " + slackEscape(m.Text)
 		}
-		_, noteTS, err := d.api.PostMessageContext(ctx, channel, slackapi.MsgOptionText(note, false), slackapi.MsgOptionTS(ts))
+		_, _, err := d.postOnce(ctx, m.Chat, m.At, id, channel, ts, slackapi.MsgOptionText(note, false))
 		if err != nil {
-			return err
+			return fmt.Errorf("post note about a member's file: %w", err)
 		}
-		_, err = d.landed(ctx, m.Chat, m.At, postRef(channel, noteTS), nil)
-		return err
+		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("fetch member file: %w", err)
@@ -304,17 +450,90 @@ func (d *Desk) uploadMember(ctx context.Context, channel, ts string, m memberMsg
 	if strings.TrimSpace(m.Text) != "" {
 		comment += ": " + slackEscape(m.Text)
 	}
-	up, err := d.api.UploadFileContext(ctx, slackapi.UploadFileParameters{
-		Reader: bytes.NewReader(f.Data), FileSize: len(f.Data), Filename: name, Title: name,
-		Channel: channel, ThreadTimestamp: ts, InitialComment: comment,
-	})
+	return d.uploadOnce(ctx, m.Chat, m.At, id, channel, ts, name, comment, f.Data)
+}
+
+// uploadOnce uploads a member's file into thread at most once for outbox
+// entry id, and records it for erasure. It runs Slack's three steps itself
+// so that the file's ID, which Slack gives first, is recorded
+// (desk:upload:{chat}:{id}, and "file:ID" in desk:posts) before the upload
+// is shared: an erasure deletes the file even if the answer of the last
+// step was lost. A retry that finds an upload begun looks for the file in
+// the thread first, and uploads again only if it is not there.
+func (d *Desk) uploadOnce(ctx context.Context, chat int64, origin time.Time, id, channel, thread, name, comment string, data []byte) error {
+	chatKey := strconv.FormatInt(chat, 10)
+	key := d.key("upload", chatKey, id)
+	prev, err := d.rdb.Get(ctx, key).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("read upload intent: %w", err)
+	}
+	fileID, done := strings.CutSuffix(prev, " done")
+	if done {
+		return nil // an earlier try uploaded and recorded it
+	}
+	if fileID != "" {
+		found, err := d.threadHasFile(ctx, channel, thread, fileID)
+		if err != nil {
+			return err
+		}
+		if found {
+			d.log.Info("member's file was already uploaded; not uploading it again", slog.String("channel", channel), slog.String("file", fileID))
+			_, err := d.landed(ctx, chat, origin, "file:"+fileID, func(p redis.Pipeliner) { p.Set(ctx, key, fileID+" done", redis.KeepTTL) })
+			return err
+		}
+	}
+	u, err := d.api.GetUploadURLExternalContext(ctx, slackapi.GetUploadURLExternalParameters{FileName: name, FileSize: len(data)})
 	if err != nil {
 		return fmt.Errorf("upload member file: %w", err)
 	}
-	if up != nil && up.ID != "" {
-		_, err = d.landed(ctx, m.Chat, m.At, "file:"+up.ID, nil)
+	_, gone, err := d.guard(ctx, chat, origin, func(p redis.Pipeliner) {
+		p.Set(ctx, key, u.FileID, d.cfg.Tickets.AnsweredRetention)
+		p.SAdd(ctx, d.key("keys", chatKey), key)
+		p.SAdd(ctx, d.postsKey(chat), "file:"+u.FileID)
+	})
+	if err != nil {
+		return fmt.Errorf("record upload intent: %w", err)
 	}
+	if gone {
+		d.log.Info("member's file dropped: member deleted their data")
+		return nil
+	}
+	if err := d.api.UploadToURL(ctx, slackapi.UploadToURLParameters{UploadURL: u.UploadURL, Reader: bytes.NewReader(data), Filename: name}); err != nil {
+		return fmt.Errorf("upload member file: %w", err)
+	}
+	if _, err := d.api.CompleteUploadExternalContext(ctx, slackapi.CompleteUploadExternalParameters{
+		Files: []slackapi.FileSummary{{ID: u.FileID, Title: name}}, Channel: channel, ThreadTimestamp: thread, InitialComment: comment,
+	}); err != nil {
+		return fmt.Errorf("upload member file: %w", err)
+	}
+	_, err = d.landed(ctx, chat, origin, "file:"+u.FileID, func(p redis.Pipeliner) { p.Set(ctx, key, u.FileID+" done", redis.KeepTTL) })
 	return err
+}
+
+// threadHasFile reports whether a message in thread shares file id.
+func (d *Desk) threadHasFile(ctx context.Context, channel, thread, id string) (bool, error) {
+	p := &slackapi.GetConversationRepliesParameters{ChannelID: channel, Timestamp: thread, Limit: 200}
+	for range 20 {
+		msgs, more, cursor, err := d.api.GetConversationRepliesContext(ctx, p)
+		if goneAlready(err, "thread_not_found", "channel_not_found") {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("look for an earlier upload in a thread: %w", err)
+		}
+		for _, msg := range msgs {
+			for _, f := range msg.Files {
+				if f.ID == id {
+					return true, nil
+				}
+			}
+		}
+		if !more || cursor == "" {
+			return false, nil
+		}
+		p.Cursor = cursor
+	}
+	return false, nil
 }
 
 func extFor(mime, kind string) string {
@@ -421,8 +640,8 @@ func slackEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
-// postSignup posts a sign-up with the configured fields.
-func (d *Desk) postSignup(ctx context.Context, s signupMsg) error {
+// postSignup posts a sign-up (outbox entry id) with the configured fields.
+func (d *Desk) postSignup(ctx context.Context, id string, s signupMsg) error {
 	origin := s.Signup.Updated
 	if origin.IsZero() {
 		origin = s.Signup.Created
@@ -450,13 +669,12 @@ func (d *Desk) postSignup(ctx context.Context, s signupMsg) error {
 		lines = append(lines, fmt.Sprintf("*%s:* %s", slackEscape(d.fieldLabel(f)), slackEscape(v)))
 	}
 	text := strings.Join(lines, "\n")
-	channel, ts, err := d.api.PostMessageContext(ctx, d.cfg.Channels.Signups, slackapi.MsgOptionText(text, false),
+	_, _, err := d.postOnce(ctx, s.Signup.ChatID, origin, id, d.cfg.Channels.Signups, "", slackapi.MsgOptionText(text, false),
 		slackapi.MsgOptionBlocks(slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, clipSlack(text), false, false), nil, nil, slackapi.SectionBlockOptionBlockID(blockTag+"signup"))))
 	if err != nil {
 		return fmt.Errorf("post sign-up: %w", err)
 	}
-	_, err = d.landed(ctx, s.Signup.ChatID, origin, postRef(channel, ts), nil)
-	return err
+	return nil
 }
 
 // errErased: the member erased their data; the work is dropped.

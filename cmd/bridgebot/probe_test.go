@@ -411,18 +411,12 @@ func TestProbeRedisOutageMidFormResumes(t *testing.T) {
 // timeout) is not posted twice in the thread (README: side effects are
 // never done twice).
 func TestProbeSlackFollowUpAnswerLostNotDuplicated(t *testing.T) {
-	// PROBE FAIL, observed:
-	//   probe_test.go: the follow-up is 2 times in the thread
-	// Desk.postMember posts follow-ups with a plain chat.postMessage
-	// (bot/slack/toslack.go:149) and no intent/lookup as postRoot has; the
-	// outbox retry after a lost answer posts it again.
-	t.Skip("PROBE FAIL: a follow-up whose Slack answer was lost (504 after storing) is posted twice in the thread")
 	e, sl, m, r := askedInThread(t, 8301, "Quetzal", "¿Hay beca-probe?", "beca-probe", "primero-probe")
 	rdb, prefix := e.redisOf()
 	sl.FailAfterNext("chat.postMessage", 1, 504)
 	m.tg.SendText(m.u, "seguimiento-una-vez")
 	inThread(t, sl, r.TS, "seguimiento-una-vez")
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 	count := 0
 	for _, msg := range sl.Thread(questionsChannel, r.TS) {
 		if strings.Contains(msg.AllText(), "seguimiento-una-vez") {
@@ -546,7 +540,7 @@ func TestProbeTelegramOutageDeliversOnce(t *testing.T) {
 	e.tg.SetDown(false)
 	m.expect(0, "Sí-hay-comida-vegetariana")
 	rdb, prefix := e.redisOf()
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 	menus, answers := 0, 0
 	for _, msg := range e.tg.Messages(m.u.ID) {
 		if strings.Contains(msg.PlainText, "Sí-hay-comida-vegetariana") {
@@ -613,7 +607,7 @@ func TestProbeSlackHTTPForgedRequests(t *testing.T) {
 	}
 	m.expect(n, "verdadero-probe")
 	rdb, prefix := e.redisOf()
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 	count := 0
 	for _, msg := range e.tg.Messages(m.u.ID)[n:] {
 		if strings.Contains(msg.PlainText, "falso") {
@@ -825,23 +819,18 @@ func TestProbeTwoReplicasRoundRobin(t *testing.T) {
 // erases their data: no copy of their words is left in Slack (README:
 // the bot's Slack posts that carried their words are redacted).
 func TestProbeErasureReachesFollowUpWhoseAnswerWasLost(t *testing.T) {
-	// PROBE FAIL, observed:
-	//   probe_test.go: 1 copies of the follow-up still in Slack after the erasure
-	// The copy whose answer was lost is never recorded (landed() only runs
-	// on success, bot/slack/toslack.go:149-155), so erasure cannot redact it.
-	t.Skip("PROBE FAIL: after /borrar the orphan copy of a follow-up (answer lost) keeps the member's words in Slack")
 	e, sl, m, r := askedInThread(t, 918270601, "Anayeli", "¿Hay guardería-probe?", "guardería-probe", "primero-borrable-probe")
 	rdb, prefix := e.redisOf()
 	sl.FailAfterNext("chat.postMessage", 1, 504)
 	m.tg.SendText(m.u, "respuesta-perdida-borrable")
 	inThread(t, sl, r.TS, "respuesta-perdida-borrable")
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 	m.erase()
 	sl.WaitFor(t, wait, func() bool {
 		got, _ := sl.Message(questionsChannel, r.TS)
 		return strings.Contains(got.AllText(), erasedNote)
 	})
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 	left := func() (n int) {
 		for _, msg := range sl.Messages(questionsChannel) {
 			if strings.Contains(msg.AllText(), "respuesta-perdida-borrable") {
@@ -866,15 +855,6 @@ func TestProbeErasureReachesFollowUpWhoseAnswerWasLost(t *testing.T) {
 // told so (README: /stop opts out at once; erasure removes every copy),
 // and nothing of the erased member stays in the job's records.
 func TestProbeStopAndEraseDuringBroadcast(t *testing.T) {
-	// PROBE FAIL, observed (BROADCAST_RATE=2, 10 subscribers):
-	//   probe_test.go: chat 918270711 got the announcement after opting out / erasing
-	//   probe_test.go: chat 918270712 got the announcement after opting out / erasing
-	//   probe_test.go: the member's chat ID is still in Redis: "…broadcast:job:01M964… (hash) → map[… cursor:918270712 …]"
-	// The worker reads pages of up to 100 chats ahead and never re-checks the
-	// subscription or the erasure tombstone before sending (members() and
-	// deliver() in bot/broadcast/worker.go:346-410); Store.Erase
-	// (bot/broadcast/erase.go:13-30) leaves the job's cursor, a chat ID.
-	t.Skip("PROBE FAIL: /baja and /borrar during a broadcast still get the announcement; the erased chat ID stays as the job's cursor")
 	e := newEnv(t)
 	e.vars["BROADCAST_RATE"] = "2"
 	e.startReady()
@@ -1010,12 +990,6 @@ func TestProbeLongStaffAnswerWithSpecialCharacters(t *testing.T) {
 // A subscribed member who got an announcement erases their data: nothing
 // of them is left in Redis (the finished job's records included).
 func TestProbeErasureAfterBroadcast(t *testing.T) {
-	// PROBE FAIL, observed:
-	//   probe_test.go: the member's chat ID is still in Redis: "…broadcast:job:01M964P3… (hash) → map[… cursor:918270801 … status:done …]"
-	// Store.Erase (bot/broadcast/erase.go:13-30) removes the subscription and
-	// the active jobs' done marks but not a job's cursor, which is the last
-	// chat ID claimed; jobs are kept forever for the record.
-	t.Skip("PROBE FAIL: after /borrar the erased member's chat ID stays in Redis as a finished broadcast job's cursor")
 	e := newEnv(t)
 	e.startReady()
 	rdb, prefix := e.redisOf()
@@ -1169,7 +1143,7 @@ func TestProbeSocketDropRedeliveredOnce(t *testing.T) {
 	sl.SocketRetryUnacked()
 	m.expect(n, "respuesta-tras-caida")
 	rdb, prefix := e.redisOf()
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 	got := 0
 	for _, msg := range e.tg.Messages(m.u.ID) {
 		if strings.Contains(msg.PlainText, "respuesta-tras-caida") {
@@ -1276,13 +1250,6 @@ func TestProbeStaffReplyDuringRedisOutage(t *testing.T) {
 // timeout): the sign-up is posted once, and after /borrar no copy of it
 // keeps the member's answers.
 func TestProbeSignupPostAnswerLostOnceAndErased(t *testing.T) {
-	// PROBE FAIL, observed:
-	//   probe_test.go: the sign-up was posted 2 times
-	//   probe_test.go: 1 posts with the member's answers still in Slack after the erasure
-	// Desk.postSignup (bot/slack/toslack.go:448-455) posts with a plain
-	// chat.postMessage, no intent/lookup as postRoot has, and records the
-	// post for erasure (landed) only when Slack's answer arrives.
-	t.Skip("PROBE FAIL: a sign-up post whose Slack answer was lost is posted twice, and the orphan copy survives /borrar")
 	const chat = 918271001
 	e, sl, m := deskMember(t, chat, "Perla")
 	rdb, prefix := e.redisOf()
@@ -1290,7 +1257,7 @@ func TestProbeSignupPostAnswerLostOnceAndErased(t *testing.T) {
 	sl.FailAfterNext("chat.postMessage", 1, 504)
 	m.press("Confirmar", "Recibimos tu interés")
 	sl.WaitMessage(t, signupsChannel, wait, func(msg slacktest.Message) bool { return strings.Contains(msg.AllText(), "Perla Perdida") })
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 	posts := func() (n int) {
 		for _, msg := range sl.Messages(signupsChannel) {
 			if strings.Contains(msg.AllText(), "Perla Perdida") {
@@ -1303,7 +1270,7 @@ func TestProbeSignupPostAnswerLostOnceAndErased(t *testing.T) {
 		t.Errorf("the sign-up was posted %d times", n)
 	}
 	m.erase()
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 	for deadline := time.After(wait); posts() > 0; {
 		select {
 		case <-sl.Changed():
@@ -1416,7 +1383,7 @@ func TestProbeDoubleTaps(t *testing.T) {
 	m.say("/borrar", "¿Borrar todo")
 	double("Sí, borrar todo")
 	m.expect(0, "Borramos todo")
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 	if n := count("Recibimos tu interés"); n != 1 {
 		t.Errorf("confirmed %d times", n)
 	}
@@ -1558,7 +1525,7 @@ func TestProbeErasureReachesExportFileInSlack(t *testing.T) {
 	})
 	m.erase()
 	rdb, prefix := e.redisOf()
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 	for deadline := time.After(wait); ; {
 		deleted := false
 		for _, id := range sl.DeletedFiles() {
@@ -1616,7 +1583,7 @@ func TestProbeErasureReachesOlderThreads(t *testing.T) {
 		return false
 	})
 	m.erase()
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 	for _, msg := range []slacktest.Message{r1, f1, r2} {
 		sl.WaitFor(t, wait, func() bool {
 			got, _ := sl.Message(msg.Channel, msg.TS)

@@ -38,7 +38,7 @@ func TestRetentionAnsweredQuestionsExpire(t *testing.T) {
 		msg, _ := sl.Message(questionsChannel, r.TS)
 		return strings.Contains(msg.AllText(), "Answered")
 	})
-	waitDrained(t, sl, rdb, prefix)
+	waitDrained(t, rdb, prefix)
 
 	id := strconv.FormatInt(chat, 10)
 	keys, err := rdb.Keys(ctx, prefix+"*").Result()

@@ -1,6 +1,7 @@
 package slacktest
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -516,17 +517,17 @@ func (s *Server) apiConversationsJoin(c *call) (obj, *apiError) {
 }
 
 // apiConversationsHistory lists the channel's top-level messages (roots and
-// broadcast replies), newest first, honouring limit, oldest and latest.
+// broadcast replies), newest first, honouring limit, cursor, oldest, latest
+// and include_all_metadata.
 func (s *Server) apiConversationsHistory(c *call) (obj, *apiError) {
 	ch := s.findChannelLocked(c.get("channel"))
 	if ch == nil {
 		return nil, slackErr("channel_not_found")
 	}
-	limit := atoiDefault(c.get("limit"), 100)
 	oldest, latest := c.get("oldest"), c.get("latest")
 	inclusive := c.get("inclusive") == "true" || c.get("inclusive") == "1"
-	var out []obj
-	for i := len(ch.msgs) - 1; i >= 0 && len(out) < limit; i-- {
+	var all []obj
+	for i := len(ch.msgs) - 1; i >= 0; i-- {
 		m := ch.msgs[i]
 		if m.Deleted || (m.IsReply() && m.SubType != "thread_broadcast") {
 			continue
@@ -534,12 +535,18 @@ func (s *Server) apiConversationsHistory(c *call) (obj, *apiError) {
 		if !tsInRange(m.TS, oldest, latest, inclusive) {
 			continue
 		}
-		out = append(out, s.withReplyInfo(ch, m))
+		all = append(all, withMetadata(c, s.withReplyInfo(ch, m)))
 	}
-	return obj{"messages": orEmpty(out), "has_more": false, "pin_count": 0, "response_metadata": obj{"next_cursor": ""}}, nil
+	page, more, next, aerr := paginate(c, all, 100)
+	if aerr != nil {
+		return nil, aerr
+	}
+	return obj{"messages": orEmpty(page), "has_more": more, "pin_count": 0, "response_metadata": obj{"next_cursor": next}}, nil
 }
 
-// apiConversationsReplies lists a thread, root first.
+// apiConversationsReplies lists a thread, root first, then the replies
+// within oldest and latest, honouring limit, cursor and
+// include_all_metadata.
 func (s *Server) apiConversationsReplies(c *call) (obj, *apiError) {
 	ch, root, aerr := s.messageParamLocked(c, "ts", "thread_not_found")
 	if aerr != nil {
@@ -548,17 +555,49 @@ func (s *Server) apiConversationsReplies(c *call) (obj, *apiError) {
 	if root.IsReply() {
 		root = ch.byTS[root.ThreadTS]
 	}
-	limit := atoiDefault(c.get("limit"), 1000)
-	out := []obj{s.withReplyInfo(ch, root)}
+	oldest, latest := c.get("oldest"), c.get("latest")
+	inclusive := c.get("inclusive") == "true" || c.get("inclusive") == "1"
+	all := []obj{withMetadata(c, s.withReplyInfo(ch, root))}
 	for _, m := range ch.msgs {
-		if len(out) >= limit {
-			break
-		}
-		if m.IsReply() && m.ThreadTS == root.TS && !m.Deleted {
-			out = append(out, s.messageJSON(m))
+		if m.IsReply() && m.ThreadTS == root.TS && !m.Deleted && tsInRange(m.TS, oldest, latest, inclusive) {
+			all = append(all, withMetadata(c, s.messageJSON(m)))
 		}
 	}
-	return obj{"messages": out, "has_more": false, "response_metadata": obj{"next_cursor": ""}}, nil
+	page, more, next, aerr := paginate(c, all, 1000)
+	if aerr != nil {
+		return nil, aerr
+	}
+	return obj{"messages": page, "has_more": more, "response_metadata": obj{"next_cursor": next}}, nil
+}
+
+// withMetadata drops a message's metadata unless the call asked for it:
+// conversations.history and conversations.replies return message
+// metadata only with include_all_metadata.
+func withMetadata(c *call, o obj) obj {
+	if v := c.get("include_all_metadata"); v != "true" && v != "1" {
+		delete(o, "metadata")
+	}
+	return o
+}
+
+// paginate returns the page of all that the call's cursor and limit
+// (default def) select: has_more and the next page's cursor (an opaque
+// string; "" on the last page), or invalid_cursor.
+func paginate(c *call, all []obj, def int) (page []obj, more bool, next string, aerr *apiError) {
+	limit := atoiDefault(c.get("limit"), def)
+	from := 0
+	if cur := c.get("cursor"); cur != "" {
+		raw, err := base64.StdEncoding.DecodeString(cur)
+		n, ok := strings.CutPrefix(string(raw), "next_offset:")
+		if _, serr := fmt.Sscan(n, &from); err != nil || !ok || serr != nil || from < 0 || from > len(all) {
+			return nil, false, "", slackErr("invalid_cursor")
+		}
+	}
+	to := min(from+limit, len(all))
+	if to < len(all) {
+		return all[from:to], true, base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "next_offset:%d", to)), nil
+	}
+	return all[from:to], false, "", nil
 }
 
 func (s *Server) withReplyInfo(ch *channel, m *Message) obj {

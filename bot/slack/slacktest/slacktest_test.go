@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -788,4 +789,92 @@ func TestWaitMessage(t *testing.T) {
 		t.Errorf("m = %+v", m)
 	}
 	srv.WaitFor(t, 10*time.Second, func() bool { return len(srv.BotMessages(staffChan)) == 2 })
+}
+
+// Message metadata posted with chat.postMessage comes back from
+// conversations.replies and conversations.history only with
+// include_all_metadata; replies honour oldest, and both page with limit
+// and cursor.
+func TestMetadataAndPagingOfHistoryAndReplies(t *testing.T) {
+	_, api := newFake(t)
+	md := slack.SlackMetadata{EventType: "probe_event", EventPayload: map[string]any{"token": "tok-1"}}
+	_, root, err := api.PostMessage(staffChan, slack.MsgOptionText("root", false), slack.MsgOptionMetadata(md))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var replies []string
+	for i := range 5 {
+		_, ts, err := api.PostMessage(staffChan, slack.MsgOptionText(fmt.Sprint("reply ", i), false), slack.MsgOptionTS(root),
+			slack.MsgOptionMetadata(slack.SlackMetadata{EventType: "probe_event", EventPayload: map[string]any{"token": fmt.Sprint("r", i)}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		replies = append(replies, ts)
+	}
+	msgs, _, _, err := api.GetConversationReplies(&slack.GetConversationRepliesParameters{ChannelID: staffChan, Timestamp: root})
+	if err != nil || len(msgs) != 6 {
+		t.Fatalf("replies: %d %v", len(msgs), err)
+	}
+	for _, m := range msgs {
+		if m.Metadata.EventType != "" {
+			t.Fatalf("metadata without include_all_metadata: %+v", m.Metadata)
+		}
+	}
+	var got []string
+	p := &slack.GetConversationRepliesParameters{ChannelID: staffChan, Timestamp: root, Limit: 2, IncludeAllMetadata: true}
+	for pages := 0; ; pages++ {
+		if pages > 5 {
+			t.Fatal("paging does not end")
+		}
+		msgs, more, cursor, err := api.GetConversationReplies(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			got = append(got, fmt.Sprint(m.Metadata.EventType, "/", m.Metadata.EventPayload["token"]))
+		}
+		if !more {
+			if cursor != "" {
+				t.Errorf("last page with cursor %q", cursor)
+			}
+			break
+		}
+		p.Cursor = cursor
+	}
+	if want := "probe_event/tok-1 probe_event/r0 probe_event/r1 probe_event/r2 probe_event/r3 probe_event/r4"; strings.Join(got, " ") != want {
+		t.Errorf("paged replies with metadata: %v", got)
+	}
+	// oldest (inclusive) keeps the root and the replies from then on.
+	msgs, _, _, err = api.GetConversationReplies(&slack.GetConversationRepliesParameters{ChannelID: staffChan, Timestamp: root, Oldest: replies[3], Inclusive: true})
+	if err != nil || len(msgs) != 3 || msgs[0].Timestamp != root || msgs[1].Timestamp != replies[3] {
+		t.Errorf("replies since the fourth: %d %v", len(msgs), err)
+	}
+	_, _, _, err = api.GetConversationReplies(&slack.GetConversationRepliesParameters{ChannelID: staffChan, Timestamp: root, Cursor: "bogus"})
+	if slackErrorCode(err) != "invalid_cursor" {
+		t.Errorf("bogus cursor: %v", err)
+	}
+
+	h, err := api.GetConversationHistory(&slack.GetConversationHistoryParameters{ChannelID: staffChan})
+	if err != nil || len(h.Messages) != 1 || h.Messages[0].Metadata.EventType != "" {
+		t.Fatalf("history without include_all_metadata: %+v %v", h, err)
+	}
+	h, err = api.GetConversationHistory(&slack.GetConversationHistoryParameters{ChannelID: staffChan, IncludeAllMetadata: true})
+	if err != nil || len(h.Messages) != 1 || h.Messages[0].Metadata.EventPayload["token"] != "tok-1" {
+		t.Fatalf("history with include_all_metadata: %+v %v", h, err)
+	}
+	for range 3 {
+		if _, _, err := api.PostMessage(staffChan, slack.MsgOptionText("more", false)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hp := &slack.GetConversationHistoryParameters{ChannelID: staffChan, Limit: 3}
+	h, err = api.GetConversationHistory(hp)
+	if err != nil || len(h.Messages) != 3 || !h.HasMore || h.ResponseMetaData.NextCursor == "" {
+		t.Fatalf("history page 1: %d more=%v %v", len(h.Messages), h.HasMore, err)
+	}
+	hp.Cursor = h.ResponseMetaData.NextCursor
+	h, err = api.GetConversationHistory(hp)
+	if err != nil || len(h.Messages) != 1 || h.HasMore || h.Messages[0].Timestamp != root {
+		t.Fatalf("history page 2: %d more=%v %v", len(h.Messages), h.HasMore, err)
+	}
 }
