@@ -1380,6 +1380,11 @@ func TestProbeDoubleTaps(t *testing.T) {
 	m.say("¿Hay estacionamiento-doble para bicicletas en la sede?", "equipo")
 	double("equipo")
 	m.expect(0, "Enviado al equipo")
+	// the question reaches Slack before the erasure (an erasure first
+	// cancels the queued post: no root at all, rightly)
+	sl.WaitMessage(t, questionsChannel, wait, func(msg slacktest.Message) bool {
+		return strings.Contains(msg.AllText(), "estacionamiento-doble")
+	})
 	m.say("/borrar", "¿Borrar todo")
 	double("Sí, borrar todo")
 	m.expect(0, "Borramos todo")
