@@ -161,7 +161,16 @@ return out
 `)
 
 // Claim implements bot.TurnLog.
+//
+// It holds claimMu for reading from before its script is sent until its
+// reply is filtered (openTurn): a batch of removals (Run's flush) takes it
+// for writing from before its LREMs are sent until their entries leave
+// the unacked filter. Without it, a claim read by Redis before the LREMs
+// but filtered after the flush forgot the entries would deliver them
+// again (seen with two replicas under CPU load: old questions re-sent).
 func (s *Store) Claim(ctx context.Context, chatID int64) ([]bot.TurnEntry, bool, error) {
+	s.claimMu.RLock()
+	defer s.claimMu.RUnlock()
 	keys := []string{s.claimKey(chatID), s.turnsKey(chatID)}
 	res, err := claimScript.Run(ctx, s.rdb, keys, s.owner, s.alivePrefix(), s.claimTTL.Milliseconds(), s.ownerTTL.Milliseconds()).StringSlice()
 	if errors.Is(err, redis.Nil) {
@@ -169,6 +178,9 @@ func (s *Store) Claim(ctx context.Context, chatID int64) ([]bot.TurnEntry, bool,
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("redisstore: claim turns of %d: %w", chatID, err)
+	}
+	if s.claimRead != nil {
+		s.claimRead()
 	}
 	return s.openTurn(chatID, res), true, nil
 }
@@ -261,6 +273,10 @@ func (s *Store) Run(ctx context.Context) error {
 		if len(batch) == 0 {
 			return
 		}
+		// No claim may be in flight while these entries' removal is
+		// written and they leave the unacked filter (see Claim).
+		s.claimMu.Lock()
+		defer s.claimMu.Unlock()
 		err := s.writeAcks(ctx, batch)
 		if err != nil {
 			// the entries stay recorded: delivered again later, which the
@@ -373,11 +389,16 @@ type turnState struct {
 	turnTTL            time.Duration
 	log                *slog.Logger
 
-	ackMu   sync.Mutex
-	acking  bool
-	acks    []ack
-	ackKick chan struct{}
-	stopped bool // Run is ending: saves no longer claim liveness
+	// claimMu orders claims against batched removals (see Claim).
+	claimMu sync.RWMutex
+	// claimRead, if set, runs between a claim's reply and its filtering
+	// (tests).
+	claimRead func()
+	ackMu     sync.Mutex
+	acking    bool
+	acks      []ack
+	ackKick   chan struct{}
+	stopped   bool // Run is ending: saves no longer claim liveness
 	// refreshing counts the saves that may still refresh liveness.
 	refreshing sync.WaitGroup
 	// unacked are entries delivered whose removal is not written yet
