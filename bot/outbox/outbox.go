@@ -19,7 +19,9 @@
 //	                                    Never trimmed by length.
 //	{prefix}outbox:{name}:{p}:lease     string: the Consumer that owns
 //	                                    partition p, PX Lease, renewed
-//	                                    every Lease/3 while it runs.
+//	                                    every Lease/3 while it runs
+//	                                    (also while a handler is busy),
+//	                                    deleted when it stops cleanly.
 //	{prefix}outbox:{name}:{p}:attempts  hash: entry ID → tries started so
 //	                                    far, so a restart does not reset
 //	                                    Entry.Attempts. Field removed with
@@ -66,7 +68,10 @@
 //     partitions between them (each takes about Partitions/replicas), and
 //     the partitions of a replica that stops are taken over: at once after
 //     a clean shutdown (which releases the leases), after at most Lease
-//     (plus a poll interval) after a crash.
+//     (plus a poll interval, at most a second) after a crash. The lease is
+//     renewed by its holder every Lease/3 independently of its handler, so
+//     a live holder keeps it however long a call takes; only a holder that
+//     cannot reach Redis (or is paused) for Lease loses it.
 //   - At least once: a handler that succeeded but whose process died before
 //     the acknowledgement reached Redis, or that was still running when its
 //     lease was lost (Redis unreachable for longer than Lease, or a process
@@ -84,7 +89,12 @@
 // cancelled Options.Grace (default 10s) later, so a message being sent at
 // shutdown normally finishes and is acknowledged instead of being sent
 // again by the next process. Backoff waits end at once. Leases are released
-// on the way out, so another replica takes over immediately.
+// on the way out, so another replica takes over immediately. A handler cut
+// off by the end of Grace leaves its entry pending (durable): the next
+// owner tries it again. A process with a shutdown deadline sets Grace
+// well below it (bridgebot: half of SHUTDOWN_TIMEOUT), so Run returns in
+// time: Run then needs only the time for its handlers to notice the
+// cancellation and one round trip to release the leases.
 //
 // # Privacy
 //
@@ -128,7 +138,7 @@ const (
 	DefaultPrefix     = "bridgebot:"
 	DefaultName       = "default"
 	DefaultPartitions = 8
-	DefaultLease      = 30 * time.Second
+	DefaultLease      = 10 * time.Second
 	DefaultMinBackoff = 500 * time.Millisecond
 	DefaultMaxBackoff = 5 * time.Minute
 	DefaultGrace      = 10 * time.Second
@@ -199,7 +209,8 @@ type Options struct {
 	Consumer string
 	// Lease is how long a partition stays owned by a consumer that stopped
 	// renewing it (crashed), which bounds how long a crash delays its
-	// partitions. Default DefaultLease.
+	// partitions. A running consumer renews it every Lease/3, whatever its
+	// handler is doing. Default DefaultLease.
 	Lease time.Duration
 	// MinBackoff and MaxBackoff bound the wait before retrying an entry
 	// whose handler failed with a plain error: about MinBackoff·2^(n-1)
@@ -208,7 +219,8 @@ type Options struct {
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
 	// Grace is how long a running handler's ctx outlives Run's ctx at
-	// shutdown. Default DefaultGrace.
+	// shutdown; set it below any deadline the process has to stop by (see
+	// Shutdown in the package doc). Default DefaultGrace.
 	Grace time.Duration
 	// Logger receives the outbox's logs. Default slog.Default().
 	Logger *slog.Logger

@@ -1047,3 +1047,117 @@ func TestEnqueueOnceStoresOneEntryPerKey(t *testing.T) {
 		t.Fatalf("deliveries %+v, want %s then the next", ds, id1)
 	}
 }
+
+// A live holder whose handler takes many lease periods keeps the lease
+// (renewed meanwhile): a second replica polling all along never gets the
+// partition, and the entry is handled once.
+func TestSlowHandlerKeepsLease(t *testing.T) {
+	t.Parallel()
+	client, prefix := expiringRedis(t)
+	sink, log := newLogSink()
+	optsA := testOptions(prefix, "slack", "replica-a", log)
+	optsA.Partitions, optsA.Lease = 1, 300*time.Millisecond
+	a := New(client, optsA)
+	key := "chat:9"
+	enqueue(t, a, []string{key}, 2)
+	rec := newRecorder()
+	inCall := make(chan struct{})
+	release := make(chan struct{})
+	var calls atomic.Int32
+	start(t, a, func(ctx context.Context, e Entry) error {
+		if calls.Add(1) == 1 {
+			close(inCall)
+			<-release // a call lasting several leases
+		}
+		rec.add("a", e)
+		return nil
+	})
+	select {
+	case <-inCall:
+	case <-time.After(waitTimeout):
+		t.Fatal("handler not called")
+	}
+	optsB := optsA
+	optsB.Consumer = "replica-b"
+	b := New(client, optsB)
+	start(t, b, func(ctx context.Context, e Entry) error {
+		rec.add("b", e)
+		return nil
+	})
+	// Wait, by the lease's own clock, for it to be renewed six times (two
+	// full lease periods with B polling): were renewals tied to the
+	// handler, it would have expired and B taken the partition.
+	ctx := context.Background()
+	lease := a.leases[0]
+	renewals, last := 0, time.Duration(0)
+	testkit.Eventually(t, waitTimeout, "six renewals of the lease", func() bool {
+		ttl, err := client.PTTL(ctx, lease).Result()
+		if err != nil {
+			return false
+		}
+		if owner, _ := client.Get(ctx, lease).Result(); owner != "replica-a" {
+			t.Fatalf("lease owner %q while A's handler is running", owner)
+		}
+		if last > 0 && ttl > last {
+			renewals++
+		}
+		last = ttl
+		return renewals >= 6
+	})
+	close(release)
+	ds := rec.deliveredOnce(t, []string{key}, 2)
+	for _, d := range ds {
+		if d.consumer != "a" || d.attempts != 1 {
+			t.Errorf("entry %d delivered by %s on attempt %d, want a on 1", d.seq, d.consumer, d.attempts)
+		}
+	}
+	if lost := sink.matching("lease"); len(lost) > 0 {
+		t.Errorf("lease logs: %q", lost)
+	}
+}
+
+// At shutdown a call still running after Grace is cancelled; Run returns,
+// the entry stays queued and the leases are released, so another
+// consumer delivers it at once — long before the (here one-minute) lease
+// could have expired.
+func TestShutdownCancelsAfterGraceAndReleases(t *testing.T) {
+	t.Parallel()
+	client, prefix := redistest.New(t)
+	opts := testOptions(prefix, "slack", "c1", slog.New(slog.DiscardHandler))
+	opts.Grace, opts.Lease = 100*time.Millisecond, time.Minute
+	o := New(client, opts)
+	key := "chat:4"
+	enqueue(t, o, []string{key}, 1)
+	inCall := make(chan struct{})
+	r := start(t, o, func(ctx context.Context, e Entry) error {
+		close(inCall)
+		<-ctx.Done() // a call that would go on and on
+		return ctx.Err()
+	})
+	select {
+	case <-inCall:
+	case <-time.After(waitTimeout):
+		t.Fatal("handler not called")
+	}
+	r.stop(t)
+	ctx := context.Background()
+	for p := range opts.Partitions {
+		if n := client.Exists(ctx, o.leases[p]).Val(); n != 0 {
+			t.Errorf("lease of partition %d left after a clean shutdown", p)
+		}
+	}
+	if st, err := o.Stats(ctx); err != nil || st.Pending != 1 {
+		t.Fatalf("after shutdown: %+v, %v; want the cut-off entry pending", st, err)
+	}
+	opts2 := opts
+	opts2.Consumer = "c2"
+	rec := newRecorder()
+	start(t, New(client, opts2), func(ctx context.Context, e Entry) error {
+		rec.add("c2", e)
+		return nil
+	})
+	ds := rec.deliveredOnce(t, []string{key}, 1)
+	if ds[0].attempts != 2 {
+		t.Errorf("attempts %d, want 2 (the cut-off try counted)", ds[0].attempts)
+	}
+}

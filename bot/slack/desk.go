@@ -151,6 +151,11 @@ type TicketTimes struct {
 // are the outbox's production defaults.
 type OutboxTuning struct {
 	MinBackoff, MaxBackoff time.Duration
+	// Grace is how long a Slack or Telegram call in flight at shutdown
+	// may go on (outbox.Options.Grace); set it below the process's
+	// shutdown deadline. An entry cut off stays queued for the next
+	// process.
+	Grace time.Duration
 	// DeadRetention and DeadMaxLen bound the dead letters.
 	DeadRetention time.Duration
 	DeadMaxLen    int64
@@ -291,7 +296,7 @@ func New(ctx context.Context, cfg Config) (*Desk, error) {
 	opts := func(name string) outbox.Options {
 		ob := cfg.Outboxes
 		o := outbox.Options{Prefix: cfg.Prefix, Name: name, Logger: cfg.Logger, MinBackoff: ob.MinBackoff, MaxBackoff: ob.MaxBackoff, Keyring: cfg.Keyring,
-			DeadRetention: ob.DeadRetention, DeadMaxLen: ob.DeadMaxLen}
+			Grace: ob.Grace, DeadRetention: ob.DeadRetention, DeadMaxLen: ob.DeadMaxLen}
 		if cfg.Observer != nil {
 			o.OnRetry = func() { cfg.Observer.OutboxRetry(name) }
 		}

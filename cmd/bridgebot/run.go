@@ -203,8 +203,13 @@ func (m *Main) openDesk(ctx context.Context, sent *sentlog.Log) (*slack.Desk, er
 			Messenger: m.tg, ShowStaffName: sc.ShowStaffName,
 			Sent: sent, // staff replies, for /wipe
 		},
-		Tickets:  slack.TicketTimes{QuietTime: sc.QuietTime, AnsweredRetention: c.Retention.Answered},
-		Outboxes: slack.OutboxTuning{MaxBackoff: sc.MaxBackoff, DeadRetention: c.Retention.DeadLetters, DeadMaxLen: c.Retention.DeadMax},
+		Tickets: slack.TicketTimes{QuietTime: sc.QuietTime, AnsweredRetention: c.Retention.Answered},
+		// A call in flight at shutdown gets half of SHUTDOWN_TIMEOUT to
+		// finish, then is cancelled: its entry stays queued (the next
+		// process delivers it), and the rest leaves time to release the
+		// outboxes' leases and exit 0 within the deadline.
+		Outboxes: slack.OutboxTuning{MaxBackoff: sc.MaxBackoff, Grace: c.ShutdownTimeout / 2,
+			DeadRetention: c.Retention.DeadLetters, DeadMaxLen: c.Retention.DeadMax},
 		Observer: deskObserver{m.metrics},
 	})
 	if err != nil {
