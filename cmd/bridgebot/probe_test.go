@@ -3,8 +3,8 @@ package main
 // Acceptance probes: what an outside acceptance team would try through the
 // real Telegram and Slack wire protocols. Each asserts a promise of the
 // README. Written in session 5 by a tester who did not change the product;
-// the fifteen defects they found were fixed, and each such probe keeps a
-// "Fixed (was PROBE FAIL …)" comment with what it saw before.
+// the fifteen defects they found were fixed since (several of those probes
+// keep a "Fixed (was PROBE FAIL …)" comment with what they saw before).
 
 import (
 	"context"
