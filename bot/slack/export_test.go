@@ -10,22 +10,14 @@ import (
 	"bridgebot/bot/audit"
 	"bridgebot/bot/slack"
 	"bridgebot/bot/slack/slacktest"
+	"bridgebot/internal/testkit"
 )
 
 // /bridge export: an organizer gets the CSV in a direct message and the
 // export is audited; anyone else is refused, nothing is uploaded, and the
 // attempt is audited.
 func TestExportToOrganizerOnly(t *testing.T) {
-	var log *audit.Log
-	f := newFixtureWith(t, fixtureOptions{extend: func(f *fixture) {
-		log = audit.New(f.rdb, f.prefix)
-		write := func(_ context.Context, w io.Writer) (int64, error) {
-			_, err := io.WriteString(w, "chat_id,language,name\n42,es,Ana\n")
-			return 1, err
-		}
-		slack.NewExporter(f.desk, write, log, []string{organizer})
-	}})
-	f.sl.AddUser(organizer, "Sarah", "Sarah Cruz", "sarah@example.org")
+	f, log := exportFixture(t)
 	f.sl.AddUser("U0INTRUDER", "Eve", "Eve", "eve@example.org")
 
 	resp := slacktest.PostSigned(t, f.url+"/slack/commands", f.sl.SlashCommand(channel, "U0INTRUDER", "/bridge", "export"), secret)
@@ -63,7 +55,8 @@ func TestExportToOrganizerOnly(t *testing.T) {
 	if n := len(f.sl.Uploads()); n != 1 {
 		t.Fatalf("%d uploads, want only the organizer's", n)
 	}
-	f.sl.WaitFor(t, wait, func() bool {
+	// polled: the audit entry is written in Redis, not in Slack
+	testkit.Eventually(t, wait, "the export audited", func() bool {
 		entries, err = log.Last(context.Background(), 10)
 		return err == nil && len(entries) == 2
 	})
@@ -76,4 +69,20 @@ func TestExportToOrganizerOnly(t *testing.T) {
 	if !found {
 		t.Fatalf("organizer's export not audited: %s", fmt.Sprint(entries))
 	}
+}
+
+// exportFixture is a desk that answers /bridge export for organizer, over
+// a one-member CSV, and the audit log the exports are written to.
+func exportFixture(t *testing.T) (*fixture, *audit.Log) {
+	var log *audit.Log
+	f := newFixtureWith(t, fixtureOptions{extend: func(f *fixture) {
+		log = audit.New(f.rdb, f.prefix)
+		write := func(_ context.Context, w io.Writer) (int64, error) {
+			_, err := io.WriteString(w, "chat_id,language,name\n42,es,Ana\n")
+			return 1, err
+		}
+		slack.NewExporter(f.desk, write, log, []string{organizer})
+	}})
+	f.sl.AddUser(organizer, "Sarah", "Sarah Cruz", "sarah@example.org")
+	return f, log
 }

@@ -3,7 +3,6 @@ package slack_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,7 +10,6 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
-	"bridgebot/bot/audit"
 	"bridgebot/bot/outbox"
 	"bridgebot/bot/slack"
 	"bridgebot/bot/slack/slacktest"
@@ -169,16 +167,7 @@ func TestRepliesInOtherThreadsAreLeftAlone(t *testing.T) {
 // data was read before the erasure but recorded after it is deleted too,
 // and one made after it is kept.
 func TestErasureDeletesExportFiles(t *testing.T) {
-	var log *audit.Log
-	f := newFixtureWith(t, fixtureOptions{extend: func(f *fixture) {
-		log = audit.New(f.rdb, f.prefix)
-		write := func(_ context.Context, w io.Writer) (int64, error) {
-			_, err := io.WriteString(w, "chat_id,language,name\n42,es,Ana\n")
-			return 1, err
-		}
-		slack.NewExporter(f.desk, write, log, []string{organizer})
-	}})
-	f.sl.AddUser(organizer, "Sarah", "Sarah Cruz", "sarah@example.org")
+	f, _ := exportFixture(t)
 	slacktest.PostSigned(t, f.url+"/slack/commands", f.sl.SlashCommand(channel, organizer, "/bridge", "export"), secret)
 	var export slacktest.Upload
 	f.sl.WaitFor(t, wait, func() bool {
