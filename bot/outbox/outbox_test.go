@@ -148,6 +148,14 @@ type recorder struct {
 
 func newRecorder() *recorder { return &recorder{changed: make(chan struct{})} }
 
+// records is a handler that records each entry as consumer's.
+func (r *recorder) records(consumer string) Handler {
+	return func(_ context.Context, e Entry) error {
+		r.add(consumer, e)
+		return nil
+	}
+}
+
 func (r *recorder) add(consumer string, e Entry) {
 	seq, err := strconv.Atoi(string(e.Payload))
 	if err != nil {
@@ -591,10 +599,7 @@ func TestRestartDeliversTheRest(t *testing.T) {
 	}
 
 	b := New(client, testOptions(prefix, "slack", "replica-b", log))
-	start(t, b, func(ctx context.Context, e Entry) error {
-		rec.add("b", e)
-		return nil
-	})
+	start(t, b, rec.records("b"))
 	rec.waitDistinct(t, 30)
 	ds := rec.snapshot()
 	if dups := checkOrder(t, ds, keys, 10); dups > 1 {
@@ -637,10 +642,7 @@ func TestAttemptsSurviveRestart(t *testing.T) {
 
 	b := New(client, testOptions(prefix, "slack", "replica-b", log))
 	rec := newRecorder()
-	start(t, b, func(ctx context.Context, e Entry) error {
-		rec.add("b", e)
-		return nil
-	})
+	start(t, b, rec.records("b"))
 	rec.waitDistinct(t, 1)
 	if got := rec.snapshot()[0].attempts; got != before+1 {
 		t.Errorf("after %d tries the new process reports attempt %d, want %d", before, got, before+1)
@@ -779,10 +781,7 @@ func TestRedisDownAndBack(t *testing.T) {
 	o := New(client, opts)
 	keys := []string{"chat:5"}
 	rec := newRecorder()
-	start(t, o, func(ctx context.Context, e Entry) error {
-		rec.add("c1", e)
-		return nil
-	})
+	start(t, o, rec.records("c1"))
 	ctx := context.Background()
 	enqueue(t, o, keys, 3)
 	rec.waitDistinct(t, 3)
@@ -872,10 +871,7 @@ func TestLeaseTakeoverAfterCrash(t *testing.T) {
 	optsB := optsA
 	optsB.Consumer = "replica-b"
 	b := New(client, optsB)
-	start(t, b, func(ctx context.Context, e Entry) error {
-		rec.add("b", e)
-		return nil
-	})
+	start(t, b, rec.records("b"))
 	ds := rec.deliveredOnce(t, keys, 10)
 	for _, d := range ds {
 		if want := map[bool]string{true: "a", false: "b"}[d.seq < 5]; d.consumer != want {
@@ -1080,10 +1076,7 @@ func TestSlowHandlerKeepsLease(t *testing.T) {
 	optsB := optsA
 	optsB.Consumer = "replica-b"
 	b := New(client, optsB)
-	start(t, b, func(ctx context.Context, e Entry) error {
-		rec.add("b", e)
-		return nil
-	})
+	start(t, b, rec.records("b"))
 	// Wait, by the lease's own clock, for it to be renewed six times (two
 	// full lease periods with B polling): were renewals tied to the
 	// handler, it would have expired and B taken the partition.
