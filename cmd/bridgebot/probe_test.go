@@ -235,16 +235,19 @@ func TestProbeLogsHoldNoMemberText(t *testing.T) {
 	signUp(m, "Yolotzin Probe", "Org-secreta", "Lugar-secreto", "yolo@secreto.org", "Esperanza-secreta")
 	m.press("Confirmar", "Recibimos tu interés")
 	m.erase()
-	out := logs.String()
-	for _, w := range []string{"palabra-secreta", "mensaje-muerto-secreto", "respuesta-secreta", "nombre-escrito-secreto",
-		"Yolotzin", "yolo_probe", "Org-secreta", "Lugar-secreto", "yolo@secreto.org", "Esperanza-secreta"} {
-		if strings.Contains(out, w) {
-			for _, line := range strings.Split(out, "\n") {
-				if strings.Contains(line, w) {
-					t.Errorf("%q is in the info log: %.400s", w, line)
-					break
-				}
-			}
+	mustNotHold(t, "the info log", logs.String(), "palabra-secreta", "mensaje-muerto-secreto", "respuesta-secreta",
+		"nombre-escrito-secreto", "Yolotzin", "yolo_probe", "Org-secreta", "Lugar-secreto", "yolo@secreto.org", "Esperanza-secreta")
+}
+
+// mustNotHold fails the test for each word text holds, showing the first
+// line that holds it.
+func mustNotHold(t *testing.T, where, text string, words ...string) {
+	t.Helper()
+	for _, w := range words {
+		if i := strings.Index(text, w); i >= 0 {
+			start := strings.LastIndexByte(text[:i], '\n') + 1
+			line, _, _ := strings.Cut(text[start:], "\n")
+			t.Errorf("%s holds %q: %.400s", where, w, line)
 		}
 	}
 }
@@ -852,23 +855,31 @@ func TestProbeErasureReachesFollowUpWhoseAnswerWasLost(t *testing.T) {
 		return strings.Contains(got.AllText(), erasedNote)
 	})
 	waitDrained(t, rdb, prefix)
-	left := func() (n int) {
-		for _, msg := range sl.Messages(questionsChannel) {
-			if strings.Contains(msg.AllText(), "respuesta-perdida-borrable") {
-				n++
-			}
+	waitNoCopies(t, sl, questionsChannel, "respuesta-perdida-borrable", "copies of the follow-up")
+}
+
+// copiesIn counts the messages of channel that hold text.
+func copiesIn(sl *slacktest.Server, channel, text string) (n int) {
+	for _, msg := range sl.Messages(channel) {
+		if strings.Contains(msg.AllText(), text) {
+			n++
 		}
-		return n
 	}
-	for deadline := time.After(wait); left() > 0; {
+	return n
+}
+
+// waitNoCopies waits until no message of channel holds text (what says
+// what they are, for the failure).
+func waitNoCopies(t *testing.T, sl *slacktest.Server, channel, text, what string) {
+	t.Helper()
+	for deadline := time.After(wait); copiesIn(sl, channel, text) > 0; {
 		select {
 		case <-sl.Changed():
 		case <-deadline:
-			t.Errorf("%d copies of the follow-up still in Slack after the erasure", left())
+			t.Errorf("%d %s still in Slack after the erasure", copiesIn(sl, channel, text), what)
 			return
 		}
 	}
-
 }
 
 // A broadcast is under way (slowly) when one member sends /baja and
@@ -1107,17 +1118,7 @@ func TestProbeMetricsCarryNothingAboutMembers(t *testing.T) {
 	ev, _ := sl.StaffReply(questionsChannel, r.TS, staffUser, "respuesta-metrica")
 	sl.WaitAck(t, sl.SocketEvent(ev), wait)
 	m.expect(n, "respuesta-metrica")
-	body := metricsShow(t, addr)
-	for _, w := range []string{"918270901", "Metrica", "metrica_probe", "metrica-probe", "respuesta-metrica", r.TS} {
-		if strings.Contains(body, w) {
-			for _, line := range strings.Split(body, "\n") {
-				if strings.Contains(line, w) {
-					t.Errorf("/metrics shows %q: %s", w, line)
-					break
-				}
-			}
-		}
-	}
+	mustNotHold(t, "/metrics", metricsShow(t, addr), "918270901", "Metrica", "metrica_probe", "metrica-probe", "respuesta-metrica", r.TS)
 }
 
 // After /borrar, a button from before the erasure (a form step) changes
@@ -1279,27 +1280,12 @@ func TestProbeSignupPostAnswerLostOnceAndErased(t *testing.T) {
 	m.press("Confirmar", "Recibimos tu interés")
 	sl.WaitMessage(t, signupsChannel, wait, func(msg slacktest.Message) bool { return strings.Contains(msg.AllText(), "Perla Perdida") })
 	waitDrained(t, rdb, prefix)
-	posts := func() (n int) {
-		for _, msg := range sl.Messages(signupsChannel) {
-			if strings.Contains(msg.AllText(), "Perla Perdida") {
-				n++
-			}
-		}
-		return n
-	}
-	if n := posts(); n != 1 {
+	if n := copiesIn(sl, signupsChannel, "Perla Perdida"); n != 1 {
 		t.Errorf("the sign-up was posted %d times", n)
 	}
 	m.erase()
 	waitDrained(t, rdb, prefix)
-	for deadline := time.After(wait); posts() > 0; {
-		select {
-		case <-sl.Changed():
-		case <-deadline:
-			t.Errorf("%d posts with the member's answers still in Slack after the erasure", posts())
-			return
-		}
-	}
+	waitNoCopies(t, sl, signupsChannel, "Perla Perdida", "posts with the member's answers")
 }
 
 // Member-controlled text (first name, username-free question, form
