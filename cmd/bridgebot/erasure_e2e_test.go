@@ -163,7 +163,7 @@ func TestErasureReachesEveryCopy(t *testing.T) {
 	// A dead letter that holds the member's words.
 	sl.ErrorNext("chat.postMessage", 1, "msg_too_long")
 	m.tg.SendText(m.u, "seguimiento-borrable perdido")
-	sl.WaitFor(t, wait, func() bool {
+	testkit.Eventually(t, wait, "the dead letter", func() bool {
 		n, _ := rdb.XLen(context.Background(), prefix+"outbox:slack:dead").Result()
 		return n == 1
 	})
@@ -338,7 +338,7 @@ func TestErasureLeavesNoDeadLetterFromWorkInFlight(t *testing.T) {
 	m.erase()
 	e.tg.WaitFor(t, wait, func() bool { return e.tg.Calls("sendDocument") >= 2 }) // refused for good
 	waitDrained(t, rdb, prefix)
-	sl.WaitFor(t, wait, func() bool {
+	testkit.Eventually(t, wait, "no dead letter left", func() bool {
 		n, _ := rdb.XLen(context.Background(), prefix+"outbox:telegram:dead").Result()
 		return n == 0
 	})

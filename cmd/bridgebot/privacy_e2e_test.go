@@ -152,7 +152,7 @@ func TestPrivacyNothingMemberTypedIsReadableInRedis(t *testing.T) {
 	inThread(t, sl, r.TS, "segundo-mensaje-oculto")
 	sl.ErrorNext("chat.postMessage", 1, "msg_too_long")
 	m.tg.SendText(m.u, "archivado-mensaje-perdido")
-	sl.WaitFor(t, wait, func() bool {
+	testkit.Eventually(t, wait, "the dead letter", func() bool {
 		n, _ := rdb.XLen(context.Background(), prefix+"outbox:slack:dead").Result()
 		return n == 1
 	})
@@ -173,7 +173,7 @@ func TestPrivacyNothingMemberTypedIsReadableInRedis(t *testing.T) {
 	// their sign-up, which lists every answer, waits in the turn log.
 	e.tg.FailNext("sendMessage", 1, 429, "Too Many Requests: retry after 120", 120)
 	m.tg.SendText(m.u, "/inscribirme")
-	sl.WaitFor(t, wait, func() bool { return rdb.LLen(context.Background(), prefix+"turns:7101").Val() > 0 })
+	testkit.Eventually(t, wait, "the turn recorded", func() bool { return rdb.LLen(context.Background(), prefix+"turns:7101").Val() > 0 })
 	held := rdb.LRange(context.Background(), prefix+"turns:7101", 0, -1).Val()
 	var opened []string
 	for _, entry := range held {
@@ -329,7 +329,7 @@ func TestWipeDeletesStaffReplies(t *testing.T) {
 	}
 	// The record of sent IDs is written in batches: wait until it holds
 	// every message so far.
-	sl.WaitFor(t, wait, func() bool {
+	testkit.Eventually(t, wait, "every sent ID recorded", func() bool {
 		n := 0
 		for _, k := range rdb.Keys(context.Background(), prefix+"sent:*").Val() {
 			n += int(rdb.ZCard(context.Background(), k).Val())
