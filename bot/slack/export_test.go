@@ -36,16 +36,7 @@ func TestExportToOrganizerOnly(t *testing.T) {
 	if body := slacktest.BodyString(resp); !strings.Contains(body, "direct message") {
 		t.Fatalf("organizer's export: %s", body)
 	}
-	var up slacktest.Upload
-	f.sl.WaitFor(t, wait, func() bool {
-		for _, u := range f.sl.Uploads() {
-			if u.Completed {
-				up = u
-				return true
-			}
-		}
-		return false
-	})
+	up := waitExportShared(t, f)
 	if up.Channel != slacktest.DMChannel(organizer) {
 		t.Fatalf("export shared in %q, want the organizer's DM %q", up.Channel, slacktest.DMChannel(organizer))
 	}
@@ -85,4 +76,21 @@ func exportFixture(t *testing.T) (*fixture, *audit.Log) {
 	}})
 	f.sl.AddUser(organizer, "Sarah", "Sarah Cruz", "sarah@example.org")
 	return f, log
+}
+
+// waitExportShared waits for the export's upload to be shared, and returns
+// it.
+func waitExportShared(t *testing.T, f *fixture) slacktest.Upload {
+	t.Helper()
+	var up slacktest.Upload
+	f.sl.WaitFor(t, wait, func() bool {
+		for _, u := range f.sl.Uploads() {
+			if u.Completed {
+				up = u
+				return true
+			}
+		}
+		return false
+	})
+	return up
 }

@@ -169,16 +169,7 @@ func TestRepliesInOtherThreadsAreLeftAlone(t *testing.T) {
 func TestErasureDeletesExportFiles(t *testing.T) {
 	f, _ := exportFixture(t)
 	slacktest.PostSigned(t, f.url+"/slack/commands", f.sl.SlashCommand(channel, organizer, "/bridge", "export"), secret)
-	var export slacktest.Upload
-	f.sl.WaitFor(t, wait, func() bool {
-		for _, u := range f.sl.Uploads() {
-			if u.Completed {
-				export = u
-				return true
-			}
-		}
-		return false
-	})
+	export := waitExportShared(t, f)
 	ctx := context.Background()
 	testkit.Eventually(t, wait, "the export is recorded", func() bool {
 		return f.rdb.ZCard(ctx, f.prefix+"desk:shared").Val() == 1

@@ -10,11 +10,8 @@ import (
 // Exports, broadcasts, erasures and rekeys are in the audit log — who,
 // when, how many — and nothing of the members is.
 func TestAuditLogRecordsWithoutMemberContent(t *testing.T) {
-	e := newEnv(t)
-	e.startReady()
 	const chat = 918273660
-	m := e.member(chat, "Ximena", "es")
-	m.say("/start", "Institutos BRIDGE")
+	e, m := readyMember(t, chat, "Ximena")
 	signUp(m, "Ximena Auditada", "Red Auditada", "Oaxaca", "ximena@auditada.org", "Nada-que-auditar")
 	m.press("Confirmar", "Recibimos tu interés")
 

@@ -104,6 +104,16 @@ func (m *member) say(text, expect string) telegramtest.Message {
 	return m.expect(n, expect)
 }
 
+// received counts the messages the member got that hold text.
+func (m *member) received(text string) (n int) {
+	for _, msg := range m.tg.Messages(m.u.ID) {
+		if strings.Contains(msg.PlainText, text) {
+			n++
+		}
+	}
+	return n
+}
+
 func (m *member) expect(after int, expect string) telegramtest.Message {
 	m.t.Helper()
 	return m.tg.WaitMessageAfter(m.t, m.u.ID, after, wait, func(msg telegramtest.Message) bool {

@@ -109,6 +109,17 @@ func deskMember(t *testing.T, chat int64, name string) (*env, *slacktest.Server,
 	return e, sl, m
 }
 
+// readyMember starts the bot without the staff desk and has a
+// Spanish-speaking member open the chat with /start.
+func readyMember(t *testing.T, chat int64, name string) (*env, *member) {
+	t.Helper()
+	e := newEnv(t)
+	e.startReady()
+	m := e.member(chat, name, "es")
+	m.say("/start", "Institutos BRIDGE")
+	return e, m
+}
+
 // askedInThread starts the bot with the staff desk and has a member ask
 // the team (question holds marker) and add a follow-up, which lands in the
 // thread: the bot has recorded the thread, so staff replies in it reach

@@ -347,12 +347,9 @@ func TestWipeDeletesStaffReplies(t *testing.T) {
 // confirming an unchanged review of the sign-up leaves the member
 // unsubscribed, and the sign-up says "no" to announcements.
 func TestConsentSticksAfterBaja(t *testing.T) {
-	e := newEnv(t)
-	e.startReady()
-	rdb, prefix := e.redisOf()
 	const chat = 7104
-	m := e.member(chat, "Tonatiuh", "es")
-	m.say("/start", "Institutos BRIDGE")
+	e, m := readyMember(t, chat, "Tonatiuh")
+	rdb, prefix := e.redisOf()
 	signUp(m, "Tonatiuh Consentido", "Red Consentida", "Nogales", "tona@consentida.org", "Aprender")
 	m.press("Confirmar", "Recibimos tu interés")
 	subscribed := func() bool {

@@ -74,9 +74,7 @@ func TestProbeApologyInChosenLanguage(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	n := e.tg.MessageCount(m.u.ID)
-	e.tg.SendText(m.u, "hola, ¿sigues ahí?")
-	got := e.tg.WaitMessageAfter(t, m.u.ID, n, wait, func(telegramtest.Message) bool { return true })
+	got := m.say("hola, ¿sigues ahí?", "") // the next message, whatever it says
 	if !strings.Contains(got.PlainText, "problema técnico") && !strings.Contains(got.PlainText, "algo falló") {
 		t.Errorf("apology to a member who chose Spanish: %q", got.PlainText)
 	}
@@ -256,10 +254,7 @@ func mustNotHold(t *testing.T, where, text string, words ...string) {
 // language switch mid-form re-asks the current step in the new language
 // and the answers given before it are kept; the sign-up completes.
 func TestProbeStartAndLanguageSwitchMidForm(t *testing.T) {
-	e := newEnv(t)
-	e.startReady()
-	m := e.member(8201, "Nahui", "es")
-	m.say("/start", "Institutos BRIDGE")
+	e, m := readyMember(t, 8201, "Nahui")
 	m.press("Quiero participar", "¿Cómo te llamas?")
 	m.say("Nahui Ollin", "¿Cuál de estas opciones")
 	m.press("Organizador/a", "organización")
@@ -292,11 +287,8 @@ func TestProbeStartAndLanguageSwitchMidForm(t *testing.T) {
 // /borrar in the middle of the form (nothing confirmed yet) erases the
 // half-filled answers: nothing of them is left in Redis.
 func TestProbeDeleteMidFormErasesEverything(t *testing.T) {
-	e := newEnv(t)
-	e.startReady()
 	const chat = 918270001
-	m := e.member(chat, "Tayde", "es")
-	m.say("/start", "Institutos BRIDGE")
+	e, m := readyMember(t, chat, "Tayde")
 	m.press("Quiero participar", "¿Cómo te llamas?")
 	m.say("Tayde Medioformulario", "¿Cuál de estas opciones")
 	m.press("Organizador/a", "organización")
@@ -314,10 +306,7 @@ func TestProbeDeleteMidFormErasesEverything(t *testing.T) {
 // Media where the form expects text gets a kind re-ask in the member's
 // language, and the step is asked again; nothing is skipped.
 func TestProbeMediaMidFormInSpanish(t *testing.T) {
-	e := newEnv(t)
-	e.startReady()
-	m := e.member(8203, "Eréndira", "es")
-	m.say("/start", "Institutos BRIDGE")
+	e, m := readyMember(t, 8203, "Eréndira")
 	m.press("Quiero participar", "¿Cómo te llamas?")
 	for _, send := range []func(){
 		func() { e.tg.SendVoice(m.u, 4) },
@@ -390,9 +379,7 @@ func TestProbeRedisOutageMidFormResumes(t *testing.T) {
 	m := e.member(8206, "Beto", "en")
 	m.do(englishSignup("Beto Outage")[:4]...) // up to the organization
 	mr.Close()
-	n := e.tg.MessageCount(m.u.ID)
-	e.tg.SendText(m.u, "Red Outage")
-	got := e.tg.WaitMessageAfter(t, m.u.ID, n, wait, func(telegramtest.Message) bool { return true })
+	got := m.say("Red Outage", "") // the next message, whatever it says
 	if !strings.Contains(got.PlainText, "technical problem") && !strings.Contains(got.PlainText, "went wrong") {
 		t.Errorf("during the outage the member was told: %q", got.PlainText)
 	}
@@ -986,12 +973,7 @@ func TestProbeWebhookDuplicateDeliveryOnce(t *testing.T) {
 		t.Fatalf("the update was delivered %d times; the probe needs a redelivery", attempts)
 	}
 	m.press("Organizer", "organization")
-	got := 0
-	for _, msg := range e.tg.Messages(m.u.ID) {
-		if strings.Contains(msg.PlainText, "Which of these") {
-			got++
-		}
-	}
+	got := m.received("Which of these")
 	if got != 1 {
 		t.Errorf("the name was taken %d times", got)
 	}
@@ -1022,12 +1004,9 @@ func TestProbeLongStaffAnswerWithSpecialCharacters(t *testing.T) {
 // A subscribed member who got an announcement erases their data: nothing
 // of them is left in Redis (the finished job's records included).
 func TestProbeErasureAfterBroadcast(t *testing.T) {
-	e := newEnv(t)
-	e.startReady()
-	rdb, prefix := e.redisOf()
 	const chat = 918270801
-	m := e.member(chat, "Sol", "es")
-	m.say("/start", "Institutos BRIDGE")
+	e, m := readyMember(t, chat, "Sol")
+	rdb, prefix := e.redisOf()
 	m.say("/suscribir", "anuncios")
 	dir := t.TempDir()
 	es := dir + "/es.html"
@@ -1124,11 +1103,8 @@ func TestProbeMetricsCarryNothingAboutMembers(t *testing.T) {
 // After /borrar, a button from before the erasure (a form step) changes
 // nothing and brings back none of the erased answers.
 func TestProbeStaleButtonAfterErasure(t *testing.T) {
-	e := newEnv(t)
-	e.startReady()
 	const chat = 918270902
-	m := e.member(chat, "Viejo", "es")
-	m.say("/start", "Institutos BRIDGE")
+	e, m := readyMember(t, chat, "Viejo")
 	m.press("Quiero participar", "¿Cómo te llamas?")
 	m.say("Viejo Botón", "¿Cuál de estas opciones")
 	msgID, data := m.button("Organizador/a")
@@ -1166,12 +1142,7 @@ func TestProbeSocketDropRedeliveredOnce(t *testing.T) {
 	m.expect(n, "respuesta-tras-caida")
 	rdb, prefix := e.redisOf()
 	waitDrained(t, rdb, prefix)
-	got := 0
-	for _, msg := range e.tg.Messages(m.u.ID) {
-		if strings.Contains(msg.PlainText, "respuesta-tras-caida") {
-			got++
-		}
-	}
+	got := m.received("respuesta-tras-caida")
 	if got != 1 {
 		t.Errorf("the reply reached the member %d times", got)
 	}
@@ -1257,12 +1228,7 @@ func TestProbeStaffReplyDuringRedisOutage(t *testing.T) {
 		msg, _ := sl.Message(questionsChannel, replyTS)
 		return msg.HasReaction("incoming_envelope")
 	})
-	got := 0
-	for _, msg := range e.tg.Messages(m.u.ID) {
-		if strings.Contains(msg.PlainText, "respuesta-durante-caida") {
-			got++
-		}
-	}
+	got := m.received("respuesta-durante-caida")
 	if got != 1 {
 		t.Errorf("the reply reached the member %d times", got)
 	}
@@ -1344,9 +1310,7 @@ func TestProbeChosenLanguageOutlivesIdleSession(t *testing.T) {
 	if rdb.ZScore(context.Background(), prefix+"subs", "8908").Err() != nil {
 		t.Fatal("the subscription went with the session")
 	}
-	n := e.tg.MessageCount(m.u.ID)
-	e.tg.SendText(m.u, "/menu")
-	got := e.tg.WaitMessageAfter(t, m.u.ID, n, wait, func(telegramtest.Message) bool { return true })
+	got := m.say("/menu", "") // the next message, whatever it says
 	if !strings.Contains(got.PlainText, "¿Qué te gustaría hacer?") && !strings.Contains(got.PlainText, "Hola") {
 		t.Errorf("after the quiet spell the bot wrote: %.200q", got.PlainText)
 	}
@@ -1370,14 +1334,6 @@ func TestProbeDoubleTaps(t *testing.T) {
 		e.tg.WaitCallbackAnswer(t, a, wait)
 		e.tg.WaitCallbackAnswer(t, b, wait)
 	}
-	count := func(text string) (n int) {
-		for _, msg := range e.tg.Messages(m.u.ID) {
-			if strings.Contains(msg.PlainText, text) {
-				n++
-			}
-		}
-		return n
-	}
 	double("Confirmar")
 	m.expect(0, "Recibimos tu interés")
 	sl.WaitMessage(t, signupsChannel, wait, func(msg slacktest.Message) bool { return strings.Contains(msg.AllText(), "Doble Toque") })
@@ -1393,10 +1349,10 @@ func TestProbeDoubleTaps(t *testing.T) {
 	double("Sí, borrar todo")
 	m.expect(0, "Borramos todo")
 	waitDrained(t, rdb, prefix)
-	if n := count("Recibimos tu interés"); n != 1 {
+	if n := m.received("Recibimos tu interés"); n != 1 {
 		t.Errorf("confirmed %d times", n)
 	}
-	if n := count("Borramos todo"); n != 1 {
+	if n := m.received("Borramos todo"); n != 1 {
 		t.Errorf("erased %d times", n)
 	}
 	posts := 0
@@ -1422,11 +1378,8 @@ func TestProbeDoubleTaps(t *testing.T) {
 // /cancelar mid-form: "nothing of that form is kept" holds in Redis too,
 // looking inside sealed values.
 func TestProbeCancelMidFormKeepsNothing(t *testing.T) {
-	e := newEnv(t)
-	e.startReady()
+	e, m := readyMember(t, 8909, "Cande")
 	rdb, prefix := e.redisOf()
-	m := e.member(8909, "Cande", "es")
-	m.say("/start", "Institutos BRIDGE")
 	m.press("Quiero participar", "¿Cómo te llamas?")
 	m.say("Candelaria Cancelada", "¿Cuál de estas opciones")
 	m.press("Organizador/a", "organización")

@@ -91,16 +91,16 @@ func TestStem(t *testing.T) {
 // only question word opens it, asks as a whole only when punctuated so.
 func TestDictatedSentenceAsksFromItsLastQuestionWord(t *testing.T) {
 	tests := []struct{ in, asks string }{
-		{"soy de oaxaca trabajo en la pisca y no puedo faltar mucho cuantos dias va a ser", "cuantos dias va a ser"},
-		{"i volunteer with day laborers every saturday and i want to know when it starts", "when it starts"},
+		{in: "soy de oaxaca trabajo en la pisca y no puedo faltar mucho cuantos dias va a ser", asks: "cuantos dias va a ser"},
+		{in: "i volunteer with day laborers every saturday and i want to know when it starts", asks: "when it starts"},
 		// the question word opens the sentence: nothing is told apart
-		{"when i got here ten years ago i started organizing my neighbors", ""},
+		{in: "when i got here ten years ago i started organizing my neighbors", asks: ""},
 		// short: as before
-		{"y cuando empieza", ""},
+		{in: "y cuando empieza", asks: ""},
 		// a question mark decides
-		{"soy promotora en nogales. cuando empieza?", "cuando empieza"},
+		{in: "soy promotora en nogales. cuando empieza?", asks: "cuando empieza"},
 		// "como", "que", "porque" are as often not questions
-		{"no puedo faltar mucho porque me corren del trabajo en el campo", ""},
+		{in: "no puedo faltar mucho porque me corren del trabajo en el campo", asks: ""},
 	}
 	for _, tt := range tests {
 		var a analyzer
