@@ -39,7 +39,9 @@ type Exporter struct {
 // exporterAPI is the Slack Web API calls the Exporter makes.
 type exporterAPI interface {
 	OpenConversationContext(ctx context.Context, params *slackapi.OpenConversationParameters) (*slackapi.Channel, bool, bool, error)
-	UploadFileContext(ctx context.Context, params slackapi.UploadFileParameters) (*slackapi.FileSummary, error)
+	GetUploadURLExternalContext(ctx context.Context, params slackapi.GetUploadURLExternalParameters) (*slackapi.GetUploadURLExternalResponse, error)
+	UploadToURL(ctx context.Context, params slackapi.UploadToURLParameters) error
+	CompleteUploadExternalContext(ctx context.Context, params slackapi.CompleteUploadExternalParameters) (*slackapi.CompleteUploadExternalResponse, error)
 	DeleteFileContext(ctx context.Context, fileID string) error
 }
 
@@ -100,19 +102,29 @@ func (x *Exporter) sendErr(ctx context.Context, user string) error {
 	if buf.Len() == 0 {
 		buf.WriteString("\n") // Slack refuses empty files
 	}
-	file, err := x.api.UploadFileContext(ctx, slackapi.UploadFileParameters{
-		Channel: ch.ID, Filename: name, Title: name, FileSize: buf.Len(), Reader: &buf,
-		InitialComment: fmt.Sprintf("The sign-ups, %d rows. Members' personal data: keep this file private and delete it when you are done. If a member erases their data, the bot deletes this file (run /bridge export again for a current copy).", rows),
-	})
+	// Slack's three upload steps by hand, the file recorded before it is
+	// shared: were the last step's answer lost (or the process stopped)
+	// after Slack shared it, a later erasure must still reach it.
+	u, err := x.api.GetUploadURLExternalContext(ctx, slackapi.GetUploadURLExternalParameters{FileName: name, FileSize: buf.Len()})
 	if err != nil {
 		return fmt.Errorf("upload the sign-ups: %w", err)
 	}
-	if err := x.shared(ctx, ch.ID, file.ID, made); err != nil {
-		// Unrecorded, a later erasure could not reach it: not kept.
-		if derr := x.api.DeleteFileContext(ctx, file.ID); derr != nil {
-			x.log.Error("an export that could not be recorded could not be deleted either", slog.String("file", file.ID), slog.Any("err", derr))
+	if err := x.shared(ctx, ch.ID, u.FileID, made); err != nil {
+		return fmt.Errorf("record the export for erasures (nothing was shared): %w", err)
+	}
+	if err := x.api.UploadToURL(ctx, slackapi.UploadToURLParameters{UploadURL: u.UploadURL, Reader: &buf, Filename: name}); err != nil {
+		return fmt.Errorf("upload the sign-ups: %w", err)
+	}
+	if _, err := x.api.CompleteUploadExternalContext(ctx, slackapi.CompleteUploadExternalParameters{
+		Files: []slackapi.FileSummary{{ID: u.FileID, Title: name}}, Channel: ch.ID,
+		InitialComment: fmt.Sprintf("The sign-ups, %d rows. Members' personal data: keep this file private and delete it when you are done. If a member erases their data, the bot deletes this file (run /bridge export again for a current copy).", rows),
+	}); err != nil {
+		// Slack may have shared it all the same: withdraw it (an erasure
+		// would delete it too, being recorded).
+		if derr := x.api.DeleteFileContext(context.WithoutCancel(ctx), u.FileID); derr != nil {
+			x.log.Warn("an export whose sharing failed could not be withdrawn; the next erasure deletes it", slog.String("file", u.FileID), slog.Any("err", derr))
 		}
-		return fmt.Errorf("record the export for erasures (the file was withdrawn): %w", err)
+		return fmt.Errorf("upload the sign-ups: %w", err)
 	}
 	if err := x.audit.Record(ctx, audit.Entry{Action: audit.ActionExport, Actor: "slack:" + user, Count: rows, Detail: "signups csv (slack direct message)"}); err != nil {
 		return fmt.Errorf("record the export: %w", err)
