@@ -382,6 +382,17 @@ func (d *Desk) postOnce(ctx context.Context, chat int64, origin time.Time, id, c
 	return ts, gone, nil
 }
 
+// listKey adds key, which expires after AnsweredRetention, to the
+// member's list of keys (what their erasure deletes), and makes the list
+// live at least as long as it: an answered question gave the list that
+// TTL, and a later intent must not outlive the list that names it. (EXPIRE
+// GT leaves a list without a TTL as it is.)
+func (d *Desk) listKey(ctx context.Context, p redis.Pipeliner, chat int64, key string) {
+	list := d.key("keys", strconv.FormatInt(chat, 10))
+	p.SAdd(ctx, list, key)
+	p.ExpireGT(ctx, list, d.cfg.Tickets.AnsweredRetention)
+}
+
 // postIntent records want as the intent of key, or returns the one an
 // earlier try recorded (fresh is false then). It records nothing and
 // reports gone when the member erased their data since origin.
@@ -391,7 +402,7 @@ func (d *Desk) postIntent(ctx context.Context, chat int64, origin time.Time, key
 	_, gone, err = d.guard(ctx, chat, origin, func(pipe redis.Pipeliner) {
 		set = pipe.SetNX(ctx, key, want.String(), d.cfg.Tickets.AnsweredRetention)
 		get = pipe.Get(ctx, key)
-		pipe.SAdd(ctx, d.key("keys", strconv.FormatInt(chat, 10)), key)
+		d.listKey(ctx, pipe, chat, key)
 	})
 	if err != nil {
 		return postIntent{}, false, false, fmt.Errorf("record post intent: %w", err)
@@ -488,7 +499,7 @@ func (d *Desk) uploadOnce(ctx context.Context, chat int64, origin time.Time, id,
 	}
 	_, gone, err := d.guard(ctx, chat, origin, func(p redis.Pipeliner) {
 		p.Set(ctx, key, u.FileID, d.cfg.Tickets.AnsweredRetention)
-		p.SAdd(ctx, d.key("keys", chatKey), key)
+		d.listKey(ctx, p, chat, key)
 		p.SAdd(ctx, d.postsKey(chat), "file:"+u.FileID)
 	})
 	if err != nil {
