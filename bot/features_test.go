@@ -148,6 +148,13 @@ func TestEditedMessageIsNotDroppedInSilence(t *testing.T) {
 		u.Text, u.Edited = text, true
 		return h.handle(u)
 	}
+	// a live location moving is an edit with no text, every few seconds:
+	// not answered (found by review)
+	before := h.rec.count()
+	edit("")
+	if h.rec.count() != before {
+		t.Fatalf("a textless edit was answered: %+v", h.rec.last().Messages)
+	}
 	mustContain(t, edit("me equivoqué"), "Vi que editaste un mensaje", "envíalo de nuevo")
 	if len(desk.got) != 0 {
 		t.Fatalf("an edit with no open question went to the team: %+v", desk.got)

@@ -147,6 +147,9 @@ func (t *turn) text(text string) {
 // to send it again. Never a silent drop.
 func (t *turn) edited(text string) {
 	switch {
+	case strings.TrimSpace(text) == "" && t.u.Attachment == nil:
+		// a live location moving (Telegram edits it every few seconds):
+		// nothing the member wrote changed, nothing to answer
 	case t.s.Form != nil:
 		t.say("input.edited", nil)
 	case strings.TrimSpace(text) != "" && t.e.desk.takeEdit(t, text):
