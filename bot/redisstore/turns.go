@@ -81,7 +81,12 @@ func (s *Store) sealTurn(entries []bot.TurnEntry) ([]any, error) {
 	return out, nil
 }
 
-func unackedKey(chatID int64, id string) string { return strconv.FormatInt(chatID, 10) + ":" + id }
+// unackedKey names one stored entry: the chat, the entry's ID and the end
+// of its sealed form (the cipher's tag, different at every write), so that
+// entries of updates without IDs (the console's, all "0:…") are told apart.
+func unackedKey(chatID int64, id, sealed string) string {
+	return strconv.FormatInt(chatID, 10) + ":" + id + ":" + sealed[max(0, len(sealed)-16):]
+}
 
 // openTurn decodes stored entries, leaving out those this process has
 // delivered and not yet removed; one that cannot be opened (a key that is
@@ -93,7 +98,7 @@ func (s *Store) openTurn(chatID int64, raw []string) []bot.TurnEntry {
 	for _, r := range raw {
 		_, rest, _ := strings.Cut(r, "|")
 		id, sealedJSON, _ := strings.Cut(rest, "|")
-		if s.delivered(unackedKey(chatID, id)) {
+		if s.delivered(unackedKey(chatID, id, r)) {
 			continue // delivered by this process; its removal is on its way, or just written
 		}
 		js, err := s.ring.OpenLegacy([]byte(sealedJSON))
@@ -202,17 +207,20 @@ func (s *Store) Delivered(ctx context.Context, chatID int64, entries []bot.TurnE
 	if len(entries) == 0 {
 		return nil
 	}
+	batch := []ack{{chatID, entries}}
 	s.ackMu.Lock()
+	// known as delivered from now on: a read listing them before their
+	// removal is written skips them (see removedMemory)
+	if s.unacked == nil {
+		s.unacked = map[string]struct{}{}
+		s.unackedChats = map[int64]int{}
+	}
+	for _, e := range entries {
+		s.unacked[unackedKey(chatID, e.ID, e.Sealed)] = struct{}{}
+	}
+	s.unackedChats[chatID]++
 	if s.acking {
-		if s.unacked == nil {
-			s.unacked = map[string]struct{}{}
-			s.unackedChats = map[int64]int{}
-		}
-		for _, e := range entries {
-			s.unacked[unackedKey(chatID, e.ID)] = struct{}{}
-		}
-		s.unackedChats[chatID]++
-		s.acks = append(s.acks, ack{chatID, entries})
+		s.acks = append(s.acks, batch[0])
 		if len(s.acks) == 1 {
 			select {
 			case s.ackKick <- struct{}{}:
@@ -223,14 +231,9 @@ func (s *Store) Delivered(ctx context.Context, chatID int64, entries []bot.TurnE
 		return nil
 	}
 	s.ackMu.Unlock()
-	batch := []ack{{chatID, entries}}
-	if err := s.writeAcks(ctx, batch); err != nil {
-		return err
-	}
-	s.ackMu.Lock()
-	s.removedLately(batch)
-	s.ackMu.Unlock()
-	return nil
+	err := s.writeAcks(ctx, batch)
+	s.acked(batch, err)
+	return err
 }
 
 // acked ends the pending removal of batch, written (err nil) or not: the
@@ -243,7 +246,7 @@ func (s *Store) acked(batch []ack, err error) {
 	}
 	for _, a := range batch {
 		for _, e := range a.entries {
-			delete(s.unacked, unackedKey(a.chatID, e.ID))
+			delete(s.unacked, unackedKey(a.chatID, e.ID, e.Sealed))
 		}
 		if s.unackedChats[a.chatID]--; s.unackedChats[a.chatID] <= 0 {
 			delete(s.unackedChats, a.chatID)
@@ -267,7 +270,7 @@ func (s *Store) removedLately(batch []ack) {
 	}
 	for _, a := range batch {
 		for _, e := range a.entries {
-			s.removed[unackedKey(a.chatID, e.ID)] = struct{}{}
+			s.removed[unackedKey(a.chatID, e.ID, e.Sealed)] = struct{}{}
 		}
 	}
 }
