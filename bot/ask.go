@@ -211,6 +211,9 @@ func (d *deskFeature) relay(t *turn, text string, att *Attachment, isNew bool) {
 	}
 	m.Key = t.entryID(len(t.effects)) // the entry it is recorded as
 	t.later(Effect{Kind: effectRelay, Desk: &m, FailMsg: "ask.failed"})
+	if isNew && t.u.MessageID != 0 {
+		t.s.AskedFrom = t.u.MessageID // (a button sends the kept question: keepQuestion set it)
+	}
 	if isNew {
 		t.observe().QuestionOpened(t.s.Lang)
 		t.say("ask.sent", nil)
@@ -242,6 +245,9 @@ func (d *deskFeature) takeFollowUp(t *turn, text string, r faq.Result) bool {
 const editMark = "✏️ "
 
 func (d *deskFeature) takeEdit(t *turn, text string) bool {
+	if t.u.MessageID != 0 && t.u.MessageID < t.s.AskedFrom {
+		return false // from before the question: an old answer, not part of it
+	}
 	if !d.active(t) {
 		return false
 	}
@@ -277,7 +283,10 @@ func (d *deskFeature) offer(t *turn, lead, text string) bool {
 
 // keepQuestion remembers the member's question (as much as staff get) for
 // the "Send it" button.
-func (d *deskFeature) keepQuestion(t *turn, text string) { t.s.Question = t.clipped(text) }
+func (d *deskFeature) keepQuestion(t *turn, text string) {
+	t.s.Question = t.clipped(text)
+	t.s.AskedFrom = t.u.MessageID // if it is sent, the question begins here
+}
 
 // clipped is text cut to what staff get, telling the member when it is cut.
 func (t *turn) clipped(text string) string {

@@ -44,6 +44,9 @@ type Update struct {
 	Callback   *Callback   // a pressed inline button
 	Attachment *Attachment // a photo, voice note, document or sticker
 	Edited     bool        // an edit of an earlier message
+	// MessageID is the member's message (for an edit, the one edited);
+	// 0 when the transport has none (a button, the console).
+	MessageID int
 	// Blocked is set when the member blocked (true) or unblocked (false)
 	// the bot (Telegram my_chat_member); nil for other updates.
 	Blocked *bool

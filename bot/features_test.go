@@ -143,27 +143,35 @@ func TestEditedMessageIsNotDroppedInSilence(t *testing.T) {
 	desk := &fakeDesk{}
 	h := newHarness(t, "es", withDesk(desk))
 	h.say("/start")
-	edit := func(text string) bot.Response {
+	edit := func(text string, msgID int) bot.Response {
 		u := h.update()
-		u.Text, u.Edited = text, true
+		u.Text, u.Edited, u.MessageID = text, true, msgID
 		return h.handle(u)
 	}
 	// a live location moving is an edit with no text, every few seconds:
 	// not answered (found by review)
 	before := h.rec.count()
-	edit("")
+	edit("", 2)
 	if h.rec.count() != before {
 		t.Fatalf("a textless edit was answered: %+v", h.rec.last().Messages)
 	}
-	mustContain(t, edit("me equivoqué"), "Vi que editaste un mensaje", "envíalo de nuevo")
+	mustContain(t, edit("me equivoqué", 3), "Vi que editaste un mensaje", "envíalo de nuevo")
 	if len(desk.got) != 0 {
 		t.Fatalf("an edit with no open question went to the team: %+v", desk.got)
 	}
 	h.press("Preguntarle al equipo")
-	h.say("¿Hay transporte desde Tijuana?")
-	mustContain(t, edit("¿Hay transporte desde Mexicali?"), "le pasé al equipo tu mensaje corregido")
+	u := h.update()
+	u.Text, u.MessageID = "¿Hay transporte desde Tijuana?", 10
+	h.handle(u)
+	mustContain(t, edit("¿Hay transporte desde Mexicali?", 10), "le pasé al equipo tu mensaje corregido")
 	if len(desk.got) != 2 || desk.got[1].New || desk.got[1].Text != "✏️ ¿Hay transporte desde Mexicali?" {
 		t.Fatalf("relayed: %+v", desk.got)
+	}
+	// an edit of a message from before the question (an old form answer,
+	// a phone number) is not added to it (found by review)
+	mustContain(t, edit("+1 520 555 0100", 3), "envíalo de nuevo")
+	if len(desk.got) != 2 {
+		t.Fatalf("an edit from before the question went to the team: %+v", desk.got[2:])
 	}
 }
 

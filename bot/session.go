@@ -33,6 +33,9 @@ type Session struct {
 	// Question is the member's last unanswered free-text question, kept
 	// only until they decide whether to send it to the team.
 	Question string `json:"question,omitempty"`
+	// AskedFrom is the member's message their question for the team began
+	// with: an edit of an older message is not added to the question.
+	AskedFrom int `json:"asked_from,omitempty"`
 	// SawFAQ is the FAQ entry whose answer the member saw last, until
 	// their next question to the team tells staff (FAQContext).
 	SawFAQ string `json:"saw_faq,omitempty"`

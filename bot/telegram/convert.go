@@ -58,6 +58,7 @@ func fillMessage(out *bot.Update, m *tgbotapi.Message, botUsername string) {
 	if m.From != nil {
 		out.From = user(m.From)
 	}
+	out.MessageID = m.MessageID
 	out.Text = m.Text
 	if out.Text == "" {
 		out.Text = m.Caption
