@@ -65,9 +65,16 @@ func (d *Desk) RecordSharedFile(ctx context.Context, channel, fileID string, mad
 	return d.enqueueJSON(ctx, "", sharedQueue, kindPurgeExports, purgeExportsMsg{At: time.UnixMilli(ms)})
 }
 
+// erasureClockSkew widens what an erasure reaches: files are dated by the
+// clock of the replica that made them, erasures by the one that ran them,
+// and the two may differ; an export made up to this long after an erasure
+// (by the eraser's clock) is deleted too, to be run again.
+const erasureClockSkew = time.Minute
+
 // forgetShared is the shared files' part of an erasure at at: remember the
 // erasure's time, then queue the deletion of the files made before it.
 func (d *Desk) forgetShared(ctx context.Context, at time.Time) error {
+	at = at.Add(erasureClockSkew)
 	if err := d.rdb.Set(ctx, d.lastErasureKey(), at.UnixMilli(), eventTTL).Err(); err != nil {
 		return fmt.Errorf("slack: note the erasure for shared files: %w", err)
 	}

@@ -3,6 +3,7 @@ package slack_test
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -208,20 +209,22 @@ func TestErasureDeletesExportFiles(t *testing.T) {
 		}
 		return fs.ID
 	}
-	late, after := upload("late.csv"), upload("after.csv")
-	if err := f.desk.RecordSharedFile(ctx, dm, after, time.Now()); err != nil {
+	late, skewed, after := upload("late.csv"), upload("skewed.csv"), upload("after.csv")
+	// dated a little after the erasure by a replica whose clock runs ahead,
+	// it read the data before it: deleted
+	if err := f.desk.RecordSharedFile(ctx, dm, skewed, time.Now().Add(30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	// made after the erasure by more than the clocks of two replicas may
+	// differ (an export within that margin is deleted too: run again)
+	if err := f.desk.RecordSharedFile(ctx, dm, after, time.Now().Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.desk.RecordSharedFile(ctx, dm, late, before.Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	f.sl.WaitFor(t, wait, func() bool {
-		for _, id := range f.sl.DeletedFiles() {
-			if id == late {
-				return true
-			}
-		}
-		return false
+		return slices.Contains(f.sl.DeletedFiles(), late) && slices.Contains(f.sl.DeletedFiles(), skewed)
 	})
 	f.slackIdle(t)
 	for _, id := range f.sl.DeletedFiles() {
