@@ -7,7 +7,9 @@ import "sync"
 // the member must still be told so in the language they chose, not the one
 // their app reports. It holds no more than 2×langMemoSize chats (two
 // generations: a full one is dropped when the next fills), chat IDs and
-// language codes only, in memory.
+// language codes only, in memory. An erasure handled here forgets the chat
+// at once; one handled by another replica leaves it here until it ages
+// out (never written anywhere, never logged).
 type langMemo struct {
 	mu        sync.Mutex
 	cur, prev map[int64]string
