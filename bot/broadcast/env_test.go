@@ -162,6 +162,18 @@ func (c *countingSender) SendAnnouncement(ctx context.Context, chat int64, a bro
 	return c.next.SendAnnouncement(ctx, chat, a)
 }
 
+// underWay subscribes n members from chat first, starts a worker with o
+// and a job to them all, and returns once Telegram accepted the job's
+// first message: the broadcast is under way.
+func (e *env) underWay(first int64, n int, o broadcast.Options) ([]int64, broadcast.Job) {
+	e.t.Helper()
+	ids := e.members(first, n, bot.Subscription{})
+	e.worker(nil, nil, o)
+	j := e.create(broadcast.Job{})
+	e.accepted(1)
+	return ids, j
+}
+
 // accepted waits until Telegram has accepted n messages in all.
 func (e *env) accepted(n int) {
 	e.t.Helper()

@@ -24,11 +24,8 @@ import (
 func TestStopAndErasureHoldDuringABroadcast(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	ids := e.members(700000001, 10, bot.Subscription{})
 	// One page holds everybody: it is claimed (read) before anyone acts.
-	e.worker(nil, nil, broadcast.Options{Rate: 4, Concurrency: 2, PageSize: 100})
-	j := e.create(broadcast.Job{})
-	e.srv.WaitFor(t, wait, func() bool { return e.srv.Accepted(ids[0]) == 1 })
+	ids, j := e.underWay(700000001, 10, broadcast.Options{Rate: 4, Concurrency: 2, PageSize: 100})
 	stopper, eraser, buried := ids[7], ids[8], ids[9]
 	if _, err := e.store.Unsubscribe(ctx, stopper, bot.UnsubscribeStop); err != nil {
 		t.Fatal(err)
@@ -58,9 +55,7 @@ func TestStopAndErasureHoldDuringABroadcast(t *testing.T) {
 func TestErasureOfTheCursorMidBroadcast(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	ids := e.members(700000101, 30, bot.Subscription{})
-	e.worker(nil, nil, broadcast.Options{Rate: 10, Concurrency: 1, PageSize: 5})
-	j := e.create(broadcast.Job{})
+	ids, j := e.underWay(700000101, 30, broadcast.Options{Rate: 10, Concurrency: 1, PageSize: 5})
 	e.accepted(2)
 	cursor, err := e.rdb.HGet(ctx, e.prefix+"broadcast:job:"+j.ID, "cursor").Int64()
 	if err != nil {
