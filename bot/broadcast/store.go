@@ -191,10 +191,6 @@ func (k keys) pause() string           { return k.p + "broadcast:pause" }
 func (k keys) workers() string         { return k.p + "broadcast:workers" }
 func (k keys) workersInfo() string     { return k.p + "broadcast:workers:info" }
 
-// tombstone is where bot/tombstone keeps erasures ({prefix}erased:{mac}),
-// which the worker checks before each send.
-func (k keys) tombstone() string { return k.p + "erased:" }
-
 func (k keys) limit(paid bool) string {
 	if paid {
 		return k.p + "broadcast:limit:paid"

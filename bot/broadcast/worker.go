@@ -19,6 +19,7 @@ import (
 
 	"bridgebot/bot"
 	"bridgebot/bot/telegram/tghtml"
+	"bridgebot/bot/tombstone"
 	"bridgebot/internal/ctxtime"
 )
 
@@ -615,7 +616,7 @@ func (r *jobRun) record(batch []rec) (string, map[int]string, error) {
 			x := batch[i]
 			outcome := x.outcome
 			if x.check {
-				names := w.opts.Keyring.ChatNames(w.k.tombstone(), x.chat)
+				names := tombstone.Names(w.opts.Keyring, w.k.p, x.chat)
 				outcome = fmt.Sprintf("?%d:%d", len(keys)+1, len(names))
 				keys = append(keys, names...)
 				checks = append(checks, i)

@@ -54,7 +54,14 @@ func New(rdb redis.UniversalClient, prefix string, ring *sealed.Keyring, ttl tim
 }
 
 // keys are the tombstone's possible names, under every key of the ring.
-func (b *Book) keys(chat int64) []string { return b.ring.ChatNames(b.prefix+"erased:", chat) }
+func (b *Book) keys(chat int64) []string { return Names(b.ring, b.prefix, chat) }
+
+// Names are the possible names of chat's tombstone under prefix, one per
+// key of ring: what another package checking erasures in a Redis script
+// (bot/broadcast, before each send) passes as its keys.
+func Names(ring *sealed.Keyring, prefix string, chat int64) []string {
+	return ring.ChatNames(prefix+"erased:", chat)
+}
 
 // Mark records that the member erased their data at at.
 func (b *Book) Mark(ctx context.Context, chat int64, at time.Time) error {
